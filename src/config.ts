@@ -1,0 +1,224 @@
+import { parseArgs } from 'node:util';
+import { z } from 'zod';
+import type { ProviderName } from './model.js';
+
+// Environment and flags → one validated, frozen Config. Only src/main.ts passes process.env/argv in;
+// everything else receives the Config it needs. An invalid value becomes a ConfigError whose message
+// names the setting, what is allowed and what was given, so main can print one line and exit 2.
+
+export type UpstreamName = Exclude<ProviderName, 'computed'>;
+
+export const UPSTREAMS: readonly UpstreamName[] = [
+  'coingecko',
+  'binance',
+  'defillama',
+  'mempool',
+  'tokenmetrics',
+  'coincap',
+  'etherscan',
+];
+
+/** Providers that refuse service without a key stay off until one is set. */
+const KEY_REQUIRED = new Set<UpstreamName>(['tokenmetrics', 'coincap', 'etherscan']);
+
+const LIVE_URLS: Record<UpstreamName, string> = {
+  coingecko: 'https://api.coingecko.com/api/v3',
+  binance: 'https://api.binance.com',
+  defillama: 'https://api.llama.fi',
+  mempool: 'https://mempool.space/api',
+  tokenmetrics: 'https://api.tokenmetrics.com/v2',
+  coincap: 'https://rest.coincap.io/v3',
+  etherscan: 'https://api.etherscan.io/v2/api',
+};
+const LIVE_WS_URLS: Partial<Record<UpstreamName, string>> = {
+  binance: 'wss://data-stream.binance.vision',
+};
+
+/** Requests per minute we allow ourselves, sized to each provider's documented free tier. */
+const DEFAULT_RPM: Record<UpstreamName, number> = {
+  coingecko: 30, // keyless/Demo free tier counts failed calls too
+  binance: 1200, // 6000 weight/min; our calls weigh ≤ 4
+  defillama: 300, // ~500/min soft limit
+  mempool: 60, // undisclosed; HTML 429 and bans for repeat offenders
+  tokenmetrics: 60,
+  coincap: 600,
+  etherscan: 180, // 3 calls/s on the free plan
+};
+
+export interface ProviderConfig {
+  name: UpstreamName;
+  enabled: boolean;
+  /** REST base URL; empty in the sandbox profile until the sandbox has started. */
+  url: string;
+  wsUrl: string;
+  key: string | undefined;
+  rpm: number;
+}
+
+export interface Config {
+  profile: 'sandbox' | 'live';
+  host: string;
+  port: number;
+  logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+  redisUrl: string | undefined;
+  providers: Record<UpstreamName, ProviderConfig>;
+  http: {
+    connectTimeoutMs: number;
+    /** Whole-call budget including retries and quota waits. */
+    deadlineMs: number;
+    maxRetries: number;
+    breakerThreshold: number;
+    breakerHalfOpenAfterMs: number;
+  };
+  cache: {
+    maxEntries: number;
+    /** Fresh lifetime per data kind, ms. */
+    ttl: { price: number; market: number; candles: number; metadata: number; onchain: number; signals: number };
+    /** How long past its TTL an entry may still be served (while refreshing, or when the provider fails). */
+    staleMs: number;
+  };
+  limits: { maxPageSize: number; maxComplexity: number };
+  sandbox: { seed: number; tickMs: number };
+}
+
+export class ConfigError extends Error {
+  override readonly name = 'ConfigError';
+}
+
+type Env = Record<string, string | undefined>;
+
+export function loadConfig(input: { env?: Env; argv?: string[] } = {}): Config {
+  const env = input.env ?? {};
+  const flags = parseFlags(input.argv ?? []);
+  const read = (name: string, flag?: string) => (flag !== undefined ? flag : env[name]);
+
+  const profile = setting('MARKETGRAPH_PROFILE', read('MARKETGRAPH_PROFILE', flags.profile), z.enum(['sandbox', 'live']), 'sandbox');
+  const providers = {} as Record<UpstreamName, ProviderConfig>;
+  for (const name of UPSTREAMS) {
+    const prefix = `MARKETGRAPH_${name.toUpperCase()}`;
+    const key = setting(`${prefix}_KEY`, env[`${prefix}_KEY`], z.string().min(1), undefined);
+    const url = setting(`${prefix}_URL`, env[`${prefix}_URL`], httpUrl, profile === 'live' ? LIVE_URLS[name] : '');
+    const wsUrl = setting(`${prefix}_WS_URL`, env[`${prefix}_WS_URL`], wsUrlSchema, profile === 'live' ? (LIVE_WS_URLS[name] ?? '') : '');
+    const rpm = setting(`${prefix}_RPM`, env[`${prefix}_RPM`], positiveInt(1, 1_000_000), DEFAULT_RPM[name]);
+    const enabledDefault = !KEY_REQUIRED.has(name) || key !== undefined;
+    const enabled = setting(`${prefix}_ENABLED`, env[`${prefix}_ENABLED`], bool, enabledDefault);
+    providers[name] = { name, enabled, url: url.replace(/\/+$/, ''), wsUrl: wsUrl.replace(/\/+$/, ''), key, rpm };
+  }
+
+  const config: Config = {
+    profile,
+    host: setting('MARKETGRAPH_HOST', read('MARKETGRAPH_HOST', flags.host), z.string().min(1), '127.0.0.1'),
+    port: setting('MARKETGRAPH_PORT', read('MARKETGRAPH_PORT', flags.port), positiveInt(0, 65_535), 4000),
+    logLevel: setting(
+      'MARKETGRAPH_LOG_LEVEL',
+      env.MARKETGRAPH_LOG_LEVEL,
+      z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']),
+      'info',
+    ),
+    redisUrl: setting('REDIS_URL', env.REDIS_URL, redisUrl, undefined),
+    providers,
+    http: {
+      connectTimeoutMs: setting('MARKETGRAPH_CONNECT_TIMEOUT_MS', env.MARKETGRAPH_CONNECT_TIMEOUT_MS, positiveInt(1, 60_000), 3_000),
+      deadlineMs: setting('MARKETGRAPH_UPSTREAM_DEADLINE_MS', env.MARKETGRAPH_UPSTREAM_DEADLINE_MS, positiveInt(1, 120_000), 8_000),
+      maxRetries: setting('MARKETGRAPH_UPSTREAM_RETRIES', env.MARKETGRAPH_UPSTREAM_RETRIES, positiveInt(0, 10), 2),
+      breakerThreshold: setting('MARKETGRAPH_BREAKER_THRESHOLD', env.MARKETGRAPH_BREAKER_THRESHOLD, positiveInt(1, 1000), 5),
+      breakerHalfOpenAfterMs: setting(
+        'MARKETGRAPH_BREAKER_HALF_OPEN_MS',
+        env.MARKETGRAPH_BREAKER_HALF_OPEN_MS,
+        positiveInt(10, 3_600_000),
+        15_000,
+      ),
+    },
+    cache: {
+      maxEntries: setting('MARKETGRAPH_CACHE_MAX_ENTRIES', env.MARKETGRAPH_CACHE_MAX_ENTRIES, positiveInt(10, 10_000_000), 50_000),
+      ttl: {
+        price: setting('MARKETGRAPH_TTL_PRICE_MS', env.MARKETGRAPH_TTL_PRICE_MS, positiveInt(0, 86_400_000), 15_000),
+        market: setting('MARKETGRAPH_TTL_MARKET_MS', env.MARKETGRAPH_TTL_MARKET_MS, positiveInt(0, 86_400_000), 60_000),
+        candles: setting('MARKETGRAPH_TTL_CANDLES_MS', env.MARKETGRAPH_TTL_CANDLES_MS, positiveInt(0, 86_400_000), 300_000),
+        metadata: setting('MARKETGRAPH_TTL_METADATA_MS', env.MARKETGRAPH_TTL_METADATA_MS, positiveInt(0, 604_800_000), 3_600_000),
+        onchain: setting('MARKETGRAPH_TTL_ONCHAIN_MS', env.MARKETGRAPH_TTL_ONCHAIN_MS, positiveInt(0, 86_400_000), 30_000),
+        signals: setting('MARKETGRAPH_TTL_SIGNALS_MS', env.MARKETGRAPH_TTL_SIGNALS_MS, positiveInt(0, 86_400_000), 600_000),
+      },
+      staleMs: setting('MARKETGRAPH_CACHE_STALE_MS', env.MARKETGRAPH_CACHE_STALE_MS, positiveInt(0, 604_800_000), 3_600_000),
+    },
+    limits: {
+      maxPageSize: 250,
+      maxComplexity: setting('MARKETGRAPH_MAX_COMPLEXITY', env.MARKETGRAPH_MAX_COMPLEXITY, positiveInt(1, 1_000_000), 5_000),
+    },
+    sandbox: {
+      seed: setting('MARKETGRAPH_SANDBOX_SEED', env.MARKETGRAPH_SANDBOX_SEED, positiveInt(0, 2 ** 31), 42),
+      tickMs: setting('MARKETGRAPH_SANDBOX_TICK_MS', env.MARKETGRAPH_SANDBOX_TICK_MS, positiveInt(10, 60_000), 1000),
+    },
+  };
+  return deepFreeze(config);
+}
+
+/** Returns a copy with some providers' URLs filled in (the sandbox profile, once the sandbox listens). */
+export function withProviderUrls(
+  config: Config,
+  urls: Partial<Record<UpstreamName, { url: string; wsUrl?: string }>>,
+): Config {
+  const providers = { ...config.providers };
+  for (const [name, endpoint] of Object.entries(urls) as Array<[UpstreamName, { url: string; wsUrl?: string }]>) {
+    const current = providers[name];
+    providers[name] = {
+      ...current,
+      url: current.url || endpoint.url,
+      wsUrl: current.wsUrl || (endpoint.wsUrl ?? ''),
+    };
+  }
+  return deepFreeze({ ...config, providers });
+}
+
+function parseFlags(argv: string[]): { port?: string; host?: string; profile?: string } {
+  try {
+    const { values } = parseArgs({
+      args: argv,
+      options: { port: { type: 'string' }, host: { type: 'string' }, profile: { type: 'string' } },
+      strict: true,
+      allowPositionals: false,
+    });
+    return values;
+  } catch (error) {
+    const message = error instanceof Error ? error.message : String(error);
+    throw new ConfigError(`command line: ${message.split('\n')[0]} (allowed: --port N, --host ADDR, --profile sandbox|live)`);
+  }
+}
+
+function setting<T, D extends T | undefined>(name: string, raw: string | undefined, schema: z.ZodType<T>, fallback: D): T | D {
+  if (raw === undefined || raw === '') return fallback;
+  const parsed = schema.safeParse(raw);
+  if (parsed.success) return parsed.data;
+  const issue = parsed.error.issues[0];
+  throw new ConfigError(`${name}: ${issue?.message ?? 'invalid value'}, got ${JSON.stringify(raw)}`);
+}
+
+function positiveInt(min: number, max: number) {
+  return z
+    .string()
+    .regex(/^\d+$/, { message: `must be a whole number from ${min} to ${max}` })
+    .transform(Number)
+    .pipe(z.number().int().min(min, { message: `must be a whole number from ${min} to ${max}` }).max(max, {
+      message: `must be a whole number from ${min} to ${max}`,
+    }));
+}
+
+const bool = z.enum(['true', 'false', '1', '0']).transform((v) => v === 'true' || v === '1');
+
+const httpUrl = z.string().refine((v) => /^https?:\/\/[^\s]+$/.test(v) && URL.canParse(v), {
+  message: 'must be an http(s) URL',
+});
+const wsUrlSchema = z.string().refine((v) => /^wss?:\/\/[^\s]+$/.test(v) && URL.canParse(v), {
+  message: 'must be a ws(s) URL',
+});
+const redisUrl = z.string().refine((v) => /^rediss?:\/\/[^\s]+$/.test(v) && URL.canParse(v), {
+  message: 'must be a redis:// or rediss:// URL',
+});
+
+function deepFreeze<T>(value: T): T {
+  if (value && typeof value === 'object' && !Object.isFrozen(value)) {
+    Object.freeze(value);
+    for (const child of Object.values(value)) deepFreeze(child);
+  }
+  return value;
+}

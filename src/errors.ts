@@ -1,0 +1,64 @@
+import { GraphQLError } from 'graphql';
+import type { ProviderName } from './model.js';
+
+// The error catalogue. Every expected failure reaches the client as a GraphQLError whose
+// `extensions.code` is one of these; anything else is masked by Yoga and logged.
+
+export type ErrorCode =
+  | 'NOT_FOUND'
+  | 'BAD_USER_INPUT'
+  | 'UPSTREAM_RATE_LIMITED'
+  | 'UPSTREAM_UNAVAILABLE'
+  | 'UPSTREAM_TIMEOUT'
+  | 'UPSTREAM_BAD_RESPONSE'
+  | 'RATE_LIMITED'
+  | 'COST_LIMIT_EXCEEDED';
+
+export type UpstreamCode = Extract<ErrorCode, `UPSTREAM_${string}`>;
+
+/** A failed provider call, already classified. Messages never carry keys or full URLs. */
+export class UpstreamError extends Error {
+  override readonly name = 'UpstreamError';
+  constructor(
+    readonly code: UpstreamCode,
+    readonly provider: ProviderName,
+    message: string,
+    readonly details: { retryAfter?: number; status?: number; endpoint?: string } = {},
+  ) {
+    super(message);
+  }
+
+  toGraphQLError(path?: ReadonlyArray<string | number>): GraphQLError {
+    return new GraphQLError(this.message, {
+      ...(path ? { path } : {}),
+      extensions: {
+        code: this.code,
+        provider: this.provider,
+        ...(this.details.endpoint ? { endpoint: this.details.endpoint } : {}),
+        ...(this.details.retryAfter !== undefined ? { retryAfter: this.details.retryAfter } : {}),
+      },
+    });
+  }
+}
+
+export function notFound(what: string, value: string): GraphQLError {
+  return new GraphQLError(`${what} ${JSON.stringify(value)} was not found`, {
+    extensions: { code: 'NOT_FOUND' },
+  });
+}
+
+export function badUserInput(message: string, argument?: string): GraphQLError {
+  return new GraphQLError(message, {
+    extensions: { code: 'BAD_USER_INPUT', ...(argument ? { argument } : {}) },
+  });
+}
+
+/** Turns whatever a loader rejected with into something safe to show a client. */
+export function toClientError(error: unknown): Error {
+  if (error instanceof UpstreamError) return error.toGraphQLError();
+  return error instanceof Error ? error : new Error(String(error));
+}
+
+export function isUpstreamError(error: unknown): error is UpstreamError {
+  return error instanceof UpstreamError;
+}

@@ -1,0 +1,104 @@
+// Vendor-neutral domain types. Sources map provider JSON into these; nothing above src/sources/ sees
+// a vendor field name. Times are Date, amounts are JS numbers (float64 is enough for prices and
+// supplies; hashrates ~1e20 stay within range, precision loss is below any displayed digit).
+
+/** Provider names as they appear in `Price.source`, metrics and error extensions. */
+export type ProviderName =
+  | 'coingecko'
+  | 'binance'
+  | 'defillama'
+  | 'mempool'
+  | 'tokenmetrics'
+  | 'coincap'
+  | 'etherscan'
+  | 'computed';
+
+/** Lower-case ISO code or crypto ticker used as a quote currency: 'usd', 'eur', 'btc', ... */
+export type CurrencyCode = string;
+
+export interface ContractAddress {
+  /** Canonical chain slug: 'ethereum', 'binance-smart-chain', 'solana', 'arbitrum-one', ... */
+  chain: string;
+  address: string;
+}
+
+export interface AssetInfo {
+  /** Canonical id: the CoinGecko slug. */
+  id: string;
+  symbol: string;
+  name: string;
+  rank: number | null;
+  logo: string | null;
+  contracts: ContractAddress[];
+}
+
+export interface MarketData {
+  assetId: string;
+  currency: CurrencyCode;
+  price: number;
+  marketCap: number | null;
+  volume24h: number | null;
+  /** Percent, e.g. -2.5 for -2.5 %. */
+  change24h: number | null;
+  high24h: number | null;
+  low24h: number | null;
+  circulatingSupply: number | null;
+  totalSupply: number | null;
+  maxSupply: number | null;
+  asOf: Date;
+  source: ProviderName;
+}
+
+export interface Price {
+  assetId: string;
+  currency: CurrencyCode;
+  value: number;
+  /** Percent change over 24 h, null when the provider does not say. */
+  change24h: number | null;
+  asOf: Date;
+  source: ProviderName;
+  /** True when served from cache after the provider failed or the entry outlived its TTL. */
+  stale: boolean;
+}
+
+export interface Candle {
+  openTime: Date;
+  closeTime: Date;
+  open: number;
+  high: number;
+  low: number;
+  close: number;
+  /** Base-asset volume; null where the provider gives none (CoinGecko OHLC). */
+  volume: number | null;
+  source: ProviderName;
+}
+
+export type SignalDirection = 'BULLISH' | 'BEARISH' | 'NEUTRAL';
+
+export interface Signal {
+  id: string;
+  assetId: string;
+  kind: string;
+  direction: SignalDirection;
+  /** 0..1 */
+  strength: number;
+  generatedAt: Date;
+  source: ProviderName;
+  interval: string;
+  rationale: string;
+}
+
+export interface MetricPoint {
+  at: Date;
+  value: number;
+}
+
+export interface OnChainMetric {
+  chain: string;
+  kind: string;
+  value: number;
+  unit: string;
+  asOf: Date;
+  source: ProviderName;
+  history: MetricPoint[] | null;
+}
