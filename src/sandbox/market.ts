@@ -80,7 +80,10 @@ export function createMarket(options: MarketOptions): Market {
   const now = options.now ?? Date.now;
   const assets = options.catalogue;
   const byId = new Map(assets.map((a) => [a.id, a]));
-  const assetSeeds = new Map(assets.map((a) => [a.id, hashString(a.id) ^ seed]));
+  // The seed is hashed, not XOR-ed in: seeds differing in low bits would otherwise only permute
+  // neighbouring noise knots and give mirror-image paths (seeds 42 and 43 were anti-correlated).
+  const seedMix = hashString(`seed:${seed}`);
+  const assetSeeds = new Map(assets.map((a) => [a.id, hashString(a.id) ^ seedMix]));
 
   function noiseSum(assetSeed: number, t: number, dailyVol: number): number {
     let sum = 0;
@@ -105,7 +108,7 @@ export function createMarket(options: MarketOptions): Market {
     const ref = FIAT_PER_USD[code];
     if (ref === undefined) return undefined;
     if (code === 'usd') return 1;
-    return ref * Math.exp(noiseSum(hashString(code) ^ seed, t, 0.004));
+    return ref * Math.exp(noiseSum(hashString(code) ^ seedMix, t, 0.004));
   }
 
   function price(id: string, currency: string, t: number): number | undefined {
@@ -119,9 +122,13 @@ export function createMarket(options: MarketOptions): Market {
     return asset.circulatingSupply * priceUsd(id, t) * turnover;
   }
 
-  /** Extremes are sampled at ≤240 points per window (1 s apart for 1-minute candles, so exact there). */
+  /**
+   * Extremes are sampled at ≤240 points per window (1 s apart for 1-minute candles, so exact there).
+   * The step is a whole number of seconds, so a second-aligned window samples only points of its
+   * 1-minute candles' grid: a coarse candle never reports a high above (or a low below) its minutes.
+   */
   function range(id: string, from: number, to: number, fx: (t: number) => number) {
-    const step = Math.max(1000, Math.floor((to - from) / 240));
+    const step = Math.max(1000, Math.ceil((to - from) / 240 / 1000) * 1000);
     let high = -Infinity;
     let low = Infinity;
     for (let t = from; t < to; t += step) {
@@ -145,7 +152,17 @@ export function createMarket(options: MarketOptions): Market {
     const { high, low } = range(id, openTime, t, fx);
     const quoteVolume = dailyVolumeUsd(id, t) * fx(t);
     const volume = quoteVolume / ((high + low) / 2);
-    return { open, high, low, close, volume, quoteVolume, changePercent: (close / open - 1) * 100, openTime, closeTime: t };
+    return {
+      open,
+      high,
+      low,
+      close,
+      volume,
+      quoteVolume,
+      changePercent: (close / open - 1) * 100,
+      openTime,
+      closeTime: t,
+    };
   }
 
   function candle(id: string, intervalMs: number, openTime: number, currency = 'usd'): MarketCandle {
@@ -158,7 +175,17 @@ export function createMarket(options: MarketOptions): Market {
     const quoteVolume = dailyVolumeUsd(id, openTime) * share * fx(openTime);
     const volume = quoteVolume / ((open + close) / 2);
     const trades = Math.max(1, Math.round(quoteVolume / 2_500));
-    return { openTime, closeTime: openTime + intervalMs - 1, open, high, low, close, volume, quoteVolume, trades };
+    return {
+      openTime,
+      closeTime: openTime + intervalMs - 1,
+      open,
+      high,
+      low,
+      close,
+      volume,
+      quoteVolume,
+      trades,
+    };
   }
 
   return {
