@@ -1,9 +1,28 @@
+import type { Redis } from 'ioredis';
+import type { Logger } from 'pino';
+import { Agent, type Dispatcher } from 'undici';
 import type { ZodType } from 'zod';
-import type { UpstreamName } from './config.js';
-import type { UpstreamCode } from './errors.js';
+import type { Config, UpstreamName } from './config.js';
+import { type UpstreamCode, UpstreamError } from './errors.js';
+import { createAdmission, type ProviderState } from './http/admission.js';
+import { sendAttempt } from './http/attempt.js';
+import { type BackoffPolicy, computeBackoffMs, DEFAULT_BACKOFF, waitFor } from './http/backoff.js';
+import { createBreaker } from './http/breaker.js';
+import type { Failure, Verdict } from './http/classify.js';
+import { createQuota, type QuotaStore } from './http/quota.js';
+import { collectSecrets } from './http/redact.js';
+import type { Metrics } from './metrics.js';
 
-// The one way to call a provider. INTERFACE ONLY for now: the implementation (createHttp) is being
-// written; sources code against these types.
+// The one way to call a provider. Per call: a deadline (config.http.deadlineMs or call.deadlineMs)
+// bounds everything — quota waits, Retry-After waits, every attempt and every backoff — so no caller
+// ever waits past it. Per attempt, in order: circuit breaker, provider-wide Retry-After block, quota
+// token, then one GET over a pooled keep-alive connection, its body classified and validated.
+// Retries (GET is idempotent) follow network errors, timeouts before the deadline, 429 and 5xx, with
+// full-jitter exponential backoff; a Retry-After blocks every call to that provider, not just this one.
+// Error messages and logs name provider, endpoint, status and latency, never URLs, keys or stacks.
+
+export type { BackoffPolicy } from './http/backoff.js';
+export type { QuotaStore } from './http/quota.js';
 
 export interface HttpCall<T> {
   provider: UpstreamName;
@@ -43,4 +62,161 @@ export interface Http {
   get<T>(call: HttpCall<T>): Promise<T>;
   health(provider: UpstreamName): ProviderHealth;
   close(): Promise<void>;
+}
+
+export interface HttpDeps {
+  config: Config;
+  metrics: Metrics;
+  logger: Logger;
+  /** Shares quota buckets through Redis across processes; per-process memory buckets otherwise. */
+  quotaStore?: QuotaStore;
+  /** Shorthand for `quotaStore: { redis }`. */
+  redis?: Redis;
+  /** Clock for deadlines, Retry-After and the breaker (waits themselves use real timers). */
+  now?: () => number;
+  /** Source of jitter, [0, 1). */
+  random?: () => number;
+  backoff?: BackoffPolicy;
+  /** Replaces the pooled Agent (which is then not closed by close()). */
+  dispatcher?: Dispatcher;
+}
+
+const MAX_BODY_BYTES = 32 * 1024 * 1024;
+/** A wait (backoff, Retry-After, quota) must leave at least this much of the deadline for the request. */
+const MIN_ATTEMPT_MS = 50;
+
+export function createHttp(deps: HttpDeps): Http {
+  const { config, metrics, logger } = deps;
+  const now = deps.now ?? Date.now;
+  const random = deps.random ?? Math.random;
+  const backoff = deps.backoff ?? DEFAULT_BACKOFF;
+  const agent = deps.dispatcher
+    ? undefined
+    : new Agent({
+        connect: { timeout: config.http.connectTimeoutMs },
+        keepAliveTimeout: 10_000,
+        keepAliveMaxTimeout: 60_000,
+        connections: 64,
+        maxResponseSize: MAX_BODY_BYTES,
+      });
+  const dispatcher = deps.dispatcher ?? (agent as Dispatcher);
+  const quotaStore = deps.quotaStore ?? (deps.redis ? { redis: deps.redis } : undefined);
+  const quota = createQuota({
+    config,
+    store: quotaStore,
+    now,
+    onLeft: (provider, tokens) => metrics.setQuotaLeft(provider, tokens),
+  });
+  const admit = createAdmission({ quota, metrics, logger, now, minAttemptMs: MIN_ATTEMPT_MS });
+  const states = new Map<UpstreamName, ProviderState>();
+
+  function stateOf(provider: UpstreamName): ProviderState {
+    let state = states.get(provider);
+    if (!state) {
+      const breaker = createBreaker({
+        threshold: config.http.breakerThreshold,
+        halfOpenAfterMs: config.http.breakerHalfOpenAfterMs,
+        now,
+        onChange(next) {
+          metrics.setBreakerState(provider, next);
+          logger.warn({ provider, breaker: next }, 'circuit breaker changed state');
+        },
+      });
+      state = { breaker, blockedUntil: 0, lastLatencyMs: null, lastError: null };
+      states.set(provider, state);
+      metrics.setBreakerState(provider, 'closed');
+    }
+    return state;
+  }
+
+  async function get<T>(call: HttpCall<T>): Promise<T> {
+    const { provider, endpoint } = call;
+    const state = stateOf(provider);
+    const deadlineMs = call.deadlineMs ?? config.http.deadlineMs;
+    const deadlineAt = now() + deadlineMs;
+    const settings = config.providers[provider];
+    const secrets = collectSecrets(settings.key, call.query, call.headers);
+    if (!settings.url) {
+      state.lastError = `${provider} ${endpoint}: no base URL configured`;
+      throw new UpstreamError('UPSTREAM_UNAVAILABLE', provider, state.lastError, { endpoint });
+    }
+    const url = buildUrl(settings.url, call.path, call.query);
+
+    for (let attempt = 0, last: Failure | undefined; ; attempt++) {
+      const ticket = await admit(call, state, deadlineAt, last);
+      const verdict = await send(call, url, { deadlineAt, deadlineMs, secrets, attempt, state });
+      state.breaker.record(ticket, verdict.breaker);
+      if (verdict.ok) return verdict.value;
+      last = verdict;
+      if (verdict.retryAfter) blockProvider(provider, state, verdict.retryAfter);
+      if (!verdict.retryable || attempt >= config.http.maxRetries) throw verdict.error;
+      const wait = Math.max(state.blockedUntil - now(), computeBackoffMs(attempt, backoff, random));
+      if (now() + wait + MIN_ATTEMPT_MS > deadlineAt) throw verdict.error;
+      await waitFor(wait);
+    }
+  }
+
+  async function send<T>(
+    call: HttpCall<T>,
+    url: string,
+    context: {
+      deadlineAt: number;
+      deadlineMs: number;
+      secrets: string[];
+      attempt: number;
+      state: ProviderState;
+    },
+  ): Promise<Verdict<T>> {
+    const { provider, endpoint } = call;
+    const { state, attempt, ...budget } = context;
+    const { verdict, status, latencyMs } = await sendAttempt({ dispatcher, call, url, now, ...budget });
+    state.lastLatencyMs = latencyMs;
+    metrics.recordUpstream({ provider, endpoint, outcome: verdict.outcome, seconds: latencyMs / 1000 });
+    const line = { provider, endpoint, status, latencyMs, attempt, outcome: verdict.outcome };
+    if (verdict.ok) {
+      logger.debug(line, 'upstream call');
+      return verdict;
+    }
+    state.lastError = verdict.error.message;
+    logger.warn({ ...line, code: verdict.error.code, reason: verdict.error.message }, 'upstream call failed');
+    return verdict;
+  }
+
+  function blockProvider(provider: UpstreamName, state: ProviderState, seconds: number): void {
+    const until = now() + seconds * 1000;
+    if (until <= state.blockedUntil) return;
+    state.blockedUntil = until;
+    logger.warn(
+      { provider, retryAfter: seconds },
+      'provider asked us to wait; holding every call until then',
+    );
+  }
+
+  return {
+    get,
+    health(provider) {
+      const state = stateOf(provider);
+      const breaker = state.breaker.state();
+      metrics.setBreakerState(provider, breaker);
+      return {
+        provider,
+        breaker,
+        quotaLeft: quota.left(provider),
+        lastLatencyMs: state.lastLatencyMs,
+        lastError: state.lastError,
+        blockedUntil: state.blockedUntil > now() ? state.blockedUntil : 0,
+      };
+    },
+    async close() {
+      await agent?.close();
+    },
+  };
+}
+
+function buildUrl(base: string, path: string, query: HttpCall<unknown>['query']): string {
+  const url = new URL(base + path);
+  for (const [name, value] of Object.entries(query ?? {})) {
+    if (value !== undefined) url.searchParams.append(name, String(value));
+  }
+  return url.toString();
 }

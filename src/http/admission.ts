@@ -1,0 +1,99 @@
+import type { Logger } from 'pino';
+import { type UpstreamCode, UpstreamError } from '../errors.js';
+import type { HttpCall } from '../http.js';
+import type { Metrics } from '../metrics.js';
+import { waitFor } from './backoff.js';
+import type { Breaker, BreakerTicket } from './breaker.js';
+import type { Failure } from './classify.js';
+import type { Quota } from './quota.js';
+import { redactText } from './redact.js';
+
+// What an attempt must pass before it may leave the process, in order: the circuit breaker, the
+// provider-wide Retry-After block, a quota token, the block again (it may have been set while we
+// queued for the token), and the breaker's probe slot. Waits are taken only when they end early
+// enough to leave `minAttemptMs` of the deadline for the request itself; otherwise the call is
+// refused at once. Refusing a retry surfaces the previous attempt's error, which says more.
+
+/** Per-provider state shared by every call in this process. */
+export interface ProviderState {
+  breaker: Breaker;
+  /** Epoch ms before which no call may leave (Retry-After); 0 or past when not blocked. */
+  blockedUntil: number;
+  lastLatencyMs: number | null;
+  lastError: string | null;
+}
+
+export type Admit = <T>(
+  call: HttpCall<T>,
+  state: ProviderState,
+  deadlineAt: number,
+  last: Failure | undefined,
+) => Promise<BreakerTicket>;
+
+export function createAdmission(deps: {
+  quota: Quota;
+  metrics: Metrics;
+  logger: Logger;
+  now: () => number;
+  minAttemptMs: number;
+}): Admit {
+  const { quota, metrics, logger, now, minAttemptMs } = deps;
+
+  return async function admit(call, state, deadlineAt, last) {
+    const { provider, endpoint } = call;
+    const refuse = (
+      outcome: 'shed' | 'breaker_open',
+      code: UpstreamCode,
+      reason: string,
+      retryAfter?: number,
+    ) => {
+      if (last) return last.error;
+      const details = { endpoint, ...(retryAfter !== undefined ? { retryAfter } : {}) };
+      const error = new UpstreamError(code, provider, `${provider} ${endpoint}: ${reason}`, details);
+      metrics.recordUpstream({ provider, endpoint, outcome });
+      logger.warn({ provider, endpoint, outcome, code }, 'upstream call refused');
+      state.lastError = error.message;
+      return error;
+    };
+    const refuseOpen = () =>
+      refuse('breaker_open', 'UPSTREAM_UNAVAILABLE', 'circuit open after repeated failures, not calling');
+    const fitsDeadline = (waitMs: number) => now() + waitMs + minAttemptMs <= deadlineAt;
+
+    async function waitUnblocked(): Promise<void> {
+      for (let wait = state.blockedUntil - now(); wait > 0; wait = state.blockedUntil - now()) {
+        if (!fitsDeadline(wait)) {
+          const seconds = Math.ceil(wait / 1000);
+          throw refuse(
+            'shed',
+            'UPSTREAM_RATE_LIMITED',
+            `provider asked to wait ${seconds} s (Retry-After)`,
+            seconds,
+          );
+        }
+        await waitFor(wait);
+      }
+    }
+
+    if (!state.breaker.canPass()) throw refuseOpen();
+    await waitUnblocked();
+    const grant = await quota
+      .acquire(provider, call.cost ?? 1, deadlineAt - minAttemptMs)
+      .catch((error: unknown) => {
+        logger.warn({ provider, reason: redactText(String(error)) }, 'quota store failed; calling unmetered');
+        return { ok: true as const };
+      });
+    if (!grant.ok) {
+      const seconds = Math.ceil(grant.retryAfterMs / 1000);
+      throw refuse(
+        'shed',
+        'UPSTREAM_RATE_LIMITED',
+        `local quota exhausted, a token frees in ${seconds} s`,
+        seconds,
+      );
+    }
+    await waitUnblocked();
+    const ticket = state.breaker.tryPass();
+    if (!ticket) throw refuseOpen();
+    return ticket;
+  };
+}

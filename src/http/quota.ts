@@ -1,0 +1,126 @@
+import type { Redis } from 'ioredis';
+import {
+  type RateLimiterAbstract,
+  RateLimiterMemory,
+  RateLimiterRedis,
+  RateLimiterRes,
+} from 'rate-limiter-flexible';
+import type { Config, UpstreamName } from '../config.js';
+import { waitFor } from './backoff.js';
+
+// One quota bucket per provider: `rpm` tokens per 60 s window, `cost` tokens per attempt. The bucket
+// queues or sheds before the provider has to answer 429: a caller waits for the window that frees
+// its tokens when that is within its deadline, and is refused at once otherwise, never left hanging.
+//
+// With a Redis client the bucket lives in Redis (one key per provider under `keyPrefix`), so every
+// gateway process sharing the prefix draws from the same tokens. If Redis is not ready the bucket
+// falls back to a per-process memory bucket instead of blocking calls on a dead store.
+
+export interface QuotaStore {
+  redis: Redis;
+  /** Key prefix shared by every process that should draw from the same buckets. */
+  keyPrefix?: string;
+}
+
+export type QuotaGrant = { ok: true } | { ok: false; retryAfterMs: number };
+
+export interface Quota {
+  acquire(provider: UpstreamName, cost: number, deadlineAt: number): Promise<QuotaGrant>;
+  /** Tokens left in this process's view of the current window. */
+  left(provider: UpstreamName): number;
+}
+
+const WINDOW_SECONDS = 60;
+const STORE_TIMEOUT_MS = 500;
+
+interface Bucket {
+  limiter: RateLimiterAbstract;
+  /** The per-process bucket used when the shared store is not ready or too slow. */
+  fallback: RateLimiterAbstract;
+}
+export const DEFAULT_QUOTA_PREFIX = 'marketgraph:quota';
+
+export function createQuota(deps: {
+  config: Config;
+  store?: QuotaStore;
+  now: () => number;
+  /** Bucket window; 60 s (requests per minute) unless a test needs it short. */
+  windowSeconds?: number;
+  onLeft?: (provider: UpstreamName, tokens: number) => void;
+}): Quota {
+  const { config, store, now, onLeft } = deps;
+  const duration = deps.windowSeconds ?? WINDOW_SECONDS;
+  const limiters = new Map<UpstreamName, Bucket>();
+  const views = new Map<UpstreamName, { remaining: number; resetAt: number }>();
+
+  function bucketFor(provider: UpstreamName): Bucket {
+    let bucket = limiters.get(provider);
+    if (!bucket) {
+      const points = config.providers[provider].rpm;
+      const keyPrefix = store?.keyPrefix ?? DEFAULT_QUOTA_PREFIX;
+      const memory = new RateLimiterMemory({ points, duration, keyPrefix });
+      const limiter = store
+        ? new RateLimiterRedis({
+            storeClient: store.redis,
+            points,
+            duration,
+            keyPrefix,
+            rejectIfRedisNotReady: true,
+            insuranceLimiter: memory,
+          })
+        : memory;
+      bucket = { limiter, fallback: memory };
+      limiters.set(provider, bucket);
+    }
+    return bucket;
+  }
+
+  /** A store that is up but does not answer in time must not hold the caller: use the memory bucket. */
+  async function consume(bucket: Bucket, provider: UpstreamName, tokens: number, deadlineAt: number) {
+    if (bucket.limiter === bucket.fallback) return bucket.limiter.consume(provider, tokens);
+    const pending = bucket.limiter.consume(provider, tokens);
+    pending.catch(() => {});
+    let timer: NodeJS.Timeout | undefined;
+    const budget = Math.max(0, Math.min(STORE_TIMEOUT_MS, deadlineAt - now()));
+    const late = new Promise<'late'>((resolve) => {
+      timer = setTimeout(() => resolve('late'), budget).unref();
+    });
+    try {
+      const result = await Promise.race([pending, late]);
+      return result === 'late' ? bucket.fallback.consume(provider, tokens) : result;
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  function remember(provider: UpstreamName, res: RateLimiterRes): void {
+    const remaining = Math.max(0, res.remainingPoints);
+    views.set(provider, { remaining, resetAt: now() + res.msBeforeNext });
+    onLeft?.(provider, remaining);
+  }
+
+  return {
+    async acquire(provider, cost, deadlineAt) {
+      const bucket = bucketFor(provider);
+      // A call heavier than the whole bucket could never pass; let it take the whole bucket instead.
+      const tokens = Math.max(1, Math.min(cost, bucket.limiter.points));
+      for (;;) {
+        try {
+          remember(provider, await consume(bucket, provider, tokens, deadlineAt));
+          return { ok: true };
+        } catch (error) {
+          if (!(error instanceof RateLimiterRes)) throw error;
+          remember(provider, error);
+          const wait = Math.max(1, error.msBeforeNext);
+          if (now() + wait > deadlineAt) return { ok: false, retryAfterMs: wait };
+          await waitFor(wait);
+        }
+      }
+    },
+    left(provider) {
+      const view = views.get(provider);
+      if (!view || now() >= view.resetAt) return config.providers[provider].rpm;
+      return view.remaining;
+    },
+  };
+}

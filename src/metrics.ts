@@ -1,0 +1,103 @@
+import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
+import type { UpstreamName } from './config.js';
+import type { BreakerState } from './http.js';
+
+// Prometheus metrics of one gateway process, served by GET /metrics through `registry`.
+// Names and labels are a public contract (dashboards and alerts key on them): add, never rename.
+//
+//   marketgraph_upstream_requests_total{provider,endpoint,outcome}      counter
+//       One per attempt that left the process (ok, rate_limited, unavailable, timeout, bad_response),
+//       plus one per call refused before leaving it (shed: quota or Retry-After; breaker_open).
+//   marketgraph_upstream_request_duration_seconds{provider,endpoint}     histogram
+//       Wall time of each attempt that left the process, until its body was read or it failed.
+//   marketgraph_cache_events_total{namespace,event}                     counter
+//       event: hit, miss, stale (served past its TTL), refresh (background revalidation), error.
+//   marketgraph_breaker_state{provider}                                  gauge  0 closed, 1 half-open, 2 open
+//   marketgraph_quota_tokens_left{provider}                              gauge  this process's view of the bucket
+//
+// With `defaultMetrics: true`, prom-client's process/runtime metrics are added with the same prefix.
+
+export type UpstreamOutcome =
+  | 'ok'
+  | 'rate_limited'
+  | 'unavailable'
+  | 'timeout'
+  | 'bad_response'
+  | 'shed'
+  | 'breaker_open';
+
+export type CacheEvent = 'hit' | 'miss' | 'stale' | 'refresh' | 'error';
+
+export interface Metrics {
+  readonly registry: Registry;
+  /** Counts one upstream outcome; `seconds` is given for attempts that left the process. */
+  recordUpstream(sample: {
+    provider: UpstreamName;
+    endpoint: string;
+    outcome: UpstreamOutcome;
+    seconds?: number;
+  }): void;
+  cacheEvent(namespace: string, event: CacheEvent): void;
+  setBreakerState(provider: UpstreamName, state: BreakerState): void;
+  setQuotaLeft(provider: UpstreamName, tokens: number): void;
+}
+
+export const METRIC_PREFIX = 'marketgraph_';
+
+const BREAKER_VALUE: Record<BreakerState, number> = { closed: 0, 'half-open': 1, open: 2 };
+
+export function createMetrics(
+  registry: Registry = new Registry(),
+  options: { defaultMetrics?: boolean } = {},
+): Metrics {
+  if (options.defaultMetrics) collectDefaultMetrics({ register: registry, prefix: METRIC_PREFIX });
+
+  const requests = new Counter({
+    name: `${METRIC_PREFIX}upstream_requests_total`,
+    help: 'Upstream provider calls by outcome (attempts that left the process, plus calls shed or refused by an open breaker).',
+    labelNames: ['provider', 'endpoint', 'outcome'] as const,
+    registers: [registry],
+  });
+  const duration = new Histogram({
+    name: `${METRIC_PREFIX}upstream_request_duration_seconds`,
+    help: 'Duration of upstream attempts that left the process, in seconds.',
+    labelNames: ['provider', 'endpoint'] as const,
+    buckets: [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+    registers: [registry],
+  });
+  const cacheEvents = new Counter({
+    name: `${METRIC_PREFIX}cache_events_total`,
+    help: 'Cache events by namespace: hit, miss, stale, refresh, error.',
+    labelNames: ['namespace', 'event'] as const,
+    registers: [registry],
+  });
+  const breaker = new Gauge({
+    name: `${METRIC_PREFIX}breaker_state`,
+    help: 'Circuit breaker state per provider: 0 closed, 1 half-open, 2 open.',
+    labelNames: ['provider'] as const,
+    registers: [registry],
+  });
+  const quotaLeft = new Gauge({
+    name: `${METRIC_PREFIX}quota_tokens_left`,
+    help: "Tokens left in this process's view of the provider's quota bucket.",
+    labelNames: ['provider'] as const,
+    registers: [registry],
+  });
+
+  return {
+    registry,
+    recordUpstream({ provider, endpoint, outcome, seconds }) {
+      requests.inc({ provider, endpoint, outcome });
+      if (seconds !== undefined) duration.observe({ provider, endpoint }, seconds);
+    },
+    cacheEvent(namespace, event) {
+      cacheEvents.inc({ namespace, event });
+    },
+    setBreakerState(provider, state) {
+      breaker.set({ provider }, BREAKER_VALUE[state]);
+    },
+    setQuotaLeft(provider, tokens) {
+      quotaLeft.set({ provider }, tokens);
+    },
+  };
+}

@@ -1,0 +1,171 @@
+import { randomUUID } from 'node:crypto';
+import { Redis } from 'ioredis';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { z } from 'zod';
+import type { UpstreamError } from '../../src/errors.js';
+import { createQuota } from '../../src/http/quota.js';
+import type { HttpCall } from '../../src/http.js';
+import { buildConfig, makeHttp, type ScriptedServer, sendJson, startScriptedServer } from './helpers.js';
+
+const call: HttpCall<unknown> = {
+  provider: 'coingecko',
+  endpoint: 'simple/price',
+  path: '/simple/price',
+  schema: z.unknown(),
+};
+const open: Array<{ close(): Promise<void> }> = [];
+afterEach(async () => {
+  await Promise.all(open.splice(0).map((thing) => thing.close()));
+});
+
+async function countingServer(): Promise<ScriptedServer> {
+  const server = await startScriptedServer((_req, res) => sendJson(res, 200, { bitcoin: { usd: 1 } }));
+  open.push(server);
+  return server;
+}
+
+describe('quota bucket (through createHttp)', () => {
+  it('rpm 30 and a burst of 60: the server sees 30, the surplus fails fast with UPSTREAM_RATE_LIMITED', async () => {
+    const server = await countingServer();
+    const config = buildConfig(
+      { MARKETGRAPH_COINGECKO_RPM: '30', MARKETGRAPH_UPSTREAM_DEADLINE_MS: '800' },
+      { coingecko: server.url },
+    );
+    const { http, metrics } = makeHttp(config);
+    open.push(http);
+    const started = Date.now();
+    const results = await Promise.allSettled(Array.from({ length: 60 }, () => http.get(call)));
+    expect(Date.now() - started).toBeLessThan(800 + 200);
+    expect(server.requests).toHaveLength(30);
+    const refused = results.filter((r): r is PromiseRejectedResult => r.status === 'rejected');
+    expect(refused).toHaveLength(30);
+    for (const { reason } of refused) {
+      const error = reason as UpstreamError;
+      expect(error.code).toBe('UPSTREAM_RATE_LIMITED');
+      expect(error.details.retryAfter).toBeGreaterThan(55);
+      expect(error.details.retryAfter).toBeLessThanOrEqual(60);
+      expect(error.message).toMatch(/^coingecko simple\/price: local quota exhausted/);
+    }
+    expect(http.health('coingecko').quotaLeft).toBe(0);
+    const counter = await metrics.registry.getSingleMetricAsString('marketgraph_upstream_requests_total');
+    expect(counter).toContain('outcome="shed"} 30');
+    expect(counter).toContain('outcome="ok"} 30');
+  });
+
+  it('counts call.cost tokens per attempt, retries included', async () => {
+    const server = await startScriptedServer((_req, res, n) => sendJson(res, n === 1 ? 500 : 200, {}));
+    open.push(server);
+    const config = buildConfig(
+      { MARKETGRAPH_BINANCE_RPM: '100', MARKETGRAPH_UPSTREAM_RETRIES: '2' },
+      { binance: server.url },
+    );
+    const { http } = makeHttp(config);
+    open.push(http);
+    await http.get({
+      ...call,
+      provider: 'binance',
+      endpoint: 'ticker/24hr',
+      path: '/api/v3/ticker/24hr',
+      cost: 40,
+    });
+    expect(server.requests).toHaveLength(2);
+    expect(http.health('binance').quotaLeft).toBe(20);
+    await expect(
+      http.get({
+        ...call,
+        provider: 'binance',
+        endpoint: 'ticker/24hr',
+        path: '/api/v3/ticker/24hr',
+        cost: 40,
+      }),
+    ).rejects.toMatchObject({ code: 'UPSTREAM_RATE_LIMITED' });
+    expect(server.requests).toHaveLength(2);
+  });
+});
+
+describe('createQuota', () => {
+  const config = buildConfig({ MARKETGRAPH_COINGECKO_RPM: '3' }, {});
+
+  it('queues a caller until a token frees when that is within its deadline', async () => {
+    const quota = createQuota({ config, now: Date.now, windowSeconds: 1 });
+    const started = Date.now();
+    const grants = await Promise.all(
+      Array.from({ length: 5 }, async () => {
+        const grant = await quota.acquire('coingecko', 1, Date.now() + 1500);
+        return { grant, at: Date.now() - started };
+      }),
+    );
+    expect(grants.every((g) => g.grant.ok)).toBe(true);
+    expect(grants.filter((g) => g.at < 100)).toHaveLength(3);
+    expect(grants.filter((g) => g.at >= 900 && g.at < 1400)).toHaveLength(2);
+  });
+
+  it('sheds at once, with the wait, when the next token frees after the deadline', async () => {
+    const quota = createQuota({ config, now: Date.now, windowSeconds: 1 });
+    for (let i = 0; i < 3; i++)
+      expect(await quota.acquire('coingecko', 1, Date.now() + 300)).toEqual({ ok: true });
+    const started = Date.now();
+    const grant = await quota.acquire('coingecko', 1, Date.now() + 300);
+    expect(Date.now() - started).toBeLessThan(50);
+    expect(grant.ok).toBe(false);
+    if (!grant.ok) expect(grant.retryAfterMs).toBeGreaterThan(800);
+    expect(quota.left('coingecko')).toBe(0);
+  });
+});
+
+describe('shared quota through Redis', () => {
+  const redis = new Redis('redis://127.0.0.1:6379', { lazyConnect: true, maxRetriesPerRequest: 1 });
+  const prefix = `marketgraph-test:quota:${randomUUID()}`;
+
+  beforeAll(async () => {
+    await redis.connect();
+    await redis.ping();
+  });
+  afterAll(async () => {
+    const keys = await redis.keys(`${prefix}*`);
+    if (keys.length > 0) await redis.del(...keys);
+    await redis.quit();
+  });
+
+  it('two gateway processes sharing one bucket never exceed the rpm together', async () => {
+    const server = await countingServer();
+    const config = buildConfig(
+      { MARKETGRAPH_COINGECKO_RPM: '10', MARKETGRAPH_UPSTREAM_DEADLINE_MS: '800' },
+      { coingecko: server.url },
+    );
+    const a = makeHttp(config, { quotaStore: { redis, keyPrefix: prefix } });
+    const b = makeHttp(config, { quotaStore: { redis, keyPrefix: prefix } });
+    open.push(a.http, b.http);
+    const results = await Promise.allSettled(
+      Array.from({ length: 15 }, (_, i) => [
+        a.http.get(call),
+        b.http.get({ ...call, endpoint: `simple/price#${i}` }),
+      ]).flat(),
+    );
+    expect(server.requests).toHaveLength(10);
+    expect(results.filter((r) => r.status === 'fulfilled')).toHaveLength(10);
+    const refused = results.filter((r): r is PromiseRejectedResult => r.status === 'rejected');
+    expect(refused.every((r) => (r.reason as UpstreamError).code === 'UPSTREAM_RATE_LIMITED')).toBe(true);
+    expect(await redis.exists(`${prefix}:coingecko`)).toBe(1);
+    expect(a.http.health('coingecko').quotaLeft + b.http.health('coingecko').quotaLeft).toBe(0);
+  });
+});
+
+describe('quota store outage', () => {
+  it('falls back to a per-process bucket when Redis is not ready, instead of blocking calls', async () => {
+    const server = await countingServer();
+    const offline = new Redis('redis://127.0.0.1:6379', { lazyConnect: true });
+    const config = buildConfig(
+      { MARKETGRAPH_COINGECKO_RPM: '5', MARKETGRAPH_UPSTREAM_DEADLINE_MS: '800' },
+      { coingecko: server.url },
+    );
+    const { http } = makeHttp(config, { redis: offline });
+    open.push(http);
+    const started = Date.now();
+    const results = await Promise.allSettled(Array.from({ length: 7 }, () => http.get(call)));
+    expect(Date.now() - started).toBeLessThan(800);
+    expect(results.filter((r) => r.status === 'fulfilled')).toHaveLength(5);
+    expect(server.requests).toHaveLength(5);
+    offline.disconnect();
+  });
+});

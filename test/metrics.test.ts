@@ -1,0 +1,56 @@
+import { Registry } from 'prom-client';
+import { describe, expect, it } from 'vitest';
+import { createMetrics } from '../src/metrics.js';
+
+describe('createMetrics', () => {
+  it('registers the documented marketgraph_ metrics in its own registry', async () => {
+    const metrics = createMetrics();
+    const names = (await metrics.registry.getMetricsAsJSON()).map((m) => m.name).sort();
+    expect(names).toEqual([
+      'marketgraph_breaker_state',
+      'marketgraph_cache_events_total',
+      'marketgraph_quota_tokens_left',
+      'marketgraph_upstream_request_duration_seconds',
+      'marketgraph_upstream_requests_total',
+    ]);
+    // Two instances never collide: each has its own registry unless one is passed in.
+    expect(() => createMetrics()).not.toThrow();
+  });
+
+  it('exposes helpers that land on the right labels', async () => {
+    const registry = new Registry();
+    const metrics = createMetrics(registry);
+    expect(metrics.registry).toBe(registry);
+    metrics.cacheEvent('price', 'hit');
+    metrics.cacheEvent('price', 'hit');
+    metrics.cacheEvent('candles', 'stale');
+    metrics.recordUpstream({ provider: 'binance', endpoint: 'klines', outcome: 'ok', seconds: 0.12 });
+    metrics.recordUpstream({ provider: 'binance', endpoint: 'klines', outcome: 'breaker_open' });
+    metrics.setBreakerState('binance', 'half-open');
+    metrics.setQuotaLeft('binance', 1187);
+    const text = await registry.metrics();
+    expect(text).toContain('marketgraph_cache_events_total{namespace="price",event="hit"} 2');
+    expect(text).toContain('marketgraph_cache_events_total{namespace="candles",event="stale"} 1');
+    expect(text).toContain(
+      'marketgraph_upstream_requests_total{provider="binance",endpoint="klines",outcome="ok"} 1',
+    );
+    expect(text).toContain(
+      'marketgraph_upstream_requests_total{provider="binance",endpoint="klines",outcome="breaker_open"} 1',
+    );
+    expect(text).toContain(
+      'marketgraph_upstream_request_duration_seconds_count{provider="binance",endpoint="klines"} 1',
+    );
+    expect(text).toContain(
+      'marketgraph_upstream_request_duration_seconds_bucket{le="0.25",provider="binance",endpoint="klines"} 1',
+    );
+    expect(text).toContain('marketgraph_breaker_state{provider="binance"} 1');
+    expect(text).toContain('marketgraph_quota_tokens_left{provider="binance"} 1187');
+  });
+
+  it('adds prefixed default process metrics only when asked', async () => {
+    const metrics = createMetrics(new Registry(), { defaultMetrics: true });
+    const names = (await metrics.registry.getMetricsAsJSON()).map((m) => m.name);
+    expect(names).toContain('marketgraph_process_cpu_user_seconds_total');
+    expect(names.filter((n) => !n.startsWith('marketgraph_'))).toEqual([]);
+  });
+});
