@@ -73,7 +73,14 @@ export interface Config {
   cache: {
     maxEntries: number;
     /** Fresh lifetime per data kind, ms. */
-    ttl: { price: number; market: number; candles: number; metadata: number; onchain: number; signals: number };
+    ttl: {
+      price: number;
+      market: number;
+      candles: number;
+      metadata: number;
+      onchain: number;
+      signals: number;
+    };
     /** How long past its TTL an entry may still be served (while refreshing, or when the provider fails). */
     staleMs: number;
   };
@@ -92,17 +99,39 @@ export function loadConfig(input: { env?: Env; argv?: string[] } = {}): Config {
   const flags = parseFlags(input.argv ?? []);
   const read = (name: string, flag?: string) => (flag !== undefined ? flag : env[name]);
 
-  const profile = setting('MARKETGRAPH_PROFILE', read('MARKETGRAPH_PROFILE', flags.profile), z.enum(['sandbox', 'live']), 'sandbox');
+  const profile = setting(
+    'MARKETGRAPH_PROFILE',
+    read('MARKETGRAPH_PROFILE', flags.profile),
+    z.enum(['sandbox', 'live']),
+    'sandbox',
+  );
   const providers = {} as Record<UpstreamName, ProviderConfig>;
   for (const name of UPSTREAMS) {
     const prefix = `MARKETGRAPH_${name.toUpperCase()}`;
     const key = setting(`${prefix}_KEY`, env[`${prefix}_KEY`], z.string().min(1), undefined);
-    const url = setting(`${prefix}_URL`, env[`${prefix}_URL`], httpUrl, profile === 'live' ? LIVE_URLS[name] : '');
-    const wsUrl = setting(`${prefix}_WS_URL`, env[`${prefix}_WS_URL`], wsUrlSchema, profile === 'live' ? (LIVE_WS_URLS[name] ?? '') : '');
+    const url = setting(
+      `${prefix}_URL`,
+      env[`${prefix}_URL`],
+      httpUrl,
+      profile === 'live' ? LIVE_URLS[name] : '',
+    );
+    const wsUrl = setting(
+      `${prefix}_WS_URL`,
+      env[`${prefix}_WS_URL`],
+      wsUrlSchema,
+      profile === 'live' ? (LIVE_WS_URLS[name] ?? '') : '',
+    );
     const rpm = setting(`${prefix}_RPM`, env[`${prefix}_RPM`], positiveInt(1, 1_000_000), DEFAULT_RPM[name]);
     const enabledDefault = !KEY_REQUIRED.has(name) || key !== undefined;
     const enabled = setting(`${prefix}_ENABLED`, env[`${prefix}_ENABLED`], bool, enabledDefault);
-    providers[name] = { name, enabled, url: url.replace(/\/+$/, ''), wsUrl: wsUrl.replace(/\/+$/, ''), key, rpm };
+    providers[name] = {
+      name,
+      enabled,
+      url: url.replace(/\/+$/, ''),
+      wsUrl: wsUrl.replace(/\/+$/, ''),
+      key,
+      rpm,
+    };
   }
 
   const config: Config = {
@@ -118,10 +147,30 @@ export function loadConfig(input: { env?: Env; argv?: string[] } = {}): Config {
     redisUrl: setting('REDIS_URL', env.REDIS_URL, redisUrl, undefined),
     providers,
     http: {
-      connectTimeoutMs: setting('MARKETGRAPH_CONNECT_TIMEOUT_MS', env.MARKETGRAPH_CONNECT_TIMEOUT_MS, positiveInt(1, 60_000), 3_000),
-      deadlineMs: setting('MARKETGRAPH_UPSTREAM_DEADLINE_MS', env.MARKETGRAPH_UPSTREAM_DEADLINE_MS, positiveInt(1, 120_000), 8_000),
-      maxRetries: setting('MARKETGRAPH_UPSTREAM_RETRIES', env.MARKETGRAPH_UPSTREAM_RETRIES, positiveInt(0, 10), 2),
-      breakerThreshold: setting('MARKETGRAPH_BREAKER_THRESHOLD', env.MARKETGRAPH_BREAKER_THRESHOLD, positiveInt(1, 1000), 5),
+      connectTimeoutMs: setting(
+        'MARKETGRAPH_CONNECT_TIMEOUT_MS',
+        env.MARKETGRAPH_CONNECT_TIMEOUT_MS,
+        positiveInt(1, 60_000),
+        3_000,
+      ),
+      deadlineMs: setting(
+        'MARKETGRAPH_UPSTREAM_DEADLINE_MS',
+        env.MARKETGRAPH_UPSTREAM_DEADLINE_MS,
+        positiveInt(1, 120_000),
+        8_000,
+      ),
+      maxRetries: setting(
+        'MARKETGRAPH_UPSTREAM_RETRIES',
+        env.MARKETGRAPH_UPSTREAM_RETRIES,
+        positiveInt(0, 10),
+        2,
+      ),
+      breakerThreshold: setting(
+        'MARKETGRAPH_BREAKER_THRESHOLD',
+        env.MARKETGRAPH_BREAKER_THRESHOLD,
+        positiveInt(1, 1000),
+        5,
+      ),
       breakerHalfOpenAfterMs: setting(
         'MARKETGRAPH_BREAKER_HALF_OPEN_MS',
         env.MARKETGRAPH_BREAKER_HALF_OPEN_MS,
@@ -130,41 +179,109 @@ export function loadConfig(input: { env?: Env; argv?: string[] } = {}): Config {
       ),
     },
     cache: {
-      maxEntries: setting('MARKETGRAPH_CACHE_MAX_ENTRIES', env.MARKETGRAPH_CACHE_MAX_ENTRIES, positiveInt(10, 10_000_000), 50_000),
+      maxEntries: setting(
+        'MARKETGRAPH_CACHE_MAX_ENTRIES',
+        env.MARKETGRAPH_CACHE_MAX_ENTRIES,
+        positiveInt(10, 10_000_000),
+        50_000,
+      ),
       ttl: {
-        price: setting('MARKETGRAPH_TTL_PRICE_MS', env.MARKETGRAPH_TTL_PRICE_MS, positiveInt(0, 86_400_000), 15_000),
-        market: setting('MARKETGRAPH_TTL_MARKET_MS', env.MARKETGRAPH_TTL_MARKET_MS, positiveInt(0, 86_400_000), 60_000),
-        candles: setting('MARKETGRAPH_TTL_CANDLES_MS', env.MARKETGRAPH_TTL_CANDLES_MS, positiveInt(0, 86_400_000), 300_000),
-        metadata: setting('MARKETGRAPH_TTL_METADATA_MS', env.MARKETGRAPH_TTL_METADATA_MS, positiveInt(0, 604_800_000), 3_600_000),
-        onchain: setting('MARKETGRAPH_TTL_ONCHAIN_MS', env.MARKETGRAPH_TTL_ONCHAIN_MS, positiveInt(0, 86_400_000), 30_000),
-        signals: setting('MARKETGRAPH_TTL_SIGNALS_MS', env.MARKETGRAPH_TTL_SIGNALS_MS, positiveInt(0, 86_400_000), 600_000),
+        price: setting(
+          'MARKETGRAPH_TTL_PRICE_MS',
+          env.MARKETGRAPH_TTL_PRICE_MS,
+          positiveInt(0, 86_400_000),
+          15_000,
+        ),
+        market: setting(
+          'MARKETGRAPH_TTL_MARKET_MS',
+          env.MARKETGRAPH_TTL_MARKET_MS,
+          positiveInt(0, 86_400_000),
+          60_000,
+        ),
+        candles: setting(
+          'MARKETGRAPH_TTL_CANDLES_MS',
+          env.MARKETGRAPH_TTL_CANDLES_MS,
+          positiveInt(0, 86_400_000),
+          300_000,
+        ),
+        metadata: setting(
+          'MARKETGRAPH_TTL_METADATA_MS',
+          env.MARKETGRAPH_TTL_METADATA_MS,
+          positiveInt(0, 604_800_000),
+          3_600_000,
+        ),
+        onchain: setting(
+          'MARKETGRAPH_TTL_ONCHAIN_MS',
+          env.MARKETGRAPH_TTL_ONCHAIN_MS,
+          positiveInt(0, 86_400_000),
+          30_000,
+        ),
+        signals: setting(
+          'MARKETGRAPH_TTL_SIGNALS_MS',
+          env.MARKETGRAPH_TTL_SIGNALS_MS,
+          positiveInt(0, 86_400_000),
+          600_000,
+        ),
       },
-      staleMs: setting('MARKETGRAPH_CACHE_STALE_MS', env.MARKETGRAPH_CACHE_STALE_MS, positiveInt(0, 604_800_000), 3_600_000),
+      staleMs: setting(
+        'MARKETGRAPH_CACHE_STALE_MS',
+        env.MARKETGRAPH_CACHE_STALE_MS,
+        positiveInt(0, 604_800_000),
+        3_600_000,
+      ),
     },
     limits: {
       maxPageSize: 250,
-      maxComplexity: setting('MARKETGRAPH_MAX_COMPLEXITY', env.MARKETGRAPH_MAX_COMPLEXITY, positiveInt(1, 1_000_000), 5_000),
+      maxComplexity: setting(
+        'MARKETGRAPH_MAX_COMPLEXITY',
+        env.MARKETGRAPH_MAX_COMPLEXITY,
+        positiveInt(1, 1_000_000),
+        5_000,
+      ),
     },
     sandbox: {
       seed: setting('MARKETGRAPH_SANDBOX_SEED', env.MARKETGRAPH_SANDBOX_SEED, positiveInt(0, 2 ** 31), 42),
-      tickMs: setting('MARKETGRAPH_SANDBOX_TICK_MS', env.MARKETGRAPH_SANDBOX_TICK_MS, positiveInt(10, 60_000), 1000),
+      tickMs: setting(
+        'MARKETGRAPH_SANDBOX_TICK_MS',
+        env.MARKETGRAPH_SANDBOX_TICK_MS,
+        positiveInt(10, 60_000),
+        1000,
+      ),
     },
   };
   return deepFreeze(config);
 }
 
-/** Returns a copy with some providers' URLs filled in (the sandbox profile, once the sandbox listens). */
+export interface ProviderEndpointOverride {
+  url: string;
+  wsUrl?: string;
+  /** A key the endpoint accepts (the sandbox's demo keys); used only when no key is configured. */
+  key?: string;
+}
+
+/**
+ * Returns a copy with providers' URLs (and demo keys) filled in where the config left them empty: the
+ * sandbox profile, once the sandbox listens. A keyed provider that gets a key this way is enabled
+ * unless MARKETGRAPH_<P>_ENABLED=false said otherwise.
+ */
 export function withProviderUrls(
   config: Config,
-  urls: Partial<Record<UpstreamName, { url: string; wsUrl?: string }>>,
+  endpoints: Partial<Record<UpstreamName, ProviderEndpointOverride>>,
+  env: Env = {},
 ): Config {
   const providers = { ...config.providers };
-  for (const [name, endpoint] of Object.entries(urls) as Array<[UpstreamName, { url: string; wsUrl?: string }]>) {
+  for (const [name, endpoint] of Object.entries(endpoints) as Array<
+    [UpstreamName, ProviderEndpointOverride]
+  >) {
     const current = providers[name];
+    const key = current.key ?? endpoint.key;
+    const explicit = env[`MARKETGRAPH_${name.toUpperCase()}_ENABLED`];
     providers[name] = {
       ...current,
       url: current.url || endpoint.url,
       wsUrl: current.wsUrl || (endpoint.wsUrl ?? ''),
+      key,
+      enabled: explicit ? current.enabled : !KEY_REQUIRED.has(name) || key !== undefined,
     };
   }
   return deepFreeze({ ...config, providers });
@@ -181,11 +298,18 @@ function parseFlags(argv: string[]): { port?: string; host?: string; profile?: s
     return values;
   } catch (error) {
     const message = error instanceof Error ? error.message : String(error);
-    throw new ConfigError(`command line: ${message.split('\n')[0]} (allowed: --port N, --host ADDR, --profile sandbox|live)`);
+    throw new ConfigError(
+      `command line: ${message.split('\n')[0]} (allowed: --port N, --host ADDR, --profile sandbox|live)`,
+    );
   }
 }
 
-function setting<T, D extends T | undefined>(name: string, raw: string | undefined, schema: z.ZodType<T>, fallback: D): T | D {
+function setting<T, D extends T | undefined>(
+  name: string,
+  raw: string | undefined,
+  schema: z.ZodType<T>,
+  fallback: D,
+): T | D {
   if (raw === undefined || raw === '') return fallback;
   const parsed = schema.safeParse(raw);
   if (parsed.success) return parsed.data;
@@ -198,9 +322,15 @@ function positiveInt(min: number, max: number) {
     .string()
     .regex(/^\d+$/, { message: `must be a whole number from ${min} to ${max}` })
     .transform(Number)
-    .pipe(z.number().int().min(min, { message: `must be a whole number from ${min} to ${max}` }).max(max, {
-      message: `must be a whole number from ${min} to ${max}`,
-    }));
+    .pipe(
+      z
+        .number()
+        .int()
+        .min(min, { message: `must be a whole number from ${min} to ${max}` })
+        .max(max, {
+          message: `must be a whole number from ${min} to ${max}`,
+        }),
+    );
 }
 
 const bool = z.enum(['true', 'false', '1', '0']).transform((v) => v === 'true' || v === '1');

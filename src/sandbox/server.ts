@@ -3,7 +3,13 @@ import type { AddressInfo, Socket } from 'node:net';
 import { WebSocketServer } from 'ws';
 import type { ProviderName } from '../model.js';
 import { CATALOGUE } from './catalogue.js';
-import { compilePath, type Dialect, type DialectFactory, type SandboxRequest, type SandboxResponse } from './dialect.js';
+import {
+  compilePath,
+  type Dialect,
+  type DialectFactory,
+  type SandboxRequest,
+  type SandboxResponse,
+} from './dialect.js';
 import { DIALECTS } from './dialects.js';
 import { createFaultRegistry, type FaultRegistry, parseFault } from './faults.js';
 import { createMarket, type Market } from './market.js';
@@ -101,7 +107,11 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
   }
 
   /** Returns the response that replaces the normal one when the quota is exhausted. */
-  function enforceQuota(dialect: Dialect, request: SandboxRequest, endpoint: string): SandboxResponse | undefined {
+  function enforceQuota(
+    dialect: Dialect,
+    request: SandboxRequest,
+    endpoint: string,
+  ): SandboxResponse | undefined {
     const q = quotas.get(dialect.provider);
     if (!q) return undefined;
     const t = now();
@@ -164,7 +174,9 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
     let endpoint = 'unknown';
     let response: SandboxResponse;
     let request: SandboxRequest = { method: req.method ?? 'GET', url, headers: req.headers, params: {} };
-    const hit = routes.map(({ route, match }) => ({ route, params: match(url.pathname) })).find((r) => r.params);
+    const hit = routes
+      .map(({ route, match }) => ({ route, params: match(url.pathname) }))
+      .find((r) => r.params);
     if (hit) {
       endpoint = hit.route.endpoint;
       request = { ...request, params: hit.params! };
@@ -185,7 +197,8 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
     else if (fault?.kind === 'rate-limit') response = dialect.rateLimited(fault.retryAfter ?? 60);
     else if (fault?.kind === 'server-error') response = dialect.serverError(fault.status ?? 503);
     else if (fault?.kind === 'html') response = htmlErrorPage(fault.status ?? 502);
-    else if (fault?.kind === 'malformed-json') response = { status: 200, text: '{"data": [1, 2', contentType: 'application/json' };
+    else if (fault?.kind === 'malformed-json')
+      response = { status: 200, text: '{"data": [1, 2', contentType: 'application/json' };
     else if (!hit) response = dialect.notFound(request);
     else if (request.method !== 'GET' && request.method !== 'HEAD') response = dialect.notFound(request);
     else {
@@ -253,8 +266,15 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
       }
       send(404, {
         error: 'unknown admin route',
-        routes: ['GET /counts', 'POST /counts/reset', 'GET /endpoints', 'GET /streams', 'GET|DELETE /faults',
-          'PUT|DELETE /faults/:provider/:endpoint', 'POST /websockets/:provider/drop'],
+        routes: [
+          'GET /counts',
+          'POST /counts/reset',
+          'GET /endpoints',
+          'GET /streams',
+          'GET|DELETE /faults',
+          'PUT|DELETE /faults/:provider/:endpoint',
+          'POST /websockets/:provider/drop',
+        ],
       });
     } catch (error) {
       send(400, { error: error instanceof Error ? error.message : String(error) });
@@ -275,7 +295,7 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
       const out: Record<string, Record<string, number>> = {};
       for (const [key, n] of counts) {
         const [provider, endpoint] = key.split(' ') as [string, string];
-        (out[provider] ??= {})[endpoint] = n;
+        out[provider] = { ...out[provider], [endpoint]: n };
       }
       return out;
     },
@@ -309,7 +329,9 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
     async close() {
       for (const dialect of dialects.values()) dialect.websocket?.close();
       for (const socket of sockets) socket.destroy();
-      await Promise.all([...servers, admin].map((s) => new Promise<void>((resolve) => s.close(() => resolve()))));
+      await Promise.all(
+        [...servers, admin].map((s) => new Promise<void>((resolve) => s.close(() => resolve()))),
+      );
     },
   };
   return sandbox;
