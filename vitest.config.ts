@@ -1,6 +1,15 @@
+import { createRequire } from 'node:module';
 import { defineConfig } from 'vitest/config';
 
+const require = createRequire(import.meta.url);
+
 export default defineConfig({
+  resolve: {
+    // graphql@16 ships both index.mjs ("module") and index.js ("main"). Node resolves the libraries
+    // (Pothos, Yoga) to index.js; without this alias Vite would hand our code index.mjs, and graphql
+    // refuses to mix types from two module instances.
+    alias: [{ find: /^graphql$/, replacement: require.resolve('graphql') }],
+  },
   test: {
     include: ['test/**/*.test.ts'],
     testTimeout: 20_000,

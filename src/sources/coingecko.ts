@@ -113,10 +113,7 @@ export function createCoinGeckoSource(deps: CoinGeckoDeps): CoinGeckoSource {
     if (!Number.isInteger(page) || page < 1) {
       throw new RangeError(`coingecko topMarkets: page must be a whole number from 1, got ${page}`);
     }
-    return fetchMarkets(
-      { order, per_page: String(perPage), page: String(page) },
-      currency.toLowerCase(),
-    );
+    return fetchMarkets({ order, per_page: String(perPage), page: String(page) }, currency.toLowerCase());
   }
 
   async function simplePrices(ids: readonly string[], currencies: readonly string[]): Promise<Price[]> {

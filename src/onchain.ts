@@ -1,0 +1,167 @@
+import type { Cache } from './cache.js';
+import type { Config, UpstreamName } from './config.js';
+import { toClientError } from './errors.js';
+import type { OnChainMetric } from './model.js';
+import type { Sources } from './sources/index.js';
+
+// On-chain metrics by chain. Each chain is served by groups of metrics, one group per upstream call
+// (mempool fees, hashrate, ..., Etherscan gas, DefiLlama TVL); only the groups whose kinds were asked
+// for are fetched, each through the shared cache. A failing group yields one Error per kind it would
+// have served (null entries plus coded errors for the client) and never blanks the other groups.
+
+export interface OnChainService {
+  forChain(chain: string, kinds?: readonly string[]): Promise<Array<OnChainMetric | Error>>;
+  /** Metrics of the chain whose native coin the asset is; [] for tokens. */
+  forAsset(assetId: string, kinds?: readonly string[]): Promise<Array<OnChainMetric | Error>>;
+}
+
+interface Group {
+  name: string;
+  provider: UpstreamName;
+  kinds: readonly string[];
+  fetch(): Promise<OnChainMetric[]>;
+}
+
+const FEES = ['FEE_FASTEST', 'FEE_HALF_HOUR', 'FEE_HOUR', 'FEE_ECONOMY', 'FEE_MINIMUM'];
+const MEMPOOL = ['MEMPOOL_SIZE', 'MEMPOOL_TX_COUNT', 'MEMPOOL_TOTAL_FEE'];
+const GAS = ['GAS_SAFE', 'GAS_PROPOSE', 'GAS_FAST', 'GAS_BASE_FEE'];
+
+export function createOnChainService(deps: {
+  config: Config;
+  cache: Cache;
+  sources: Sources;
+}): OnChainService {
+  const { sources, config } = deps;
+  const store = deps.cache.namespace<OnChainMetric[]>('onchain', config.cache.ttl.onchain);
+  const chainNames = deps.cache.namespace<Record<string, string>>('registry', config.cache.ttl.metadata);
+
+  function tvlGroup(chain: string): Group {
+    return {
+      name: `tvl:${chain}`,
+      provider: 'defillama',
+      kinds: ['TVL'],
+      fetch: async () => {
+        const metric = await sources.defillama.chainTvlMetric(chain === 'all' ? undefined : chain);
+        return metric ? [metric] : [];
+      },
+    };
+  }
+
+  function groupsFor(chain: string): Group[] {
+    const groups: Group[] = [];
+    if (chain === 'bitcoin') {
+      const m = sources.mempool;
+      groups.push(
+        { name: 'fees', provider: 'mempool', kinds: FEES, fetch: () => m.fees() },
+        {
+          name: 'hashrate',
+          provider: 'mempool',
+          kinds: ['HASHRATE', 'DIFFICULTY'],
+          fetch: async () => {
+            const h = await m.hashrate('1m');
+            return [h.hashrate, h.difficulty];
+          },
+        },
+        {
+          name: 'height',
+          provider: 'mempool',
+          kinds: ['BLOCK_HEIGHT'],
+          fetch: async () => [await m.tipHeight()],
+        },
+        {
+          name: 'mempool',
+          provider: 'mempool',
+          kinds: MEMPOOL,
+          fetch: async () => (await m.mempool()).metrics,
+        },
+        {
+          name: 'difficulty-adjustment',
+          provider: 'mempool',
+          kinds: ['NEXT_DIFFICULTY_ADJUSTMENT'],
+          fetch: async () => [(await m.difficultyAdjustment()).metric],
+        },
+      );
+    }
+    if (chain === 'ethereum' && config.providers.etherscan.enabled) {
+      groups.push({
+        name: 'gas',
+        provider: 'etherscan',
+        kinds: GAS,
+        fetch: () => sources.etherscan.gasOracle(1),
+      });
+    }
+    if (chain === 'all') {
+      groups.push({
+        name: 'stablecoins',
+        provider: 'defillama',
+        kinds: ['STABLECOIN_SUPPLY'],
+        fetch: async () => {
+          const metric = await sources.defillama.stablecoinSupplyMetric();
+          return metric ? [metric] : [];
+        },
+      });
+    }
+    groups.push(tvlGroup(chain));
+    return groups.filter((g) => config.providers[g.provider].enabled);
+  }
+
+  async function run(chain: string, kinds?: readonly string[]): Promise<Array<OnChainMetric | Error>> {
+    const wanted = kinds ? new Set(kinds.map((k) => k.toUpperCase())) : undefined;
+    const groups = groupsFor(chain).filter((g) => !wanted || g.kinds.some((k) => wanted.has(k)));
+    const results = await store.getMany(
+      groups.map((g) => `${chain}:${g.name}`),
+      async (keys) => {
+        const out = new Map<string, OnChainMetric[] | Error>();
+        await Promise.all(
+          keys.map(async (key) => {
+            const group = groups.find((g) => `${chain}:${g.name}` === key)!;
+            try {
+              out.set(key, await group.fetch());
+            } catch (error) {
+              out.set(key, error instanceof Error ? error : new Error(String(error)));
+            }
+          }),
+        );
+        return out;
+      },
+      (key) => new Error(`no on-chain data for ${key}`),
+    );
+    return results.flatMap((result, i): Array<OnChainMetric | Error> => {
+      const group = groups[i]!;
+      if (result instanceof Error) {
+        const error = toClientError(result);
+        return group.kinds.filter((k) => !wanted || wanted.has(k)).map(() => error);
+      }
+      return result.value.filter((m) => !wanted || wanted.has(m.kind));
+    });
+  }
+
+  /** CoinGecko id → DefiLlama chain name, from DefiLlama's own chain list (gecko_id). */
+  async function chainOfAsset(assetId: string): Promise<string | undefined> {
+    if (assetId === 'bitcoin' || assetId === 'ethereum') return assetId;
+    const [map] = await chainNames.getMany(
+      ['llama-chains'],
+      async () => {
+        const chains = await sources.defillama.chains();
+        return new Map([
+          [
+            'llama-chains',
+            Object.fromEntries(chains.flatMap((c) => (c.geckoId ? [[c.geckoId, c.name]] : []))),
+          ],
+        ]);
+      },
+      () => new Error('no DefiLlama chain list'),
+    );
+    if (!map || map instanceof Error) throw map ?? new Error('no DefiLlama chain list');
+    return map.value[assetId];
+  }
+
+  return {
+    // Chain names are case-insensitive here; DefiLlama's own ('Ethereum', 'BSC') are matched by its source.
+    forChain: (chain, kinds) => run(chain.trim().toLowerCase(), kinds),
+    async forAsset(assetId, kinds) {
+      const chain = await chainOfAsset(assetId).catch(() => undefined);
+      return chain ? run(chain, kinds) : [];
+    },
+  };
+}

@@ -1,0 +1,151 @@
+import type { Cache } from './cache.js';
+import type { Config } from './config.js';
+import type { AssetInfo, ContractAddress } from './model.js';
+import type { Sources } from './sources/index.js';
+
+// Asset identity. Canonical ids are CoinGecko slugs; this maps them to every provider's id space and
+// back. Symbols are ambiguous (several coins share "UNI"-like tickers), so a symbol resolves to the
+// highest-ranked asset that carries it and reports the others. Built lazily from the providers' own
+// catalogues (CoinGecko coins/list + the top markets page for ranks, Binance exchangeInfo for pairs)
+// and cached for the metadata TTL, so it works the same against the sandbox and the live providers.
+
+export interface SymbolMatch {
+  id: string;
+  /** Other asset ids with the same symbol, best-ranked first. */
+  alternatives: string[];
+}
+
+export interface AssetRegistry {
+  resolveSymbol(symbol: string): Promise<SymbolMatch | undefined>;
+  byContract(chain: string, address: string): Promise<string | undefined>;
+  contracts(assetId: string): Promise<ContractAddress[]>;
+  /** Binance spot pair quoting the asset in USDT ('BTCUSDT'), when one trades. */
+  binanceSymbol(assetId: string): Promise<string | undefined>;
+  /** Reverse of binanceSymbol. */
+  assetForBinanceSymbol(symbol: string): Promise<string | undefined>;
+  /** DefiLlama coin keys for the asset: `coingecko:<id>` first, then `<chain>:<address>`. */
+  llamaKeys(assetId: string): Promise<string[]>;
+  /** The known universe (ids, symbols, names, contracts; ranks where known). */
+  list(): Promise<AssetInfo[]>;
+}
+
+interface Snapshot {
+  assets: AssetInfo[];
+  ranks: Record<string, number>;
+  binancePairs: string[];
+}
+
+/** DefiLlama's chain prefixes for CoinGecko platform ids. */
+const LLAMA_CHAINS: Record<string, string> = {
+  ethereum: 'ethereum',
+  'binance-smart-chain': 'bsc',
+  solana: 'solana',
+  'arbitrum-one': 'arbitrum',
+  'polygon-pos': 'polygon',
+  tron: 'tron',
+  avalanche: 'avax',
+  'optimistic-ethereum': 'optimism',
+  base: 'base',
+};
+
+export function createAssetRegistry(deps: { config: Config; cache: Cache; sources: Sources }): AssetRegistry {
+  const store = deps.cache.namespace<Snapshot>('registry', deps.config.cache.ttl.metadata);
+  let derived: { at: number; value: ReturnType<typeof derive> } | undefined;
+
+  async function snapshot(): Promise<ReturnType<typeof derive>> {
+    const [result] = await store.getMany(
+      ['snapshot'],
+      async () => {
+        const [assets, top, pairs] = await Promise.all([
+          deps.sources.coingecko.coinList(),
+          deps.sources.coingecko.topMarkets('usd', 1, 250, 'market_cap_desc'),
+          deps.config.providers.binance.enabled
+            ? deps.sources.binance.exchangeInfo().catch(() => [])
+            : Promise.resolve([]),
+        ]);
+        const ranks: Record<string, number> = {};
+        for (const row of top) if (row.asset.rank != null) ranks[row.asset.id] = row.asset.rank;
+        const binancePairs = pairs.filter((p) => p.quote === 'USDT' && p.trading).map((p) => p.symbol);
+        return new Map([['snapshot', { assets, ranks, binancePairs }]]);
+      },
+      () => new Error('asset registry unavailable'),
+    );
+    if (!result || result instanceof Error) throw result ?? new Error('asset registry unavailable');
+    // Indexes are rebuilt only when the snapshot itself changes.
+    if (!derived || derived.at !== result.fetchedAt)
+      derived = { at: result.fetchedAt, value: derive(result.value) };
+    return derived.value;
+  }
+
+  return {
+    async resolveSymbol(symbol) {
+      const { bySymbol } = await snapshot();
+      const ids = bySymbol.get(symbol.toLowerCase());
+      if (!ids || ids.length === 0) return undefined;
+      return { id: ids[0]!, alternatives: ids.slice(1) };
+    },
+    async byContract(chain, address) {
+      const { byContract } = await snapshot();
+      return byContract.get(`${chain.toLowerCase()}:${normalizeAddress(address)}`);
+    },
+    async contracts(assetId) {
+      const { byId } = await snapshot();
+      return byId.get(assetId)?.contracts ?? [];
+    },
+    async binanceSymbol(assetId) {
+      return (await snapshot()).binanceById.get(assetId);
+    },
+    async assetForBinanceSymbol(symbol) {
+      return (await snapshot()).idByBinance.get(symbol.toUpperCase());
+    },
+    async llamaKeys(assetId) {
+      const { byId } = await snapshot();
+      const keys = [`coingecko:${assetId}`];
+      for (const c of byId.get(assetId)?.contracts ?? []) {
+        const chain = LLAMA_CHAINS[c.chain];
+        if (chain) keys.push(`${chain}:${c.address}`);
+      }
+      return keys;
+    },
+    async list() {
+      return (await snapshot()).assets;
+    },
+  };
+}
+
+function derive(snapshot: Snapshot) {
+  const rankOf = (id: string) => snapshot.ranks[id] ?? Number.POSITIVE_INFINITY;
+  const assets = snapshot.assets.map((a) => ({ ...a, rank: snapshot.ranks[a.id] ?? a.rank }));
+  const byId = new Map(assets.map((a) => [a.id, a]));
+  const bySymbol = new Map<string, string[]>();
+  const byContract = new Map<string, string>();
+  for (const a of assets) {
+    const key = a.symbol.toLowerCase();
+    bySymbol.set(key, [...(bySymbol.get(key) ?? []), a.id]);
+    for (const c of a.contracts) {
+      const k = `${c.chain}:${normalizeAddress(c.address)}`;
+      const holder = byContract.get(k);
+      if (!holder || rankOf(a.id) < rankOf(holder)) byContract.set(k, a.id);
+    }
+  }
+  for (const ids of bySymbol.values()) ids.sort((x, y) => rankOf(x) - rankOf(y) || x.localeCompare(y));
+  // A Binance pair belongs to the best-ranked asset with that ticker; unranked assets never claim one,
+  // so a same-ticker long-tail token is not quoted with a major's price.
+  const pairs = new Set(snapshot.binancePairs);
+  const binanceById = new Map<string, string>();
+  const idByBinance = new Map<string, string>();
+  for (const [symbol, ids] of bySymbol) {
+    const best = ids[0]!;
+    const pair = `${symbol.toUpperCase()}USDT`;
+    if (Number.isFinite(rankOf(best)) && pairs.has(pair)) {
+      binanceById.set(best, pair);
+      idByBinance.set(pair, best);
+    }
+  }
+  return { assets, byId, bySymbol, byContract, binanceById, idByBinance };
+}
+
+/** EVM addresses are case-insensitive (checksummed or not); others (Solana, Tron) are case-sensitive. */
+function normalizeAddress(address: string): string {
+  return /^0x[0-9a-fA-F]{40}$/.test(address) ? address.toLowerCase() : address;
+}

@@ -1,0 +1,146 @@
+import { badUserInput } from '../../errors.js';
+import { alignDown, alignUp, intervalMs } from '../../intervals.js';
+import type { Candle } from '../../model.js';
+import type { Builder } from '../builder.js';
+import type { AssetRefs } from './asset.js';
+import type { Enums } from './enums.js';
+
+// Candle and Asset.candles: a time window of OHLCV candles on UTC interval boundaries, paged by cursor
+// (the open time), with the holes the providers left reported as gaps instead of invented candles.
+
+const MAX_WINDOW_CANDLES = 10_000;
+const MAX_PAGE = 1000;
+
+interface Gap {
+  from: Date;
+  to: Date;
+}
+
+interface CandleWindow {
+  candles: Candle[];
+  gaps: Gap[];
+}
+
+export function addCandle(builder: Builder, enums: Enums, refs: AssetRefs) {
+  const CandleRef = builder.objectRef<Candle>('Candle').implement({
+    fields: (t) => ({
+      openTime: t.expose('openTime', { type: 'DateTime' }),
+      closeTime: t.expose('closeTime', {
+        type: 'DateTime',
+        description: 'Exclusive end: the next candle opens here.',
+      }),
+      open: t.exposeFloat('open'),
+      high: t.exposeFloat('high'),
+      low: t.exposeFloat('low'),
+      close: t.exposeFloat('close'),
+      volume: t.exposeFloat('volume', {
+        nullable: true,
+        description: 'Base-asset volume; null where the provider has none.',
+      }),
+      source: t.expose('source', { type: enums.Provider }),
+    }),
+  });
+
+  const GapRef = builder.objectRef<Gap>('CandleGap').implement({
+    description: 'A span inside the requested window for which no provider returned candles.',
+    fields: (t) => ({
+      from: t.expose('from', { type: 'DateTime' }),
+      to: t.expose('to', { type: 'DateTime' }),
+    }),
+  });
+
+  builder.objectField(refs.Asset, 'candles', (t) =>
+    t.connection(
+      {
+        type: CandleRef,
+        nullable: true,
+        description: `Candles in [from, to), oldest first; up to ${MAX_PAGE} per page, ${MAX_WINDOW_CANDLES} per window.`,
+        args: {
+          interval: t.arg({ type: enums.CandleInterval, required: false, defaultValue: '1d' }),
+          from: t.arg({
+            type: 'DateTime',
+            required: false,
+            description: 'Default: 30 intervals before `to`.',
+          }),
+          to: t.arg({ type: 'DateTime', required: false, description: 'Default: now.' }),
+          currency: t.arg({ type: enums.Currency, required: false, defaultValue: 'usd' }),
+        },
+        resolve: async (asset, args, ctx) => {
+          if (args.last != null || args.before != null)
+            throw badUserInput('candles pages forward only: use first/after');
+          const first = args.first ?? MAX_PAGE;
+          if (first < 1 || first > MAX_PAGE)
+            throw badUserInput(`first must be between 1 and ${MAX_PAGE}, got ${first}`, 'first');
+          const interval = args.interval ?? '1d';
+          const step = intervalMs(interval);
+          const now = Date.now();
+          const to = alignUp(Math.min(args.to?.getTime() ?? now, now), interval);
+          const from = alignDown(args.from?.getTime() ?? to - 30 * step, interval);
+          if (!(from < to)) throw badUserInput('from must be before to', 'from');
+          if ((to - from) / step > MAX_WINDOW_CANDLES) {
+            throw badUserInput(
+              `the window holds more than ${MAX_WINDOW_CANDLES} ${interval} candles; narrow from/to`,
+              'from',
+            );
+          }
+          const cached = await ctx.loaders.candles.load({
+            assetId: asset.id,
+            interval,
+            from,
+            to,
+            currency: args.currency ?? 'usd',
+          });
+          const window = withGaps(cached.value, from, to, step);
+          let start = 0;
+          if (args.after != null) {
+            const after = Number(
+              Buffer.from(args.after, 'base64')
+                .toString('utf8')
+                .replace(/^Candle:/, ''),
+            );
+            if (!Number.isFinite(after))
+              throw badUserInput(`after is not a candle cursor: ${JSON.stringify(args.after)}`, 'after');
+            start = window.candles.findIndex((c) => c.openTime.getTime() > after);
+            if (start < 0) start = window.candles.length;
+          }
+          const page = window.candles.slice(start, start + first);
+          const edges = page.map((node) => ({ cursor: cursorOf(node), node }));
+          return {
+            edges,
+            gaps: window.gaps,
+            pageInfo: {
+              hasPreviousPage: start > 0,
+              hasNextPage: start + first < window.candles.length,
+              startCursor: edges[0]?.cursor ?? null,
+              endCursor: edges.at(-1)?.cursor ?? null,
+            },
+          };
+        },
+      },
+      {
+        fields: (c) => ({
+          gaps: c.field({ type: [GapRef], resolve: (conn) => (conn as unknown as CandleWindow).gaps }),
+        }),
+      },
+    ),
+  );
+  return { Candle: CandleRef };
+}
+
+function cursorOf(candle: Candle): string {
+  return Buffer.from(`Candle:${candle.openTime.getTime()}`).toString('base64');
+}
+
+function withGaps(candles: Candle[], from: number, to: number, step: number): CandleWindow {
+  const inWindow = candles.filter((c) => c.openTime.getTime() >= from && c.openTime.getTime() < to);
+  const gaps: Gap[] = [];
+  let expected = from;
+  for (const c of inWindow) {
+    const t = c.openTime.getTime();
+    if (t > expected) gaps.push({ from: new Date(expected), to: new Date(t) });
+    expected = Math.max(expected, t + step);
+  }
+  // The still-open last candle counts as present; only whole missing intervals before `to` are gaps.
+  if (to - expected >= step) gaps.push({ from: new Date(expected), to: new Date(to) });
+  return { candles: inWindow, gaps };
+}

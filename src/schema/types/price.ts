@@ -1,0 +1,84 @@
+import { badUserInput } from '../../errors.js';
+import type { Price } from '../../model.js';
+import type { Builder } from '../builder.js';
+import type { AssetRefs } from './asset.js';
+import type { CurrencyValue, Enums } from './enums.js';
+
+// Price: one quote of one asset in one currency, with its provenance. Also Asset.price and the live
+// Subscription.priceUpdated, which yields the same type.
+
+const MAX_SUBSCRIBED_ASSETS = 100;
+
+export function addPrice(builder: Builder, enums: Enums, refs: AssetRefs) {
+  const PriceRef = builder.objectRef<Price>('Price').implement({
+    description: 'A price with its provenance: which provider said it, and when.',
+    fields: (t) => ({
+      assetId: t.exposeID('assetId'),
+      asset: t.field({
+        type: refs.Asset,
+        nullable: true,
+        resolve: async (price, _args, ctx) => (await ctx.loaders.asset.load(price.assetId)).value,
+      }),
+      value: t.exposeFloat('value'),
+      currency: t.field({ type: enums.Currency, resolve: (p) => p.currency as CurrencyValue }),
+      change24h: t.exposeFloat('change24h', {
+        nullable: true,
+        description: 'Percent change over the last 24 h.',
+      }),
+      asOf: t.expose('asOf', { type: 'DateTime', description: 'When the provider last updated this value.' }),
+      source: t.expose('source', { type: enums.Provider }),
+      stale: t.exposeBoolean('stale', {
+        description: 'True when served past its freshness window, e.g. because the provider is failing.',
+      }),
+    }),
+  });
+
+  builder.objectField(refs.Asset, 'price', (t) =>
+    t.field({
+      type: PriceRef,
+      nullable: true,
+      args: { currency: t.arg({ type: enums.Currency, required: false, defaultValue: 'usd' }) },
+      resolve: async (asset, args, ctx) => {
+        const cached = await ctx.loaders.price.load(`${args.currency ?? 'usd'}:${asset.id}`);
+        return { ...cached.value, stale: cached.value.stale || cached.stale };
+      },
+    }),
+  );
+
+  builder.subscriptionField('priceUpdated', (t) =>
+    t.field({
+      type: PriceRef,
+      description:
+        'Live prices: the current price of each asset first, then every change. A slow client receives the latest value, never a backlog.',
+      args: {
+        assetIds: t.arg.idList({ required: true }),
+        currency: t.arg({ type: enums.Currency, required: false, defaultValue: 'usd' }),
+        throttleMs: t.arg.int({
+          required: false,
+          description: 'At most one event per asset per this many ms.',
+        }),
+      },
+      subscribe: async (_root, args, ctx) => {
+        const ids = [...new Set(args.assetIds.map(String))];
+        if (ids.length === 0 || ids.length > MAX_SUBSCRIBED_ASSETS) {
+          throw badUserInput(
+            `assetIds must name 1 to ${MAX_SUBSCRIBED_ASSETS} assets, got ${ids.length}`,
+            'assetIds',
+          );
+        }
+        const throttleMs = args.throttleMs ?? 0;
+        if (throttleMs < 0 || throttleMs > 3_600_000) {
+          throw badUserInput(`throttleMs must be between 0 and 3600000, got ${throttleMs}`, 'throttleMs');
+        }
+        return ctx.services.priceFeed.subscribe({
+          assetIds: ids,
+          currency: args.currency ?? 'usd',
+          throttleMs,
+        });
+      },
+      resolve: (price) => price,
+    }),
+  );
+
+  return { Price: PriceRef };
+}

@@ -1,0 +1,101 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { TopAssetsDocument } from '../gql/graphql.js';
+import { startTestGateway, type TestGateway } from '../helpers/gateway.js';
+
+// Issue #2 acceptance: 50 assets with prices cost at most 2 upstream requests, and 0 within the TTL.
+
+describe('Query.assets', () => {
+  let t: TestGateway;
+  beforeAll(async () => {
+    t = await startTestGateway();
+  });
+  afterAll(async () => {
+    await t.close();
+  });
+
+  it('returns 50 priced assets for at most 2 upstream requests, then 0 within the TTL', async () => {
+    t.sandbox.resetCounts();
+    const first = await t.query(TopAssetsDocument, { first: 50, currency: 'USD' });
+    expect(first.body.errors).toBeUndefined();
+    const nodes = first.body.data!.assets.edges.map((e) => e.node);
+    expect(nodes).toHaveLength(50);
+    expect(new Set(nodes.map((n) => n.id)).size).toBe(50);
+    expect(nodes[0]!.id).toBe('bitcoin');
+    for (const node of nodes) {
+      expect(node.price).not.toBeNull();
+      expect(node.price!.value).toBeGreaterThan(0);
+      expect(node.price!.currency).toBe('USD');
+      expect(node.price!.source).toBe('COINGECKO');
+      expect(Number.isNaN(Date.parse(node.price!.asOf))).toBe(false);
+    }
+    // The sandbox's own price for bitcoin agrees with what the gateway served.
+    const btc = nodes[0]!.price!;
+    const truth = t.sandbox.market.priceUsd('bitcoin', Date.parse(btc.asOf));
+    expect(Math.abs(btc.value / truth - 1)).toBeLessThan(0.01);
+
+    const upstream = Object.values(t.sandbox.counts()).flatMap((byEndpoint) => Object.values(byEndpoint));
+    const total = upstream.reduce((a, b) => a + b, 0);
+    expect(total).toBeGreaterThan(0);
+    expect(total).toBeLessThanOrEqual(2);
+
+    t.sandbox.resetCounts();
+    const again = await t.query(TopAssetsDocument, { first: 50, currency: 'USD' });
+    expect(again.body.data!.assets.edges).toHaveLength(50);
+    expect(t.sandbox.counts()).toEqual({});
+  });
+
+  it('pages with after and orders by the requested key', async () => {
+    const page1 = await t.query<{
+      assets: {
+        edges: Array<{ cursor: string; node: { id: string; rank: number } }>;
+        pageInfo: { endCursor: string; hasNextPage: boolean };
+      };
+    }>('{ assets(first: 5) { edges { cursor node { id rank } } pageInfo { endCursor hasNextPage } } }');
+    const { edges, pageInfo } = page1.body.data!.assets;
+    expect(edges.map((e) => e.node.rank)).toEqual([1, 2, 3, 4, 5]);
+    expect(pageInfo.hasNextPage).toBe(true);
+    const page2 = await t.query<{ assets: { edges: Array<{ node: { rank: number } }> } }>(
+      `{ assets(first: 5, after: "${pageInfo.endCursor}") { edges { node { rank } } } }`,
+    );
+    expect(page2.body.data!.assets.edges.map((e) => e.node.rank)).toEqual([6, 7, 8, 9, 10]);
+
+    const byVolume = await t.query<{ assets: { edges: Array<{ node: { market: { volume24h: number } } }> } }>(
+      '{ assets(first: 10, orderBy: VOLUME_DESC) { edges { node { market { volume24h } } } } }',
+    );
+    const volumes = byVolume.body.data!.assets.edges.map((e) => e.node.market.volume24h);
+    expect([...volumes].sort((a, b) => b - a)).toEqual(volumes);
+  });
+
+  it('filters by ids and resolves one asset by id, symbol and Node id', async () => {
+    const res = await t.query<{
+      assets: { edges: Array<{ node: { id: string } }> };
+      eth: { id: string; name: string } | null;
+      bySymbol: { id: string } | null;
+      node: { id: string } | null;
+    }>(`{
+      assets(ids: ["ethereum", "bitcoin", "no-such-coin"]) { edges { node { id } } }
+      eth: asset(id: "ethereum") { id name }
+      bySymbol: asset(symbol: "btc") { id }
+      node(id: "bitcoin") { id }
+    }`);
+    expect(res.body.errors).toBeUndefined();
+    expect(res.body.data!.assets.edges.map((e) => e.node.id)).toEqual(['ethereum', 'bitcoin']);
+    expect(res.body.data!.eth).toEqual({ id: 'ethereum', name: 'Ethereum' });
+    expect(res.body.data!.bySymbol).toEqual({ id: 'bitcoin' });
+    expect(res.body.data!.node).toEqual({ id: 'bitcoin' });
+  });
+
+  it('serves the market in another currency and converts consistently', async () => {
+    const res = await t.query<{
+      asset: { usd: { price: number }; eur: { price: number; marketCap: number; currency: string } };
+    }>(
+      '{ asset(id: "bitcoin") { usd: market(currency: USD) { price } eur: market(currency: EUR) { price marketCap currency } } }',
+    );
+    expect(res.body.errors).toBeUndefined();
+    const { usd, eur } = res.body.data!.asset;
+    expect(eur.currency).toBe('EUR');
+    expect(eur.price / usd.price).toBeGreaterThan(0.8);
+    expect(eur.price / usd.price).toBeLessThan(1.0);
+    expect(eur.marketCap).toBeGreaterThan(eur.price * 1e6);
+  });
+});

@@ -1,0 +1,92 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type Received, subscribeSse, subscribeWs, waitFor, wsClient } from '../helpers/clients.js';
+import { startTestGateway, type TestGateway } from '../helpers/gateway.js';
+
+// Issue #2 acceptance: graphql-ws and SSE subscribers to 3 assets each get an update for every asset at
+// least every 2 s, fed by the sandbox's Binance stream; when both leave, the upstream stream closes.
+
+const SUBSCRIPTION = /* GraphQL */ `
+  subscription ($ids: [ID!]!) {
+    priceUpdated(assetIds: $ids) { assetId value currency asOf source }
+  }
+`;
+
+function ticksByAsset(events: Received[]) {
+  const byAsset = new Map<string, number[]>();
+  for (const e of events) {
+    const price = (e.data as { priceUpdated?: { assetId: string } } | null)?.priceUpdated;
+    if (!price) continue;
+    byAsset.set(price.assetId, [...(byAsset.get(price.assetId) ?? []), e.at]);
+  }
+  return byAsset;
+}
+
+describe('Subscription.priceUpdated', () => {
+  let t: TestGateway;
+  let url: string;
+  beforeAll(async () => {
+    t = await startTestGateway();
+    ({ url } = await t.gateway.start());
+  });
+  afterAll(async () => {
+    await t.close();
+  });
+
+  it('delivers every asset at least every 2 s over graphql-ws and SSE, then closes the upstream stream', async () => {
+    const wsIds = ['bitcoin', 'ethereum', 'solana'];
+    const sseIds = ['bitcoin', 'ripple', 'dogecoin'];
+    const client = wsClient(url);
+    const ws = subscribeWs(client, SUBSCRIPTION, { ids: wsIds });
+    const sse = subscribeSse(url, SUBSCRIPTION, { ids: sseIds });
+    const started = Date.now();
+    await new Promise((resolve) => setTimeout(resolve, 5_000));
+
+    // One upstream stream per asset, shared: bitcoin is wanted by both clients but streamed once.
+    const streams = t.sandbox.streams('binance').sort();
+    expect(streams).toEqual([
+      'btcusdt@ticker',
+      'dogeusdt@ticker',
+      'ethusdt@ticker',
+      'solusdt@ticker',
+      'xrpusdt@ticker',
+    ]);
+
+    for (const [events, ids] of [
+      [ws.events, wsIds],
+      [sse.events, sseIds],
+    ] as const) {
+      expect(events.every((e) => !e.errors)).toBe(true);
+      const byAsset = ticksByAsset(events);
+      expect([...byAsset.keys()].sort()).toEqual([...ids].sort());
+      for (const id of ids) {
+        const times = [started, ...byAsset.get(id)!, Date.now()];
+        const gaps = times.slice(1).map((at, i) => at - times[i]!);
+        expect(Math.max(...gaps), `longest gap for ${id}`).toBeLessThanOrEqual(2_000);
+      }
+    }
+    const sample = (
+      ws.events.at(-1)!.data as { priceUpdated: { value: number; currency: string; source: string } }
+    ).priceUpdated;
+    expect(sample.currency).toBe('USD');
+    expect(sample.value).toBeGreaterThan(0);
+    expect(sample.source).toBe('BINANCE');
+    expect(ws.failure()).toBeUndefined();
+
+    ws.stop();
+    sse.stop();
+    await client.dispose();
+    await waitFor(() => t.sandbox.streams('binance').length === 0, 3_000, 'the upstream streams to close');
+    await waitFor(() => t.sandbox.wsConnections('binance') === 0, 3_000, 'the upstream connection to close');
+    expect(t.gateway.services.priceFeed).toBeDefined();
+  });
+
+  it('rejects unknown assets with NOT_FOUND before streaming', async () => {
+    const client = wsClient(url);
+    const sub = subscribeWs(client, SUBSCRIPTION, { ids: ['bitcoin', 'no-such-coin'] });
+    await waitFor(() => sub.events.length > 0 || sub.failure() !== undefined, 5_000, 'an answer');
+    const errors = (sub.events[0]?.errors ?? sub.failure()) as Array<{ extensions?: { code?: string } }>;
+    expect(errors[0]?.extensions?.code).toBe('NOT_FOUND');
+    await client.dispose();
+    expect(t.sandbox.streams('binance')).toEqual([]);
+  });
+});
