@@ -1,17 +1,23 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { createBinanceDialect } from '../../src/sandbox/binance.js';
-import { type Sandbox, startSandbox } from '../../src/sandbox/server.js';
+import type { DialectFactory } from '../../src/sandbox/dialect.js';
+import type { Sandbox } from '../../src/sandbox/server.js';
+import { DAY, HOUR, MINUTE, T } from '../helpers/clock.js';
+import {
+  fetchReply,
+  type Reply,
+  startProviderSandbox,
+  withProviderSandbox,
+} from '../helpers/sandbox-http.js';
 
 // The Binance dialect over real loopback HTTP and WebSocket. REST runs on a pinned clock so every
 // number can be checked against the market model; streams tick every 100 ms.
 
-const MINUTE = 60_000;
-const HOUR = 60 * MINUTE;
-const DAY = 24 * HOUR;
-const T = Date.parse('2025-06-01T12:34:56.789Z');
 const DECIMAL_8 = /^-?\d+\.\d{8}$/;
 
+/** The tail that FULL and MINI 24 h tickers share, in Binance's order. */
+const WINDOW_KEYS = ['volume', 'quoteVolume', 'openTime', 'closeTime', 'firstId', 'lastId', 'count'];
 const FULL_KEYS = [
   'symbol',
   'priceChange',
@@ -27,28 +33,9 @@ const FULL_KEYS = [
   'openPrice',
   'highPrice',
   'lowPrice',
-  'volume',
-  'quoteVolume',
-  'openTime',
-  'closeTime',
-  'firstId',
-  'lastId',
-  'count',
+  ...WINDOW_KEYS,
 ];
-const MINI_KEYS = [
-  'symbol',
-  'openPrice',
-  'highPrice',
-  'lowPrice',
-  'lastPrice',
-  'volume',
-  'quoteVolume',
-  'openTime',
-  'closeTime',
-  'firstId',
-  'lastId',
-  'count',
-];
+const MINI_KEYS = ['symbol', 'openPrice', 'highPrice', 'lowPrice', 'lastPrice', ...WINDOW_KEYS];
 const WS_TICKER_KEYS = [
   'e',
   'E',
@@ -84,24 +71,7 @@ let base: string;
 let wsBase: string;
 const sockets: WebSocket[] = [];
 
-interface Reply {
-  status: number;
-  headers: Headers;
-  body: Json;
-  text: string;
-}
-
-async function get(path: string, root = base): Promise<Reply> {
-  const response = await fetch(`${root}${path}`);
-  const text = await response.text();
-  let body: unknown;
-  try {
-    body = JSON.parse(text);
-  } catch {
-    body = undefined;
-  }
-  return { status: response.status, headers: response.headers, body, text };
-}
+const get = (path: string, root = base) => fetchReply(`${root}${path}`);
 
 const used = (reply: Reply) => Number(reply.headers.get('x-mbx-used-weight-1m'));
 const list = (symbols: string[]) => encodeURIComponent(JSON.stringify(symbols));
@@ -166,8 +136,7 @@ async function until(check: () => boolean, timeoutMs = 3000) {
 }
 
 beforeAll(async () => {
-  sandbox = await startSandbox({ providers: ['binance'], now: () => T, tickMs: 100 });
-  base = sandbox.endpoints.binance!.url;
+  ({ sandbox, base } = await startProviderSandbox('binance', { now: () => T, tickMs: 100 }));
   wsBase = sandbox.endpoints.binance!.wsUrl!;
 });
 
@@ -387,12 +356,8 @@ describe('binance dialect: request weight', () => {
   });
 
   it('answers 429 with Retry-After, then 418 to a client that keeps calling', async () => {
-    const strict = await startSandbox({
-      providers: ['binance'],
-      quotas: { binance: { limit: 10, windowMs: 60_000 } },
-    });
-    try {
-      const url = strict.endpoints.binance!.url;
+    const quotas = { binance: { limit: 10, windowMs: 60_000 } };
+    await withProviderSandbox('binance', { quotas }, async ({ base: url }) => {
       for (let i = 1; i <= 5; i++) {
         const ok = await get('/api/v3/klines?symbol=BTCUSDT&interval=1m&limit=1', url);
         expect(ok.status).toBe(200);
@@ -414,9 +379,7 @@ describe('binance dialect: request weight', () => {
       expect(banned.body.msg).toMatch(
         /^Way too much request weight used; IP banned until \d+\. Please use WebSocket Streams/,
       );
-    } finally {
-      await strict.close();
-    }
+    });
   });
 });
 
@@ -643,13 +606,10 @@ describe('binance dialect: combined streams', () => {
   });
 
   it('pings on its period and drops a connection that never pongs', async () => {
-    const quick = await startSandbox({
-      providers: ['binance'],
-      quotas: false,
-      tickMs: 100,
-      dialects: { binance: (deps) => createBinanceDialect(deps, { pingMs: 150, pongTimeoutMs: 400 }) },
-    });
-    try {
+    const impatient: DialectFactory = (deps) =>
+      createBinanceDialect(deps, { pingMs: 150, pongTimeoutMs: 400 });
+    const options = { quotas: false, tickMs: 100, dialects: { binance: impatient } };
+    await withProviderSandbox('binance', options, async ({ sandbox: quick }) => {
       const url = `${quick.endpoints.binance!.wsUrl}/stream`;
       const polite = new WebSocket(url);
       const silent = new WebSocket(url, { autoPong: false });
@@ -663,8 +623,6 @@ describe('binance dialect: combined streams', () => {
       expect(polite.readyState).toBe(WebSocket.OPEN);
       await until(() => quick.wsConnections('binance') === 1);
       polite.close();
-    } finally {
-      await quick.close();
-    }
+    });
   });
 });

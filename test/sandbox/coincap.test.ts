@@ -1,13 +1,16 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createCoinCapDialect, SANDBOX_COINCAP_KEY } from '../../src/sandbox/coincap.js';
-import { type Sandbox, startSandbox } from '../../src/sandbox/server.js';
+import type { Sandbox } from '../../src/sandbox/server.js';
+import { DAY, HOUR, T } from '../helpers/clock.js';
+import {
+  fetchJson,
+  fetchReplies,
+  startProviderSandbox,
+  withProviderSandbox,
+} from '../helpers/sandbox-http.js';
 
 // The CoinCap v3 dialect over real loopback HTTP on a pinned clock.
 
-const MINUTE = 60_000;
-const HOUR = 60 * MINUTE;
-const DAY = 24 * HOUR;
-const T = Date.parse('2025-06-01T12:34:56.789Z');
 const DECIMAL = /^-?\d+(\.\d+)?$/;
 
 type Row = Record<string, any>;
@@ -15,27 +18,15 @@ type Row = Record<string, any>;
 let sandbox: Sandbox;
 let base: string;
 
-async function get(
-  path: string,
-  headers: Record<string, string> = { authorization: `Bearer ${SANDBOX_COINCAP_KEY}` },
-) {
-  const response = await fetch(`${base}${path}`, { headers });
-  const text = await response.text();
-  return { status: response.status, headers: response.headers, body: JSON.parse(text) as any };
-}
+const KEY_HEADER: Record<string, string> = { authorization: `Bearer ${SANDBOX_COINCAP_KEY}` };
+const get = (path: string, headers = KEY_HEADER) => fetchJson(`${base}${path}`, headers);
 
 function listed() {
   return sandbox.market.assets.filter((a) => a.coincapId !== null).sort((a, b) => a.rank - b.rank);
 }
 
 beforeAll(async () => {
-  sandbox = await startSandbox({
-    providers: ['coincap'],
-    dialects: { coincap: createCoinCapDialect },
-    quotas: false,
-    now: () => T,
-  });
-  base = sandbox.endpoints.coincap!.url;
+  ({ sandbox, base } = await startProviderSandbox('coincap', { quotas: false, now: () => T }));
 });
 
 afterAll(async () => {
@@ -233,19 +224,10 @@ describe('coincap dialect: price/bysymbol and rates', () => {
       limit: 600,
       windowMs: 60_000,
     });
-    const limited = await startSandbox({
-      providers: ['coincap'],
-      dialects: { coincap: createCoinCapDialect },
-      quotas: { coincap: { limit: 5, windowMs: 60_000 } },
-      now: () => T,
-    });
-    try {
-      const url = `${limited.endpoints.coincap!.url}/price/bysymbol/BTC?apiKey=${SANDBOX_COINCAP_KEY}`;
-      const statuses: number[] = [];
-      for (let n = 0; n < 6; n++) statuses.push((await fetch(url)).status);
-      expect(statuses).toEqual([200, 200, 200, 200, 200, 429]);
-    } finally {
-      await limited.close();
-    }
+    const quotas = { coincap: { limit: 5, windowMs: 60_000 } };
+    const replies = await withProviderSandbox('coincap', { quotas, now: () => T }, ({ base: url }) =>
+      fetchReplies(`${url}/price/bysymbol/BTC?apiKey=${SANDBOX_COINCAP_KEY}`, 6),
+    );
+    expect(replies.map((r) => r.status)).toEqual([200, 200, 200, 200, 200, 429]);
   });
 });

@@ -1,14 +1,16 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createCoinGeckoDialect } from '../../src/sandbox/coingecko.js';
-import { type Sandbox, startSandbox } from '../../src/sandbox/server.js';
+import type { Sandbox } from '../../src/sandbox/server.js';
+import { DAY, HOUR, MINUTE, T } from '../helpers/clock.js';
+import {
+  fetchReplies,
+  fetchReply,
+  startProviderSandbox,
+  withProviderSandbox,
+} from '../helpers/sandbox-http.js';
 
 // The CoinGecko dialect over real loopback HTTP, on a pinned clock so every number can be checked
 // against the market model exactly.
-
-const MINUTE = 60_000;
-const HOUR = 60 * MINUTE;
-const DAY = 24 * HOUR;
-const T = Date.parse('2025-06-01T12:34:56.789Z');
 
 const MARKET_KEYS = [
   'id',
@@ -44,22 +46,10 @@ type Row = Record<string, unknown>;
 let sandbox: Sandbox;
 let base: string;
 
-// biome-ignore lint/suspicious/noExplicitAny: vendor JSON is probed field by field in the assertions
-async function get(path: string): Promise<{ status: number; headers: Headers; body: any; text: string }> {
-  const response = await fetch(`${base}${path}`);
-  const text = await response.text();
-  let body: unknown;
-  try {
-    body = JSON.parse(text);
-  } catch {
-    body = undefined;
-  }
-  return { status: response.status, headers: response.headers, body, text };
-}
+const get = (path: string) => fetchReply(`${base}${path}`);
 
 beforeAll(async () => {
-  sandbox = await startSandbox({ providers: ['coingecko'], quotas: false, now: () => T });
-  base = sandbox.endpoints.coingecko!.url;
+  ({ sandbox, base } = await startProviderSandbox('coingecko', { quotas: false, now: () => T }));
 });
 
 afterAll(async () => {
@@ -385,12 +375,8 @@ describe('coingecko dialect: quota and faults', () => {
   });
 
   it('answers 429 with retry-after and CoinGecko JSON once the quota is spent', async () => {
-    const limited = await startSandbox({
-      providers: ['coingecko'],
-      quotas: { coingecko: { limit: 3, windowMs: 60_000 } },
-    });
-    try {
-      const url = limited.endpoints.coingecko!.url;
+    const quotas = { coingecko: { limit: 3, windowMs: 60_000 } };
+    await withProviderSandbox('coingecko', { quotas }, async ({ sandbox: limited, base: url }) => {
       for (let i = 0; i < 3; i++) expect((await fetch(`${url}/ping`)).status).toBe(200);
       const response = await fetch(`${url}/simple/price?ids=bitcoin&vs_currencies=usd`);
       expect(response.status).toBe(429);
@@ -405,22 +391,16 @@ describe('coingecko dialect: quota and faults', () => {
         },
       });
       expect(limited.count('coingecko')).toBe(4);
-    } finally {
-      await limited.close();
-    }
+    });
   });
 
   it('enforces 30 calls per minute by default', async () => {
-    const limited = await startSandbox({ providers: ['coingecko'] });
-    try {
-      const url = limited.endpoints.coingecko!.url;
-      const statuses: number[] = [];
-      for (let i = 0; i < 31; i++) statuses.push((await fetch(`${url}/ping`)).status);
-      expect(statuses.slice(0, 30).every((s) => s === 200)).toBe(true);
-      expect(statuses[30]).toBe(429);
-    } finally {
-      await limited.close();
-    }
+    const replies = await withProviderSandbox('coingecko', {}, ({ base: url }) =>
+      fetchReplies(`${url}/ping`, 31),
+    );
+    const statuses = replies.map((r) => r.status);
+    expect(statuses.slice(0, 30).every((s) => s === 200)).toBe(true);
+    expect(statuses[30]).toBe(429);
   });
 
   it('serves injected faults: HTML page, server error, rate limit', async () => {

@@ -1,41 +1,28 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createDefiLlamaDialect } from '../../src/sandbox/defillama.js';
-import { type Sandbox, startSandbox } from '../../src/sandbox/server.js';
+import type { Sandbox } from '../../src/sandbox/server.js';
+import { DAY, MINUTE, T } from '../helpers/clock.js';
+import {
+  fetchReplies,
+  fetchReply,
+  startProviderSandbox,
+  withProviderSandbox,
+} from '../helpers/sandbox-http.js';
 
 // The DefiLlama dialect over real loopback HTTP on a pinned clock: shapes and types as DefiLlama sends
 // them (unix seconds, string dates in stablecoin charts, omitted unknown coins), and internal
 // consistency (per-chain TVL sums to the total, histories end where the current values are).
 
-const MINUTE = 60_000;
-const DAY = 86_400_000;
-const T = Date.parse('2025-06-01T12:34:56.789Z');
 const TODAY_S = Math.floor(T / DAY) * 86_400;
 const NON_TVL_KEY = /^(?:.+-)?(?:staking|pool2)$/;
 
 let sandbox: Sandbox;
 let base: string;
 
-// biome-ignore lint/suspicious/noExplicitAny: vendor JSON is probed field by field in the assertions
-async function get(path: string): Promise<{ status: number; headers: Headers; body: any; text: string }> {
-  const response = await fetch(`${base}${path}`);
-  const text = await response.text();
-  let body: unknown;
-  try {
-    body = JSON.parse(text);
-  } catch {
-    body = undefined;
-  }
-  return { status: response.status, headers: response.headers, body, text };
-}
+const get = (path: string) => fetchReply(`${base}${path}`);
 
 beforeAll(async () => {
-  sandbox = await startSandbox({
-    providers: ['defillama'],
-    dialects: { defillama: createDefiLlamaDialect },
-    quotas: false,
-    now: () => T,
-  });
-  base = sandbox.endpoints.defillama!.url;
+  ({ sandbox, base } = await startProviderSandbox('defillama', { quotas: false, now: () => T }));
 });
 
 afterAll(async () => {
@@ -341,27 +328,14 @@ describe('defillama dialect: errors and quota', () => {
   });
 
   it('answers 429 text/plain with Retry-After once the quota is spent', async () => {
-    const limited = await startSandbox({
-      providers: ['defillama'],
-      dialects: { defillama: createDefiLlamaDialect },
-      quotas: { defillama: { limit: 2, windowMs: 60_000 } },
-      now: () => T,
-    });
-    try {
-      const url = `${limited.endpoints.defillama!.url}/v2/chains`;
-      const statuses: number[] = [];
-      let last: Response | undefined;
-      for (let i = 0; i < 3; i++) {
-        last = await fetch(url);
-        statuses.push(last.status);
-        if (i < 2) await last.arrayBuffer();
-      }
-      expect(statuses).toEqual([200, 200, 429]);
-      expect(last!.headers.get('content-type')).toMatch(/^text\/plain/);
-      expect(Number(last!.headers.get('retry-after'))).toBeGreaterThan(0);
-      expect(await last!.text()).toBe('Too Many Requests');
-    } finally {
-      await limited.close();
-    }
+    const quotas = { defillama: { limit: 2, windowMs: 60_000 } };
+    const replies = await withProviderSandbox('defillama', { quotas, now: () => T }, ({ base: url }) =>
+      fetchReplies(`${url}/v2/chains`, 3),
+    );
+    expect(replies.map((r) => r.status)).toEqual([200, 200, 429]);
+    const last = replies[2]!;
+    expect(last.headers.get('content-type')).toMatch(/^text\/plain/);
+    expect(Number(last.headers.get('retry-after'))).toBeGreaterThan(0);
+    expect(last.text).toBe('Too Many Requests');
   });
 });

@@ -1,11 +1,12 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { createEtherscanDialect, SANDBOX_ETHERSCAN_KEY } from '../../src/sandbox/etherscan.js';
-import { type Sandbox, startSandbox } from '../../src/sandbox/server.js';
+import { SANDBOX_ETHERSCAN_KEY } from '../../src/sandbox/etherscan.js';
+import type { Sandbox } from '../../src/sandbox/server.js';
+import { T } from '../helpers/clock.js';
+import { fetchReply, startProviderSandbox } from '../helpers/sandbox-http.js';
 
 // The Etherscan V2 gas oracle over real loopback HTTP. The clock is a variable so the 3 calls/s quota
 // and block progression can be stepped without sleeping.
 
-const T = Date.parse('2025-06-01T12:34:56.789Z');
 const GAS_QUERY = `chainid=1&module=gastracker&action=gasoracle&apikey=${SANDBOX_ETHERSCAN_KEY}`;
 const CHAINID_MESSAGE =
   'Missing or unsupported chainid parameter (required for v2 api), please see https://api.etherscan.io/v2/chainlist for the list of supported chainids';
@@ -14,25 +15,10 @@ let clock = T;
 let sandbox: Sandbox;
 let base: string;
 
-async function get(query: string) {
-  const response = await fetch(`${base}?${query}`);
-  const text = await response.text();
-  let body: any;
-  try {
-    body = JSON.parse(text);
-  } catch {
-    body = undefined;
-  }
-  return { status: response.status, body, text, contentType: response.headers.get('content-type') };
-}
+const get = (query: string) => fetchReply(`${base}?${query}`);
 
 beforeAll(async () => {
-  sandbox = await startSandbox({
-    providers: ['etherscan'],
-    dialects: { etherscan: createEtherscanDialect },
-    now: () => clock,
-  });
-  base = sandbox.endpoints.etherscan!.url;
+  ({ sandbox, base } = await startProviderSandbox('etherscan', { now: () => clock }));
 });
 
 beforeEach(() => {
@@ -150,6 +136,6 @@ describe('etherscan dialect: errors are HTTP 200 with status "0"', () => {
     sandbox.faults.set('etherscan', 'gastracker/gasoracle', { kind: 'server-error', status: 502, times: 1 });
     const failed = await get(GAS_QUERY);
     expect(failed.status).toBe(502);
-    expect(failed.contentType).toContain('text/html');
+    expect(failed.headers.get('content-type')).toContain('text/html');
   });
 });

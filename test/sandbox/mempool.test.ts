@@ -1,15 +1,19 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { SandboxRequest } from '../../src/sandbox/dialect.js';
 import { createMempoolDialect } from '../../src/sandbox/mempool.js';
-import { type Sandbox, startSandbox } from '../../src/sandbox/server.js';
+import type { Sandbox } from '../../src/sandbox/server.js';
+import { DAY, T } from '../helpers/clock.js';
+import {
+  fetchReplies,
+  fetchReply,
+  startProviderSandbox,
+  withProviderSandbox,
+} from '../helpers/sandbox-http.js';
 
 // The mempool.space dialect over real loopback HTTP on a pinned clock: JSON numbers, the text/plain tip
 // height, mixed time units (s vs ms), fees that are monotone integers, a difficulty epoch consistent
 // with the tip, and the nginx HTML 429 without Retry-After.
 
-const HOUR = 3_600_000;
-const DAY = 24 * HOUR;
-const T = Date.parse('2025-06-01T12:34:56.789Z');
 const HALVING_S = 1_713_571_767;
 
 let sandbox: Sandbox;
@@ -17,18 +21,7 @@ let base: string;
 let clock = T;
 let offline: ReturnType<typeof createMempoolDialect>;
 
-// biome-ignore lint/suspicious/noExplicitAny: vendor JSON is probed field by field in the assertions
-async function get(path: string): Promise<{ status: number; headers: Headers; body: any; text: string }> {
-  const response = await fetch(`${base}${path}`);
-  const text = await response.text();
-  let body: unknown;
-  try {
-    body = JSON.parse(text);
-  } catch {
-    body = undefined;
-  }
-  return { status: response.status, headers: response.headers, body, text };
-}
+const get = (path: string) => fetchReply(`${base}${path}`);
 
 /** The dialect's handler for `endpoint` at another instant, called in-process. */
 function handlerAt(endpoint: string, t: number) {
@@ -41,13 +34,7 @@ function handlerAt(endpoint: string, t: number) {
 }
 
 beforeAll(async () => {
-  sandbox = await startSandbox({
-    providers: ['mempool'],
-    dialects: { mempool: createMempoolDialect },
-    quotas: false,
-    now: () => T,
-  });
-  base = sandbox.endpoints.mempool!.url;
+  ({ sandbox, base } = await startProviderSandbox('mempool', { quotas: false, now: () => T }));
   offline = createMempoolDialect({ market: { ...sandbox.market, now: () => clock }, tickMs: 1000 });
 });
 
@@ -226,29 +213,15 @@ describe('mempool dialect: errors and quota', () => {
   });
 
   it('throttles with an nginx HTML 429 page and no Retry-After', async () => {
-    const limited = await startSandbox({
-      providers: ['mempool'],
-      dialects: { mempool: createMempoolDialect },
-      quotas: { mempool: { limit: 2, windowMs: 60_000 } },
-      now: () => T,
-    });
-    try {
-      const url = `${limited.endpoints.mempool!.url}/v1/fees/recommended`;
-      const responses: Response[] = [];
-      for (let i = 0; i < 3; i++) {
-        const response = await fetch(url);
-        responses.push(response);
-        if (i < 2) await response.arrayBuffer();
-      }
-      expect(responses.map((r) => r.status)).toEqual([200, 200, 429]);
-      const limitedResponse = responses[2]!;
-      expect(limitedResponse.headers.get('content-type')).toMatch(/^text\/html/);
-      expect(limitedResponse.headers.get('retry-after')).toBeNull();
-      const page = await limitedResponse.text();
-      expect(page).toContain('<title>429 Too Many Requests</title>');
-      expect(page).toContain('<center>nginx</center>');
-    } finally {
-      await limited.close();
-    }
+    const quotas = { mempool: { limit: 2, windowMs: 60_000 } };
+    const replies = await withProviderSandbox('mempool', { quotas, now: () => T }, ({ base: url }) =>
+      fetchReplies(`${url}/v1/fees/recommended`, 3),
+    );
+    expect(replies.map((r) => r.status)).toEqual([200, 200, 429]);
+    const limited = replies[2]!;
+    expect(limited.headers.get('content-type')).toMatch(/^text\/html/);
+    expect(limited.headers.get('retry-after')).toBeNull();
+    expect(limited.text).toContain('<title>429 Too Many Requests</title>');
+    expect(limited.text).toContain('<center>nginx</center>');
   });
 });

@@ -1,11 +1,16 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type Sandbox, startSandbox } from '../../src/sandbox/server.js';
-import { createTokenMetricsDialect, SANDBOX_TOKENMETRICS_KEY } from '../../src/sandbox/tokenmetrics.js';
+import type { Sandbox } from '../../src/sandbox/server.js';
+import { SANDBOX_TOKENMETRICS_KEY } from '../../src/sandbox/tokenmetrics.js';
+import { DAY, T } from '../helpers/clock.js';
+import {
+  fetchJson,
+  fetchReplies,
+  startProviderSandbox,
+  withProviderSandbox,
+} from '../helpers/sandbox-http.js';
 
 // The Token Metrics dialect over real loopback HTTP on a pinned clock.
 
-const DAY = 86_400_000;
-const T = Date.parse('2025-06-01T12:34:56.789Z');
 const TODAY = Date.parse('2025-06-01T00:00:00.000Z');
 
 type Row = Record<string, any>;
@@ -13,24 +18,15 @@ type Row = Record<string, any>;
 let sandbox: Sandbox;
 let base: string;
 
-async function get(path: string, headers: Record<string, string> = { api_key: SANDBOX_TOKENMETRICS_KEY }) {
-  const response = await fetch(`${base}${path}`, { headers });
-  const text = await response.text();
-  return { status: response.status, headers: response.headers, body: JSON.parse(text) as any };
-}
+const KEY_HEADER: Record<string, string> = { api_key: SANDBOX_TOKENMETRICS_KEY };
+const get = (path: string, headers = KEY_HEADER, root = base) => fetchJson(`${root}${path}`, headers);
 
 function covered() {
   return sandbox.market.assets.filter((a) => a.tokenMetricsId !== null).sort((a, b) => a.rank - b.rank);
 }
 
 beforeAll(async () => {
-  sandbox = await startSandbox({
-    providers: ['tokenmetrics'],
-    dialects: { tokenmetrics: createTokenMetricsDialect },
-    quotas: false,
-    now: () => T,
-  });
-  base = sandbox.endpoints.tokenmetrics!.url;
+  ({ sandbox, base } = await startProviderSandbox('tokenmetrics', { quotas: false, now: () => T }));
 });
 
 afterAll(async () => {
@@ -234,40 +230,20 @@ describe('tokenmetrics dialect: signals and grades', () => {
   });
 
   it('is deterministic: a second sandbox with the same seed and clock answers the same bytes', async () => {
-    const other = await startSandbox({
-      providers: ['tokenmetrics'],
-      dialects: { tokenmetrics: createTokenMetricsDialect },
-      quotas: false,
-      now: () => T,
-    });
-    try {
-      const path = '/trading-signals?startDate=2025-05-25&endDate=2025-06-01&limit=100';
-      const a = await get(path);
-      const response = await fetch(`${other.endpoints.tokenmetrics!.url}${path}`, {
-        headers: { api_key: SANDBOX_TOKENMETRICS_KEY },
-      });
-      expect(await response.json()).toEqual(a.body);
-    } finally {
-      await other.close();
-    }
+    const path = '/trading-signals?startDate=2025-05-25&endDate=2025-06-01&limit=100';
+    const a = await get(path);
+    const b = await withProviderSandbox('tokenmetrics', { quotas: false, now: () => T }, ({ base: other }) =>
+      get(path, KEY_HEADER, other),
+    );
+    expect(b.body).toEqual(a.body);
   });
 
   it('enforces its 60/min quota when quotas are on', async () => {
-    const limited = await startSandbox({
-      providers: ['tokenmetrics'],
-      dialects: { tokenmetrics: createTokenMetricsDialect },
-      now: () => T,
-    });
-    try {
-      const url = `${limited.endpoints.tokenmetrics!.url}/tokens?limit=1`;
-      const statuses: number[] = [];
-      for (let n = 0; n < 61; n++) {
-        statuses.push((await fetch(url, { headers: { api_key: SANDBOX_TOKENMETRICS_KEY } })).status);
-      }
-      expect(statuses.slice(0, 60).every((s) => s === 200)).toBe(true);
-      expect(statuses[60]).toBe(429);
-    } finally {
-      await limited.close();
-    }
+    const replies = await withProviderSandbox('tokenmetrics', { now: () => T }, ({ base: url }) =>
+      fetchReplies(`${url}/tokens?limit=1`, 61, KEY_HEADER),
+    );
+    const statuses = replies.map((r) => r.status);
+    expect(statuses.slice(0, 60).every((s) => s === 200)).toBe(true);
+    expect(statuses[60]).toBe(429);
   });
 });

@@ -1,92 +1,28 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { ProviderConfig } from '../../src/config.js';
-import { UpstreamError } from '../../src/errors.js';
-import type { Http, HttpCall } from '../../src/http.js';
-import { type Sandbox, startSandbox } from '../../src/sandbox/server.js';
+import type { Sandbox } from '../../src/sandbox/server.js';
 import { createBinanceSource, parseTickerEvent, tickerStreamName } from '../../src/sources/binance.js';
+import { HOUR, T } from '../helpers/clock.js';
+import {
+  createFetchHttp,
+  createLiteralHttp,
+  providerConfig,
+  type RecordingFetchHttp,
+} from '../helpers/fetch-http.js';
+import { startProviderSandbox } from '../helpers/sandbox-http.js';
 
 // The Binance source against literal Binance bodies (parsing) and against the sandbox (contract), through
-// a minimal Http that fetches config.url + path + query, applies envelopeError on HTTP 200 and then the
-// schema, and records every call with the weight the server reported.
-
-const HOUR = 3_600_000;
-const T = Date.parse('2025-06-01T12:34:56.789Z');
-
-interface RecordedCall {
-  call: HttpCall<unknown>;
-  url: string;
-  usedWeight: number;
-}
-
-function binanceConfig(url: string): ProviderConfig {
-  return { name: 'binance', enabled: true, url, wsUrl: '', key: undefined, rpm: 1200 };
-}
-
-function createFetchHttp(config: ProviderConfig, calls: RecordedCall[]): Http {
-  return {
-    async get<T>(call: HttpCall<T>): Promise<T> {
-      const url = new URL(config.url + call.path);
-      for (const [name, value] of Object.entries(call.query ?? {})) {
-        if (value !== undefined) url.searchParams.append(name, String(value));
-      }
-      const response = await fetch(url);
-      calls.push({
-        call,
-        url: url.toString(),
-        usedWeight: Number(response.headers.get('x-mbx-used-weight-1m')),
-      });
-      const body: unknown = JSON.parse(await response.text());
-      if (response.status !== 200) {
-        throw new UpstreamError(
-          'UPSTREAM_BAD_RESPONSE',
-          'binance',
-          `HTTP ${response.status}: ${JSON.stringify(body)}`,
-          {
-            status: response.status,
-          },
-        );
-      }
-      return parseBody(call, body);
-    },
-    health: () => {
-      throw new Error('not used by the source');
-    },
-    close: async () => {},
-  };
-}
-
-/** An Http that answers every call with `answer(call)` as an HTTP 200 body. */
-function createCannedHttp(answer: (call: HttpCall<unknown>) => unknown, calls: RecordedCall[] = []): Http {
-  return {
-    async get<T>(call: HttpCall<T>): Promise<T> {
-      calls.push({ call, url: call.path, usedWeight: 0 });
-      return parseBody(call, answer(call));
-    },
-    health: () => {
-      throw new Error('not used by the source');
-    },
-    close: async () => {},
-  };
-}
-
-function parseBody<T>(call: HttpCall<T>, body: unknown): T {
-  const envelope = call.envelopeError?.(body);
-  if (envelope)
-    throw new UpstreamError(envelope.code, call.provider, envelope.message, { endpoint: call.endpoint });
-  return call.schema.parse(body);
-}
+// the minimal Http doubles of test/helpers/fetch-http.ts: envelopeError on HTTP 200, then the schema,
+// every call recorded (with the response headers, where the server reports the weight it charged).
 
 describe('binance source: parsing literal Binance bodies', () => {
+  const config = providerConfig('binance', 'http://unused');
+
   it('reads ticker/price strings as numbers, stamped with the arrival time', async () => {
-    const calls: RecordedCall[] = [];
-    const http = createCannedHttp(
-      () => [
-        { symbol: 'BTCUSDT', price: '67012.34000000' },
-        { symbol: 'ETHUSDT', price: '3401.10000000' },
-      ],
-      calls,
-    );
-    const source = createBinanceSource({ http, config: binanceConfig('http://unused'), now: () => T });
+    const http = createLiteralHttp(() => [
+      { symbol: 'BTCUSDT', price: '67012.34000000' },
+      { symbol: 'ETHUSDT', price: '3401.10000000' },
+    ]);
+    const source = createBinanceSource({ http, config, now: () => T });
     const prices = await source.tickerPrices(['BTCUSDT', 'ETHUSDT']);
     expect(prices).toEqual(
       new Map([
@@ -94,7 +30,7 @@ describe('binance source: parsing literal Binance bodies', () => {
         ['ETHUSDT', { price: 3401.1, asOf: new Date(T) }],
       ]),
     );
-    expect(calls[0]!.call).toMatchObject({
+    expect(http.calls[0]).toMatchObject({
       provider: 'binance',
       endpoint: 'ticker/price',
       path: '/api/v3/ticker/price',
@@ -127,10 +63,7 @@ describe('binance source: parsing literal Binance bodies', () => {
       lastId: 28460,
       count: 76,
     };
-    const source = createBinanceSource({
-      http: createCannedHttp(() => [row]),
-      config: binanceConfig('http://unused'),
-    });
+    const source = createBinanceSource({ http: createLiteralHttp(() => [row]), config });
     expect((await source.tickers24h(['BNBBTC'])).get('BNBBTC')).toEqual({
       last: 4.000002,
       open: 99,
@@ -175,11 +108,8 @@ describe('binance source: parsing literal Binance bodies', () => {
         '0',
       ],
     ];
-    const calls: RecordedCall[] = [];
-    const source = createBinanceSource({
-      http: createCannedHttp(() => rows, calls),
-      config: binanceConfig('http://unused'),
-    });
+    const http = createLiteralHttp(() => rows);
+    const source = createBinanceSource({ http, config });
     const candles = await source.klines('BNBBTC', '1w', { startTime: 1499040000000, limit: 2 });
     expect(candles[0]).toEqual({
       openTime: new Date(1499040000000),
@@ -192,7 +122,7 @@ describe('binance source: parsing literal Binance bodies', () => {
       source: 'binance',
     });
     expect(candles[0]!.closeTime).toEqual(candles[1]!.openTime);
-    expect(calls[0]!.call).toMatchObject({
+    expect(http.calls[0]).toMatchObject({
       endpoint: 'klines',
       path: '/api/v3/klines',
       query: { symbol: 'BNBBTC', interval: '1w', startTime: 1499040000000, limit: 2 },
@@ -211,10 +141,7 @@ describe('binance source: parsing literal Binance bodies', () => {
         { symbol: 'LUNAUSDT', status: 'BREAK', baseAsset: 'LUNA', quoteAsset: 'USDT', filters: [] },
       ],
     };
-    const source = createBinanceSource({
-      http: createCannedHttp(() => body),
-      config: binanceConfig('http://unused'),
-    });
+    const source = createBinanceSource({ http: createLiteralHttp(() => body), config });
     expect(await source.exchangeInfo()).toEqual([
       { symbol: 'ETHBTC', base: 'ETH', quote: 'BTC', trading: true },
       { symbol: 'LUNAUSDT', base: 'LUNA', quote: 'USDT', trading: false },
@@ -222,8 +149,7 @@ describe('binance source: parsing literal Binance bodies', () => {
   });
 
   it('treats a {code, msg} body with HTTP 200 as an error, classified by code', async () => {
-    const answer = (body: unknown) =>
-      createBinanceSource({ http: createCannedHttp(() => body), config: binanceConfig('http://unused') });
+    const answer = (body: unknown) => createBinanceSource({ http: createLiteralHttp(() => body), config });
     const invalid = answer({ code: -1121, msg: 'Invalid symbol.' }).tickerPrices(['BTCUSDT']);
     await expect(invalid).rejects.toMatchObject({
       code: 'UPSTREAM_BAD_RESPONSE',
@@ -237,20 +163,16 @@ describe('binance source: parsing literal Binance bodies', () => {
 
   it('rejects bodies that break the contract', async () => {
     const bad = createBinanceSource({
-      http: createCannedHttp(() => [{ symbol: 'BTCUSDT', price: 'a lot' }]),
-      config: binanceConfig('http://unused'),
+      http: createLiteralHttp(() => [{ symbol: 'BTCUSDT', price: 'a lot' }]),
+      config,
     });
     await expect(bad.tickerPrices(['BTCUSDT'])).rejects.toThrow(/decimal string/);
-    const short = createBinanceSource({
-      http: createCannedHttp(() => [[1, '1', '1']]),
-      config: binanceConfig('http://unused'),
-    });
+    const short = createBinanceSource({ http: createLiteralHttp(() => [[1, '1', '1']]), config });
     await expect(short.klines('BTCUSDT', '1m')).rejects.toThrow();
   });
 
   it('chunks symbol lists at the cheap sizes and drops names Binance cannot have', async () => {
-    const calls: RecordedCall[] = [];
-    const http = createCannedHttp((call) => {
+    const http = createLiteralHttp((call) => {
       const names = JSON.parse(String(call.query!.symbols)) as string[];
       return call.endpoint === 'ticker/price'
         ? names.map((symbol) => ({ symbol, price: '1.00000000' }))
@@ -266,21 +188,22 @@ describe('binance source: parsing literal Binance bodies', () => {
             openTime: 0,
             closeTime: 1,
           }));
-    }, calls);
-    const source = createBinanceSource({ http, config: binanceConfig('http://unused') });
+    });
+    const { calls } = http;
+    const source = createBinanceSource({ http, config });
     expect(source.maxSymbolsPerCall).toEqual({ tickerPrices: 100, tickers24h: 20 });
     const symbols = Array.from({ length: 150 }, (_, i) => `C${i}USDT`);
     const prices = await source.tickerPrices([...symbols, 'C0USDT', 'btc usdt', '']);
     expect(prices.size).toBe(150);
-    expect(calls.map((c) => JSON.parse(String(c.call.query!.symbols)).length)).toEqual([100, 50]);
-    expect(calls.every((c) => c.call.cost === 4)).toBe(true);
+    expect(calls.map((c) => JSON.parse(String(c.query!.symbols)).length)).toEqual([100, 50]);
+    expect(calls.every((c) => c.cost === 4)).toBe(true);
 
     calls.length = 0;
     const tickers = await source.tickers24h(symbols.slice(0, 45));
     expect(tickers.size).toBe(45);
-    expect(calls.map((c) => JSON.parse(String(c.call.query!.symbols)).length)).toEqual([20, 20, 5]);
-    expect(calls.map((c) => c.call.cost)).toEqual([2, 2, 2]);
-    expect(calls[0]!.call.query!.type).toBe('FULL');
+    expect(calls.map((c) => JSON.parse(String(c.query!.symbols)).length)).toEqual([20, 20, 5]);
+    expect(calls.map((c) => c.cost)).toEqual([2, 2, 2]);
+    expect(calls[0]!.query!.type).toBe('FULL');
 
     calls.length = 0;
     expect((await source.tickerPrices([])).size).toBe(0);
@@ -288,21 +211,15 @@ describe('binance source: parsing literal Binance bodies', () => {
   });
 
   it('refuses bad kline arguments before calling, and calls nothing when disabled', async () => {
-    const calls: RecordedCall[] = [];
-    const source = createBinanceSource({
-      http: createCannedHttp(() => [], calls),
-      config: binanceConfig('http://unused'),
-    });
+    const http = createLiteralHttp(() => []);
+    const source = createBinanceSource({ http, config });
     await expect(source.klines('BTCUSDT', '7m')).rejects.toThrow(/interval must be one of 1s, 1m/);
     await expect(source.klines('BTCUSDT', '1m', { limit: 1001 })).rejects.toThrow(
       /limit must be a whole number from 1 to 1000, got 1001/,
     );
-    const off = createBinanceSource({
-      http: createCannedHttp(() => [], calls),
-      config: { ...binanceConfig('http://unused'), enabled: false },
-    });
+    const off = createBinanceSource({ http, config: { ...config, enabled: false } });
     await expect(off.exchangeInfo()).rejects.toMatchObject({ code: 'UPSTREAM_UNAVAILABLE' });
-    expect(calls).toHaveLength(0);
+    expect(http.calls).toHaveLength(0);
   });
 });
 
@@ -373,14 +290,15 @@ describe('binance source: stream payloads', () => {
 
 describe('binance source: against the sandbox', () => {
   let sandbox: Sandbox;
-  let calls: RecordedCall[];
+  let http: RecordingFetchHttp;
   let source: ReturnType<typeof createBinanceSource>;
 
   beforeAll(async () => {
-    sandbox = await startSandbox({ providers: ['binance'], now: () => T });
-    calls = [];
-    const config = binanceConfig(sandbox.endpoints.binance!.url);
-    source = createBinanceSource({ http: createFetchHttp(config, calls), config, now: () => T });
+    let base: string;
+    ({ sandbox, base } = await startProviderSandbox('binance', { now: () => T }));
+    const config = providerConfig('binance', base);
+    http = createFetchHttp(config);
+    source = createBinanceSource({ http, config, now: () => T });
   });
 
   afterAll(async () => {
@@ -433,17 +351,17 @@ describe('binance source: against the sandbox', () => {
   });
 
   it('declares the same weight the server charges', async () => {
-    calls.length = 0;
+    const from = http.calls.length;
     await source.exchangeInfo();
     await source.tickerPrices(['BTCUSDT']);
     await source.tickers24h(['BTCUSDT', 'ETHUSDT']);
     await source.klines('BTCUSDT', '1d', { limit: 3 });
+    const calls = http.calls.slice(from);
+    const used = http.responseHeaders.slice(from).map((h) => Number(h.get('x-mbx-used-weight-1m')));
     for (let i = 1; i < calls.length; i++) {
-      expect(calls[i]!.usedWeight - calls[i - 1]!.usedWeight, calls[i]!.call.endpoint).toBe(
-        calls[i]!.call.cost,
-      );
+      expect(used[i]! - used[i - 1]!, calls[i]!.endpoint).toBe(calls[i]!.cost);
     }
-    expect(calls.map((c) => c.call.cost)).toEqual([20, 4, 2, 2]);
+    expect(calls.map((c) => c.cost)).toEqual([20, 4, 2, 2]);
   });
 
   it('fails the whole batch when one symbol is not listed (the documented contract)', async () => {

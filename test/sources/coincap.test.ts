@@ -1,28 +1,27 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createCoinCapDialect, SANDBOX_COINCAP_KEY } from '../../src/sandbox/coincap.js';
-import { type Sandbox, startSandbox } from '../../src/sandbox/server.js';
+import { SANDBOX_COINCAP_KEY } from '../../src/sandbox/coincap.js';
+import type { Sandbox } from '../../src/sandbox/server.js';
 import {
   type CoinCapSource,
   createCoinCapSource,
   readCoinCapEnvelopeError,
 } from '../../src/sources/coincap.js';
+import { DAY, HOUR, T } from '../helpers/clock.js';
 import {
   createFetchHttp,
   createLiteralHttp,
   providerConfig,
-  type RecordingHttp,
-} from './keyed-fetch-http.js';
+  type RecordingFetchHttp,
+} from '../helpers/fetch-http.js';
+import { startProviderSandbox } from '../helpers/sandbox-http.js';
 
 // The CoinCap source against the sandbox dialect (real loopback HTTP) and against literal v3 bodies:
 // every number a string, nullable maxSupply/vwap24Hr/explorer, ordered price arrays with nulls.
 
-const HOUR = 3_600_000;
-const DAY = 24 * HOUR;
-const T = Date.parse('2025-06-01T12:34:56.789Z');
-
 describe('coincap source over the sandbox dialect', () => {
   let sandbox: Sandbox;
-  let http: RecordingHttp;
+  let base: string;
+  let http: RecordingFetchHttp;
   let source: CoinCapSource;
 
   function listed() {
@@ -30,13 +29,8 @@ describe('coincap source over the sandbox dialect', () => {
   }
 
   beforeAll(async () => {
-    sandbox = await startSandbox({
-      providers: ['coincap'],
-      dialects: { coincap: createCoinCapDialect },
-      quotas: false,
-      now: () => T,
-    });
-    const config = providerConfig('coincap', sandbox.endpoints.coincap!.url, SANDBOX_COINCAP_KEY);
+    ({ sandbox, base } = await startProviderSandbox('coincap', { quotas: false, now: () => T }));
+    const config = providerConfig('coincap', base, SANDBOX_COINCAP_KEY);
     http = createFetchHttp(config);
     source = createCoinCapSource({ http, config });
   });
@@ -115,12 +109,11 @@ describe('coincap source over the sandbox dialect', () => {
   });
 
   it('fails without a key before calling, and surfaces the 401 of a wrong key', async () => {
-    const url = sandbox.endpoints.coincap!.url;
-    const keyless = providerConfig('coincap', url, undefined);
+    const keyless = providerConfig('coincap', base, undefined);
     await expect(
       createCoinCapSource({ http: createFetchHttp(keyless), config: keyless }).assets(['bitcoin']),
     ).rejects.toMatchObject({ code: 'UPSTREAM_UNAVAILABLE' });
-    const wrong = providerConfig('coincap', url, 'nope');
+    const wrong = providerConfig('coincap', base, 'nope');
     await expect(
       createCoinCapSource({ http: createFetchHttp(wrong), config: wrong }).pricesBySymbol(['BTC']),
     ).rejects.toMatchObject({ details: { status: 401 } });

@@ -1,78 +1,28 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { ProviderConfig } from '../../src/config.js';
-import type { Http, HttpCall } from '../../src/http.js';
-import { type Sandbox, startSandbox } from '../../src/sandbox/server.js';
+import type { Sandbox } from '../../src/sandbox/server.js';
 import { createCoinGeckoSource } from '../../src/sources/coingecko.js';
+import { DAY, HOUR, MINUTE, T } from '../helpers/clock.js';
+import {
+  createFetchHttp,
+  createLiteralHttp,
+  providerConfig,
+  type RecordingFetchHttp,
+} from '../helpers/fetch-http.js';
+import { startProviderSandbox } from '../helpers/sandbox-http.js';
 
 // The CoinGecko source against the sandbox dialect (over real loopback HTTP) and against literal
-// bodies in CoinGecko's documented shapes. The Http here is deliberately minimal: fetch, then the
-// call's schema; retries, quotas and error classification belong to src/http.ts and are tested there.
-
-const MINUTE = 60_000;
-const HOUR = 60 * MINUTE;
-const DAY = 24 * HOUR;
-const T = Date.parse('2025-06-01T12:34:56.789Z');
-
-function providerConfig(url: string, key?: string): ProviderConfig {
-  return { name: 'coingecko', enabled: true, url, wsUrl: '', key, rpm: 30 };
-}
-
-interface RecordingHttp extends Http {
-  calls: Array<HttpCall<unknown>>;
-}
-
-/** fetch(config.url + path + query) and schema.parse: nothing more. */
-function createFetchHttp(config: ProviderConfig): RecordingHttp {
-  const calls: Array<HttpCall<unknown>> = [];
-  return {
-    calls,
-    async get<T>(call: HttpCall<T>): Promise<T> {
-      calls.push(call as HttpCall<unknown>);
-      const url = new URL(config.url + call.path);
-      for (const [name, value] of Object.entries(call.query ?? {})) {
-        if (value !== undefined) url.searchParams.set(name, String(value));
-      }
-      const response = await fetch(url, { headers: call.headers });
-      const text = await response.text();
-      if (!response.ok)
-        throw new Error(`${call.endpoint} answered ${response.status}: ${text.slice(0, 200)}`);
-      return call.schema.parse(call.parse === 'text' ? text : JSON.parse(text));
-    },
-    health: (provider) => ({
-      provider,
-      breaker: 'closed',
-      quotaLeft: 0,
-      lastLatencyMs: null,
-      lastError: null,
-      blockedUntil: 0,
-    }),
-    close: async () => {},
-  };
-}
-
-/** Answers every call with a literal body (per endpoint), through the call's schema. */
-function createLiteralHttp(bodies: Record<string, unknown>): RecordingHttp {
-  const calls: Array<HttpCall<unknown>> = [];
-  return {
-    calls,
-    async get<T>(call: HttpCall<T>): Promise<T> {
-      calls.push(call as HttpCall<unknown>);
-      if (!(call.endpoint in bodies)) throw new Error(`no literal body for ${call.endpoint}`);
-      return call.schema.parse(bodies[call.endpoint]);
-    },
-    health: createFetchHttp(providerConfig('http://unused')).health,
-    close: async () => {},
-  };
-}
+// bodies in CoinGecko's documented shapes, through the minimal Http doubles of test/helpers/fetch-http.ts;
+// retries, quotas and error classification belong to src/http.ts and are tested there.
 
 describe('coingecko source over the sandbox dialect', () => {
   let sandbox: Sandbox;
-  let http: RecordingHttp;
+  let http: RecordingFetchHttp;
   let source: ReturnType<typeof createCoinGeckoSource>;
 
   beforeAll(async () => {
-    sandbox = await startSandbox({ providers: ['coingecko'], quotas: false, now: () => T });
-    const config = providerConfig(sandbox.endpoints.coingecko!.url);
+    let base: string;
+    ({ sandbox, base } = await startProviderSandbox('coingecko', { quotas: false, now: () => T }));
+    const config = providerConfig('coingecko', base);
     http = createFetchHttp(config);
     source = createCoinGeckoSource({ http, config, now: () => T });
   });
@@ -229,14 +179,14 @@ describe('coingecko source: auth', () => {
     const demo = createLiteralHttp({ ping: { gecko_says: '(V3) To the Moon!' } });
     await createCoinGeckoSource({
       http: demo,
-      config: providerConfig('https://api.coingecko.com/api/v3', 'CG-demo'),
+      config: providerConfig('coingecko', 'https://api.coingecko.com/api/v3', 'CG-demo'),
     }).ping();
     expect(demo.calls[0]!.headers).toEqual({ 'x-cg-demo-api-key': 'CG-demo' });
 
     const pro = createLiteralHttp({ ping: { gecko_says: '(V3) To the Moon!' } });
     await createCoinGeckoSource({
       http: pro,
-      config: providerConfig('https://pro-api.coingecko.com/api/v3', 'CG-pro'),
+      config: providerConfig('coingecko', 'https://pro-api.coingecko.com/api/v3', 'CG-pro'),
     }).ping();
     expect(pro.calls[0]!.headers).toEqual({ 'x-cg-pro-api-key': 'CG-pro' });
     expect(pro.calls[0]).toMatchObject({ provider: 'coingecko', endpoint: 'ping', path: '/ping' });
@@ -246,7 +196,7 @@ describe('coingecko source: auth', () => {
     const http = createLiteralHttp({ 'coins/ohlc': [] });
     const source = createCoinGeckoSource({
       http,
-      config: providerConfig('https://pro-api.coingecko.com/api/v3', 'CG-pro'),
+      config: providerConfig('coingecko', 'https://pro-api.coingecko.com/api/v3', 'CG-pro'),
     });
     expect(await source.ohlc('bitcoin', 'usd', 1000)).toEqual([]);
     expect(http.calls[0]!.query).toMatchObject({ days: 'max' });
@@ -255,7 +205,7 @@ describe('coingecko source: auth', () => {
 });
 
 describe('coingecko source: parsing documented bodies', () => {
-  const config = providerConfig('https://api.coingecko.com/api/v3');
+  const config = providerConfig('coingecko', 'https://api.coingecko.com/api/v3');
   const NOW = Date.parse('2024-03-25T09:00:00.000Z');
 
   function marketRow(overrides: Record<string, unknown>): Record<string, unknown> {

@@ -1,100 +1,40 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { ProviderConfig } from '../../src/config.js';
 import { UpstreamError } from '../../src/errors.js';
-import type { Http, HttpCall } from '../../src/http.js';
-import { createDefiLlamaDialect } from '../../src/sandbox/defillama.js';
-import { type Sandbox, startSandbox } from '../../src/sandbox/server.js';
+import type { Http } from '../../src/http.js';
+import type { Sandbox } from '../../src/sandbox/server.js';
 import {
   canonicalChain,
   createDefiLlamaSource,
   llamaCoinKeyForAsset,
   llamaCoinKeyForContract,
 } from '../../src/sources/defillama.js';
+import { DAY, T } from '../helpers/clock.js';
+import {
+  createFetchHttp,
+  createLiteralHttp,
+  providerConfig,
+  type RecordingFetchHttp,
+} from '../helpers/fetch-http.js';
+import { startProviderSandbox } from '../helpers/sandbox-http.js';
 import { buildConfig, makeHttp } from '../http/helpers.js';
 
 // The DefiLlama source against the sandbox dialect (over real loopback HTTP) and against literal bodies
 // in DefiLlama's documented shapes, quirks included: unix seconds, string dates in stablecoin charts,
-// unknown coins omitted, '-' for "no token", staking buckets mixed into chainTvls. The Http here is
-// minimal: fetch, the call's schema, and 4xx as an UpstreamError carrying the status (as src/http.ts
-// classifies it); retries and quotas are tested with src/http.ts.
+// unknown coins omitted, '-' for "no token", staking buckets mixed into chainTvls. The Http doubles
+// (test/helpers/fetch-http.ts) are minimal: fetch, the call's schema, and 4xx as an UpstreamError
+// carrying the status (as src/http.ts classifies it); retries and quotas are tested with src/http.ts.
 
-const DAY = 86_400_000;
-const T = Date.parse('2025-06-01T12:34:56.789Z');
 const TODAY = Math.floor(T / DAY) * DAY;
-
-function providerConfig(url: string): ProviderConfig {
-  return { name: 'defillama', enabled: true, url, wsUrl: '', key: undefined, rpm: 300 };
-}
-
-interface RecordingHttp extends Http {
-  calls: Array<HttpCall<unknown>>;
-}
-
-const health: Http['health'] = (provider) => ({
-  provider,
-  breaker: 'closed',
-  quotaLeft: 0,
-  lastLatencyMs: null,
-  lastError: null,
-  blockedUntil: 0,
-});
-
-/** fetch(config.url + path + query), then the call's schema. */
-function createFetchHttp(config: ProviderConfig): RecordingHttp {
-  const calls: Array<HttpCall<unknown>> = [];
-  return {
-    calls,
-    async get<T>(call: HttpCall<T>): Promise<T> {
-      calls.push(call as HttpCall<unknown>);
-      const url = new URL(config.url + call.path);
-      for (const [name, value] of Object.entries(call.query ?? {})) {
-        if (value !== undefined) url.searchParams.set(name, String(value));
-      }
-      const response = await fetch(url, { headers: call.headers });
-      const text = await response.text();
-      if (!response.ok) {
-        throw new UpstreamError(
-          response.status >= 500 ? 'UPSTREAM_UNAVAILABLE' : 'UPSTREAM_BAD_RESPONSE',
-          call.provider,
-          `${call.endpoint} answered ${response.status}`,
-          { status: response.status, endpoint: call.endpoint },
-        );
-      }
-      return call.schema.parse(call.parse === 'text' ? text : JSON.parse(text));
-    },
-    health,
-    close: async () => {},
-  };
-}
-
-/** Answers every call with a literal body per endpoint, through the call's schema. */
-function createLiteralHttp(bodies: Record<string, unknown>): RecordingHttp {
-  const calls: Array<HttpCall<unknown>> = [];
-  return {
-    calls,
-    async get<T>(call: HttpCall<T>): Promise<T> {
-      calls.push(call as HttpCall<unknown>);
-      if (!(call.endpoint in bodies)) throw new Error(`no literal body for ${call.endpoint}`);
-      return call.schema.parse(bodies[call.endpoint]);
-    },
-    health,
-    close: async () => {},
-  };
-}
 
 describe('defillama source over the sandbox dialect', () => {
   let sandbox: Sandbox;
-  let http: RecordingHttp;
+  let http: RecordingFetchHttp;
   let source: ReturnType<typeof createDefiLlamaSource>;
 
   beforeAll(async () => {
-    sandbox = await startSandbox({
-      providers: ['defillama'],
-      dialects: { defillama: createDefiLlamaDialect },
-      quotas: false,
-      now: () => T,
-    });
-    const config = providerConfig(sandbox.endpoints.defillama!.url);
+    let base: string;
+    ({ sandbox, base } = await startProviderSandbox('defillama', { quotas: false, now: () => T }));
+    const config = providerConfig('defillama', base);
     http = createFetchHttp(config);
     source = createDefiLlamaSource({ http, config, now: () => T });
   });
@@ -252,7 +192,7 @@ describe('defillama source over the sandbox dialect', () => {
 });
 
 describe('defillama source over literal DefiLlama bodies', () => {
-  const config = providerConfig('http://unused');
+  const config = providerConfig('defillama', 'http://unused');
 
   it('accepts chain rows with null ids, numeric cmcIds and string chainIds', async () => {
     const http = createLiteralHttp({
@@ -574,16 +514,9 @@ describe('defillama source through the real http layer', () => {
   let source: ReturnType<typeof createDefiLlamaSource>;
 
   beforeAll(async () => {
-    sandbox = await startSandbox({
-      providers: ['defillama'],
-      dialects: { defillama: createDefiLlamaDialect },
-      quotas: false,
-      now: () => T,
-    });
-    const config = buildConfig(
-      { MARKETGRAPH_UPSTREAM_RETRIES: '0' },
-      { defillama: sandbox.endpoints.defillama!.url },
-    );
+    let base: string;
+    ({ sandbox, base } = await startProviderSandbox('defillama', { quotas: false, now: () => T }));
+    const config = buildConfig({ MARKETGRAPH_UPSTREAM_RETRIES: '0' }, { defillama: base });
     http = makeHttp(config).http;
     source = createDefiLlamaSource({ http, config: config.providers.defillama, now: () => T });
   });

@@ -1,27 +1,22 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { UpstreamError } from '../../src/errors.js';
-import { createEtherscanDialect, SANDBOX_ETHERSCAN_KEY } from '../../src/sandbox/etherscan.js';
-import { type Sandbox, startSandbox } from '../../src/sandbox/server.js';
+import { SANDBOX_ETHERSCAN_KEY } from '../../src/sandbox/etherscan.js';
+import type { Sandbox } from '../../src/sandbox/server.js';
 import { createEtherscanSource, readEtherscanEnvelopeError } from '../../src/sources/etherscan.js';
-import { createFetchHttp, createLiteralHttp, providerConfig } from './keyed-fetch-http.js';
+import { T } from '../helpers/clock.js';
+import { createFetchHttp, createLiteralHttp, providerConfig } from '../helpers/fetch-http.js';
+import { startProviderSandbox } from '../helpers/sandbox-http.js';
 
 // The Etherscan gas-oracle source against the sandbox dialect (real loopback HTTP, the free plan's
 // 3 calls/s enforced) and against literal bodies, including Etherscan's HTTP-200 errors.
 
-const T = Date.parse('2025-06-01T12:34:56.789Z');
-
 describe('etherscan source over the sandbox dialect', () => {
   let clock = T;
   let sandbox: Sandbox;
-  let url: string;
+  let base: string;
 
   beforeAll(async () => {
-    sandbox = await startSandbox({
-      providers: ['etherscan'],
-      dialects: { etherscan: createEtherscanDialect },
-      now: () => clock,
-    });
-    url = sandbox.endpoints.etherscan!.url;
+    ({ sandbox, base } = await startProviderSandbox('etherscan', { now: () => clock }));
   });
 
   beforeEach(() => {
@@ -33,7 +28,7 @@ describe('etherscan source over the sandbox dialect', () => {
   });
 
   function sourceWith(key: string | undefined) {
-    const config = providerConfig('etherscan', url, key);
+    const config = providerConfig('etherscan', base, key);
     const http = createFetchHttp(config);
     return { http, source: createEtherscanSource({ http, config, now: () => clock }) };
   }

@@ -1,101 +1,33 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { ProviderConfig } from '../../src/config.js';
 import { UpstreamError } from '../../src/errors.js';
-import type { Http, HttpCall } from '../../src/http.js';
-import { createMempoolDialect } from '../../src/sandbox/mempool.js';
-import { type Sandbox, startSandbox } from '../../src/sandbox/server.js';
+import type { Http } from '../../src/http.js';
+import type { Sandbox } from '../../src/sandbox/server.js';
 import { createMempoolSource, type HashratePeriod } from '../../src/sources/mempool.js';
+import { T } from '../helpers/clock.js';
+import {
+  createFetchHttp,
+  createLiteralHttp,
+  providerConfig,
+  type RecordingFetchHttp,
+} from '../helpers/fetch-http.js';
+import { startProviderSandbox } from '../helpers/sandbox-http.js';
 import { buildConfig, makeHttp } from '../http/helpers.js';
 
 // The mempool.space source against the sandbox dialect (over real loopback HTTP) and against literal
 // bodies in mempool's documented shapes, quirks included: the text/plain tip height, seconds next to
-// milliseconds in one object, older bodies without previousTime/expectedBlocks. The Http here is
-// minimal: fetch, the call's schema (JSON or raw text), 4xx/5xx as UpstreamError.
-
-const T = Date.parse('2025-06-01T12:34:56.789Z');
-
-function providerConfig(url: string): ProviderConfig {
-  return { name: 'mempool', enabled: true, url, wsUrl: '', key: undefined, rpm: 60 };
-}
-
-interface RecordingHttp extends Http {
-  calls: Array<HttpCall<unknown>>;
-}
-
-const health: Http['health'] = (provider) => ({
-  provider,
-  breaker: 'closed',
-  quotaLeft: 0,
-  lastLatencyMs: null,
-  lastError: null,
-  blockedUntil: 0,
-});
-
-/** fetch(config.url + path + query), then the call's schema over JSON or the raw text. */
-function createFetchHttp(config: ProviderConfig): RecordingHttp {
-  const calls: Array<HttpCall<unknown>> = [];
-  return {
-    calls,
-    async get<T>(call: HttpCall<T>): Promise<T> {
-      calls.push(call as HttpCall<unknown>);
-      const url = new URL(config.url + call.path);
-      for (const [name, value] of Object.entries(call.query ?? {})) {
-        if (value !== undefined) url.searchParams.set(name, String(value));
-      }
-      const response = await fetch(url, { headers: call.headers });
-      const text = await response.text();
-      if (!response.ok) {
-        const code =
-          response.status === 429
-            ? 'UPSTREAM_RATE_LIMITED'
-            : response.status >= 500
-              ? 'UPSTREAM_UNAVAILABLE'
-              : 'UPSTREAM_BAD_RESPONSE';
-        throw new UpstreamError(code, call.provider, `${call.endpoint} answered ${response.status}`, {
-          status: response.status,
-          endpoint: call.endpoint,
-        });
-      }
-      return call.schema.parse(call.parse === 'text' ? text : JSON.parse(text));
-    },
-    health,
-    close: async () => {},
-  };
-}
-
-/** Answers every call with a literal body per endpoint: text bodies as strings, JSON as values. */
-function createLiteralHttp(bodies: Record<string, unknown>): RecordingHttp {
-  const calls: Array<HttpCall<unknown>> = [];
-  return {
-    calls,
-    async get<T>(call: HttpCall<T>): Promise<T> {
-      calls.push(call as HttpCall<unknown>);
-      if (!(call.endpoint in bodies)) throw new Error(`no literal body for ${call.endpoint}`);
-      const body = bodies[call.endpoint];
-      if (call.parse === 'text' && typeof body !== 'string')
-        throw new Error(`${call.endpoint} wants a text body`);
-      return call.schema.parse(body);
-    },
-    health,
-    close: async () => {},
-  };
-}
+// milliseconds in one object, older bodies without previousTime/expectedBlocks. The Http doubles
+// (test/helpers/fetch-http.ts) are minimal: fetch, the call's schema (JSON or raw text), 4xx/5xx as
+// UpstreamError; literal text bodies must be strings.
 
 describe('mempool source over the sandbox dialect', () => {
   let sandbox: Sandbox;
-  let http: RecordingHttp;
+  let http: RecordingFetchHttp;
   let source: ReturnType<typeof createMempoolSource>;
   let base: string;
 
   beforeAll(async () => {
-    sandbox = await startSandbox({
-      providers: ['mempool'],
-      dialects: { mempool: createMempoolDialect },
-      quotas: false,
-      now: () => T,
-    });
-    base = sandbox.endpoints.mempool!.url;
-    const config = providerConfig(base);
+    ({ sandbox, base } = await startProviderSandbox('mempool', { quotas: false, now: () => T }));
+    const config = providerConfig('mempool', base);
     http = createFetchHttp(config);
     source = createMempoolSource({ http, config, now: () => T });
   });
@@ -205,16 +137,9 @@ describe('mempool source through the real http layer', () => {
   let source: ReturnType<typeof createMempoolSource>;
 
   beforeAll(async () => {
-    sandbox = await startSandbox({
-      providers: ['mempool'],
-      dialects: { mempool: createMempoolDialect },
-      quotas: false,
-      now: () => T,
-    });
-    const config = buildConfig(
-      { MARKETGRAPH_UPSTREAM_RETRIES: '0' },
-      { mempool: sandbox.endpoints.mempool!.url },
-    );
+    let base: string;
+    ({ sandbox, base } = await startProviderSandbox('mempool', { quotas: false, now: () => T }));
+    const config = buildConfig({ MARKETGRAPH_UPSTREAM_RETRIES: '0' }, { mempool: base });
     http = makeHttp(config).http;
     source = createMempoolSource({ http, config: config.providers.mempool, now: () => T });
   });
@@ -240,7 +165,7 @@ describe('mempool source through the real http layer', () => {
 });
 
 describe('mempool source over literal mempool.space bodies', () => {
-  const config = providerConfig('http://unused');
+  const config = providerConfig('mempool', 'http://unused');
 
   it('parses the tip height text, tolerating a trailing newline', async () => {
     const http = createLiteralHttp({ 'blocks/tip/height': '875602\n' });

@@ -1,38 +1,37 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { UpstreamError } from '../../src/errors.js';
-import { type Sandbox, startSandbox } from '../../src/sandbox/server.js';
-import { createTokenMetricsDialect, SANDBOX_TOKENMETRICS_KEY } from '../../src/sandbox/tokenmetrics.js';
+import type { Sandbox } from '../../src/sandbox/server.js';
+import { SANDBOX_TOKENMETRICS_KEY } from '../../src/sandbox/tokenmetrics.js';
 import {
   createTokenMetricsSource,
   readTokenMetricsEnvelopeError,
   strengthOf,
   type TokenMetricsSource,
 } from '../../src/sources/tokenmetrics.js';
+import { T } from '../helpers/clock.js';
 import {
   createFetchHttp,
   createLiteralHttp,
   providerConfig,
-  type RecordingHttp,
-} from './keyed-fetch-http.js';
+  type RecordingFetchHttp,
+} from '../helpers/fetch-http.js';
+import { fetchJson, startProviderSandbox } from '../helpers/sandbox-http.js';
 
 // The Token Metrics source against the sandbox dialect (real loopback HTTP) and against literal bodies
 // with the quirks seen in the wild: numbers as strings, bare dates, nulls, success:false with HTTP 200.
 
-const T = Date.parse('2025-06-01T12:34:56.789Z');
 const TODAY = '2025-06-01';
 
 type Row = Record<string, any>;
 
 describe('tokenmetrics source over the sandbox dialect', () => {
   let sandbox: Sandbox;
-  let http: RecordingHttp;
+  let base: string;
+  let http: RecordingFetchHttp;
   let source: TokenMetricsSource;
 
   async function direct(path: string): Promise<Row[]> {
-    const response = await fetch(`${sandbox.endpoints.tokenmetrics!.url}${path}`, {
-      headers: { api_key: SANDBOX_TOKENMETRICS_KEY },
-    });
-    return ((await response.json()) as { data: Row[] }).data;
+    return (await fetchJson(`${base}${path}`, { api_key: SANDBOX_TOKENMETRICS_KEY })).body.data;
   }
 
   function covered() {
@@ -44,17 +43,8 @@ describe('tokenmetrics source over the sandbox dialect', () => {
   }
 
   beforeAll(async () => {
-    sandbox = await startSandbox({
-      providers: ['tokenmetrics'],
-      dialects: { tokenmetrics: createTokenMetricsDialect },
-      quotas: false,
-      now: () => T,
-    });
-    const config = providerConfig(
-      'tokenmetrics',
-      sandbox.endpoints.tokenmetrics!.url,
-      SANDBOX_TOKENMETRICS_KEY,
-    );
+    ({ sandbox, base } = await startProviderSandbox('tokenmetrics', { quotas: false, now: () => T }));
+    const config = providerConfig('tokenmetrics', base, SANDBOX_TOKENMETRICS_KEY);
     http = createFetchHttp(config);
     source = createTokenMetricsSource({ http, config, now: () => T });
   });
@@ -154,11 +144,10 @@ describe('tokenmetrics source over the sandbox dialect', () => {
   });
 
   it('fails without a key before calling, and surfaces the 401 of a wrong key', async () => {
-    const url = sandbox.endpoints.tokenmetrics!.url;
-    const keyless = providerConfig('tokenmetrics', url, undefined);
+    const keyless = providerConfig('tokenmetrics', base, undefined);
     const noKey = createTokenMetricsSource({ http: createFetchHttp(keyless), config: keyless });
     await expect(noKey.tokens({ ids: [3375] })).rejects.toMatchObject({ code: 'UPSTREAM_UNAVAILABLE' });
-    const wrong = providerConfig('tokenmetrics', url, 'not-the-key');
+    const wrong = providerConfig('tokenmetrics', base, 'not-the-key');
     const badKey = createTokenMetricsSource({ http: createFetchHttp(wrong), config: wrong });
     const error = await badKey.tokens({ ids: [3375] }).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(UpstreamError);
@@ -167,6 +156,7 @@ describe('tokenmetrics source over the sandbox dialect', () => {
 });
 
 describe('tokenmetrics source over literal bodies', () => {
+  const config = providerConfig('tokenmetrics', 'http://unused', 'k');
   const assetIds = new Map([
     [3375, 'bitcoin'],
     [3306, 'ethereum'],
@@ -221,11 +211,7 @@ describe('tokenmetrics source over literal bodies', () => {
         ],
       },
     });
-    const source = createTokenMetricsSource({
-      http,
-      config: providerConfig('tokenmetrics', 'http://unused', 'k'),
-      now: () => T,
-    });
+    const source = createTokenMetricsSource({ http, config, now: () => T });
     const signals = await source.tradingSignals(assetIds);
     expect(http.calls).toHaveLength(1);
     const btc = signals.find((s) => s.assetId === 'bitcoin')!;
@@ -269,10 +255,7 @@ describe('tokenmetrics source over literal bodies', () => {
         ],
       },
     });
-    const source = createTokenMetricsSource({
-      http,
-      config: providerConfig('tokenmetrics', 'http://unused', 'k'),
-    });
+    const source = createTokenMetricsSource({ http, config });
     expect(await source.tokens({ symbols: ['BTC', 'USDT'] })).toEqual([
       { tokenId: 3375, name: 'Bitcoin', symbol: 'BTC', contracts: [] },
       {
@@ -293,10 +276,7 @@ describe('tokenmetrics source over literal bodies', () => {
     const http = createLiteralHttp({
       tokens: { success: true, message: 'Data fetched successfully', length: 100, data },
     });
-    const source = createTokenMetricsSource({
-      http,
-      config: providerConfig('tokenmetrics', 'http://unused', 'k'),
-    });
+    const source = createTokenMetricsSource({ http, config });
     const tokens = await source.tokens();
     expect(tokens).toHaveLength(100);
     expect(http.calls.map((c) => c.query?.page)).toEqual([0, 1]);
@@ -315,10 +295,7 @@ describe('tokenmetrics source over literal bodies', () => {
     expect(readTokenMetricsEnvelopeError({ success: true, data: [] })).toBeUndefined();
 
     const http = createLiteralHttp({ 'trader-grades': { success: false, message: 'Invalid API key' } });
-    const source = createTokenMetricsSource({
-      http,
-      config: providerConfig('tokenmetrics', 'http://unused', 'k'),
-    });
+    const source = createTokenMetricsSource({ http, config });
     await expect(source.traderGrades(assetIds)).rejects.toMatchObject({ code: 'UPSTREAM_UNAVAILABLE' });
   });
 
@@ -329,10 +306,7 @@ describe('tokenmetrics source over literal bodies', () => {
         data: [{ TOKEN_ID: 3375, DATE: '2025-06-01', TRADING_SIGNAL: 2 }],
       },
     });
-    const source = createTokenMetricsSource({
-      http,
-      config: providerConfig('tokenmetrics', 'http://unused', 'k'),
-    });
+    const source = createTokenMetricsSource({ http, config });
     await expect(source.tradingSignals(assetIds)).rejects.toThrow();
   });
 
