@@ -77,13 +77,18 @@ export function createQuota(deps: {
 
   /** A store that is up but does not answer in time must not hold the caller: use the memory bucket. */
   async function consume(bucket: Bucket, provider: UpstreamName, tokens: number, deadlineAt: number) {
-    if (bucket.limiter === bucket.fallback) return bucket.limiter.consume(provider, tokens);
+    if (bucket.limiter === bucket.fallback || !store) return bucket.limiter.consume(provider, tokens);
+    const storeDeadline = now() + Math.max(0, Math.min(STORE_TIMEOUT_MS, deadlineAt - now()));
+    await waitWhileConnecting(store.redis, storeDeadline - now());
     const pending = bucket.limiter.consume(provider, tokens);
     pending.catch(() => {});
     let timer: NodeJS.Timeout | undefined;
-    const budget = Math.max(0, Math.min(STORE_TIMEOUT_MS, deadlineAt - now()));
+    const budget = Math.max(0, storeDeadline - now());
+    // Timers run before I/O in each event-loop turn: after a stall longer than the budget, the timer
+    // would win even though the store's answer is already waiting on the socket. setImmediate lets
+    // that I/O be read first, so "late" means the store really did not answer.
     const late = new Promise<'late'>((resolve) => {
-      timer = setTimeout(() => resolve('late'), budget).unref();
+      timer = setTimeout(() => setImmediate(() => resolve('late')), budget).unref();
     });
     try {
       const result = await Promise.race([pending, late]);
@@ -123,4 +128,26 @@ export function createQuota(deps: {
       return view.remaining;
     },
   };
+}
+
+/**
+ * A client still making its first connection is a slow store, not a dead one: without this wait, a
+ * process that takes traffic the moment it listens would spend its first calls from the per-process
+ * fallback bucket, unseen by the shared one. A client that lost its connection ('reconnecting') or
+ * was never told to connect ('wait') is not waited for.
+ */
+function waitWhileConnecting(redis: Redis, budgetMs: number): Promise<void> {
+  if ((redis.status !== 'connecting' && redis.status !== 'connect') || budgetMs <= 0)
+    return Promise.resolve();
+  return new Promise((resolve) => {
+    const done = () => {
+      clearTimeout(timer);
+      redis.off('ready', done);
+      redis.off('end', done);
+      resolve();
+    };
+    const timer = setTimeout(done, budgetMs).unref();
+    redis.once('ready', done);
+    redis.once('end', done);
+  });
 }

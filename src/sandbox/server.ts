@@ -170,6 +170,12 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
     req: IncomingMessage,
     res: ServerResponse,
   ) {
+    // 'down' also refuses requests on keep-alive connections opened before it was set; otherwise a
+    // pooled client would keep being served by a provider that is supposed to be unreachable.
+    if (faults.isDown(dialect.provider)) {
+      req.socket.destroy();
+      return;
+    }
     const url = new URL(req.url ?? '/', 'http://sandbox');
     let endpoint = 'unknown';
     let response: SandboxResponse;

@@ -1,0 +1,160 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import type { UpstreamName } from '../../src/config.js';
+import { SANDBOX_KEYS } from '../../src/sandbox/dialects.js';
+import type { Sandbox } from '../../src/sandbox/server.js';
+
+// Gateway *processes* for tests that need more than one (shared Redis, shared quotas): each runs
+// `node --import tsx src/main.ts` in its own process group, is ready when main prints its URL, and is
+// stopped by signalling the whole group. The environment is built from scratch (PATH and HOME only),
+// so nothing from the developer's shell (a real key, a REDIS_URL) leaks into a test.
+
+export interface GatewayProcess {
+  /** http://127.0.0.1:PORT/graphql */
+  url: string;
+  /** http://127.0.0.1:PORT */
+  origin: string;
+  pid: number;
+  /** Everything the process wrote to stdout and stderr so far. */
+  output(): string;
+  /** POSTs a GraphQL operation over the socket. */
+  query<T = Record<string, unknown>>(
+    query: string,
+    variables?: Record<string, unknown>,
+  ): Promise<{
+    status: number;
+    body: {
+      data?: T;
+      errors?: Array<{ message: string; path?: unknown[]; extensions?: Record<string, unknown> }>;
+    };
+  }>;
+  /** SIGTERM to the process group, SIGKILL if it is still there after `graceMs`. */
+  stop(graceMs?: number): Promise<void>;
+}
+
+export interface SpawnGatewayOptions {
+  /** Extra MARKETGRAPH_* / REDIS_URL variables. */
+  env?: Record<string, string>;
+  /** Command-line flags after `src/main.ts`; default `--profile live --port 0`. */
+  args?: string[];
+  readyTimeoutMs?: number;
+}
+
+const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+const READY = /GraphiQL, HTTP, SSE\s+(http:\/\/\S+\/graphql)/;
+
+/**
+ * Env that points every provider of the live profile at the sandbox (URL, WebSocket URL, demo key)
+ * and turns off the ones the sandbox does not run, so a live-profile process never leaves loopback.
+ */
+export function sandboxProviderEnv(
+  sandbox: Sandbox,
+  upstreams: readonly UpstreamName[],
+): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const name of upstreams) {
+    const prefix = `MARKETGRAPH_${name.toUpperCase()}`;
+    const endpoint = sandbox.endpoints[name];
+    if (!endpoint) {
+      env[`${prefix}_ENABLED`] = 'false';
+      // Even disabled, a provider gets a loopback URL: nothing may default to the real host.
+      env[`${prefix}_URL`] = 'http://127.0.0.1:9/disabled';
+      continue;
+    }
+    env[`${prefix}_URL`] = endpoint.url;
+    if (endpoint.wsUrl) env[`${prefix}_WS_URL`] = endpoint.wsUrl;
+    const key = SANDBOX_KEYS[name];
+    if (key) env[`${prefix}_KEY`] = key;
+  }
+  return env;
+}
+
+export async function spawnGateway(options: SpawnGatewayOptions = {}): Promise<GatewayProcess> {
+  const args = options.args ?? ['--profile', 'live', '--port', '0'];
+  const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts', ...args], {
+    cwd: ROOT,
+    env: {
+      PATH: process.env.PATH ?? '',
+      HOME: process.env.HOME ?? '',
+      MARKETGRAPH_LOG_LEVEL: 'warn',
+      ...options.env,
+    },
+    detached: true,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let output = '';
+  child.stdout!.setEncoding('utf8').on('data', (chunk: string) => {
+    output += chunk;
+  });
+  child.stderr!.setEncoding('utf8').on('data', (chunk: string) => {
+    output += chunk;
+  });
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+
+  const url = await waitForReady(child, () => output, exited, options.readyTimeoutMs ?? 15_000).catch(
+    async (error: unknown) => {
+      killGroup(child, 'SIGKILL');
+      throw error;
+    },
+  );
+  const origin = new URL(url).origin;
+
+  return {
+    url,
+    origin,
+    pid: child.pid!,
+    output: () => output,
+    async query(query, variables) {
+      const response = await fetch(url, {
+        method: 'POST',
+        headers: {
+          'content-type': 'application/json',
+          accept: 'application/graphql-response+json, application/json',
+        },
+        body: JSON.stringify({ query, variables }),
+      });
+      return { status: response.status, body: await response.json() };
+    },
+    async stop(graceMs = 5_000) {
+      if (child.exitCode !== null || child.signalCode !== null) return;
+      killGroup(child, 'SIGTERM');
+      const timer = setTimeout(() => killGroup(child, 'SIGKILL'), graceMs);
+      await exited;
+      clearTimeout(timer);
+    },
+  };
+}
+
+function waitForReady(
+  child: ChildProcess,
+  output: () => string,
+  exited: Promise<number | null>,
+  timeoutMs: number,
+): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const started = Date.now();
+    const timer = setInterval(() => {
+      const match = READY.exec(output());
+      if (match) {
+        clearInterval(timer);
+        resolve(match[1]!);
+      } else if (Date.now() - started > timeoutMs) {
+        clearInterval(timer);
+        reject(new Error(`gateway process ${child.pid} not ready after ${timeoutMs} ms:\n${output()}`));
+      }
+    }, 25);
+    void exited.then((code) => {
+      clearInterval(timer);
+      reject(new Error(`gateway process exited with ${code} before it was ready:\n${output()}`));
+    });
+  });
+}
+
+function killGroup(child: ChildProcess, signal: NodeJS.Signals): void {
+  if (child.pid === undefined) return;
+  try {
+    process.kill(-child.pid, signal);
+  } catch {
+    // The group is already gone.
+  }
+}
