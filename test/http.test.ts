@@ -219,6 +219,14 @@ describe('createHttp: retries', () => {
     expect(error).toMatchObject({ code: 'UPSTREAM_UNAVAILABLE', details: { status: 451 } });
     expect(server.requests).toHaveLength(1);
   });
+
+  it('does not retry a refused key (401): UPSTREAM_UNAVAILABLE saying so', async () => {
+    const { server, http } = await setup((_req, res) => sendJson(res, 401, { error: 'Invalid API key' }));
+    const error = await rejection(http.get(call()));
+    expect(error).toMatchObject({ code: 'UPSTREAM_UNAVAILABLE', details: { status: 401 } });
+    expect(error.message).toContain('refused our credentials');
+    expect(server.requests).toHaveLength(1);
+  });
 });
 
 describe('createHttp: deadline', () => {

@@ -55,6 +55,11 @@ export function classifyResponse<T>(
   if (status === 418)
     return fail('UPSTREAM_RATE_LIMITED', `HTTP 418 banned by the provider${page}`, rateLimit);
   if (status === 451) return fail('UPSTREAM_UNAVAILABLE', `HTTP 451 unavailable from this location${page}`);
+  // A refused key makes the provider unavailable to us until an operator fixes the key; it is not a
+  // malformed request, and retrying cannot help.
+  if (status === 401 || status === 403) {
+    return fail('UPSTREAM_UNAVAILABLE', `HTTP ${status}, the provider refused our credentials${page}`);
+  }
   if (status >= 500 || status === 408) {
     return fail('UPSTREAM_UNAVAILABLE', `HTTP ${status}${page}`, { retryable: true, retryAfter });
   }
