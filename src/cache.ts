@@ -16,7 +16,7 @@ export type Namespace =
   | 'asset'
   | 'market'
   | 'markets-page'
-  | 'price'
+  | 'fx'
   | 'candles'
   | 'registry'
   | 'onchain'
@@ -28,6 +28,8 @@ export interface Cached<T> {
   /** Epoch ms when the value was fetched from the provider. */
   fetchedAt: number;
   stale: boolean;
+  /** Set when the value is served only because the refetch failed with this error. */
+  failed?: Error;
 }
 
 /** Per-key result of a fetch: the value, or the Error that key failed with. */
@@ -175,6 +177,9 @@ export function createCache(deps: CacheDeps): Cache {
     return {
       async getMany(keys, fetch, missing) {
         const t = now();
+        // Fetches in flight before the store read count too: one may finish (and leave the in-flight
+        // map) while we read, and its result is what this call should share.
+        const inflightBefore = keys.map((key) => inflight.get(`${name}:${key}`));
         const stored = await read(keys);
         const results: Array<Cached<T> | Error | undefined> = new Array(keys.length);
         const toFetch: string[] = [];
@@ -196,7 +201,7 @@ export function createCache(deps: CacheDeps): Cache {
             return;
           }
           events?.cacheEvent(name, 'miss');
-          const pending = inflight.get(`${name}:${key}`);
+          const pending = inflight.get(`${name}:${key}`) ?? inflightBefore[i];
           if (pending) waiting.push([i, pending]);
           else toFetch.push(key);
         });
@@ -220,7 +225,7 @@ export function createCache(deps: CacheDeps): Cache {
           // Serve-stale-on-error: an old value, honestly labelled, beats no value.
           if (old && t - old.at < ttlMs + staleMs) {
             events?.cacheEvent(name, 'stale');
-            results[i] = { value: old.v, fetchedAt: old.at, stale: true };
+            results[i] = { value: old.v, fetchedAt: old.at, stale: true, failed: outcome };
           } else results[i] = outcome;
         };
         for (const [i, key] of keys.entries()) {

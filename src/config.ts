@@ -98,9 +98,11 @@ export function loadConfig(input: { env?: Env; argv?: string[] } = {}): Config {
   const env = input.env ?? {};
   const flags = parseFlags(input.argv ?? []);
   const read = (name: string, flag?: string) => (flag !== undefined ? flag : env[name]);
+  /** Errors name the flag when the value came from one, the variable otherwise. */
+  const from = (name: string, flag: string, given?: string) => (given !== undefined ? flag : name);
 
   const profile = setting(
-    'MARKETGRAPH_PROFILE',
+    from('MARKETGRAPH_PROFILE', '--profile', flags.profile),
     read('MARKETGRAPH_PROFILE', flags.profile),
     z.enum(['sandbox', 'live']),
     'sandbox',
@@ -136,8 +138,18 @@ export function loadConfig(input: { env?: Env; argv?: string[] } = {}): Config {
 
   const config: Config = {
     profile,
-    host: setting('MARKETGRAPH_HOST', read('MARKETGRAPH_HOST', flags.host), z.string().min(1), '127.0.0.1'),
-    port: setting('MARKETGRAPH_PORT', read('MARKETGRAPH_PORT', flags.port), positiveInt(0, 65_535), 4000),
+    host: setting(
+      from('MARKETGRAPH_HOST', '--host', flags.host),
+      read('MARKETGRAPH_HOST', flags.host),
+      z.string().min(1),
+      '127.0.0.1',
+    ),
+    port: setting(
+      from('MARKETGRAPH_PORT', '--port', flags.port),
+      read('MARKETGRAPH_PORT', flags.port),
+      positiveInt(0, 65_535),
+      4000,
+    ),
     logLevel: setting(
       'MARKETGRAPH_LOG_LEVEL',
       env.MARKETGRAPH_LOG_LEVEL,

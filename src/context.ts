@@ -2,9 +2,11 @@ import type { YogaInitialContext } from 'graphql-yoga';
 import type { Cache } from './cache.js';
 import type { CandleService } from './candles.js';
 import type { Config } from './config.js';
+import type { Fx } from './fx.js';
 import type { Http } from './http.js';
+import type { Live } from './live/live.js';
 import type { PriceFeed } from './live/price-feed.js';
-import { createLoaders, type Loaders } from './loaders.js';
+import type { Loaders } from './loaders.js';
 import type { OnChainService } from './onchain.js';
 import type { AssetRegistry } from './registry.js';
 import type { SignalService } from './signals/service.js';
@@ -20,9 +22,14 @@ export interface Services {
   sources: Sources;
   registry: AssetRegistry;
   priceFeed: PriceFeed;
+  /** Live feeds (metrics, signals), their upstreams and stats. */
+  live: Live;
   candles: CandleService;
   signals: SignalService;
   onchain: OnChainService;
+  fx: Fx;
+  /** A fresh set of DataLoaders (never shared between requests). */
+  newLoaders: () => Loaders;
 }
 
 /** What marketgraph adds to Yoga's initial context. */
@@ -34,13 +41,20 @@ export interface AppContext {
 export type Context = YogaInitialContext & AppContext;
 
 export function createContext(services: Services): AppContext {
-  return {
-    services,
-    loaders: createLoaders({
-      config: services.config,
-      cache: services.cache,
-      sources: services.sources,
-      fetchCandles: (key) => services.candles.fetch(key),
-    }),
-  };
+  return { services, loaders: lazyLoaders(services.newLoaders) };
+}
+
+/**
+ * The request's loaders, built on first use: a context that never loads anything (a subscription
+ * whose events carry their data, a request rejected early) never pays for a set of DataLoaders.
+ * A Proxy rather than a getter, because Yoga copies contexts with Object.assign, which reads getters.
+ */
+function lazyLoaders(create: () => Loaders): Loaders {
+  let loaders: Loaders | undefined;
+  return new Proxy({} as Loaders, {
+    get(_target, key) {
+      loaders ??= create();
+      return loaders[key as keyof Loaders];
+    },
+  });
 }

@@ -59,6 +59,10 @@ export interface Price {
   source: ProviderName;
   /** True when served from cache after the provider failed or the entry outlived its TTL. */
   stale: boolean;
+  /** Aggregated prices only: (max − min) / value across the providers' quotes, in percent. */
+  spread?: number;
+  /** Aggregated prices only: the providers whose quotes went into the value. */
+  sources?: ProviderName[];
 }
 
 export interface Candle {

@@ -2,6 +2,7 @@ import type { Cache } from './cache.js';
 import type { Config, UpstreamName } from './config.js';
 import { toClientError } from './errors.js';
 import type { OnChainMetric } from './model.js';
+import type { ChainTvl } from './sources/defillama.js';
 import type { Sources } from './sources/index.js';
 
 // On-chain metrics by chain. Each chain is served by groups of metrics, one group per upstream call
@@ -33,7 +34,18 @@ export function createOnChainService(deps: {
 }): OnChainService {
   const { sources, config } = deps;
   const store = deps.cache.namespace<OnChainMetric[]>('onchain', config.cache.ttl.onchain);
-  const chainNames = deps.cache.namespace<Record<string, string>>('registry', config.cache.ttl.metadata);
+  const chainList = deps.cache.namespace<ChainTvl[]>('registry', config.cache.ttl.metadata);
+
+  /** DefiLlama's chain list (current TVL per chain, gecko ids), fetched once and shared. */
+  async function llamaChains(): Promise<ChainTvl[]> {
+    const [result] = await chainList.getMany(
+      ['llama-chains'],
+      async () => new Map([['llama-chains', await sources.defillama.chains()]]),
+      () => new Error('no DefiLlama chain list'),
+    );
+    if (!result || result instanceof Error) throw result ?? new Error('no DefiLlama chain list');
+    return result.value;
+  }
 
   function tvlGroup(chain: string): Group {
     return {
@@ -41,8 +53,25 @@ export function createOnChainService(deps: {
       provider: 'defillama',
       kinds: ['TVL'],
       fetch: async () => {
-        const metric = await sources.defillama.chainTvlMetric(chain === 'all' ? undefined : chain);
-        return metric ? [metric] : [];
+        if (chain === 'all') {
+          const metric = await sources.defillama.chainTvlMetric();
+          return metric ? [metric] : [];
+        }
+        // Current TVL from the shared chain list, history from one call for this chain.
+        const row = (await llamaChains()).find((c) => c.chain === chain || c.name.toLowerCase() === chain);
+        if (!row) return [];
+        const history = await sources.defillama.chainTvlHistory(row.name);
+        return [
+          {
+            chain: row.chain,
+            kind: 'TVL',
+            value: row.tvlUsd,
+            unit: 'USD',
+            asOf: history?.at(-1)?.at ?? new Date(),
+            source: 'defillama',
+            history: history ?? null,
+          },
+        ];
       },
     };
   }
@@ -136,24 +165,10 @@ export function createOnChainService(deps: {
     });
   }
 
-  /** CoinGecko id → DefiLlama chain name, from DefiLlama's own chain list (gecko_id). */
+  /** CoinGecko id → chain slug, from DefiLlama's own chain list (gecko_id). */
   async function chainOfAsset(assetId: string): Promise<string | undefined> {
     if (assetId === 'bitcoin' || assetId === 'ethereum') return assetId;
-    const [map] = await chainNames.getMany(
-      ['llama-chains'],
-      async () => {
-        const chains = await sources.defillama.chains();
-        return new Map([
-          [
-            'llama-chains',
-            Object.fromEntries(chains.flatMap((c) => (c.geckoId ? [[c.geckoId, c.name]] : []))),
-          ],
-        ]);
-      },
-      () => new Error('no DefiLlama chain list'),
-    );
-    if (!map || map instanceof Error) throw map ?? new Error('no DefiLlama chain list');
-    return map.value[assetId];
+    return (await llamaChains()).find((c) => c.geckoId === assetId)?.chain;
   }
 
   return {

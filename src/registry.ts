@@ -23,6 +23,12 @@ export interface AssetRegistry {
   binanceSymbol(assetId: string): Promise<string | undefined>;
   /** Reverse of binanceSymbol. */
   assetForBinanceSymbol(symbol: string): Promise<string | undefined>;
+  /** CoinCap's id for the asset (mostly the same slug, not always: binancecoin → binance-coin). */
+  coincapId(assetId: string): Promise<string | undefined>;
+  /** Token Metrics TOKEN_ID → asset id, for the given assets Token Metrics covers (one call per miss batch). */
+  tokenMetricsIds(assetIds: readonly string[]): Promise<Map<number, string>>;
+  /** Other assets sharing this asset's symbol, best-ranked first. */
+  sameSymbol(assetId: string): Promise<string[]>;
   /** DefiLlama coin keys for the asset: `coingecko:<id>` first, then `<chain>:<address>`. */
   llamaKeys(assetId: string): Promise<string[]>;
   /** The known universe (ids, symbols, names, contracts; ranks where known). */
@@ -50,6 +56,12 @@ const LLAMA_CHAINS: Record<string, string> = {
 
 export function createAssetRegistry(deps: { config: Config; cache: Cache; sources: Sources }): AssetRegistry {
   const store = deps.cache.namespace<Snapshot>('registry', deps.config.cache.ttl.metadata);
+  const coincapStore = deps.cache.namespace<Record<string, string>>(
+    'registry',
+    deps.config.cache.ttl.metadata,
+  );
+  /** Token Metrics ids per asset; -1 records "not covered" so misses are not asked again. */
+  const tmStore = deps.cache.namespace<number>('registry', deps.config.cache.ttl.metadata);
   let derived: { at: number; value: ReturnType<typeof derive> } | undefined;
 
   async function snapshot(): Promise<ReturnType<typeof derive>> {
@@ -97,6 +109,61 @@ export function createAssetRegistry(deps: { config: Config; cache: Cache; source
     },
     async assetForBinanceSymbol(symbol) {
       return (await snapshot()).idByBinance.get(symbol.toUpperCase());
+    },
+    async coincapId(assetId) {
+      if (!deps.config.providers.coincap.enabled) return undefined;
+      const [result] = await coincapStore.getMany(
+        ['coincap-ids'],
+        async () => {
+          const [{ bySymbol, byId }, rows] = await Promise.all([
+            snapshot(),
+            deps.sources.coincap.catalogue(),
+          ]);
+          const ids: Record<string, string> = {};
+          for (const row of rows) {
+            // Same slug wins; otherwise the best-ranked asset with that ticker takes CoinCap's entry.
+            const target = byId.has(row.coincapId)
+              ? row.coincapId
+              : bySymbol.get(row.symbol.toLowerCase())?.[0];
+            if (target && !ids[target]) ids[target] = row.coincapId;
+          }
+          return new Map([['coincap-ids', ids]]);
+        },
+        () => new Error('coincap catalogue unavailable'),
+      );
+      if (!result || result instanceof Error) throw result ?? new Error('coincap catalogue unavailable');
+      return result.value[assetId];
+    },
+    async tokenMetricsIds(assetIds) {
+      const out = new Map<number, string>();
+      if (!deps.config.providers.tokenmetrics.enabled || assetIds.length === 0) return out;
+      const { byId } = await snapshot();
+      const results = await tmStore.getMany(
+        assetIds.map((id) => `tm:${id}`),
+        async (keys) => {
+          const wanted = keys.map((k) => byId.get(k.slice(3))).filter((a): a is AssetInfo => a !== undefined);
+          const tokens = await deps.sources.tokenmetrics.tokens({
+            symbols: [...new Set(wanted.map((a) => a.symbol))],
+          });
+          const found = new Map<string, number>();
+          for (const asset of wanted) {
+            const same = tokens.filter((t) => t.symbol.toLowerCase() === asset.symbol.toLowerCase());
+            const match = same.find((t) => t.name.toLowerCase() === asset.name.toLowerCase()) ?? same[0];
+            found.set(`tm:${asset.id}`, match ? match.tokenId : -1);
+          }
+          return new Map(keys.map((k) => [k, found.get(k) ?? -1]));
+        },
+        () => new Error('token metrics ids unavailable'),
+      );
+      results.forEach((r, i) => {
+        if (!(r instanceof Error) && r.value >= 0) out.set(r.value, assetIds[i]!);
+      });
+      return out;
+    },
+    async sameSymbol(assetId) {
+      const { byId, bySymbol } = await snapshot();
+      const asset = byId.get(assetId);
+      return asset ? (bySymbol.get(asset.symbol.toLowerCase()) ?? []).filter((id) => id !== assetId) : [];
     },
     async llamaKeys(assetId) {
       const { byId } = await snapshot();

@@ -1,27 +1,29 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { renderGraphiQL } from '@graphql-yoga/render-graphiql';
-import type { ExecutionArgs } from 'graphql';
-import { useServer } from 'graphql-ws/use/ws';
 import { createYoga, type YogaServerInstance } from 'graphql-yoga';
+import { Redis } from 'ioredis';
 import pino, { type Logger } from 'pino';
 import { WebSocketServer } from 'ws';
 import { createCache } from './cache.js';
 import { createCandleService } from './candles.js';
 import type { Config } from './config.js';
-import { type AppContext, createContext, type Services } from './context.js';
+import { type AppContext, type Context, createContext, type Services } from './context.js';
+import { createFx } from './fx.js';
 import { createHttp } from './http.js';
-import { createBinanceStreams } from './live/binance-streams.js';
-import { createPriceFeed } from './live/price-feed.js';
-import { createPriceHub } from './live/price-hub.js';
+import { createLive } from './live/live.js';
+import { serveGraphqlWs, type WsTransport } from './live/ws-transport.js';
 import { createLoaders } from './loaders.js';
 import { createMetrics } from './metrics.js';
 import { createOnChainService } from './onchain.js';
 import { useEndpoints } from './plugins/use-endpoints.js';
+import { useLimits } from './plugins/use-limits.js';
+import { useSharedSubscriptionResults } from './plugins/use-shared-subscription-results.js';
+import { createQuoteAdapters, orderQuoteProviders } from './quotes.js';
 import { createAssetRegistry } from './registry.js';
 import { buildSchema } from './schema/index.js';
+import { fetchTokenMetricsSignals } from './signals/provider-signals.js';
 import { createSignalService } from './signals/service.js';
-import { parseTickerEvent } from './sources/binance.js';
 import { createSources } from './sources/index.js';
 
 // createGateway wires every per-process service and returns the Yoga instance plus start/close.
@@ -69,7 +71,12 @@ export interface Gateway {
 export function createGateway(config: Config, deps: GatewayDeps = {}): Gateway {
   const logger = deps.logger ?? pino({ level: config.logLevel });
   const metrics = createMetrics();
-  const http = createHttp({ config, metrics, logger });
+  // With REDIS_URL, quota buckets are shared so N processes together stay inside one provider quota.
+  const redis = config.redisUrl
+    ? new Redis(config.redisUrl, { maxRetriesPerRequest: 2, enableOfflineQueue: false })
+    : undefined;
+  redis?.on('error', (error) => logger.warn({ err: describe(error) }, 'redis error'));
+  const http = createHttp({ config, metrics, logger, redis });
   const cache = createCache({
     config,
     events: metrics,
@@ -79,14 +86,21 @@ export function createGateway(config: Config, deps: GatewayDeps = {}): Gateway {
   const sources = createSources({ http, config });
   const registry = createAssetRegistry({ config, cache, sources });
   const candles = createCandleService({ config, sources, registry });
-  const binanceWs = config.providers.binance.enabled && config.providers.binance.wsUrl;
-  const streams = binanceWs
-    ? createBinanceStreams({ wsUrl: config.providers.binance.wsUrl, logger })
-    : undefined;
 
-  /** Loaders outside any request (live feed): fresh each call, so nothing is memoized for long. */
-  const loadersOutsideRequests = () =>
-    createLoaders({ config, cache, sources, fetchCandles: (key) => candles.fetch(key) });
+  const fx = createFx({ config, cache, sources });
+  const quotes = createQuoteAdapters({ sources, registry, fx });
+  /** Fresh loaders: one set per request, and one per use outside requests (the live feed). */
+  const newLoaders = () =>
+    createLoaders({
+      config,
+      cache,
+      sources,
+      fetchCandles: (key) => candles.fetch(key),
+      quotes,
+      quoteOrder: () => orderQuoteProviders(config, http),
+      fetchProviderSignals: (assetIds) => fetchTokenMetricsSignals({ config, sources, registry }, assetIds),
+    });
+  const loadersOutsideRequests = newLoaders;
   const loadUsdPrices = async (assetIds: string[]) => {
     const results = await loadersOutsideRequests().price.loadMany(assetIds.map((id) => `usd:${id}`));
     return results.flatMap((r) =>
@@ -103,23 +117,19 @@ export function createGateway(config: Config, deps: GatewayDeps = {}): Gateway {
           ],
     );
   };
-  const hub = createPriceHub({
+  const signals = createSignalService({});
+  const onchain = createOnChainService({ config, cache, sources });
+  // Upstream streams, pollers and the feeds behind Subscription (in-process, or across processes
+  // through Redis when REDIS_URL is set).
+  const live = createLive({
+    config,
+    logger,
     registry,
-    streams,
-    parseTicker: parseTickerEvent,
-    poll: loadUsdPrices,
-    pollMs: Math.max(1000, config.cache.ttl.price),
-    onError: (error) => logger.warn({ err: describe(error) }, 'price poll failed'),
-  });
-  const priceFeed = createPriceFeed({
-    hub,
-    currentPrices: loadUsdPrices,
-    // Tether's price in the target currency is the USD(T) → currency rate the Binance ticks need.
-    fxPerUsd: async (currency) => {
-      const [tether] = await loadersOutsideRequests().price.loadMany([`${currency}:tether`]);
-      if (!tether || tether instanceof Error) throw tether ?? new Error(`no ${currency} rate`);
-      return tether.value.value;
-    },
+    onchain,
+    signals,
+    loadUsdPrices,
+    fxPerUsd: (currency) => fx.perUsd(currency),
+    context: () => createContext(services) as Context,
   });
 
   const services: Services = {
@@ -129,9 +139,12 @@ export function createGateway(config: Config, deps: GatewayDeps = {}): Gateway {
     sources,
     registry,
     candles,
-    signals: createSignalService({}),
-    onchain: createOnChainService({ config, cache, sources }),
-    priceFeed,
+    signals,
+    onchain,
+    priceFeed: live.prices,
+    live,
+    fx,
+    newLoaders,
   };
   const schema = buildSchema();
   let graphiqlPage: string | undefined;
@@ -139,6 +152,9 @@ export function createGateway(config: Config, deps: GatewayDeps = {}): Gateway {
     schema,
     graphqlEndpoint: GRAPHQL_PATH,
     landingPage: false,
+    // Yoga answers its own health check with an empty 200 before any plugin runs; it moves to
+    // /health/live (a bare liveness probe) so /health is ours and says what the gateway sees.
+    healthCheckEndpoint: '/health/live',
     logging: {
       debug: (...args) => logger.debug(args.map(String).join(' ')),
       info: (...args) => logger.info(args.map(String).join(' ')),
@@ -152,14 +168,16 @@ export function createGateway(config: Config, deps: GatewayDeps = {}): Gateway {
     plugins: [
       useEndpoints({
         registry: metrics.registry,
-        health: () => ({ profile: config.profile, liveFeeds: hub.active().length }),
+        health: () => ({ profile: config.profile, liveFeeds: live.hub.active().length, live: live.health() }),
       }),
+      useSharedSubscriptionResults(live.shared),
+      useLimits({ maxCost: config.limits.maxComplexity, maxPageSize: config.limits.maxPageSize }),
     ],
   });
 
   let server: Server | undefined;
   let wss: WebSocketServer | undefined;
-  let disposeWs: { dispose(): void | Promise<void> } | undefined;
+  let disposeWs: WsTransport | undefined;
 
   return {
     yoga,
@@ -167,33 +185,13 @@ export function createGateway(config: Config, deps: GatewayDeps = {}): Gateway {
     async start() {
       server = createServer(yoga);
       wss = new WebSocketServer({ server, path: GRAPHQL_PATH });
-      disposeWs = useServer(
-        {
-          execute: (args) => (args.rootValue as { execute: (a: ExecutionArgs) => never }).execute(args),
-          subscribe: (args) => (args.rootValue as { subscribe: (a: ExecutionArgs) => never }).subscribe(args),
-          onSubscribe: async (ctx, _id, payload) => {
-            const enveloped = yoga.getEnveloped({
-              ...ctx,
-              req: ctx.extra.request,
-              socket: ctx.extra.socket,
-              params: payload,
-            });
-            const document = enveloped.parse(payload.query);
-            const errors = enveloped.validate(enveloped.schema, document);
-            if (errors.length > 0) return errors;
-            return {
-              schema: enveloped.schema,
-              operationName: payload.operationName,
-              document,
-              variableValues: payload.variables,
-              contextValue: await enveloped.contextFactory(),
-              rootValue: { execute: enveloped.execute, subscribe: enveloped.subscribe },
-            };
-          },
-        },
+      disposeWs = serveGraphqlWs({
+        yoga,
         wss,
-        12_000,
-      );
+        keepAliveMs: 12_000,
+        json: live.shared.json,
+        onError: (error) => logger.warn({ err: describe(error) }, 'graphql-ws socket error'),
+      });
       await new Promise<void>((resolve, reject) => {
         server!.once('error', reject);
         server!.listen(config.port, config.host, resolve);
@@ -210,11 +208,11 @@ export function createGateway(config: Config, deps: GatewayDeps = {}): Gateway {
         server.closeAllConnections();
         await new Promise<void>((resolve) => server!.close(() => resolve()));
       }
-      hub.close();
-      await streams?.close();
+      await live.close();
       await yoga.dispose();
       await http.close();
       await cache.close();
+      redis?.disconnect();
     },
   };
 }

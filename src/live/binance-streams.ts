@@ -43,6 +43,8 @@ export interface BinanceStreams {
   subscribe(stream: string, onEvent: (data: unknown) => void): () => void;
   /** Streams with at least one subscriber. */
   streams(): string[];
+  /** True while the connection delivering `stream` is open and has it subscribed upstream. */
+  live(stream: string): boolean;
   /** Upstream connections, including ones reconnecting or being rotated out. */
   connections(): number;
   close(): Promise<void>;
@@ -411,6 +413,10 @@ export function createBinanceStreams(deps: BinanceStreamsDeps): BinanceStreams {
   return {
     subscribe,
     streams: () => [...subscribers.keys()],
+    live(stream) {
+      const link = owner.get(stream);
+      return link?.socket?.readyState === WebSocket.OPEN && link.upstream.has(stream);
+    },
     connections: () => active.length + retiring.size,
     async close() {
       closing = true;

@@ -1,10 +1,15 @@
 import { notFound } from '../errors.js';
 import type { ProviderName } from '../model.js';
 import type { AssetRegistry } from '../registry.js';
+import type { Channels } from './channels.js';
 
-// One upstream feed per asset per process, shared by every subscriber: the first listener of an asset
-// opens its Binance stream (or joins the shared poller when Binance does not list it), the last one
-// to leave closes it. Ticks are plain JSON-safe objects so they can cross processes unchanged.
+// Live USD prices per asset, one upstream feed per asset across every subscriber (and, with Redis,
+// every process: see channels.ts). The process producing an asset follows its Binance ticker stream;
+// an asset Binance does not list is polled through the REST path. A stream that is down (its
+// connection reports closed, or it has been silent for `staleAfterMs`) fails over to polling until its
+// events resume. Polled values are diffed before they are emitted: an unchanged value, or one older
+// than what was already published, is not sent again. Ticks are plain JSON-safe objects, so they
+// cross processes unchanged.
 
 export interface PriceTick {
   assetId: string;
@@ -18,6 +23,8 @@ export interface PriceTick {
 
 export interface StreamClient {
   subscribe(stream: string, onEvent: (data: unknown) => void): () => void;
+  /** False while the connection carrying `stream` is down; absent means "assume up". */
+  live?(stream: string): boolean;
 }
 
 export interface PriceHubDeps {
@@ -25,74 +32,178 @@ export interface PriceHubDeps {
   /** Binance combined-stream client; undefined when Binance is disabled. */
   streams: StreamClient | undefined;
   parseTicker(data: unknown): { symbol: string; price: number; change24h: number; asOf: Date } | undefined;
-  /** Batch REST prices for assets without a push stream. */
+  /** Batch REST prices, for assets without a push stream and for streams that are down. */
   poll(assetIds: string[]): Promise<PriceTick[]>;
   pollMs: number;
+  channels: Channels;
+  /** A stream silent (or disconnected) for this long fails over to polling (default 3 s). */
+  staleAfterMs?: number;
+  now?: () => number;
   onError?: (error: unknown) => void;
+}
+
+export interface PriceHubStats {
+  /** Assets with local listeners. */
+  listened: string[];
+  /** Assets whose upstream feed runs in this process. */
+  producing: string[];
+  /** Of those, the ones served by polling right now. */
+  polled: string[];
 }
 
 export interface PriceHub {
   /** Rejects with NOT_FOUND naming the first unknown asset. */
   check(assetIds: string[]): Promise<void>;
+  /** Delivers the asset's ticks to `onTick`; returns the (idempotent) stop function. */
   listen(assetId: string, onTick: (tick: PriceTick) => void): () => void;
-  /** Assets with an open upstream feed (stream or poller) in this process. */
+  /** The last tick delivered to this process's listeners of the asset, if it has any. */
+  latest(assetId: string): PriceTick | undefined;
+  /** Assets with local listeners (their feed runs here or in the process holding its lease). */
   active(): string[];
+  stats(): PriceHubStats;
   close(): void;
 }
 
-interface Feed {
-  listeners: Set<(tick: PriceTick) => void>;
-  stop?: () => void;
-  /** Last value published, for diff-before-emit on polled assets. */
-  last?: number;
+interface Upstream {
+  assetId: string;
+  emit: (tick: PriceTick) => void;
+  stream?: string;
+  stopStream?: () => void;
+  startedAt: number;
+  lastStreamAt: number;
+  /** Last tick published, for diff-before-emit of polled values. */
+  last?: PriceTick;
+  /** Served by polling right now (no stream, or the stream is down). */
+  polled: boolean;
+  stopped: boolean;
 }
 
-export function createPriceHub(deps: PriceHubDeps): PriceHub {
-  const feeds = new Map<string, Feed>();
-  const polled = new Set<string>();
-  let pollTimer: NodeJS.Timeout | undefined;
+interface Local {
+  /** One entry object per listen() call, so one function can listen twice and leave once. */
+  listeners: Set<{ onTick: (tick: PriceTick) => void }>;
+  /** The last tick delivered here: the current price for a new subscriber. */
+  latest?: PriceTick;
+  leave: () => void;
+}
 
-  function emit(tick: PriceTick) {
-    const feed = feeds.get(tick.assetId);
-    if (!feed) return;
-    feed.last = tick.value;
-    for (const listener of feed.listeners) listener(tick);
+const TOPIC = 'price:';
+
+export function createPriceHub(deps: PriceHubDeps): PriceHub {
+  const now = deps.now ?? Date.now;
+  const staleAfterMs = deps.staleAfterMs ?? 3_000;
+  const checkMs = Math.max(50, Math.min(500, staleAfterMs / 3));
+  const upstreams = new Map<string, Upstream>();
+  /** Assets with listeners in this process: one channel membership each, fanned out here. */
+  const local = new Map<string, Local>();
+  let timer: NodeJS.Timeout | undefined;
+  let lastPollAt = Number.NEGATIVE_INFINITY;
+  let polling = false;
+
+  function produce(assetId: string, emit: (tick: object) => void): () => void {
+    const upstream: Upstream = {
+      assetId,
+      emit,
+      startedAt: now(),
+      lastStreamAt: 0,
+      polled: false,
+      stopped: false,
+    };
+    upstreams.set(assetId, upstream);
+    timer ??= setInterval(check, checkMs);
+    void openStream(upstream).catch((error) => deps.onError?.(error));
+    return () => {
+      upstream.stopped = true;
+      upstream.stopStream?.();
+      if (upstreams.get(assetId) === upstream) upstreams.delete(assetId);
+      if (upstreams.size === 0 && timer) {
+        clearInterval(timer);
+        timer = undefined;
+      }
+    };
   }
 
-  async function pollOnce() {
-    if (polled.size === 0) return;
+  async function openStream(upstream: Upstream) {
+    const streams = deps.streams;
+    const symbol = streams
+      ? await deps.registry.binanceSymbol(upstream.assetId).catch(() => undefined)
+      : undefined;
+    if (upstream.stopped) return; // everyone left while we looked the symbol up
+    if (!symbol || !streams) {
+      upstream.polled = true;
+      lastPollAt = Number.NEGATIVE_INFINITY; // poll now rather than a pollMs later
+      return;
+    }
+    upstream.stream = `${symbol.toLowerCase()}@ticker`;
+    upstream.stopStream = streams.subscribe(upstream.stream, (data) => {
+      const t = deps.parseTicker(data);
+      if (!t || upstream.stopped) return;
+      upstream.lastStreamAt = now();
+      upstream.polled = false;
+      publish(upstream, {
+        assetId: upstream.assetId,
+        value: t.price,
+        change24h: t.change24h,
+        asOf: t.asOf.getTime(),
+        source: 'binance',
+      });
+    });
+  }
+
+  function publish(upstream: Upstream, tick: PriceTick) {
+    upstream.last = tick;
+    upstream.emit(tick);
+  }
+
+  /** Moves streams that are down to polling, and polls every pollMs while anything is polled. */
+  function check() {
+    const t = now();
+    let failedOver = false;
+    for (const u of upstreams.values()) {
+      if (!u.stream || u.polled) continue;
+      const silent = t - Math.max(u.startedAt, u.lastStreamAt) > staleAfterMs;
+      const disconnected = t - u.startedAt > staleAfterMs && deps.streams?.live?.(u.stream) === false;
+      if (silent || disconnected) {
+        u.polled = true;
+        failedOver = true;
+      }
+    }
+    if (failedOver) lastPollAt = Number.NEGATIVE_INFINITY;
+    if (t - lastPollAt >= deps.pollMs) void pollOnce(t);
+  }
+
+  async function pollOnce(t: number) {
+    const ids = [...upstreams.values()].filter((u) => u.polled).map((u) => u.assetId);
+    if (ids.length === 0 || polling) return;
+    polling = true;
+    lastPollAt = t;
     try {
-      for (const tick of await deps.poll([...polled])) {
-        const feed = feeds.get(tick.assetId);
-        if (feed && feed.last !== tick.value) emit(tick);
+      for (const tick of await deps.poll(ids)) {
+        const u = upstreams.get(tick.assetId);
+        if (!u?.polled) continue; // its stream came back meanwhile
+        const last = u.last;
+        if (last && (tick.value === last.value || tick.asOf < last.asOf)) continue;
+        publish(u, tick);
       }
     } catch (error) {
       deps.onError?.(error);
+    } finally {
+      polling = false;
     }
   }
 
-  async function start(assetId: string, feed: Feed) {
-    const symbol = deps.streams
-      ? await deps.registry.binanceSymbol(assetId).catch(() => undefined)
-      : undefined;
-    if (feeds.get(assetId) !== feed) return; // everyone left while we looked the symbol up
-    if (symbol && deps.streams) {
-      feed.stop = deps.streams.subscribe(`${symbol.toLowerCase()}@ticker`, (data) => {
-        const t = deps.parseTicker(data);
-        if (t)
-          emit({
-            assetId,
-            value: t.price,
-            change24h: t.change24h,
-            asOf: t.asOf.getTime(),
-            source: 'binance',
-          });
-      });
-      return;
+  function deliver(entry: Local, tick: PriceTick) {
+    entry.latest = tick;
+    for (const listener of entry.listeners) {
+      try {
+        listener.onTick(tick);
+      } catch (error) {
+        deps.onError?.(error);
+      }
     }
-    polled.add(assetId);
-    feed.stop = () => polled.delete(assetId);
-    pollTimer ??= setInterval(() => void pollOnce(), deps.pollMs);
+  }
+
+  function active(): string[] {
+    return [...local.keys()];
   }
 
   return {
@@ -102,32 +213,46 @@ export function createPriceHub(deps: PriceHubDeps): PriceHub {
       if (unknown !== undefined) throw notFound('asset', unknown);
     },
     listen(assetId, onTick) {
-      let feed = feeds.get(assetId);
-      if (!feed) {
-        feed = { listeners: new Set() };
-        feeds.set(assetId, feed);
-        void start(assetId, feed).catch((error) => deps.onError?.(error));
+      let entry = local.get(assetId);
+      if (!entry) {
+        const created: Local = { listeners: new Set(), leave: () => {} };
+        created.leave = deps.channels.join(
+          TOPIC + assetId,
+          (emit) => produce(assetId, emit),
+          (event) => deliver(created, event as PriceTick),
+        );
+        local.set(assetId, created);
+        entry = created;
       }
-      const own = feed;
-      own.listeners.add(onTick);
+      const own = entry;
+      const listener = { onTick };
+      own.listeners.add(listener);
       return () => {
-        own.listeners.delete(onTick);
-        if (own.listeners.size > 0 || feeds.get(assetId) !== own) return;
-        feeds.delete(assetId);
-        own.stop?.();
-        if (polled.size === 0 && pollTimer) {
-          clearInterval(pollTimer);
-          pollTimer = undefined;
-        }
+        if (!own.listeners.delete(listener) || own.listeners.size > 0) return;
+        if (local.get(assetId) === own) local.delete(assetId);
+        own.leave();
       };
     },
-    active: () => [...feeds.keys()],
+    latest: (assetId) => local.get(assetId)?.latest,
+    active,
+    stats() {
+      const producing = [...upstreams.values()];
+      return {
+        listened: active(),
+        producing: producing.map((u) => u.assetId),
+        polled: producing.filter((u) => u.polled).map((u) => u.assetId),
+      };
+    },
     close() {
-      for (const feed of feeds.values()) feed.stop?.();
-      feeds.clear();
-      polled.clear();
-      if (pollTimer) clearInterval(pollTimer);
-      pollTimer = undefined;
+      for (const entry of local.values()) entry.leave();
+      local.clear();
+      for (const u of upstreams.values()) {
+        u.stopped = true;
+        u.stopStream?.();
+      }
+      upstreams.clear();
+      if (timer) clearInterval(timer);
+      timer = undefined;
     },
   };
 }

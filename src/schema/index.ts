@@ -1,8 +1,11 @@
 import { type GraphQLSchema, lexicographicSortSchema } from 'graphql';
 import { createBuilder } from './builder.js';
 import { addAsset } from './types/asset.js';
+import { addAssetPrice } from './types/asset-price.js';
 import { addCandle } from './types/candle.js';
 import { addEnums } from './types/enums.js';
+import { addLiveOnChain } from './types/live-onchain.js';
+import { addLiveSignal } from './types/live-signal.js';
 import { addMarket } from './types/market.js';
 import { addOnChainMetric } from './types/on-chain-metric.js';
 import { addPrice } from './types/price.js';
@@ -14,11 +17,12 @@ export function buildSchema(): GraphQLSchema {
   const builder = createBuilder();
   const enums = addEnums(builder);
   const asset = addAsset(builder, enums);
-  addPrice(builder, enums, asset);
+  const { Price } = addPrice(builder, enums, asset);
+  addAssetPrice(builder, enums, asset, Price);
   addMarket(builder, enums, asset);
   addCandle(builder, enums, asset);
-  addSignal(builder, enums, asset);
-  addOnChainMetric(builder, enums, asset);
+  addLiveSignal(builder, enums, addSignal(builder, enums, asset));
+  addLiveOnChain(builder, addOnChainMetric(builder, enums, asset));
   addSource(builder);
   return lexicographicSortSchema(builder.toSchema());
 }

@@ -39,6 +39,10 @@ export interface CoinCapSource {
     coincapIds: readonly string[],
     assetIdsByCoincapId?: ReadonlyMap<string, string>,
   ): Promise<MarketData[]>;
+  /** CoinCap's asset list (ids, symbols, ranks), the top `limit` by rank: maps CoinCap ids to ours. */
+  catalogue(
+    limit?: number,
+  ): Promise<Array<{ coincapId: string; symbol: string; name: string; rank: number | null }>>;
   /** USD price per requested symbol (keys as given); unknown symbols are absent. */
   pricesBySymbol(symbols: readonly string[]): Promise<Map<string, number>>;
   /** USD price points oldest first; `start` and `end` go together (CoinCap refuses one alone). */
@@ -106,6 +110,24 @@ export function createCoinCapSource(deps: CoinCapDeps): CoinCapSource {
     );
   }
 
+  async function catalogue(limit = MAX_IDS) {
+    const body = await http.get({
+      provider: 'coincap',
+      endpoint: 'assets',
+      path: '/assets',
+      query: { limit: Math.min(Math.max(1, limit), MAX_IDS) },
+      headers: authHeaders(),
+      schema: assetsBody,
+      envelopeError: readCoinCapEnvelopeError,
+    });
+    return body.data.map((row) => ({
+      coincapId: row.id,
+      symbol: row.symbol,
+      name: row.name,
+      rank: row.rank ?? null,
+    }));
+  }
+
   async function pricesBySymbol(symbols: readonly string[]): Promise<Map<string, number>> {
     const wanted = [...new Set(symbols)].filter((s) => s.length > 0 && !/[,/]/.test(s));
     const out = new Map<string, number>();
@@ -159,7 +181,14 @@ export function createCoinCapSource(deps: CoinCapDeps): CoinCapSource {
     return body.data.map((point) => ({ at: new Date(point.time), price: point.priceUsd }));
   }
 
-  return { maxIdsPerCall: MAX_IDS, maxSymbolsPerCall: MAX_SYMBOLS, assets, pricesBySymbol, history };
+  return {
+    maxIdsPerCall: MAX_IDS,
+    maxSymbolsPerCall: MAX_SYMBOLS,
+    assets,
+    catalogue,
+    pricesBySymbol,
+    history,
+  };
 }
 
 /** CoinCap errors normally come with an HTTP error status; an {"error"} body with 200 is not data. */

@@ -99,3 +99,25 @@ describe('Query.assets', () => {
     expect(eur.marketCap).toBeGreaterThan(eur.price * 1e6);
   });
 });
+
+describe('Query.assets page boundaries', () => {
+  let t: TestGateway;
+  beforeAll(async () => {
+    t = await startTestGateway();
+  });
+  afterAll(async () => {
+    await t.close();
+  });
+
+  it('a full 250-asset page costs one markets call and still knows whether more follow', async () => {
+    t.sandbox.resetCounts();
+    const res = await t.query<{ assets: { edges: unknown[]; pageInfo: { hasNextPage: boolean } } }>(
+      '{ assets(first: 250) { edges { node { id } } pageInfo { hasNextPage } } }',
+    );
+    expect(res.body.errors).toBeUndefined();
+    // The sandbox lists fewer than 250 assets, so the page is short and nothing follows.
+    expect(res.body.data!.assets.edges.length).toBe(t.sandbox.market.assets.length);
+    expect(res.body.data!.assets.pageInfo.hasNextPage).toBe(false);
+    expect(t.sandbox.count('coingecko', 'coins/markets')).toBe(1);
+  });
+});

@@ -83,3 +83,39 @@ describe('bad input', () => {
     expect(good.body.data!.asset.id).toBe('bitcoin');
   });
 });
+
+describe('query limits', () => {
+  let t: TestGateway;
+  beforeAll(async () => {
+    t = await startTestGateway({ env: { MARKETGRAPH_MAX_COMPLEXITY: '3000' } });
+  });
+  afterAll(async () => {
+    await t.close();
+  });
+
+  it('rejects a query that would fan out into hundreds of upstream calls, before calling anyone', async () => {
+    t.sandbox.resetCounts();
+    const res = await t.query(
+      '{ assets(first: 250) { edges { node { id candles(interval: D1) { edges { node { close } } } signals { kind } } } } }',
+    );
+    expect(res.body.data ?? null).toBeNull();
+    const error = res.body.errors![0]!;
+    expect(error.extensions!.code).toBe('COST_LIMIT_EXCEEDED');
+    expect(error.extensions!.maxCost).toBe(3000);
+    expect(error.message).toMatch(/exceeds the limit of 3000/);
+    expect(t.sandbox.counts()).toEqual({});
+  });
+
+  it('lets an ordinary dashboard query through', async () => {
+    const res = await t.query(
+      '{ assets(first: 50) { edges { node { id price { value } market { marketCap } } } } }',
+    );
+    expect(res.body.errors).toBeUndefined();
+  });
+
+  it('rejects absurd nesting depth', async () => {
+    const deep = `{ asset(id: "bitcoin") { ${'price { asset { '.repeat(8)} id ${'} } '.repeat(8)} } }`;
+    const res = await t.query(deep);
+    expect(res.body.errors![0]!.message).toMatch(/depth/i);
+  });
+});

@@ -44,6 +44,19 @@ export function addAsset(builder: Builder, _enums: Enums) {
     }),
   });
 
+  builder.objectField(Asset, 'sameSymbol', (t) =>
+    t.field({
+      type: [Asset],
+      description:
+        'Other assets with this ticker, best-ranked first. asset(symbol:) picks the best-ranked one; these are the alternatives.',
+      resolve: async (asset, _args, ctx) => {
+        const ids = await ctx.services.registry.sameSymbol(asset.id);
+        const loaded = await ctx.loaders.asset.loadMany(ids);
+        return loaded.flatMap((r) => (r instanceof Error ? [] : [r.value]));
+      },
+    }),
+  );
+
   const AssetOrder = builder.enumType('AssetOrder', {
     values: Object.fromEntries(Object.entries(ORDERS).map(([k, v]) => [k, { value: v }])) as Record<
       keyof typeof ORDERS,
@@ -108,8 +121,11 @@ export function addAsset(builder: Builder, _enums: Enums) {
               const loaded = await ctx.loaders.asset.loadMany(ids);
               return loaded.flatMap((r) => (r instanceof Error ? [] : [r.value]));
             }
+            // resolveOffsetConnection asks for one row more than the page to tell hasNextPage; that row
+            // must not cost a second markets call, so only the pages holding the wanted rows are read.
+            const wanted = Math.max(1, limit - 1);
             const first = Math.floor(offset / MARKETS_PAGE_SIZE) + 1;
-            const last = Math.floor((offset + limit - 1) / MARKETS_PAGE_SIZE) + 1;
+            const last = Math.floor((offset + wanted - 1) / MARKETS_PAGE_SIZE) + 1;
             const pages = await Promise.all(
               Array.from({ length: last - first + 1 }, (_, i) =>
                 ctx.loaders.marketsPage.load({ order, currency: 'usd', page: first + i }),
@@ -130,7 +146,17 @@ export function addAsset(builder: Builder, _enums: Enums) {
                 stale: false,
               });
             }
-            return slice.map((r) => r.asset);
+            const nodes = slice.map((r) => r.asset);
+            // A full last page means the ranking goes on: stand in for the extra row (it is trimmed).
+            const lastPage = pages.at(-1)!.value;
+            if (
+              nodes.length === wanted &&
+              start + wanted === rows.length &&
+              lastPage.length === MARKETS_PAGE_SIZE
+            ) {
+              nodes.push(nodes.at(-1)!);
+            }
+            return nodes;
           },
         );
       },

@@ -54,6 +54,7 @@ export function addCandle(builder: Builder, enums: Enums, refs: AssetRefs) {
       {
         type: CandleRef,
         nullable: true,
+        extensions: { cost: 10, paged: false },
         description: `Candles in [from, to), oldest first; up to ${MAX_PAGE} per page, ${MAX_WINDOW_CANDLES} per window.`,
         args: {
           interval: t.arg({ type: enums.CandleInterval, required: false, defaultValue: '1d' }),

@@ -4,8 +4,8 @@ import type { Builder } from '../builder.js';
 import type { AssetRefs } from './asset.js';
 import type { CurrencyValue, Enums } from './enums.js';
 
-// Price: one quote of one asset in one currency, with its provenance. Also Asset.price and the live
-// Subscription.priceUpdated, which yields the same type.
+// Price: one quote of one asset in one currency, with its provenance, and the live
+// Subscription.priceUpdated, which yields the same type. Asset.price and Asset.quotes: ./asset-price.ts.
 
 const MAX_SUBSCRIBED_ASSETS = 100;
 
@@ -32,18 +32,6 @@ export function addPrice(builder: Builder, enums: Enums, refs: AssetRefs) {
       }),
     }),
   });
-
-  builder.objectField(refs.Asset, 'price', (t) =>
-    t.field({
-      type: PriceRef,
-      nullable: true,
-      args: { currency: t.arg({ type: enums.Currency, required: false, defaultValue: 'usd' }) },
-      resolve: async (asset, args, ctx) => {
-        const cached = await ctx.loaders.price.load(`${args.currency ?? 'usd'}:${asset.id}`);
-        return { ...cached.value, stale: cached.value.stale || cached.stale };
-      },
-    }),
-  );
 
   builder.subscriptionField('priceUpdated', (t) =>
     t.field({

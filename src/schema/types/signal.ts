@@ -46,6 +46,8 @@ export function addSignal(builder: Builder, enums: Enums, refs: AssetRefs) {
   builder.objectField(refs.Asset, 'signals', (t) =>
     t.field({
       type: [SignalRef],
+      nullable: { list: false, items: true },
+      extensions: { cost: 10 },
       args: {
         interval: t.arg({ type: enums.CandleInterval, required: false, defaultValue: '1d' }),
         kinds: t.arg({
@@ -54,14 +56,18 @@ export function addSignal(builder: Builder, enums: Enums, refs: AssetRefs) {
           description: 'Only these kinds (default: all available).',
         }),
       },
-      resolve: (asset, a, ctx) =>
-        ctx.services.signals.forAsset(ctx, asset.id, a.interval ?? '1d', a.kinds ?? undefined),
+      resolve: async (asset, a, ctx) =>
+        asListItems(
+          await ctx.services.signals.forAsset(ctx, asset.id, a.interval ?? '1d', a.kinds ?? undefined),
+        ),
     }),
   );
 
   builder.queryField('signals', (t) =>
     t.field({
       type: [SignalRef],
+      nullable: { list: false, items: true },
+      extensions: { cost: 10 },
       args: {
         assetIds: t.arg.idList({ required: true }),
         interval: t.arg({ type: enums.CandleInterval, required: false, defaultValue: '1d' }),
@@ -79,9 +85,14 @@ export function addSignal(builder: Builder, enums: Enums, refs: AssetRefs) {
         const lists = await Promise.all(
           ids.map((id) => ctx.services.signals.forAsset(ctx, id, a.interval ?? '1d', a.kinds ?? undefined)),
         );
-        return lists.flat();
+        return asListItems(lists.flat());
       },
     }),
   );
   return { Signal: SignalRef };
+}
+
+/** graphql-js turns an Error list item into a null entry plus an error with its path: partial data. */
+function asListItems(items: Array<Signal | Error>): Signal[] {
+  return items as Signal[];
 }

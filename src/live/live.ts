@@ -1,0 +1,191 @@
+import { randomUUID } from 'node:crypto';
+import { hostname } from 'node:os';
+import { createRedisEventTarget } from '@graphql-yoga/redis-event-target';
+import { Redis } from 'ioredis';
+import type { Logger } from 'pino';
+import type { Config } from '../config.js';
+import type { Context } from '../context.js';
+import type { OnChainService } from '../onchain.js';
+import type { AssetRegistry } from '../registry.js';
+import type { SignalService } from '../signals/service.js';
+import { parseTickerEvent } from '../sources/binance.js';
+import { type BinanceStreams, createBinanceStreams } from './binance-streams.js';
+import { createEventTargetBus, createLocalBus, type LiveBus } from './bus.js';
+import { type ChannelStats, createChannels } from './channels.js';
+import { createLocalLeases, createRedisLeases, type Leases } from './leases.js';
+import { createMetricFeed, type MetricFeed } from './metric-feed.js';
+import { createPriceFeed, type PriceFeed } from './price-feed.js';
+import { createPriceHub, type PriceHub, type PriceHubStats, type PriceTick } from './price-hub.js';
+import { createSharedResults, type SharedResults, type SharedResultsStats } from './shared-results.js';
+import { createSignalFeed, type SignalFeed } from './signal-feed.js';
+
+// The live layer of one gateway process: upstream streams and pollers, the bus and leases that spread
+// them across processes, and the per-subscriber feeds behind the Subscription fields.
+// Without REDIS_URL everything stays in this process. With it, events travel through Yoga's Redis
+// event target and each topic (an asset's price stream, a chain's metric poller, ...) is produced by
+// the one process holding its lease in Redis (TTL 3 s, renewed every second, retried every 500 ms by
+// the others), so N processes open one upstream stream per asset between them, and another listening
+// process takes a topic over within ~3.5 s of its holder dying (at once when it shuts down cleanly).
+
+export interface LiveDeps {
+  config: Config;
+  logger: Logger;
+  registry: AssetRegistry;
+  onchain: OnChainService;
+  signals: SignalService;
+  /** Current USD prices through the cache (REST), for first events and polling. */
+  loadUsdPrices(assetIds: string[]): Promise<PriceTick[]>;
+  fxPerUsd(currency: string): Promise<number>;
+  /** A context with fresh loaders, for work outside any request. */
+  context(): Context;
+}
+
+export interface LiveStats {
+  channels: ChannelStats;
+  prices: PriceHubStats;
+  /** The Binance client's view: streams subscribed, connections open. */
+  upstream: { streams: string[]; connections: number };
+  shared: SharedResultsStats;
+  /** Lease keys this process holds (with Redis), or every produced topic (without). */
+  leases: string[];
+}
+
+export interface Live {
+  prices: PriceFeed;
+  metrics: MetricFeed;
+  signals: SignalFeed;
+  hub: PriceHub;
+  shared: SharedResults;
+  stats(): LiveStats;
+  /** A small summary for GET /health: which topics this process produces, how many it listens to. */
+  health(): { producing: string[]; topics: number; listeners: number; upstreamConnections: number };
+  close(): Promise<void>;
+}
+
+const LEASE_TTL_MS = 3_000;
+const LEASE_RENEW_MS = 1_000;
+
+export function createLive(deps: LiveDeps): Live {
+  const { config, logger } = deps;
+  const warn = (msg: string) => (error: unknown) => logger.warn({ err: describe(error) }, msg);
+
+  const transport = config.redisUrl
+    ? createRedisTransport(config.redisUrl, logger)
+    : { bus: createLocalBus({ onError: warn('live listener threw') }), leases: createLocalLeases() };
+  const channels = createChannels({
+    bus: transport.bus,
+    leases: transport.leases,
+    onError: (error, topic) => logger.warn({ topic, err: describe(error) }, 'live producer failed'),
+  });
+
+  const binance = config.providers.binance;
+  const streams: BinanceStreams | undefined =
+    binance.enabled && binance.wsUrl ? createBinanceStreams({ wsUrl: binance.wsUrl, logger }) : undefined;
+  const hub = createPriceHub({
+    registry: deps.registry,
+    streams,
+    parseTicker: parseTickerEvent,
+    poll: deps.loadUsdPrices,
+    pollMs: Math.max(1_000, config.cache.ttl.price),
+    channels,
+    onError: warn('price poll failed'),
+  });
+  const prices = createPriceFeed({
+    hub,
+    currentPrices: deps.loadUsdPrices,
+    fxPerUsd: deps.fxPerUsd,
+    onError: warn('price feed error'),
+  });
+  const metrics = createMetricFeed({
+    channels,
+    onchain: deps.onchain,
+    pollMs: Math.max(250, config.cache.ttl.onchain),
+    onError: warn('on-chain poll failed'),
+  });
+  const signals = createSignalFeed({
+    channels,
+    signals: deps.signals,
+    check: (ids) => hub.check(ids),
+    context: deps.context,
+    pollMs: Math.max(1_000, config.cache.ttl.candles),
+    onError: warn('signal poll failed'),
+  });
+  const shared = createSharedResults();
+
+  return {
+    prices,
+    metrics,
+    signals,
+    hub,
+    shared,
+    stats: () => ({
+      channels: channels.stats(),
+      prices: hub.stats(),
+      upstream: { streams: streams?.streams() ?? [], connections: streams?.connections() ?? 0 },
+      shared: shared.stats(),
+      leases: transport.leases.held(),
+    }),
+    health() {
+      const { producing, topics, listeners } = channels.stats();
+      return {
+        producing,
+        topics: topics.length,
+        listeners,
+        upstreamConnections: streams?.connections() ?? 0,
+      };
+    },
+    async close() {
+      await channels.close();
+      await transport.leases.close();
+      hub.close();
+      await streams?.close();
+      await transport.close?.();
+    },
+  };
+}
+
+interface Transport {
+  bus: LiveBus;
+  leases: Leases;
+  close?: () => Promise<void>;
+}
+
+function createRedisTransport(url: string, logger: Logger): Transport {
+  // Two connections: a subscribed connection can do nothing else. Commands fail after a second rather
+  // than queue while Redis is away, so a lease holder notices it can no longer renew.
+  const options = { maxRetriesPerRequest: 1, commandTimeout: LEASE_RENEW_MS } as const;
+  const publishClient = new Redis(url, options);
+  const subscribeClient = new Redis(url, { maxRetriesPerRequest: 1 });
+  for (const client of [publishClient, subscribeClient]) {
+    client.on('error', (error) => logger.warn({ err: describe(error) }, 'live redis error'));
+  }
+  // Redis channels are server-wide, keys are per database: both get the database in their prefix so
+  // gateways on different databases of one server never hear each other.
+  const db = Number(new URL(url).pathname.slice(1) || '0') || 0;
+  const prefix = `marketgraph:${db}:live:`;
+  const bus = createEventTargetBus({
+    target: createRedisEventTarget({ publishClient, subscribeClient }),
+    prefix,
+    onError: (error) => logger.warn({ err: describe(error) }, 'live listener threw'),
+  });
+  const leases = createRedisLeases({
+    redis: publishClient,
+    owner: `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`,
+    prefix: `${prefix}lease:`,
+    ttlMs: LEASE_TTL_MS,
+    renewMs: LEASE_RENEW_MS,
+    onError: (error) => logger.warn({ err: describe(error) }, 'live lease renewal failed'),
+  });
+  return {
+    bus,
+    leases,
+    async close() {
+      subscribeClient.disconnect();
+      await publishClient.quit().catch(() => publishClient.disconnect());
+    },
+  };
+}
+
+function describe(error: unknown): string {
+  return error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+}

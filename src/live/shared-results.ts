@@ -1,0 +1,171 @@
+import {
+  createSourceEventStream,
+  type DocumentNode,
+  type ExecutionArgs,
+  type ExecutionResult,
+  execute,
+} from 'graphql';
+
+// Executes each live event once per distinct (document, operation, variables), not once per subscriber,
+// and serializes each such result once. graphql-js runs a subscription's selection set for every event
+// and every subscriber; here the per-event execution is memoized by the event object (the feeds hand
+// every subscriber the same object per event, see price-feed.ts) and the subscription's key, and every
+// subscriber with that key gets the same ExecutionResult object. Its JSON text is computed on first use
+// and reused by both transports: Yoga's SSE processor through the result's `stringify` hook, graphql-ws
+// through `json()` (see ws-transport.ts).
+// Contract: only valid where the data is public, i.e. no field under a subscription reads who is asking
+// (true of this whole schema: there are no per-user fields). Results with errors are not shared-
+// serialized (Yoga and graphql-ws rewrite errors on their way out); they are still executed once.
+
+export interface SharedResultsStats {
+  /** Selection-set executions of live events. */
+  executions: number;
+  /** Results handed to subscribers (executions + reuses). */
+  deliveries: number;
+  /** JSON serializations of shared results. */
+  serializations: number;
+}
+
+export interface SharedResults {
+  /** Drop-in for graphql's `subscribe` (give it to Envelop's setSubscribeFn). */
+  subscribe(args: ExecutionArgs): Promise<AsyncIterableIterator<ExecutionResult> | ExecutionResult>;
+  /** The JSON text of a shared result (computed once), or undefined for any other value. */
+  json(result: unknown): string | undefined;
+  stats(): SharedResultsStats;
+}
+
+export function createSharedResults(options: { enabled?: boolean } = {}): SharedResults {
+  const enabled = options.enabled ?? true;
+  const documentIds = new WeakMap<DocumentNode, number>();
+  let nextDocumentId = 1;
+  /** Per event, per subscription key: the (pending) result. */
+  const byEvent = new WeakMap<object, Map<string, ExecutionResult | Promise<ExecutionResult>>>();
+  /** Shared results without errors → their JSON text ('' until first asked for). */
+  const texts = new WeakMap<object, string>();
+  const stats: SharedResultsStats = { executions: 0, deliveries: 0, serializations: 0 };
+
+  function json(result: unknown): string | undefined {
+    if (typeof result !== 'object' || result === null) return undefined;
+    const text = texts.get(result);
+    if (text === undefined) return undefined;
+    if (text !== '') return text;
+    const computed = JSON.stringify(result);
+    stats.serializations += 1;
+    texts.set(result, computed);
+    return computed;
+  }
+
+  function share(result: ExecutionResult): ExecutionResult {
+    if (result.errors === undefined || result.errors.length === 0) {
+      texts.set(result, '');
+      // Yoga's SSE processor stringifies with `result.stringify` when present; it passes a copy when it
+      // had to rewrite errors, and that copy is stringified normally.
+      Object.defineProperty(result, 'stringify', {
+        value: (value: unknown) => (value === result ? json(result)! : JSON.stringify(value)),
+      });
+    }
+    return result;
+  }
+
+  function keyOf(args: ExecutionArgs): string {
+    let id = documentIds.get(args.document);
+    if (id === undefined) {
+      id = nextDocumentId++;
+      documentIds.set(args.document, id);
+    }
+    return `${id}\u0000${args.operationName ?? ''}\u0000${JSON.stringify(args.variableValues ?? null)}`;
+  }
+
+  function executeOnce(args: ExecutionArgs, key: string, event: unknown) {
+    stats.deliveries += 1;
+    if (typeof event !== 'object' || event === null) {
+      stats.executions += 1;
+      return execute({ ...args, rootValue: event });
+    }
+    let results = byEvent.get(event);
+    if (!results) {
+      results = new Map();
+      byEvent.set(event, results);
+    }
+    let result = results.get(key);
+    if (result === undefined) {
+      stats.executions += 1;
+      const executed = execute({ ...args, rootValue: event });
+      result = executed instanceof Promise ? executed.then(share) : share(executed);
+      results.set(key, result);
+    }
+    return result;
+  }
+
+  return {
+    async subscribe(args) {
+      const stream = await createSourceEventStream(args);
+      if (!isAsyncIterable(stream)) return stream;
+      return new EventResults(stream[Symbol.asyncIterator](), args, keyOf(args), resultFor);
+    },
+    json: (result) => (enabled ? json(result) : undefined),
+    stats: () => ({ ...stats }),
+  };
+
+  function resultFor(args: ExecutionArgs, key: string, event: unknown) {
+    if (enabled) return executeOnce(args, key, event);
+    stats.executions += 1;
+    stats.deliveries += 1;
+    return execute({ ...args, rootValue: event });
+  }
+}
+
+type ResultFor = (
+  args: ExecutionArgs,
+  key: string,
+  event: unknown,
+) => ExecutionResult | Promise<ExecutionResult>;
+
+const DONE: IteratorReturnResult<undefined> = Object.freeze({ value: undefined, done: true });
+
+/** One subscriber's results: its source events, each mapped to the (shared) result for its key. */
+class EventResults implements AsyncIterableIterator<ExecutionResult> {
+  constructor(
+    private readonly source: AsyncIterator<unknown>,
+    private readonly args: ExecutionArgs,
+    private readonly key: string,
+    private readonly resultFor: ResultFor,
+  ) {}
+
+  next(): Promise<IteratorResult<ExecutionResult>> {
+    // then() rather than async/await: fewer promise hops per event, and events are per subscriber.
+    return this.source.next().then((step) => {
+      if (step.done) return DONE;
+      const result = this.resultFor(this.args, this.key, step.value);
+      return result instanceof Promise
+        ? result.then(
+            (value) => ({ value, done: false }),
+            (error) => this.fail(error),
+          )
+        : { value: result, done: false };
+    });
+  }
+
+  private async fail(error: unknown): Promise<never> {
+    await this.source.return?.();
+    throw error;
+  }
+
+  async return(): Promise<IteratorResult<ExecutionResult>> {
+    await this.source.return?.();
+    return DONE;
+  }
+
+  async throw(error?: unknown): Promise<IteratorResult<ExecutionResult>> {
+    await this.source.return?.();
+    throw error;
+  }
+
+  [Symbol.asyncIterator]() {
+    return this;
+  }
+}
+
+function isAsyncIterable(value: unknown): value is AsyncIterable<unknown> {
+  return typeof value === 'object' && value !== null && Symbol.asyncIterator in value;
+}

@@ -1,0 +1,120 @@
+import type { Context } from '../context.js';
+import type { ProviderName, Signal, SignalDirection } from '../model.js';
+import type { SignalService } from '../signals/service.js';
+import type { Channels } from './channels.js';
+import { conflate } from './conflate.js';
+import { createPoller } from './poller.js';
+
+// Subscription.signalChanged: each signal of each asset first, then each change. A signal changed when
+// what it says changed: its direction or its strength (a re-computation that says the same is not an
+// event). Signals are computed from candles (or read from a keyed provider), none of which push, so
+// each (asset, interval) has one shared poller (one per process group with Redis, see channels.ts).
+
+/** What travels on the bus: JSON-safe. */
+export interface SignalTick {
+  id: string;
+  assetId: string;
+  kind: string;
+  direction: SignalDirection;
+  strength: number;
+  generatedAt: number;
+  source: ProviderName;
+  interval: string;
+  rationale: string;
+}
+
+export interface SignalSubscription {
+  assetIds: string[];
+  interval: string;
+}
+
+export interface SignalFeed {
+  subscribe(request: SignalSubscription): Promise<AsyncIterableIterator<Signal>>;
+}
+
+export function createSignalFeed(deps: {
+  channels: Channels;
+  signals: SignalService;
+  /** Rejects with NOT_FOUND naming the first unknown asset. */
+  check(assetIds: string[]): Promise<void>;
+  /** A context with fresh loaders, for computing signals outside any request. */
+  context(): Context;
+  pollMs: number;
+  onError?: (error: unknown) => void;
+}): SignalFeed {
+  const signals = new WeakMap<SignalTick, Signal>();
+
+  /** The asset's signals; a source that failed (an Error entry) is skipped and tried again next poll. */
+  async function fetchTicks(assetId: string, interval: string): Promise<SignalTick[]> {
+    const results = await deps.signals.forAsset(deps.context(), assetId, interval);
+    return results.filter((r): r is Signal => !(r instanceof Error)).map(toTick);
+  }
+
+  function toSignal(tick: SignalTick): Signal {
+    let signal = signals.get(tick);
+    if (!signal) {
+      signal = { ...tick, generatedAt: new Date(tick.generatedAt) };
+      signals.set(tick, signal);
+    }
+    return signal;
+  }
+
+  return {
+    async subscribe({ assetIds, interval }) {
+      await deps.check(assetIds);
+      return conflate<SignalTick, Signal>({
+        listen: (offer) => {
+          const offs = assetIds.map((assetId) =>
+            deps.channels.join(
+              `signal:${assetId}:${interval}`,
+              createPoller<SignalTick>({
+                pollMs: deps.pollMs,
+                fetch: () => fetchTicks(assetId, interval),
+                keyOf: (s) => s.kind,
+                same: sameSignal,
+                onError: deps.onError,
+              }),
+              offer as (event: object) => void,
+            ),
+          );
+          return () => {
+            for (const off of offs) off();
+          };
+        },
+        initial: async () => {
+          const lists = await Promise.all(
+            assetIds.map((id) =>
+              fetchTicks(id, interval).catch((error) => {
+                deps.onError?.(error);
+                return [];
+              }),
+            ),
+          );
+          return lists.flat();
+        },
+        keyOf: (s) => `${s.assetId}:${s.kind}`,
+        map: toSignal,
+        same: sameSignal,
+        onError: deps.onError,
+      });
+    },
+  };
+}
+
+function toTick(s: Signal): SignalTick {
+  return {
+    id: s.id,
+    assetId: s.assetId,
+    kind: s.kind,
+    direction: s.direction,
+    strength: s.strength,
+    generatedAt: s.generatedAt.getTime(),
+    source: s.source,
+    interval: s.interval,
+    rationale: s.rationale,
+  };
+}
+
+function sameSignal(a: SignalTick, b: SignalTick): boolean {
+  return a.direction === b.direction && a.strength === b.strength;
+}

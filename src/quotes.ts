@@ -1,0 +1,152 @@
+import type { Config } from './config.js';
+import type { Fx } from './fx.js';
+import type { Http } from './http.js';
+import type { Price } from './model.js';
+import type { AssetRegistry } from './registry.js';
+import type { Sources } from './sources/index.js';
+
+// Spot quotes from every provider that has them, behind one shape. CoinGecko quotes any currency
+// itself; Binance (USDT pairs, taken as USD), CoinCap and DefiLlama quote USD and are converted with
+// src/fx.ts. Each adapter answers one batch with at most one upstream call per chunk of its real limit
+// and leaves out the assets it does not list, so the caller can ask the next provider for those.
+
+export const QUOTE_PROVIDERS = ['coingecko', 'binance', 'coincap', 'defillama'] as const;
+export type QuoteProvider = (typeof QUOTE_PROVIDERS)[number];
+
+export interface QuoteAdapter {
+  provider: QuoteProvider;
+  maxBatch: number;
+  /** Prices in `currency` for the assets this provider lists; others are absent from the map. */
+  fetch(assetIds: string[], currency: string): Promise<Map<string, Price>>;
+}
+
+export function createQuoteAdapters(deps: {
+  sources: Sources;
+  registry: AssetRegistry;
+  fx: Fx;
+}): Record<QuoteProvider, QuoteAdapter> {
+  const { sources, registry, fx } = deps;
+
+  /** Wraps a USD-only fetch: converts to `currency` with one rate per batch. */
+  function inCurrency(fetchUsd: (ids: string[]) => Promise<Map<string, Price>>) {
+    return async (ids: string[], currency: string) => {
+      const [usd, rate] = await Promise.all([fetchUsd(ids), currency === 'usd' ? 1 : fx.perUsd(currency)]);
+      const out = new Map<string, Price>();
+      for (const [id, p] of usd) out.set(id, { ...p, currency, value: p.value * rate });
+      return out;
+    };
+  }
+
+  async function mapIds(ids: string[], lookup: (id: string) => Promise<string | undefined>) {
+    const pairs = await Promise.all(
+      ids.map(async (id) => [id, await lookup(id).catch(() => undefined)] as const),
+    );
+    return new Map(
+      pairs.filter((p): p is readonly [string, string] => p[1] !== undefined).map(([id, v]) => [v, id]),
+    );
+  }
+
+  return {
+    coingecko: {
+      provider: 'coingecko',
+      maxBatch: sources.coingecko.maxIdsPerCall,
+      async fetch(ids, currency) {
+        const prices = await sources.coingecko.simplePrices(ids, [currency]);
+        return new Map(prices.map((p) => [p.assetId, p]));
+      },
+    },
+    binance: {
+      provider: 'binance',
+      maxBatch: sources.binance.maxSymbolsPerCall.tickerPrices,
+      fetch: inCurrency(async (ids) => {
+        const bySymbol = await mapIds(ids, (id) => registry.binanceSymbol(id));
+        if (bySymbol.size === 0) return new Map();
+        const tickers = await sources.binance.tickerPrices([...bySymbol.keys()]);
+        const out = new Map<string, Price>();
+        for (const [symbol, t] of tickers) {
+          const assetId = bySymbol.get(symbol);
+          if (assetId) {
+            out.set(assetId, {
+              assetId,
+              currency: 'usd',
+              value: t.price,
+              change24h: null,
+              asOf: t.asOf,
+              source: 'binance',
+              stale: false,
+            });
+          }
+        }
+        return out;
+      }),
+    },
+    coincap: {
+      provider: 'coincap',
+      maxBatch: sources.coincap.maxIdsPerCall,
+      fetch: inCurrency(async (ids) => {
+        const byCoincap = await mapIds(ids, (id) => registry.coincapId(id));
+        if (byCoincap.size === 0) return new Map();
+        const rows = await sources.coincap.assets([...byCoincap.keys()], byCoincap);
+        return new Map(
+          rows.map((m) => [
+            m.assetId,
+            {
+              assetId: m.assetId,
+              currency: 'usd',
+              value: m.price,
+              change24h: m.change24h,
+              asOf: m.asOf,
+              source: 'coincap',
+              stale: false,
+            },
+          ]),
+        );
+      }),
+    },
+    defillama: {
+      provider: 'defillama',
+      maxBatch: sources.defillama.maxCoinsPerCall,
+      fetch: inCurrency(async (ids) => {
+        const prices = await sources.defillama.currentPrices(ids.map((id) => `coingecko:${id}`));
+        const out = new Map<string, Price>();
+        for (const id of ids) {
+          const p = prices.get(`coingecko:${id}`);
+          if (p)
+            out.set(id, {
+              assetId: id,
+              currency: 'usd',
+              value: p.price,
+              change24h: null,
+              asOf: p.asOf,
+              source: 'defillama',
+              stale: false,
+            });
+        }
+        return out;
+      }),
+    },
+  };
+}
+
+/**
+ * Provider order for AUTO: the configured preference, healthy providers first (breaker closed, no
+ * Retry-After in force), and among those the ones with under 10 % of their quota left moved to the back.
+ */
+export function orderQuoteProviders(config: Config, http: Http, now = Date.now()): QuoteProvider[] {
+  const enabled = QUOTE_PROVIDERS.filter((p) => config.providers[p].enabled && config.providers[p].url);
+  const score = (p: QuoteProvider) => {
+    const h = http.health(p);
+    if (h.breaker === 'open' || h.blockedUntil > now) return 2;
+    return h.quotaLeft < 0.1 * config.providers[p].rpm ? 1 : 0;
+  };
+  return enabled
+    .map((p, i) => ({ p, i, s: score(p) }))
+    .sort((a, b) => a.s - b.s || a.i - b.i)
+    .map((x) => x.p);
+}
+
+export function median(values: readonly number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = Math.floor(sorted.length / 2);
+  return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
+}

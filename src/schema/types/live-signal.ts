@@ -1,0 +1,30 @@
+import { badUserInput } from '../../errors.js';
+import type { Builder } from '../builder.js';
+import type { Enums } from './enums.js';
+import type { addSignal } from './signal.js';
+
+// Subscription.signalChanged: live signals (the feed: src/live/signal-feed.ts).
+
+const MAX_ASSETS = 50;
+
+export function addLiveSignal(builder: Builder, enums: Enums, refs: ReturnType<typeof addSignal>) {
+  builder.subscriptionField('signalChanged', (t) =>
+    t.field({
+      type: refs.Signal,
+      description:
+        "Live signals: each signal of each asset first, then each change of a signal's direction or strength (recomputed upstream once for all subscribers). A slow client receives the latest value per signal, never a backlog.",
+      args: {
+        assetIds: t.arg.idList({ required: true }),
+        interval: t.arg({ type: enums.CandleInterval, required: false, defaultValue: '1d' }),
+      },
+      subscribe: (_root, args, ctx) => {
+        const ids = [...new Set(args.assetIds.map(String))];
+        if (ids.length === 0 || ids.length > MAX_ASSETS) {
+          throw badUserInput(`assetIds must name 1 to ${MAX_ASSETS} assets, got ${ids.length}`, 'assetIds');
+        }
+        return ctx.services.live.signals.subscribe({ assetIds: ids, interval: args.interval ?? '1d' });
+      },
+      resolve: (signal) => signal,
+    }),
+  );
+}

@@ -1,0 +1,78 @@
+import { spawnSync } from 'node:child_process';
+import { describe, expect, it } from 'vitest';
+import { ConfigError, loadConfig, withProviderUrls } from '../src/config.js';
+
+describe('loadConfig', () => {
+  it('defaults to the sandbox profile on 127.0.0.1:4000 with keyed providers off', () => {
+    const config = loadConfig({ env: {} });
+    expect(config.profile).toBe('sandbox');
+    expect(config.port).toBe(4000);
+    expect(config.host).toBe('127.0.0.1');
+    expect(config.providers.coingecko.enabled).toBe(true);
+    expect(config.providers.tokenmetrics.enabled).toBe(false);
+    expect(config.providers.coingecko.url).toBe('');
+    expect(Object.isFrozen(config.providers.coingecko)).toBe(true);
+  });
+
+  it('points the live profile at the real providers and lets every URL and key be overridden', () => {
+    const config = loadConfig({
+      env: { MARKETGRAPH_COINGECKO_URL: 'http://127.0.0.1:9/api/v3/', MARKETGRAPH_COINCAP_KEY: 'k' },
+      argv: ['--profile', 'live', '--port', '0'],
+    });
+    expect(config.providers.binance.url).toBe('https://api.binance.com');
+    expect(config.providers.coingecko.url).toBe('http://127.0.0.1:9/api/v3');
+    expect(config.providers.coincap.enabled).toBe(true);
+    expect(config.port).toBe(0);
+  });
+
+  it.each([
+    [{ MARKETGRAPH_PORT: 'abc' }, /^MARKETGRAPH_PORT: must be a whole number from 0 to 65535, got "abc"$/],
+    [
+      { MARKETGRAPH_PORT: '70000' },
+      /^MARKETGRAPH_PORT: must be a whole number from 0 to 65535, got "70000"$/,
+    ],
+    [{ MARKETGRAPH_PROFILE: 'prod' }, /^MARKETGRAPH_PROFILE: .*"sandbox".*"live".*got "prod"$/],
+    [
+      { MARKETGRAPH_COINGECKO_URL: 'ftp://x' },
+      /^MARKETGRAPH_COINGECKO_URL: must be an http\(s\) URL, got "ftp:\/\/x"$/,
+    ],
+    [{ REDIS_URL: 'localhost:6379' }, /^REDIS_URL: must be a redis:\/\/ or rediss:\/\/ URL/],
+    [{ MARKETGRAPH_COINGECKO_RPM: '0' }, /^MARKETGRAPH_COINGECKO_RPM: must be a whole number from 1/],
+  ])('rejects %o with one line naming the setting', (env, message) => {
+    expect(() => loadConfig({ env })).toThrow(ConfigError);
+    expect(() => loadConfig({ env })).toThrow(message);
+  });
+
+  it('rejects unknown flags', () => {
+    expect(() => loadConfig({ argv: ['--prot', '1'] })).toThrow(/command line: .*--port N/);
+  });
+
+  it('fills sandbox URLs and demo keys without overriding what was configured', () => {
+    const base = loadConfig({ env: { MARKETGRAPH_BINANCE_URL: 'http://127.0.0.1:1' } });
+    const filled = withProviderUrls(base, {
+      binance: { url: 'http://127.0.0.1:2', wsUrl: 'ws://127.0.0.1:2' },
+      coincap: { url: 'http://127.0.0.1:3/v3', key: 'demo' },
+    });
+    expect(filled.providers.binance.url).toBe('http://127.0.0.1:1');
+    expect(filled.providers.binance.wsUrl).toBe('ws://127.0.0.1:2');
+    expect(filled.providers.coincap.key).toBe('demo');
+    expect(filled.providers.coincap.enabled).toBe(true);
+  });
+});
+
+describe('main', () => {
+  it('exits with code 2 and one readable line on an invalid setting', () => {
+    const result = spawnSync(process.execPath, ['--import', 'tsx', 'src/main.ts', '--port', 'nope'], {
+      encoding: 'utf8',
+      env: { ...process.env, MARKETGRAPH_LOG_LEVEL: 'silent' },
+      timeout: 20_000,
+    });
+    expect(result.status).toBe(2);
+    const lines = result.stderr.trim().split('\n');
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toBe(
+      'marketgraph: invalid configuration: --port: must be a whole number from 0 to 65535, got "nope"',
+    );
+    expect(result.stdout).toBe('');
+  });
+});

@@ -1,0 +1,170 @@
+import { describe, expect, it } from 'vitest';
+import { createLocalBus } from '../../src/live/bus.js';
+import { createChannels } from '../../src/live/channels.js';
+import { createLocalLeases } from '../../src/live/leases.js';
+import { createPriceHub, type PriceTick, type StreamClient } from '../../src/live/price-hub.js';
+import type { AssetRegistry } from '../../src/registry.js';
+
+// The hub with a controllable stream client and REST poller: one upstream per asset, failover to
+// polling when a stream is down, diff-before-emit of polled values, and everything released.
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+function fakeStreams() {
+  const subs = new Map<string, Set<(data: unknown) => void>>();
+  let live = true;
+  const client: StreamClient = {
+    subscribe(stream, onEvent) {
+      const set = subs.get(stream) ?? new Set();
+      subs.set(stream, set);
+      set.add(onEvent);
+      return () => {
+        set.delete(onEvent);
+        if (set.size === 0) subs.delete(stream);
+      };
+    },
+    live: () => live,
+  };
+  return {
+    client,
+    send(stream: string, price: number, at = Date.now()) {
+      for (const fn of subs.get(stream) ?? []) fn({ s: stream, c: price, P: 1, E: at });
+    },
+    setLive(value: boolean) {
+      live = value;
+    },
+    streams: () => [...subs.keys()],
+  };
+}
+
+const registry = {
+  binanceSymbol: async (id: string) => ({ bitcoin: 'BTCUSDT', ethereum: 'ETHUSDT' })[id],
+  list: async () => [{ id: 'bitcoin' }, { id: 'ethereum' }, { id: 'monero' }],
+} as unknown as AssetRegistry;
+
+function setup(poll: (ids: string[]) => Promise<PriceTick[]>) {
+  const streams = fakeStreams();
+  const channels = createChannels({ bus: createLocalBus(), leases: createLocalLeases() });
+  const polls: string[][] = [];
+  const hub = createPriceHub({
+    registry,
+    streams: streams.client,
+    parseTicker: (data) => {
+      const d = data as { s: string; c: number; P: number; E: number };
+      return { symbol: d.s, price: d.c, change24h: d.P, asOf: new Date(d.E) };
+    },
+    poll: (ids) => {
+      polls.push(ids);
+      return poll(ids);
+    },
+    pollMs: 100,
+    staleAfterMs: 300,
+    channels,
+  });
+  return { hub, streams, channels, polls };
+}
+
+const tick = (assetId: string, value: number, asOf: number): PriceTick => ({
+  assetId,
+  value,
+  asOf,
+  change24h: null,
+  source: 'coingecko',
+});
+
+describe('price hub', () => {
+  it('shares one stream per asset between listeners and closes it after the last leaves', async () => {
+    const { hub, streams, channels } = setup(async () => []);
+    const a: number[] = [];
+    const b: number[] = [];
+    const offA = hub.listen('bitcoin', (t) => a.push(t.value));
+    const offB = hub.listen('bitcoin', (t) => b.push(t.value));
+    await sleep(5);
+    expect(streams.streams()).toEqual(['btcusdt@ticker']);
+    streams.send('btcusdt@ticker', 100);
+    expect(a).toEqual([100]);
+    expect(b).toEqual([100]);
+    offA();
+    expect(streams.streams()).toEqual(['btcusdt@ticker']);
+    offB();
+    offB();
+    expect(streams.streams()).toEqual([]);
+    expect(channels.stats()).toEqual({ topics: [], listeners: 0, producing: [] });
+    expect(hub.stats()).toEqual({ listened: [], producing: [], polled: [] });
+  });
+
+  it('fails over to polling when the stream goes silent, without repeating values, and back when it resumes', async () => {
+    let value = 50_000;
+    let asOf = Date.now();
+    const { hub, streams, polls } = setup(async (ids) => ids.map((id) => tick(id, value, asOf)));
+    const got: PriceTick[] = [];
+    const off = hub.listen('bitcoin', (t) => got.push(t));
+    await sleep(5);
+    streams.send('btcusdt@ticker', 49_000, asOf - 1000);
+    expect(got.map((t) => t.source)).toEqual(['binance']);
+    expect(polls).toEqual([]);
+
+    // Silent for staleAfterMs (300 ms): polled every 100 ms; the same value is published once.
+    await sleep(650);
+    expect(hub.stats().polled).toEqual(['bitcoin']);
+    expect(polls.length).toBeGreaterThanOrEqual(2);
+    expect(got.map((t) => [t.source, t.value])).toEqual([
+      ['binance', 49_000],
+      ['coingecko', 50_000],
+    ]);
+    // A changed value is published; an older one is not.
+    value = 50_100;
+    asOf += 1000;
+    await sleep(150);
+    value = 1;
+    asOf -= 5000;
+    await sleep(150);
+    expect(got.map((t) => t.value)).toEqual([49_000, 50_000, 50_100]);
+
+    // The stream resumes: polling stops.
+    streams.send('btcusdt@ticker', 50_200);
+    expect(hub.stats().polled).toEqual([]);
+    const pollsAfter = polls.length;
+    await sleep(200);
+    expect(polls.length).toBe(pollsAfter);
+    expect(got.at(-1)!.value).toBe(50_200);
+    off();
+  });
+
+  it('fails over when the client reports the connection down', async () => {
+    const { hub, streams } = setup(async (ids) => ids.map((id) => tick(id, 1, Date.now())));
+    const got: PriceTick[] = [];
+    const off = hub.listen('ethereum', (t) => got.push(t));
+    // Keep the stream "delivering" while the connection is up, then report it down.
+    const keepAlive = setInterval(() => streams.send('ethusdt@ticker', 3_000), 50);
+    await sleep(400);
+    clearInterval(keepAlive);
+    streams.setLive(false);
+    await sleep(250);
+    expect(hub.stats().polled).toEqual(['ethereum']);
+    expect(got.at(-1)!.source).toBe('coingecko');
+    off();
+  });
+
+  it('polls an asset without a stream from the start, one batch for all of them', async () => {
+    const { hub, polls, streams } = setup(async (ids) => ids.map((id) => tick(id, 10, Date.now())));
+    const got: PriceTick[] = [];
+    const off = hub.listen('monero', (t) => got.push(t));
+    await sleep(250);
+    expect(streams.streams()).toEqual([]);
+    expect(polls.length).toBeGreaterThanOrEqual(2);
+    expect(polls.every((ids) => ids.join() === 'monero')).toBe(true);
+    expect(got.map((t) => t.value)).toEqual([10]);
+    off();
+    const after = polls.length;
+    await sleep(250);
+    expect(polls.length).toBe(after);
+  });
+
+  it('rejects unknown assets with NOT_FOUND', async () => {
+    const { hub } = setup(async () => []);
+    await expect(hub.check(['bitcoin', 'nope'])).rejects.toMatchObject({
+      extensions: { code: 'NOT_FOUND' },
+    });
+  });
+});

@@ -1,0 +1,155 @@
+import {
+  type ExecutionResult,
+  GraphQLFloat,
+  GraphQLObjectType,
+  GraphQLSchema,
+  GraphQLString,
+  parse,
+} from 'graphql';
+import { describe, expect, it } from 'vitest';
+import { createSharedResults } from '../../src/live/shared-results.js';
+
+// Per-event execution shared between subscribers with the same document and variables; results
+// serialized once; different variables or documents executed separately.
+
+interface Event {
+  asset: string;
+  value: number;
+}
+
+function setup(options?: { enabled?: boolean }) {
+  const listeners = new Set<(e: Event) => void>();
+  let resolved = 0;
+  const Price = new GraphQLObjectType<Event>({
+    name: 'Price',
+    fields: {
+      asset: { type: GraphQLString },
+      value: {
+        type: GraphQLFloat,
+        resolve: (e) => {
+          resolved += 1;
+          return e.value;
+        },
+      },
+    },
+  });
+  const schema = new GraphQLSchema({
+    query: new GraphQLObjectType({ name: 'Query', fields: { ok: { type: GraphQLString } } }),
+    subscription: new GraphQLObjectType({
+      name: 'Subscription',
+      fields: {
+        price: {
+          type: Price,
+          args: { asset: { type: GraphQLString } },
+          subscribe: () => events(listeners),
+          resolve: (e: Event) => e,
+        },
+      },
+    }),
+  });
+  const shared = createSharedResults(options);
+  return {
+    shared,
+    schema,
+    emit: (e: Event) => {
+      for (const l of listeners) l(e);
+    },
+    resolved: () => resolved,
+    listeners: () => listeners.size,
+  };
+}
+
+/** A minimal push stream: every listener gets the same event object. */
+function events(listeners: Set<(e: Event) => void>): AsyncIterableIterator<Event> {
+  const queue: Event[] = [];
+  let wake: (() => void) | undefined;
+  const listener = (e: Event) => {
+    queue.push(e);
+    wake?.();
+  };
+  listeners.add(listener);
+  return {
+    async next() {
+      while (queue.length === 0) await new Promise<void>((r) => (wake = r));
+      return { value: queue.shift()!, done: false };
+    },
+    async return() {
+      listeners.delete(listener);
+      return { value: undefined, done: true };
+    },
+    async throw(e) {
+      listeners.delete(listener);
+      throw e;
+    },
+    [Symbol.asyncIterator]() {
+      return this;
+    },
+  };
+}
+
+const DOC = parse('subscription ($a: String) { price(asset: $a) { asset value } }');
+
+async function subscribeMany(s: ReturnType<typeof setup>, n: number, variables: Record<string, unknown>) {
+  return Promise.all(
+    Array.from({ length: n }, async () => {
+      const it = (await s.shared.subscribe({
+        schema: s.schema,
+        document: DOC,
+        variableValues: variables,
+      })) as AsyncIterableIterator<ExecutionResult>;
+      return it;
+    }),
+  );
+}
+
+describe('shared subscription results', () => {
+  it('executes each event once for all subscribers of one document and variables, and serializes it once', async () => {
+    const s = setup();
+    const subs = await subscribeMany(s, 50, { a: 'btc' });
+    const event = { asset: 'btc', value: 1.5 };
+    s.emit(event);
+    const results = await Promise.all(subs.map((it) => it.next()));
+    expect(results.every((r) => r.value === results[0]!.value)).toBe(true);
+    expect(results[0]!.value).toEqual({ data: { price: { asset: 'btc', value: 1.5 } } });
+    expect(s.resolved()).toBe(1);
+    expect(s.shared.stats()).toMatchObject({ executions: 1, deliveries: 50 });
+
+    const texts = results.map((r) => s.shared.json(r.value));
+    expect(texts[0]).toBe('{"data":{"price":{"asset":"btc","value":1.5}}}');
+    expect(new Set(texts).size).toBe(1);
+    expect(s.shared.stats().serializations).toBe(1);
+    // Yoga's SSE processor calls result.stringify(result); it reuses the same text.
+    const value = results[0]!.value as ExecutionResult & { stringify(v: unknown): string };
+    expect(value.stringify(value)).toBe(texts[0]);
+    expect(s.shared.stats().serializations).toBe(1);
+
+    await Promise.all(subs.map((it) => it.return?.()));
+    expect(s.listeners()).toBe(0);
+  });
+
+  it('executes separately per distinct variables, and per subscriber when sharing is off', async () => {
+    const s = setup();
+    const subs = [...(await subscribeMany(s, 3, { a: 'btc' })), ...(await subscribeMany(s, 2, { a: 'eth' }))];
+    s.emit({ asset: 'x', value: 2 });
+    await Promise.all(subs.map((it) => it.next()));
+    expect(s.shared.stats().executions).toBe(2);
+    await Promise.all(subs.map((it) => it.return?.()));
+
+    const off = setup({ enabled: false });
+    const many = await subscribeMany(off, 4, { a: 'btc' });
+    off.emit({ asset: 'x', value: 3 });
+    const results = await Promise.all(many.map((it) => it.next()));
+    expect(off.shared.stats().executions).toBe(4);
+    expect(off.shared.json(results[0]!.value)).toBeUndefined();
+    await Promise.all(many.map((it) => it.return?.()));
+  });
+
+  it('answers a subscribe-time error as a result, not a stream', async () => {
+    const s = setup();
+    const result = await s.shared.subscribe({
+      schema: s.schema,
+      document: parse('subscription { price(asset: 1) { value } }'),
+    });
+    expect((result as ExecutionResult).errors?.length).toBeGreaterThan(0);
+  });
+});
