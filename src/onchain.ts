@@ -14,6 +14,8 @@ export interface OnChainService {
   forChain(chain: string, kinds?: readonly string[]): Promise<Array<OnChainMetric | Error>>;
   /** Metrics of the chain whose native coin the asset is; [] for tokens. */
   forAsset(assetId: string, kinds?: readonly string[]): Promise<Array<OnChainMetric | Error>>;
+  /** A DeFi protocol's TVL (DefiLlama slug) with its history; null for an unknown protocol. */
+  forProtocol(slug: string): Promise<OnChainMetric | null>;
 }
 
 interface Group {
@@ -177,6 +179,19 @@ export function createOnChainService(deps: {
     async forAsset(assetId, kinds) {
       const chain = await chainOfAsset(assetId).catch(() => undefined);
       return chain ? run(chain, kinds) : [];
+    },
+    async forProtocol(slug) {
+      const [result] = await store.getMany(
+        [`protocol:${slug}`],
+        async (keys) => {
+          const metric = await sources.defillama.protocolTvlMetric(slug);
+          return new Map([[keys[0]!, metric ? [metric] : []]]);
+        },
+        () => new Error(`no TVL for protocol ${slug}`),
+      );
+      if (!result || result instanceof Error)
+        throw toClientError(result ?? new Error(`no TVL for protocol ${slug}`));
+      return result.value[0] ?? null;
     },
   };
 }

@@ -278,4 +278,18 @@ describe('full coverage', () => {
       expect.arrayContaining(['TVL', 'STABLECOIN_SUPPLY']),
     );
   });
+
+  it('serves a protocol TVL with history, and NOT_FOUND for an unknown protocol', async () => {
+    const res = await t.query<{
+      lido: { kind: string; unit: string; value: number; source: string; history: unknown[] } | null;
+      nope: unknown;
+    }>(
+      '{ lido: protocolTvl(slug: "lido") { kind unit value source history { at value } } nope: protocolTvl(slug: "no-such-protocol") { value } }',
+    );
+    expect(res.body.data!.lido).toMatchObject({ kind: 'PROTOCOL_TVL', unit: 'USD', source: 'DEFILLAMA' });
+    expect(res.body.data!.lido!.value).toBeGreaterThan(0);
+    expect(res.body.data!.lido!.history.length).toBeGreaterThan(30);
+    expect(res.body.data!.nope).toBeNull();
+    expect(res.body.errors!.map((e) => e.extensions!.code)).toEqual(['NOT_FOUND']);
+  });
 });

@@ -1,4 +1,4 @@
-import { badUserInput } from '../../errors.js';
+import { badUserInput, notFound } from '../../errors.js';
 import type { MetricPoint, OnChainMetric } from '../../model.js';
 import type { Builder } from '../builder.js';
 import type { AssetRefs } from './asset.js';
@@ -53,6 +53,29 @@ export function addOnChainMetric(builder: Builder, enums: Enums, refs: AssetRefs
       resolve: async (_root, args, ctx) => {
         if (args.chain.trim() === '') throw badUserInput('chain must not be empty', 'chain');
         return asListItems(await ctx.services.onchain.forChain(args.chain, args.kinds ?? undefined));
+      },
+    }),
+  );
+
+  builder.queryField('protocolTvl', (t) =>
+    t.field({
+      type: Metric,
+      nullable: true,
+      description:
+        "A DeFi protocol's total value locked (kind PROTOCOL_TVL, DefiLlama), with its daily history.",
+      args: {
+        slug: t.arg.string({ required: true, description: 'DefiLlama protocol slug, e.g. aave-v3, lido.' }),
+      },
+      resolve: async (_root, args, ctx) => {
+        if (!/^[a-z0-9.-]{1,80}$/.test(args.slug)) {
+          throw badUserInput(
+            `slug must be a DefiLlama protocol slug (a-z, 0-9, '.', '-'), got ${JSON.stringify(args.slug)}`,
+            'slug',
+          );
+        }
+        const metric = await ctx.services.onchain.forProtocol(args.slug);
+        if (!metric) throw notFound('protocol', args.slug);
+        return metric;
       },
     }),
   );
