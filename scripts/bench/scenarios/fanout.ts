@@ -89,7 +89,8 @@ export async function runFanout(options: FanoutOptions): Promise<{ cases: Fanout
     // FANOUT_SERVERS=gateway (or ceiling) measures one side only (quick runs while developing).
     const servers = process.env.FANOUT_SERVERS?.split(',') ?? ['gateway', 'ceiling'];
     for (const n of sizes) {
-      if (servers.includes('gateway')) cases.push(await measureGateway(sandbox, assets, n, options.durationS));
+      if (servers.includes('gateway'))
+        cases.push(await measureGateway(sandbox, assets, n, options.durationS));
       if (servers.includes('ceiling')) cases.push(await measureCeiling(assets, n, options.durationS));
     }
   } finally {
