@@ -70,6 +70,8 @@ server.on('listening', () => {
   process.stdout.write(`${JSON.stringify({ port: (server.address() as AddressInfo).port })}\n`);
 });
 
-process.stdin.setEncoding('utf8').on('data', (line: string) => {
-  if (line.trim() === 'stats') process.stdout.write(`${JSON.stringify({ ticks })}\n`);
+process.stdin.setEncoding('utf8').on('data', (chunk: string) => {
+  for (const line of chunk.split('\n').map((l) => l.trim())) {
+    if (line === 'stats') process.stdout.write(`${JSON.stringify({ ticks })}\n`);
+  }
 });

@@ -159,10 +159,11 @@ describe('the shared quota bucket over the real Redis', () => {
       const other = createQuota({ config, store: { redis, keyPrefix }, now: Date.now });
       expect(await other.acquire('coingecko', 1, Date.now() + 5_000)).toEqual({ ok: true });
 
-      const pending = quota.acquire('coingecko', 1, Date.now() + 1_000);
+      const pending = quota.acquire('coingecko', 1, Date.now() + 5_000);
       // Redis answers within a millisecond, but this process is busy (a long GC, a big response to
       // serialize, a starved CPU) for longer than the store timeout before it can read the answer.
-      const busyUntil = Date.now() + 700;
+      // 1.5 s: three times the store budget, so a loaded machine still has Redis's answer waiting.
+      const busyUntil = Date.now() + 1_500;
       while (Date.now() < busyUntil) {
         // stall the event loop
       }

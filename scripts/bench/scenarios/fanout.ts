@@ -52,6 +52,7 @@ export interface FanoutCase {
   p99Ms: number;
   maxMs: number;
   rssBaseMb: number;
+  /** RSS at the end of the measurement, events flowing (garbage not yet collected included). */
   rssMb: number;
   rssPer1kMb: number;
   serverCpuPct: number;
@@ -60,6 +61,8 @@ export interface FanoutCase {
   clientCpuPct: number;
   /** CPU used by other processes on the machine during the window (% of one core). */
   otherCpuPct: number;
+  /** CPU time stolen by the hypervisor during the window (% of one core). */
+  stealPct: number;
   openS: number;
   clientErrors: number;
 }
@@ -118,11 +121,14 @@ async function measureGateway(sandbox: Sandbox, assets: string[], n: number, dur
     await sleep(1_000);
     const rssBase = readRssMb(gateway.pid);
     const upstream = countUpstreamTicks(sandbox, assets);
-    const measured = await drive(url.replace(/^http/, 'ws'), n, assets, durationS, gateway.pid, () =>
-      upstream.reset(),
-    );
-    const ticksPerAsset = upstream.ticks() / assets.length;
-    upstream.close();
+    let ticksPerAsset = 0;
+    const measured = await drive(url.replace(/^http/, 'ws'), n, assets, durationS, gateway.pid, {
+      onMeasureStart: () => upstream.reset(),
+      onMeasureEnd: () => {
+        ticksPerAsset = upstream.ticks() / assets.length;
+        upstream.close();
+      },
+    });
     return summarize('gateway', n, durationS, n * ticksPerAsset, rssBase, measured);
   } finally {
     await gateway.stop();
@@ -144,10 +150,15 @@ async function measureCeiling(assets: string[], n: number, durationS: number) {
     await sleep(500);
     const rssBase = readRssMb(ceiling.pid);
     let ticksAtStart = 0;
-    const measured = await drive(ceiling.address, n, assets, durationS, ceiling.pid, async () => {
-      ticksAtStart = await ceiling.ticks();
+    let ticks = 0;
+    const measured = await drive(ceiling.address, n, assets, durationS, ceiling.pid, {
+      onMeasureStart: async () => {
+        ticksAtStart = await ceiling.ticks();
+      },
+      onMeasureEnd: async () => {
+        ticks = (await ceiling.ticks()) - ticksAtStart;
+      },
     });
-    const ticks = (await ceiling.ticks()) - ticksAtStart;
     return summarize('ceiling', n, durationS, n * ticks, rssBase, measured);
   } finally {
     await ceiling.stop();
@@ -161,7 +172,7 @@ async function drive(
   assets: string[],
   durationS: number,
   serverPid: number,
-  onMeasureStart: () => void | Promise<void>,
+  hooks: { onMeasureStart(): void | Promise<void>; onMeasureEnd(): void | Promise<void> },
 ) {
   const config = JSON.stringify({ url, count: n, assets });
   const client = spawnPinned(1, ['--import', 'tsx', 'scripts/bench/scenarios/fanout-client.ts', config], {
@@ -174,17 +185,22 @@ async function drive(
     const rss = readRssMb(serverPid);
     const cpuBefore = readCpuMs(serverPid);
     const machineBefore = readMachineBusyMs();
+    const stealBefore = readStealMs();
     const runnerBefore = process.cpuUsage();
-    await onMeasureStart();
+    await hooks.onMeasureStart();
     client.send({ type: 'measure', ms: durationS * 1000 });
     const result = await nextMessage<ClientResult>(client, 'result', durationS * 1000 + 30_000);
     const serverCpuMs = readCpuMs(serverPid) - cpuBefore;
     const runner = process.cpuUsage(runnerBefore);
+    const rssLoaded = Math.max(rss, readRssMb(serverPid));
     // CPU the machine spent on anything but the server, the load generator and this runner: other
     // people's work competing for the two cores during the measurement.
     const otherCpuMs =
       readMachineBusyMs() - machineBefore - serverCpuMs - result.cpuMs - (runner.user + runner.system) / 1000;
-    return { ready, result, rss: Math.max(rss, readRssMb(serverPid)), serverCpuMs, otherCpuMs };
+    await hooks.onMeasureEnd();
+    // Time the hypervisor gave this VM's CPUs to someone else (invisible as processes).
+    const stealMs = readStealMs() - stealBefore;
+    return { ready, result, rss: rssLoaded, serverCpuMs, otherCpuMs: otherCpuMs - stealMs, stealMs };
   } finally {
     if (client.connected) client.send({ type: 'stop' });
     const timer = setTimeout(() => client.kill('SIGKILL'), 5_000);
@@ -220,6 +236,7 @@ function summarize(
     serverCpuUsPerDelivery: m.result.received > 0 ? round((m.serverCpuMs * 1000) / m.result.received, 1) : 0,
     clientCpuPct: round((m.result.cpuMs / ms) * 100, 0),
     otherCpuPct: Math.max(0, round((m.otherCpuMs / ms) * 100, 0)),
+    stealPct: round((m.stealMs / ms) * 100, 0),
     openS: round(m.ready.openMs / 1000, 1),
     clientErrors: m.result.errors,
   };
@@ -241,6 +258,7 @@ export function formatFanout(cases: FanoutCase[]): string {
     'µs CPU/delivery',
     'client CPU',
     'other CPU',
+    'steal',
     'errors',
   ];
   const rows = cases.map((c) => [
@@ -258,6 +276,7 @@ export function formatFanout(cases: FanoutCase[]): string {
     c.serverCpuUsPerDelivery.toFixed(1),
     `${c.clientCpuPct}%`,
     `${c.otherCpuPct}%`,
+    `${c.stealPct}%`,
     String(c.clientErrors),
   ]);
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
@@ -443,6 +462,11 @@ function readCpuMs(pid: number): number {
 }
 
 /** CPU time the whole machine spent busy (all cores), ms, from /proc/stat. */
+function readStealMs(): number {
+  const fields = readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/);
+  return Number(fields[8] ?? 0) * 10;
+}
+
 function readMachineBusyMs(): number {
   const [, ...fields] = readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/);
   const ticks = fields.map(Number);
