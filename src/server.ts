@@ -1,7 +1,8 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { renderGraphiQL } from '@graphql-yoga/render-graphiql';
-import { createYoga, type YogaServerInstance } from 'graphql-yoga';
+import type { GraphQLError } from 'graphql';
+import { createYoga, maskError, type YogaServerInstance } from 'graphql-yoga';
 import { Redis } from 'ioredis';
 import pino, { type Logger } from 'pino';
 import { WebSocketServer } from 'ws';
@@ -55,9 +56,14 @@ export const EXAMPLE_QUERY = `# marketgraph: one GraphQL API over CoinGecko, Bin
 # subscription { priceUpdated(assetIds: ["bitcoin", "ethereum"]) { assetId value asOf source } }
 `;
 
+/** Yoga's default message for a masked error. */
+const UNEXPECTED_ERROR = 'Unexpected error.';
+
 export interface GatewayDeps {
   logger?: Logger;
   now?: () => number;
+  /** Execute and serialize each live event once per distinct subscription (default true; off only to measure it). */
+  shareLiveResults?: boolean;
 }
 
 export interface Gateway {
@@ -130,6 +136,13 @@ export function createGateway(config: Config, deps: GatewayDeps = {}): Gateway {
     loadUsdPrices,
     fxPerUsd: (currency) => fx.perUsd(currency),
     context: () => createContext(services) as Context,
+    shareResults: deps.shareLiveResults,
+    maskError: (error) => {
+      // Yoga's mask and message, so a subscription error reads like a query's.
+      const masked = maskError(error, UNEXPECTED_ERROR) as GraphQLError;
+      if (masked !== error) logger.error({ err: describe(error) }, 'unexpected error in a subscription');
+      return masked;
+    },
   });
 
   const services: Services = {
@@ -170,8 +183,9 @@ export function createGateway(config: Config, deps: GatewayDeps = {}): Gateway {
         registry: metrics.registry,
         health: () => ({ profile: config.profile, liveFeeds: live.hub.active().length, live: live.health() }),
       }),
-      useSharedSubscriptionResults(live.shared),
       useLimits({ maxCost: config.limits.maxComplexity, maxPageSize: config.limits.maxPageSize }),
+      // Last: it ends Envelop's subscribe hooks (see the plugin).
+      useSharedSubscriptionResults(live.shared),
     ],
   });
 

@@ -33,7 +33,6 @@ interface Sent<E> {
 }
 
 const DONE: IteratorReturnResult<undefined> = Object.freeze({ value: undefined, done: true });
-const RESOLVED = Promise.resolve();
 
 class ConflatedStream<E, R> implements AsyncIterableIterator<R> {
   private readonly latest = new Map<string, E>();
@@ -42,18 +41,9 @@ class ConflatedStream<E, R> implements AsyncIterableIterator<R> {
   private timer: NodeJS.Timeout | undefined;
   private timerDue = Number.POSITIVE_INFINITY;
   private done = false;
-  private drainQueued = false;
   private readonly stop: () => void;
-  /** One function per stream (not one per event) for the deferred drain. */
-  private readonly queuedDrain: () => void;
 
   constructor(private readonly options: ConflateOptions<E, R>) {
-    // Assigned here, not as a field initializer: tsx (esbuild keepNames) tags named closures with a
-    // name property, which costs a property array per stream.
-    this.queuedDrain = () => {
-      this.drainQueued = false;
-      this.drain();
-    };
     this.stop = options.listen((event) => this.offer(event));
     options.initial?.().then(
       (events) => this.seed(events),
@@ -86,13 +76,7 @@ class ConflatedStream<E, R> implements AsyncIterableIterator<R> {
   private offer(event: E) {
     if (this.done) return;
     this.latest.set(this.options.keyOf(event), event);
-    // Deliver after the current synchronous run: events that arrive together (one socket read can
-    // carry many upstream frames when the process is behind) collapse into the newest one per key.
-    // (A resolved promise, not queueMicrotask: Node wraps each queueMicrotask in an async resource.)
-    if (this.waiting.length > 0 && !this.drainQueued) {
-      this.drainQueued = true;
-      void RESOLVED.then(this.queuedDrain);
-    }
+    if (this.waiting.length > 0) this.drain();
   }
 
   private seed(events: readonly E[]) {
@@ -106,10 +90,13 @@ class ConflatedStream<E, R> implements AsyncIterableIterator<R> {
 
   /** Takes the next deliverable event, or undefined; sets the throttle timer when one is due later. */
   private take(): E | undefined {
+    if (this.latest.size === 0) return undefined;
     const { same, throttleMs = 0, now = Date.now } = this.options;
-    const t = now();
+    // The clock is only needed to throttle (0 = every event at once, the common case).
+    const t = throttleMs > 0 ? now() : 0;
     let nextDue = Number.POSITIVE_INFINITY;
-    for (const [key, event] of this.latest) {
+    for (const key of this.latest.keys()) {
+      const event = this.latest.get(key)!;
       const last = this.sent.get(key);
       if (last && same?.(last.event, event)) {
         this.latest.delete(key);

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import { createRedisEventTarget } from '@graphql-yoga/redis-event-target';
+import type { GraphQLError } from 'graphql';
 import { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import type { Config } from '../config.js';
@@ -38,6 +39,10 @@ export interface LiveDeps {
   fxPerUsd(currency: string): Promise<number>;
   /** A context with fresh loaders, for work outside any request. */
   context(): Context;
+  /** See shared-results.ts (default true). */
+  shareResults?: boolean;
+  /** Masks errors in subscription results (the gateway's error mask). */
+  maskError?: (error: unknown) => GraphQLError;
 }
 
 export interface LiveStats {
@@ -110,7 +115,7 @@ export function createLive(deps: LiveDeps): Live {
     pollMs: Math.max(1_000, config.cache.ttl.candles),
     onError: warn('signal poll failed'),
   });
-  const shared = createSharedResults();
+  const shared = createSharedResults({ enabled: deps.shareResults ?? true, maskError: deps.maskError });
 
   return {
     prices,

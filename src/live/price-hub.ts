@@ -83,8 +83,12 @@ interface Local {
   listeners: Set<{ onTick: (tick: PriceTick) => void }>;
   /** The last tick delivered here: the current price for a new subscriber. */
   latest?: PriceTick;
+  /** A fan-out of `latest` is scheduled. */
+  queued?: boolean;
   leave: () => void;
 }
+
+const RESOLVED = Promise.resolve();
 
 const TOPIC = 'price:';
 
@@ -191,15 +195,26 @@ export function createPriceHub(deps: PriceHubDeps): PriceHub {
     }
   }
 
+  /**
+   * Fans a tick out after the current synchronous run, once: ticks that arrive together (one socket
+   * read carries many upstream frames when the process is behind) collapse into the newest, so a busy
+   * process sends each subscriber one current price instead of a stale one followed by the current one.
+   */
   function deliver(entry: Local, tick: PriceTick) {
     entry.latest = tick;
-    for (const listener of entry.listeners) {
-      try {
-        listener.onTick(tick);
-      } catch (error) {
-        deps.onError?.(error);
+    if (entry.queued) return;
+    entry.queued = true;
+    void RESOLVED.then(() => {
+      entry.queued = false;
+      const latest = entry.latest!;
+      for (const listener of entry.listeners) {
+        try {
+          listener.onTick(latest);
+        } catch (error) {
+          deps.onError?.(error);
+        }
       }
-    }
+    });
   }
 
   function active(): string[] {

@@ -4,6 +4,7 @@ import {
   type ExecutionArgs,
   type ExecutionResult,
   execute,
+  type GraphQLError,
 } from 'graphql';
 
 // Executes each live event once per distinct (document, operation, variables), not once per subscriber,
@@ -16,6 +17,8 @@ import {
 // Contract: only valid where the data is public, i.e. no field under a subscription reads who is asking
 // (true of this whole schema: there are no per-user fields). Results with errors are not shared-
 // serialized (Yoga and graphql-ws rewrite errors on their way out); they are still executed once.
+// Errors are masked here, once per shared result, with the gateway's mask (Yoga's own masking would wrap
+// every subscriber's stream in two more per-event iterator layers; see use-shared-subscription-results.ts).
 
 export interface SharedResultsStats {
   /** Selection-set executions of live events. */
@@ -34,8 +37,16 @@ export interface SharedResults {
   stats(): SharedResultsStats;
 }
 
-export function createSharedResults(options: { enabled?: boolean } = {}): SharedResults {
+export interface SharedResultsOptions {
+  /** Share execution and serialization (default true; off only to measure what it saves). */
+  enabled?: boolean;
+  /** Masks an error before a subscriber sees it (unexpected errors must not leak their message). */
+  maskError?: (error: unknown) => GraphQLError;
+}
+
+export function createSharedResults(options: SharedResultsOptions = {}): SharedResults {
   const enabled = options.enabled ?? true;
+  const maskError = options.maskError;
   const documentIds = new WeakMap<DocumentNode, number>();
   let nextDocumentId = 1;
   /** Per event, per subscription key: the (pending) result. */
@@ -55,7 +66,13 @@ export function createSharedResults(options: { enabled?: boolean } = {}): Shared
     return computed;
   }
 
-  function share(result: ExecutionResult): ExecutionResult {
+  function masked(result: ExecutionResult): ExecutionResult {
+    if (!maskError || result.errors === undefined || result.errors.length === 0) return result;
+    return { ...result, errors: result.errors.map(maskError) };
+  }
+
+  function share(executed: ExecutionResult): ExecutionResult {
+    const result = masked(executed);
     if (result.errors === undefined || result.errors.length === 0) {
       texts.set(result, '');
       // Yoga's SSE processor stringifies with `result.stringify` when present; it passes a copy when it
@@ -80,7 +97,7 @@ export function createSharedResults(options: { enabled?: boolean } = {}): Shared
     stats.deliveries += 1;
     if (typeof event !== 'object' || event === null) {
       stats.executions += 1;
-      return execute({ ...args, rootValue: event });
+      return executeMasked(args, event);
     }
     let results = byEvent.get(event);
     if (!results) {
@@ -100,8 +117,8 @@ export function createSharedResults(options: { enabled?: boolean } = {}): Shared
   return {
     async subscribe(args) {
       const stream = await createSourceEventStream(args);
-      if (!isAsyncIterable(stream)) return stream;
-      return new EventResults(stream[Symbol.asyncIterator](), args, keyOf(args), resultFor);
+      if (!isAsyncIterable(stream)) return masked(stream);
+      return new EventResults(stream[Symbol.asyncIterator](), args, keyOf(args), resultFor, maskError);
     },
     json: (result) => (enabled ? json(result) : undefined),
     stats: () => ({ ...stats }),
@@ -111,7 +128,12 @@ export function createSharedResults(options: { enabled?: boolean } = {}): Shared
     if (enabled) return executeOnce(args, key, event);
     stats.executions += 1;
     stats.deliveries += 1;
-    return execute({ ...args, rootValue: event });
+    return executeMasked(args, event);
+  }
+
+  function executeMasked(args: ExecutionArgs, event: unknown) {
+    const executed = execute({ ...args, rootValue: event });
+    return executed instanceof Promise ? executed.then(masked) : masked(executed);
   }
 }
 
@@ -126,21 +148,26 @@ const DONE: IteratorReturnResult<undefined> = Object.freeze({ value: undefined, 
 /** One subscriber's results: its source events, each mapped to the (shared) result for its key. */
 class EventResults implements AsyncIterableIterator<ExecutionResult> {
   private readonly onStep: (step: IteratorResult<unknown>) => ReturnType<EventResults['mapStep']>;
+  private readonly onSourceError: (error: unknown) => never;
 
   constructor(
     private readonly source: AsyncIterator<unknown>,
     private readonly args: ExecutionArgs,
     private readonly key: string,
     private readonly resultFor: ResultFor,
+    private readonly maskError: ((error: unknown) => GraphQLError) | undefined,
   ) {
     // Assigned here, not as a field initializer: tsx (esbuild keepNames) tags named closures.
     this.onStep = (step) => this.mapStep(step);
+    this.onSourceError = (error) => {
+      throw this.maskError ? this.maskError(error) : error;
+    };
   }
 
   next(): Promise<IteratorResult<ExecutionResult>> {
     // then() with a per-stream callback rather than async/await: fewer promise hops and no closure per
     // event, which matters at tens of thousands of events a second.
-    return this.source.next().then(this.onStep);
+    return this.source.next().then(this.onStep, this.onSourceError);
   }
 
   private mapStep(
@@ -158,7 +185,7 @@ class EventResults implements AsyncIterableIterator<ExecutionResult> {
 
   private async fail(error: unknown): Promise<never> {
     await this.source.return?.();
-    throw error;
+    throw this.maskError ? this.maskError(error) : error;
   }
 
   async return(): Promise<IteratorResult<ExecutionResult>> {

@@ -3,11 +3,22 @@ import type { SharedResults } from '../live/shared-results.js';
 
 // Subscriptions execute each live event once per distinct (document, operation, variables) and share
 // the result between subscribers (see src/live/shared-results.ts for the contract: public data only).
+//
+// The stream is handed to Envelop as the final result (setResultAndStopExecution), so plugins listed
+// after this one — Yoga's error masking among them — add no per-event layers: with masking on, Envelop
+// wraps every subscriber's stream in two more async iterators (an onNext mapper and an error mapper),
+// which cost ~25 % of the gateway's CPU per delivered event at 5k subscribers (docs/benchmarks-live.md).
+// The shared results are masked instead, once per result, with the same mask (createSharedResults'
+// maskError). Hence this plugin must come last among the gateway's plugins: one listed after it would
+// not see subscriptions.
 
 export function useSharedSubscriptionResults(shared: SharedResults): Plugin {
   return {
-    onSubscribe({ setSubscribeFn }) {
-      setSubscribeFn(shared.subscribe as Parameters<typeof setSubscribeFn>[0]);
+    onSubscribe({ args, setResultAndStopExecution }) {
+      // Envelop resolves a promised result like a subscribe function's (handleMaybePromise).
+      setResultAndStopExecution(
+        shared.subscribe(args) as unknown as Parameters<typeof setResultAndStopExecution>[0],
+      );
     },
   };
 }

@@ -9,6 +9,8 @@ import type { AssetRegistry } from '../../src/registry.js';
 // polling when a stream is down, diff-before-emit of polled values, and everything released.
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+/** Ticks reach listeners right after the synchronous run that received them. */
+const flush = () => new Promise((r) => setImmediate(r));
 
 function fakeStreams() {
   const subs = new Map<string, Set<(data: unknown) => void>>();
@@ -82,6 +84,7 @@ describe('price hub', () => {
     await sleep(5);
     expect(streams.streams()).toEqual(['btcusdt@ticker']);
     streams.send('btcusdt@ticker', 100);
+    await flush();
     expect(a).toEqual([100]);
     expect(b).toEqual([100]);
     offA();
@@ -93,6 +96,18 @@ describe('price hub', () => {
     expect(hub.stats()).toEqual({ listened: [], producing: [], polled: [] });
   });
 
+  it('collapses ticks that arrive in one synchronous run into the newest', async () => {
+    const { hub, streams } = setup(async () => []);
+    const got: number[] = [];
+    const off = hub.listen('bitcoin', (t) => got.push(t.value));
+    await sleep(5);
+    for (let v = 1; v <= 50; v++) streams.send('btcusdt@ticker', v);
+    await flush();
+    expect(got).toEqual([50]);
+    expect(hub.latest('bitcoin')?.value).toBe(50);
+    off();
+  });
+
   it('fails over to polling when the stream goes silent, without repeating values, and back when it resumes', async () => {
     let value = 50_000;
     let asOf = Date.now();
@@ -101,6 +116,7 @@ describe('price hub', () => {
     const off = hub.listen('bitcoin', (t) => got.push(t));
     await sleep(5);
     streams.send('btcusdt@ticker', 49_000, asOf - 1000);
+    await flush();
     expect(got.map((t) => t.source)).toEqual(['binance']);
     expect(polls).toEqual([]);
 
@@ -123,6 +139,7 @@ describe('price hub', () => {
 
     // The stream resumes: polling stops.
     streams.send('btcusdt@ticker', 50_200);
+    await flush();
     expect(hub.stats().polled).toEqual([]);
     const pollsAfter = polls.length;
     await sleep(200);

@@ -1,13 +1,15 @@
 import {
   type ExecutionResult,
+  type GraphQLError,
   GraphQLFloat,
   GraphQLObjectType,
   GraphQLSchema,
   GraphQLString,
   parse,
 } from 'graphql';
+import { maskError } from 'graphql-yoga';
 import { describe, expect, it } from 'vitest';
-import { createSharedResults } from '../../src/live/shared-results.js';
+import { createSharedResults, type SharedResultsOptions } from '../../src/live/shared-results.js';
 
 // Per-event execution shared between subscribers with the same document and variables; results
 // serialized once; different variables or documents executed separately.
@@ -17,13 +19,19 @@ interface Event {
   value: number;
 }
 
-function setup(options?: { enabled?: boolean }) {
+function setup(options?: SharedResultsOptions) {
   const listeners = new Set<(e: Event) => void>();
   let resolved = 0;
   const Price = new GraphQLObjectType<Event>({
     name: 'Price',
     fields: {
       asset: { type: GraphQLString },
+      secret: {
+        type: GraphQLString,
+        resolve: () => {
+          throw new Error('upstream said: bad key sk-live-123');
+        },
+      },
       value: {
         type: GraphQLFloat,
         resolve: (e) => {
@@ -41,7 +49,10 @@ function setup(options?: { enabled?: boolean }) {
         price: {
           type: Price,
           args: { asset: { type: GraphQLString } },
-          subscribe: () => events(listeners),
+          subscribe: (_root, args) => {
+            if (args.asset === 'broken') throw new Error('connect to wss://key@upstream failed');
+            return events(listeners);
+          },
           resolve: (e: Event) => e,
         },
       },
@@ -151,5 +162,49 @@ describe('shared subscription results', () => {
       document: parse('subscription { price(asset: 1) { value } }'),
     });
     expect((result as ExecutionResult).errors?.length).toBeGreaterThan(0);
+  });
+
+  it('masks unexpected errors once per shared result, and at subscribe time, keeping GraphQL errors', async () => {
+    const masked: unknown[] = [];
+    const s = setup({
+      maskError: (error) => {
+        masked.push(error);
+        return maskError(error, 'Unexpected error.') as GraphQLError;
+      },
+    });
+    const doc = parse('subscription { price(asset: "btc") { value secret } }');
+    const subs = await Promise.all(
+      [1, 2, 3].map(
+        async () =>
+          (await s.shared.subscribe({
+            schema: s.schema,
+            document: doc,
+          })) as AsyncIterableIterator<ExecutionResult>,
+      ),
+    );
+    s.emit({ asset: 'btc', value: 7 });
+    const results = await Promise.all(subs.map((it) => it.next()));
+    for (const { value } of results) {
+      expect(value.data).toEqual({ price: { value: 7, secret: null } });
+      expect(value.errors?.map((e: GraphQLError) => e.message)).toEqual(['Unexpected error.']);
+      expect(value.errors?.[0]?.extensions).toMatchObject({ code: 'INTERNAL_SERVER_ERROR' });
+      expect(JSON.stringify(value)).not.toContain('sk-live');
+    }
+    expect(masked).toHaveLength(1);
+    await Promise.all(subs.map((it) => it.return?.()));
+
+    const refused = (await s.shared.subscribe({
+      schema: s.schema,
+      document: parse('subscription { price(asset: "broken") { value } }'),
+    })) as ExecutionResult;
+    expect(refused.errors?.map((e) => e.message)).toEqual(['Unexpected error.']);
+    expect(JSON.stringify(refused)).not.toContain('wss://');
+
+    // A client's own mistake is a GraphQL error and keeps its message.
+    const invalid = (await s.shared.subscribe({
+      schema: s.schema,
+      document: parse('subscription { price(asset: 1) { value } }'),
+    })) as ExecutionResult;
+    expect(invalid.errors?.[0]?.message).toBe('Argument "asset" has invalid value 1.');
   });
 });

@@ -79,10 +79,15 @@ const WebSocket = require('ws');
 const { url, n, assets } = JSON.parse(process.argv[1]);
 const query = 'subscription ($ids: [ID!]!) { priceUpdated(assetIds: $ids) { assetId value asOf } }';
 let ready = 0;
-for (let i = 0; i < n; i++) {
+let opened = 0;
+// At most 100 handshakes in flight: the server's listen backlog is 511.
+function open() {
+  const i = opened++;
+  if (i >= n) return;
   const socket = new WebSocket(url, 'graphql-transport-ws');
   let subscribed = false;
   let first = true;
+  socket.on('error', (error) => { console.error('fanout-heap client:', error.message); process.exit(1); });
   socket.on('open', () => socket.send('{"type":"connection_init"}'));
   socket.on('message', () => {
     if (!subscribed) {
@@ -91,9 +96,11 @@ for (let i = 0; i < n; i++) {
     } else if (first) {
       first = false;
       if (++ready === n) process.send('ready');
+      else open();
     }
   });
 }
+for (let k = 0; k < 100; k++) open();
 `;
 
 main().then(
