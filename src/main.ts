@@ -32,7 +32,7 @@ async function main() {
     config = withProviderUrls(config, endpoints, process.env);
   }
 
-  const gateway = createGateway(config);
+  const gateway = createGateway(config, { processMetrics: true });
   const { url } = await gateway.start();
   const lines = [
     `marketgraph ${config.profile} profile ready in ${Date.now() - started} ms`,

@@ -61,6 +61,12 @@ const UNEXPECTED_ERROR = 'Unexpected error.';
 
 export interface GatewayDeps {
   logger?: Logger;
+  /**
+   * Adds Node's process and runtime metrics (RSS, heap spaces, GC, event-loop lag) to /metrics. For
+   * the one gateway of a process (main.ts); off by default because they are per process, not per
+   * gateway, and their collectors outlive it.
+   */
+  processMetrics?: boolean;
   now?: () => number;
   /** Execute and serialize each live event once per distinct subscription (default true; off only to measure it). */
   shareLiveResults?: boolean;
@@ -76,7 +82,7 @@ export interface Gateway {
 
 export function createGateway(config: Config, deps: GatewayDeps = {}): Gateway {
   const logger = deps.logger ?? pino({ level: config.logLevel });
-  const metrics = createMetrics();
+  const metrics = createMetrics(undefined, { defaultMetrics: deps.processMetrics });
   // With REDIS_URL, quota buckets are shared so N processes together stay inside one provider quota.
   const redis = config.redisUrl
     ? new Redis(config.redisUrl, { maxRetriesPerRequest: 2, enableOfflineQueue: false })

@@ -27,16 +27,29 @@ export function conflate<E, R>(options: ConflateOptions<E, R>): AsyncIterableIte
   return new ConflatedStream(options);
 }
 
-interface Sent<E> {
+/**
+ * One key's state. Created when the key is first seen and kept for the stream's life (a subscription's
+ * keys are fixed by its arguments), so an event costs no Map insert or delete: V8 reallocates a Map's
+ * table when it shrinks to empty and grows again, and with one key per subscription that was a fresh
+ * table per event per subscriber, living until the next tick — long enough to be promoted, which made
+ * it the largest source of old-generation garbage in the fan-out (docs/benchmarks-live.md).
+ */
+interface Slot<E> {
+  /** The newest event not yet delivered. */
+  pending: E | undefined;
+  /** The last event delivered, and when (0 when not throttling). */
+  sent: E | undefined;
   at: number;
-  event: E;
 }
 
 const DONE: IteratorReturnResult<undefined> = Object.freeze({ value: undefined, done: true });
 
 class ConflatedStream<E, R> implements AsyncIterableIterator<R> {
-  private readonly latest = new Map<string, E>();
-  private readonly sent = new Map<string, Sent<E>>();
+  private readonly slots = new Map<string, Slot<E>>();
+  /** The slots in first-seen order; `take` scans round-robin from `cursor` so no key starves. */
+  private readonly order: Slot<E>[] = [];
+  private cursor = 0;
+  private pendingCount = 0;
   private waiting: Array<(result: IteratorResult<R>) => void> = [];
   private timer: NodeJS.Timeout | undefined;
   private timerDue = Number.POSITIVE_INFINITY;
@@ -73,45 +86,64 @@ class ConflatedStream<E, R> implements AsyncIterableIterator<R> {
     return this;
   }
 
+  private slot(key: string): Slot<E> {
+    let slot = this.slots.get(key);
+    if (slot === undefined) {
+      slot = { pending: undefined, sent: undefined, at: 0 };
+      this.slots.set(key, slot);
+      this.order.push(slot);
+    }
+    return slot;
+  }
+
   private offer(event: E) {
     if (this.done) return;
-    this.latest.set(this.options.keyOf(event), event);
+    const slot = this.slot(this.options.keyOf(event));
+    if (slot.pending === undefined) this.pendingCount += 1;
+    slot.pending = event;
     if (this.waiting.length > 0) this.drain();
   }
 
   private seed(events: readonly E[]) {
     if (this.done) return;
     for (const event of events) {
-      const key = this.options.keyOf(event);
-      if (!this.latest.has(key) && !this.sent.has(key)) this.latest.set(key, event);
+      const slot = this.slot(this.options.keyOf(event));
+      if (slot.pending === undefined && slot.sent === undefined) {
+        slot.pending = event;
+        this.pendingCount += 1;
+      }
     }
     this.drain();
   }
 
   /** Takes the next deliverable event, or undefined; sets the throttle timer when one is due later. */
   private take(): E | undefined {
-    if (this.latest.size === 0) return undefined;
+    if (this.pendingCount === 0) return undefined;
     const { same, throttleMs = 0, now = Date.now } = this.options;
     // The clock is only needed to throttle (0 = every event at once, the common case).
     const t = throttleMs > 0 ? now() : 0;
+    const n = this.order.length;
     let nextDue = Number.POSITIVE_INFINITY;
-    for (const key of this.latest.keys()) {
-      const event = this.latest.get(key)!;
-      const last = this.sent.get(key);
-      if (last && same?.(last.event, event)) {
-        this.latest.delete(key);
+    for (let k = 0; k < n; k++) {
+      const i = (this.cursor + k) % n;
+      const slot = this.order[i]!;
+      const event = slot.pending;
+      if (event === undefined) continue;
+      if (slot.sent !== undefined && same?.(slot.sent, event)) {
+        slot.pending = undefined;
+        this.pendingCount -= 1;
         continue;
       }
-      const due = last ? last.at + throttleMs : t;
+      const due = slot.sent !== undefined ? slot.at + throttleMs : t;
       if (due > t) {
         nextDue = Math.min(nextDue, due);
         continue;
       }
-      this.latest.delete(key);
-      if (last) {
-        last.at = t;
-        last.event = event;
-      } else this.sent.set(key, { at: t, event });
+      slot.pending = undefined;
+      this.pendingCount -= 1;
+      slot.sent = event;
+      slot.at = t;
+      this.cursor = (i + 1) % n;
       return event;
     }
     if (nextDue < this.timerDue) {
@@ -145,8 +177,9 @@ class ConflatedStream<E, R> implements AsyncIterableIterator<R> {
     if (this.done) return;
     this.done = true;
     clearTimeout(this.timer);
-    this.latest.clear();
-    this.sent.clear();
+    this.slots.clear();
+    this.order.length = 0;
+    this.pendingCount = 0;
     this.stop();
     for (const resolve of this.waiting.splice(0)) resolve(DONE);
   }

@@ -83,12 +83,21 @@ interface Local {
   listeners: Set<{ onTick: (tick: PriceTick) => void }>;
   /** The last tick delivered here: the current price for a new subscriber. */
   latest?: PriceTick;
-  /** A fan-out of `latest` is scheduled. */
-  queued?: boolean;
+  /** The fan-out of `latest` in progress, if any (see deliver). */
+  fanOut?: FanOut;
   leave: () => void;
 }
 
-const RESOLVED = Promise.resolve();
+interface FanOut {
+  /** The listeners when the pass started (one that leaves meanwhile ignores the tick). */
+  listeners: Array<{ onTick: (tick: PriceTick) => void }>;
+  next: number;
+  /** A newer tick arrived during this pass. */
+  again: boolean;
+}
+
+/** Listeners called per macrotask during a fan-out. */
+const FAN_OUT_SLICE = 64;
 
 const TOPIC = 'price:';
 
@@ -196,25 +205,46 @@ export function createPriceHub(deps: PriceHubDeps): PriceHub {
   }
 
   /**
-   * Fans a tick out after the current synchronous run, once: ticks that arrive together (one socket
-   * read carries many upstream frames when the process is behind) collapse into the newest, so a busy
-   * process sends each subscriber one current price instead of a stale one followed by the current one.
+   * Fans the asset's newest tick out to its listeners. Ticks that arrive while a fan-out is scheduled
+   * or running collapse into the newest (one socket read carries many upstream frames when the process
+   * is behind), so a busy process sends each subscriber the current price, not a stale one first.
+   * Listeners are called in slices of FAN_OUT_SLICE, one slice per macrotask: each subscriber's
+   * delivery (a chain of promise steps down to the socket write) then completes before the next slice
+   * starts, instead of every subscriber's chain being in flight at once. That keeps the per-event
+   * garbage young: with 5k subscribers in one burst, a scavenge mid-burst promoted the in-flight objects
+   * to the old generation and RSS grew with them (docs/benchmarks-live.md).
    */
   function deliver(entry: Local, tick: PriceTick) {
     entry.latest = tick;
-    if (entry.queued) return;
-    entry.queued = true;
-    void RESOLVED.then(() => {
-      entry.queued = false;
-      const latest = entry.latest!;
-      for (const listener of entry.listeners) {
-        try {
-          listener.onTick(latest);
-        } catch (error) {
-          deps.onError?.(error);
-        }
+    if (entry.fanOut) {
+      entry.fanOut.again = true;
+      return;
+    }
+    entry.fanOut = { listeners: [...entry.listeners], next: 0, again: false };
+    setImmediate(fanOutSlice, entry);
+  }
+
+  function fanOutSlice(entry: Local) {
+    const run = entry.fanOut;
+    if (!run) return;
+    const tick = entry.latest!;
+    const end = Math.min(run.next + FAN_OUT_SLICE, run.listeners.length);
+    for (let i = run.next; i < end; i++) {
+      try {
+        run.listeners[i]!.onTick(tick);
+      } catch (error) {
+        deps.onError?.(error);
       }
-    });
+    }
+    run.next = end;
+    if (end < run.listeners.length) {
+      setImmediate(fanOutSlice, entry);
+      return;
+    }
+    // A newer tick came during the pass: listeners before it have the older one. One more pass;
+    // those that already have the newest drop it (the feeds skip a tick equal to the last sent).
+    entry.fanOut = run.again ? { listeners: [...entry.listeners], next: 0, again: false } : undefined;
+    if (entry.fanOut) setImmediate(fanOutSlice, entry);
   }
 
   function active(): string[] {

@@ -44,6 +44,24 @@ describe('conflate', () => {
     await stream.return?.();
   });
 
+  it('takes keys round-robin, so a key that is refilled before every read does not starve the others', async () => {
+    const src = source();
+    const stream = conflate<Tick, string>({ listen: src.listen, keyOf: (t) => t.key, map: (t) => t.key });
+    const got: string[] = [];
+    for (let n = 0; n < 6; n++) {
+      // btc ticks before every read; eth and sol tick once.
+      src.emit('btc', n);
+      if (n === 0) {
+        src.emit('eth', 1);
+        src.emit('sol', 1);
+      }
+      got.push((await stream.next()).value as string);
+    }
+    expect(got.slice(0, 3).sort()).toEqual(['btc', 'eth', 'sol']);
+    expect(got.slice(3)).toEqual(['btc', 'btc', 'btc']);
+    await stream.return?.();
+  });
+
   it('delivers the snapshot first, and a live event that arrived while it loaded wins over it', async () => {
     const src = source();
     let release: (events: Tick[]) => void = () => {};

@@ -65,6 +65,18 @@ export interface FanoutCase {
   stealPct: number;
   openS: number;
   clientErrors: number;
+  /** The gateway's V8 heap before any client and at the end of the window (from its /metrics). */
+  heap?: { base: HeapReading; end: HeapReading };
+}
+
+/** MB, from prom-client's Node metrics (total = reserved by V8, used = live + not yet collected). */
+export interface HeapReading {
+  newTotal: number;
+  oldTotal: number;
+  oldUsed: number;
+  heapTotal: number;
+  heapUsed: number;
+  external: number;
 }
 
 interface ClientResult {
@@ -120,16 +132,20 @@ async function measureGateway(sandbox: Sandbox, assets: string[], n: number, dur
     });
     await sleep(1_000);
     const rssBase = readRssMb(gateway.pid);
+    const heapBase = await readHeap(url);
+    let heapEnd: HeapReading | undefined;
     const upstream = countUpstreamTicks(sandbox, assets);
     let ticksPerAsset = 0;
     const measured = await drive(url.replace(/^http/, 'ws'), n, assets, durationS, gateway.pid, {
       onMeasureStart: () => upstream.reset(),
-      onMeasureEnd: () => {
+      onMeasureEnd: async () => {
         ticksPerAsset = upstream.ticks() / assets.length;
         upstream.close();
+        heapEnd = await readHeap(url);
       },
     });
-    return summarize('gateway', n, durationS, n * ticksPerAsset, rssBase, measured);
+    const summary = summarize('gateway', n, durationS, n * ticksPerAsset, rssBase, measured);
+    return heapBase && heapEnd ? { ...summary, heap: { base: heapBase, end: heapEnd } } : summary;
   } finally {
     await gateway.stop();
   }
@@ -294,6 +310,17 @@ export function formatFanout(cases: FanoutCase[]): string {
       `${g.rssPer1kMb} MB RSS per 1k subs (target ≤40: ${mark(g.rssPer1kMb <= 40)})`
     );
   });
+  const heaps = cases.flatMap((c) => {
+    if (!c.heap) return [];
+    const { base, end } = c.heap;
+    const mb = (v: number) => v.toFixed(0);
+    return [
+      `  gateway ${c.subscribers}: V8 heap ${mb(base.heapTotal)}→${mb(end.heapTotal)} MB reserved, ` +
+        `${mb(base.heapUsed)}→${mb(end.heapUsed)} MB used; new space ${mb(base.newTotal)}→${mb(end.newTotal)} MB; ` +
+        `old space ${mb(base.oldUsed)}/${mb(base.oldTotal)}→${mb(end.oldUsed)}/${mb(end.oldTotal)} MB (used/reserved); ` +
+        `external ${mb(base.external)}→${mb(end.external)} MB`,
+    ];
+  });
   return [
     '',
     'fan-out (priceUpdated, 10 ticks/s per asset)',
@@ -301,7 +328,30 @@ export function formatFanout(cases: FanoutCase[]): string {
     ...rows.map(line),
     '',
     ...verdicts,
+    ...(heaps.length > 0 ? ['', ...heaps] : []),
   ].join('\n');
+}
+
+/** The gateway's heap figures from its /metrics (prom-client's Node metrics; main.ts turns them on). */
+async function readHeap(graphqlUrl: string): Promise<HeapReading | undefined> {
+  try {
+    const text = await (await fetch(graphqlUrl.replace(/\/graphql$/, '/metrics'))).text();
+    const value = (name: string, space?: string) => {
+      const label = space ? `{space="${space}"}` : '';
+      const line = text.split('\n').find((l) => l.startsWith(`marketgraph_${name}${label} `));
+      return line ? Number(line.split(' ')[1]) / 1024 / 1024 : Number.NaN;
+    };
+    return {
+      newTotal: value('nodejs_heap_space_size_total_bytes', 'new'),
+      oldTotal: value('nodejs_heap_space_size_total_bytes', 'old'),
+      oldUsed: value('nodejs_heap_space_size_used_bytes', 'old'),
+      heapTotal: value('nodejs_heap_size_total_bytes'),
+      heapUsed: value('nodejs_heap_size_used_bytes'),
+      external: value('nodejs_external_memory_bytes'),
+    };
+  } catch {
+    return undefined;
+  }
 }
 
 /** A raw subscriber to the sandbox's streams, counting the upstream ticks the gateway is offered. */
