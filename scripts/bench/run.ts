@@ -5,6 +5,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import autocannon from 'autocannon';
 import { UPSTREAMS } from '../../src/config.js';
+import { GATEWAY_NODE_FLAGS } from '../../src/node-flags.js';
 import { SANDBOX_KEYS } from '../../src/sandbox/dialects.js';
 import { type Sandbox, startSandbox } from '../../src/sandbox/server.js';
 import { type AnyScenario, type BenchTarget, isStandalone, type Scenario } from './scenario.js';
@@ -180,7 +181,7 @@ function providerEnv(sandbox: Sandbox): Record<string, string> {
 async function spawnGateway(env: Record<string, string>): Promise<{ url: string; stop(): Promise<void> }> {
   const child = spawn(
     process.execPath,
-    ['--import', 'tsx', 'src/main.ts', '--profile', 'live', '--port', '0'],
+    [...GATEWAY_NODE_FLAGS, '--import', 'tsx', 'src/main.ts', '--profile', 'live', '--port', '0'],
     {
       cwd: ROOT,
       env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...env },

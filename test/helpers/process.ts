@@ -1,6 +1,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import type { UpstreamName } from '../../src/config.js';
+import { GATEWAY_NODE_FLAGS } from '../../src/node-flags.js';
 import { SANDBOX_KEYS } from '../../src/sandbox/dialects.js';
 import type { Sandbox } from '../../src/sandbox/server.js';
 
@@ -71,7 +72,7 @@ export function sandboxProviderEnv(
 
 export async function spawnGateway(options: SpawnGatewayOptions = {}): Promise<GatewayProcess> {
   const args = options.args ?? ['--profile', 'live', '--port', '0'];
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts', ...args], {
+  const child = spawn(process.execPath, [...GATEWAY_NODE_FLAGS, '--import', 'tsx', 'src/main.ts', ...args], {
     cwd: ROOT,
     env: {
       PATH: process.env.PATH ?? '',

@@ -3,6 +3,7 @@ import { appendFileSync, existsSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import WebSocket from 'ws';
 import { UPSTREAMS } from '../../../src/config.js';
+import { GATEWAY_NODE_FLAGS } from '../../../src/node-flags.js';
 import { SANDBOX_KEYS } from '../../../src/sandbox/dialects.js';
 import { type Sandbox, startSandbox } from '../../../src/sandbox/server.js';
 import type { StandaloneScenario } from '../scenario.js';
@@ -117,7 +118,7 @@ export async function runFanout(options: FanoutOptions): Promise<{ cases: Fanout
 async function measureGateway(sandbox: Sandbox, assets: string[], n: number, durationS: number) {
   console.error(`\nfanout: gateway, ${n} graphql-ws subscribers over ${assets.length} assets`);
   const gateway = await spawnServer(
-    ['--import', 'tsx', 'src/main.ts', '--profile', 'live', '--port', '0'],
+    [...GATEWAY_NODE_FLAGS, '--import', 'tsx', 'src/main.ts', '--profile', 'live', '--port', '0'],
     providerEnv(sandbox),
     0,
     (output) => READY.exec(output)?.[1],
