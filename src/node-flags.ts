@@ -1,12 +1,19 @@
 // The Node/V8 flags the gateway process runs with: `npm start` (package.json, kept equal by
 // test/gateway/node-flags.test.ts), the benchmarks and the tests that spawn a gateway.
 //
-// --initial-old-space-size=64: V8 starts a process with an old-generation limit derived from the
-// maximum heap (gigabytes on a machine with plenty of RAM), scaled down by the survival rate it sees,
-// and computes the limit from the live size only after its first full GC. A fresh gateway that takes
-// thousands of subscriptions therefore let connection and event garbage pile up to ~280 MB of old
-// space before collecting anything: at 5k subscribers RSS per 1k subscriptions read 47-49 MB while the
-// live heap was ~14 KB per subscription. Starting at 64 MB (about twice the gateway's idle old space)
-// brings the first full GC forward; after it V8 sizes the heap from what is live, as it would anyway.
-// Same run: 17 MB per 1k, no change in CPU per delivered event (docs/benchmarks-live.md).
-export const GATEWAY_NODE_FLAGS: readonly string[] = ['--initial-old-space-size=64'];
+// They bound how far V8 lets the old generation grow past what is live. A gateway's memory scales with
+// its live subscriptions (~14 KB each), and V8's defaults are tuned for throughput instead:
+// - a fresh process does its first full GC only at a limit derived from the machine's RAM (scaled by
+//   the survival rate it sees), so one that takes thousands of subscriptions at start piled up
+//   ~250 MB of garbage first; --initial-old-space-size=64 (about twice the idle gateway's old space)
+//   brings that first GC forward;
+// - after a full GC the next limit is the live size times a factor V8 picks between 1.1 and 4 from
+//   GC versus mutator speed; the fan-out's cheap GCs pushed it high. --heap-growing-percent=100 fixes
+//   it at 2.
+// At 5k subscribers on one core: RSS per 1k subscriptions 26-50 MB (run to run) -> 16-17 MB, for
+// ~1.5 µs more CPU per delivered event (more frequent full GCs); hot queries within run-to-run noise
+// (docs/benchmarks-live.md).
+export const GATEWAY_NODE_FLAGS: readonly string[] = [
+  '--initial-old-space-size=64',
+  '--heap-growing-percent=100',
+];
