@@ -89,4 +89,41 @@ describe('Subscription.priceUpdated', () => {
     await client.dispose();
     expect(t.sandbox.streams('binance')).toEqual([]);
   });
+
+  it('sends the current price first, without waiting for an upstream tick', async () => {
+    // An upstream that ticks once a minute: anything within seconds is the gateway's snapshot.
+    const quiet = await startTestGateway({ sandbox: { tickMs: 60_000 } });
+    try {
+      const { url: quietUrl } = await quiet.gateway.start();
+      const query = await fetch(quietUrl, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ query: '{ asset(id: "bitcoin") { price { value } } }' }),
+      });
+      const rest = ((await query.json()) as { data: { asset: { price: { value: number } } } }).data.asset
+        .price;
+      const client = wsClient(quietUrl);
+      const ws = subscribeWs(client, SUBSCRIPTION, { ids: ['bitcoin'] });
+      const sse = subscribeSse(quietUrl, SUBSCRIPTION, { ids: ['bitcoin'] });
+      const started = Date.now();
+      await waitFor(() => ws.events.length > 0 && sse.events.length > 0, 3_000, 'a first event on both');
+      for (const first of [ws.events[0]!, sse.events[0]!]) {
+        expect(first.errors).toBeUndefined();
+        expect(first.at - started).toBeLessThan(3_000);
+        const price = (first.data as { priceUpdated: { value: number; source: string } }).priceUpdated;
+        // The price a query returns right now, from the REST path (no tick has come).
+        expect(price.value).toBe(rest.value);
+        expect(price.source).not.toBe('BINANCE');
+      }
+      // No change upstream, so nothing more: the snapshot is not repeated.
+      await new Promise((resolve) => setTimeout(resolve, 1_000));
+      expect(ws.events).toHaveLength(1);
+      expect(sse.events).toHaveLength(1);
+      ws.stop();
+      sse.stop();
+      await client.dispose();
+    } finally {
+      await quiet.close();
+    }
+  });
 });
