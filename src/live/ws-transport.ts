@@ -8,11 +8,16 @@ import type { WebSocket, WebSocketServer } from 'ws';
 // transports share one plugin pipeline. It does what graphql-ws's own `useServer` does (keep-alive
 // pings, a socket that misses a pong for `keepAliveMs` is dropped, a closed socket ends its
 // subscriptions) plus two things it cannot:
-// - a `next` message whose payload is a shared result (see shared-results.ts) embeds that result's
-//   JSON text, serialized once for all subscribers; only the envelope ({"id",...}) is built per message;
+// - a subscription's shared results (see shared-results.ts) are written to the socket here, as
+//   `{"id":…,"type":"next","payload":<the result's JSON text, serialized once for all subscribers>}`,
+//   without passing through graphql-ws's per-message path (its loop, onNext, envelope stringify and
+//   validation, three awaits): that path was most of what a delivery cost above a plain `ws` send
+//   (docs/benchmarks-live.md). graphql-ws still owns the protocol — subscribe, complete, errors, the
+//   results that are not shared (those with errors) — and still iterates the subscription, so a client's
+//   `complete` or a closed socket ends it as before;
 // - a message to a socket with little unsent data is handed to the socket without waiting for the
-//   write to complete; a socket that has `highWaterBytes` or more unsent makes graphql-ws wait for it,
-//   so a slow client stops pulling events (and its subscriptions conflate) instead of buffering them.
+//   write to complete; a socket that has `highWaterBytes` or more unsent is waited for, so a slow
+//   client stops pulling events (and its subscriptions conflate) instead of buffering them.
 
 export interface WsTransportDeps {
   // biome-ignore lint/suspicious/noExplicitAny: any Yoga instance; only getEnveloped is used.
@@ -31,9 +36,7 @@ export interface WsTransport {
   dispose(): Promise<void>;
 }
 
-/** Stands in for a shared payload while the envelope is stringified; replaced by the payload's text. */
-const PLACEHOLDER = '\u0000shared-payload\u0000';
-const PLACEHOLDER_JSON = JSON.stringify(PLACEHOLDER);
+const DONE: IteratorReturnResult<undefined> = Object.freeze({ value: undefined, done: true });
 
 interface Extra {
   socket: WebSocket;
@@ -49,23 +52,11 @@ export function serveGraphqlWs(deps: WsTransportDeps): WsTransport {
   const keepAliveMs = deps.keepAliveMs ?? 12_000;
   const highWaterBytes = deps.highWaterBytes ?? 64 * 1024;
   const json = deps.json;
-  // Set while a shared payload is stringified and consumed by the send that immediately follows it
-  // (graphql-ws stringifies a message and hands it to send() in one synchronous step).
-  let pendingPayload: string | undefined;
-
-  /** What onNext hands graphql-ws for a shared result: stringifies to the placeholder, cheaply. */
-  class SharedPayload {
-    constructor(private readonly text: string) {}
-    toJSON() {
-      pendingPayload = this.text;
-      return PLACEHOLDER;
-    }
-  }
 
   const server = makeServer<Record<string, unknown> | undefined, Extra>({
     execute: (args) => (args.rootValue as Root).execute(args),
     subscribe: (args) => (args.rootValue as Root).subscribe(args),
-    onSubscribe: async (ctx, _id, payload) => {
+    onSubscribe: async (ctx, id, payload) => {
       const enveloped = deps.yoga.getEnveloped({
         ...ctx,
         req: ctx.extra.request,
@@ -81,13 +72,18 @@ export function serveGraphqlWs(deps: WsTransportDeps): WsTransport {
         document,
         variableValues: payload.variables,
         contextValue: await enveloped.contextFactory(),
-        rootValue: { execute: enveloped.execute, subscribe: enveloped.subscribe },
+        rootValue: {
+          execute: enveloped.execute,
+          subscribe: json
+            ? async (args: ExecutionArgs) => {
+                const result = await enveloped.subscribe(args);
+                if (!isAsyncIterable(result)) return result;
+                const socket = ctx.extra.socket;
+                return new DirectResults(result[Symbol.asyncIterator](), socket, id, json, highWaterBytes);
+              }
+            : enveloped.subscribe,
+        },
       };
-    },
-    // A shared result goes out as its text (send() swaps it in for the placeholder).
-    onNext(_ctx, _id, _payload, _args, result) {
-      const text = json?.(result);
-      return text === undefined ? undefined : (new SharedPayload(text) as unknown as typeof result);
     },
   });
 
@@ -116,22 +112,7 @@ export function serveGraphqlWs(deps: WsTransportDeps): WsTransport {
       {
         protocol: socket.protocol,
         send(data) {
-          let frame = data;
-          if (pendingPayload !== undefined) {
-            const at = frame.lastIndexOf(PLACEHOLDER_JSON);
-            if (at >= 0) {
-              frame = frame.slice(0, at) + pendingPayload + frame.slice(at + PLACEHOLDER_JSON.length);
-            }
-            pendingPayload = undefined;
-          }
-          if (socket.readyState !== socket.OPEN) return;
-          if (socket.bufferedAmount < highWaterBytes) {
-            socket.send(frame);
-            return;
-          }
-          return new Promise<void>((resolve, reject) => {
-            socket.send(frame, (error) => (error ? reject(error) : resolve()));
-          });
+          return sendFrame(socket, data, highWaterBytes);
         },
         close(code, reason) {
           socket.close(code, reason);
@@ -163,4 +144,66 @@ export function serveGraphqlWs(deps: WsTransportDeps): WsTransport {
       deps.wss.removeAllListeners('connection');
     },
   };
+}
+
+/** Sends without waiting unless the socket already has `highWaterBytes` unsent; then waits for it. */
+function sendFrame(socket: WebSocket, frame: string, highWaterBytes: number): Promise<void> | undefined {
+  if (socket.readyState !== socket.OPEN) return undefined;
+  if (socket.bufferedAmount < highWaterBytes) {
+    socket.send(frame);
+    return undefined;
+  }
+  return new Promise<void>((resolve, reject) => {
+    socket.send(frame, (error) => (error ? reject(error) : resolve()));
+  });
+}
+
+/**
+ * One subscription's results as graphql-ws iterates them: shared results are written to the socket
+ * here and never yielded; anything else (a result with errors) is yielded for graphql-ws to send. The
+ * iterator only settles for those, or when the subscription ends.
+ */
+class DirectResults implements AsyncIterableIterator<unknown> {
+  /** The envelope up to the payload, built once per subscription. */
+  private readonly prefix: string;
+
+  constructor(
+    private readonly source: AsyncIterator<unknown>,
+    private readonly socket: WebSocket,
+    id: string,
+    private readonly json: (result: unknown) => string | undefined,
+    private readonly highWaterBytes: number,
+  ) {
+    this.prefix = `{"id":${JSON.stringify(id)},"type":"next","payload":`;
+  }
+
+  async next(): Promise<IteratorResult<unknown>> {
+    for (;;) {
+      const step = await this.source.next();
+      if (step.done) return step;
+      const text = this.json(step.value);
+      if (text === undefined) return step;
+      // A closed socket: graphql-ws ends the subscription (return()) as it handles the close.
+      const waiting = sendFrame(this.socket, `${this.prefix}${text}}`, this.highWaterBytes);
+      if (waiting) await waiting;
+    }
+  }
+
+  async return(): Promise<IteratorResult<unknown>> {
+    await this.source.return?.();
+    return DONE;
+  }
+
+  async throw(error?: unknown): Promise<IteratorResult<unknown>> {
+    await this.source.return?.();
+    throw error;
+  }
+
+  [Symbol.asyncIterator]() {
+    return this;
+  }
+}
+
+function isAsyncIterable(value: unknown): value is AsyncIterable<unknown> {
+  return typeof value === 'object' && value !== null && Symbol.asyncIterator in value;
 }
