@@ -28,7 +28,7 @@ interface Tick {
   blob: string;
 }
 
-function setup(highWaterBytes?: number) {
+function setup(highWaterBytes?: number, keepAliveMs = 0) {
   const listeners = new Set<(tick: Tick) => void>();
   let pulled = 0;
   const Tick = new GraphQLObjectType<Tick>({
@@ -78,7 +78,7 @@ function setup(highWaterBytes?: number) {
   const transport: WsTransport = serveGraphqlWs({
     yoga,
     wss,
-    keepAliveMs: 0,
+    keepAliveMs,
     json: shared.json,
     highWaterBytes,
   });
@@ -185,6 +185,49 @@ describe('graphql-ws transport', () => {
     expect(received.length).toBeLessThan(offered / 2);
     expect(received).toEqual([...received].sort((a, b) => a - b));
     socket.close();
+    await waitFor(() => t.listeners() === 0, 2_000, 'the source to be released');
+  });
+
+  it('pings every keepAliveMs, keeps a client that answers, drops one that does not and releases it', async () => {
+    // Generous for a loaded CI machine: the answering client has a whole period to pong.
+    const t = setup(undefined, 250);
+    current = t;
+    const url = (await t.start()).replace(/^http/, 'ws');
+    const open = (autoPong: boolean) => {
+      const socket = new WebSocket(url, 'graphql-transport-ws', { autoPong });
+      let pings = 0;
+      let closed = false;
+      socket.on('ping', () => {
+        pings += 1;
+      });
+      socket.on('close', () => {
+        closed = true;
+      });
+      socket.on('message', (data) => {
+        if ((JSON.parse(String(data)) as { type: string }).type === 'connection_ack') {
+          socket.send(
+            JSON.stringify({
+              id: '1',
+              type: 'subscribe',
+              payload: { query: 'subscription { ticks { n } }' },
+            }),
+          );
+        }
+      });
+      socket.on('open', () => socket.send(JSON.stringify({ type: 'connection_init' })));
+      return { socket, pings: () => pings, closed: () => closed };
+    };
+    const answering = open(true);
+    const silent = open(false);
+    await waitFor(() => t.listeners() === 2, 3_000, 'both subscriptions');
+    // The silent client misses its pong deadline (one period after a ping) and is dropped; its
+    // subscription goes with it.
+    await waitFor(() => silent.closed(), 3_000, 'the silent client to be dropped');
+    await waitFor(() => t.listeners() === 1, 2_000, "the silent client's subscription to be released");
+    await new Promise((resolve) => setTimeout(resolve, 1_000));
+    expect(answering.closed()).toBe(false);
+    expect(answering.pings()).toBeGreaterThanOrEqual(4);
+    answering.socket.close();
     await waitFor(() => t.listeners() === 0, 2_000, 'the source to be released');
   });
 });
