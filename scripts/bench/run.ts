@@ -1,26 +1,20 @@
-import { type ChildProcess, spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
-import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import autocannon from 'autocannon';
 import { UPSTREAMS } from '../../src/config.js';
-import { GATEWAY_NODE_FLAGS } from '../../src/node-flags.js';
-import { SANDBOX_KEYS } from '../../src/sandbox/dialects.js';
 import { type Sandbox, startSandbox } from '../../src/sandbox/server.js';
+import { sandboxProviderEnv, spawnGateway } from '../lib/gateway-process.js';
 import { type AnyScenario, type BenchTarget, isStandalone, type Scenario } from './scenario.js';
 import { SCENARIOS } from './scenarios/index.js';
 
 // `npm run bench [-- <scenario>... --duration S --warmup S --connections N --json]`
 //
 // Starts the sandbox in this process (quotas off: the bench measures the gateway, not the providers'
-// free tiers) and, for each scenario, a fresh gateway as a child process (`node --import tsx
-// src/main.ts --profile live`) whose provider URLs all point at the sandbox, so nothing leaves
+// free tiers) and, for each scenario, a fresh gateway as a child process (what `npm start`
+// runs, with `--profile live`; scripts/lib/gateway-process.ts) whose provider URLs all point at the sandbox, so nothing leaves
 // loopback and the gateway gets a core of its own while autocannon and the sandbox share the other.
 // Every run is bounded (warm-up + duration per scenario) and stops by itself.
-
-const ROOT = fileURLToPath(new URL('../../', import.meta.url));
-const READY = /GraphiQL, HTTP, SSE\s+(http:\/\/\S+\/graphql)/;
 
 interface Options {
   names: string[];
@@ -81,7 +75,11 @@ async function main() {
 }
 
 async function runScenario(scenario: Scenario, sandbox: Sandbox, options: Options): Promise<Measured> {
-  const gateway = await spawnGateway({ ...providerEnv(sandbox), ...scenario.gatewayEnv });
+  const gateway = await spawnGateway({
+    env: { ...providerEnv(sandbox), ...scenario.gatewayEnv },
+    readyTimeoutMs: 20_000,
+    onStderr: (chunk) => process.stderr.write(chunk),
+  });
   try {
     const target: BenchTarget = { url: gateway.url, sandbox, query: (q, v) => postQuery(gateway.url, q, v) };
     const connections = scenario.connections ?? (options.connections || 10);
@@ -160,81 +158,7 @@ async function scrapeUpstreamSeconds(graphqlUrl: string): Promise<{ sum: number;
 
 /** Every provider at the sandbox, with its demo key; quotas raised so the gateway never sheds. */
 function providerEnv(sandbox: Sandbox): Record<string, string> {
-  const env: Record<string, string> = { MARKETGRAPH_LOG_LEVEL: 'error' };
-  for (const name of UPSTREAMS) {
-    const prefix = `MARKETGRAPH_${name.toUpperCase()}`;
-    const endpoint = sandbox.endpoints[name];
-    env[`${prefix}_RPM`] = '1000000';
-    if (!endpoint) {
-      env[`${prefix}_ENABLED`] = 'false';
-      env[`${prefix}_URL`] = 'http://127.0.0.1:9/disabled';
-      continue;
-    }
-    env[`${prefix}_URL`] = endpoint.url;
-    if (endpoint.wsUrl) env[`${prefix}_WS_URL`] = endpoint.wsUrl;
-    const key = SANDBOX_KEYS[name];
-    if (key) env[`${prefix}_KEY`] = key;
-  }
-  return env;
-}
-
-async function spawnGateway(env: Record<string, string>): Promise<{ url: string; stop(): Promise<void> }> {
-  const child = spawn(
-    process.execPath,
-    [...GATEWAY_NODE_FLAGS, '--import', 'tsx', 'src/main.ts', '--profile', 'live', '--port', '0'],
-    {
-      cwd: ROOT,
-      env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...env },
-      detached: true,
-      stdio: ['ignore', 'pipe', 'pipe'],
-    },
-  );
-  const stopOnExit = () => signalGroup(child, 'SIGKILL');
-  process.once('exit', stopOnExit);
-  let output = '';
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  const url = await new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`gateway not ready after 20 s:\n${output}`)), 20_000);
-    const read = (chunk: string) => {
-      output += chunk;
-      const match = READY.exec(output);
-      if (match) {
-        clearTimeout(timer);
-        resolve(match[1]!);
-      }
-    };
-    child.stdout!.setEncoding('utf8').on('data', read);
-    child.stderr!.setEncoding('utf8').on('data', (chunk: string) => {
-      output += chunk;
-      process.stderr.write(chunk);
-    });
-    void exited.then(() => {
-      clearTimeout(timer);
-      reject(new Error(`gateway exited before it was ready:\n${output}`));
-    });
-  }).catch((error: unknown) => {
-    signalGroup(child, 'SIGKILL');
-    throw error;
-  });
-  return {
-    url,
-    async stop() {
-      signalGroup(child, 'SIGTERM');
-      const timer = setTimeout(() => signalGroup(child, 'SIGKILL'), 5_000);
-      await exited;
-      clearTimeout(timer);
-      process.removeListener('exit', stopOnExit);
-    },
-  };
-}
-
-function signalGroup(child: ChildProcess, signal: NodeJS.Signals) {
-  if (child.pid === undefined || child.exitCode !== null || child.signalCode !== null) return;
-  try {
-    process.kill(-child.pid, signal);
-  } catch {
-    // Already gone.
-  }
+  return { MARKETGRAPH_LOG_LEVEL: 'error', ...sandboxProviderEnv(sandbox, UPSTREAMS, { rpm: 1_000_000 }) };
 }
 
 async function postQuery(url: string, query: string, variables?: Record<string, unknown>) {

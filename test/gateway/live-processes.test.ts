@@ -1,9 +1,9 @@
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type GatewayProcess, sandboxProviderEnv, spawnGateway } from '../../scripts/lib/gateway-process.js';
 import { UPSTREAMS } from '../../src/config.js';
 import { type Sandbox, startSandbox } from '../../src/sandbox/server.js';
 import { type Received, subscribeSse, subscribeWs, waitFor, wsClient } from '../helpers/clients.js';
-import { type GatewayProcess, sandboxProviderEnv, spawnGateway } from '../helpers/process.js';
 
 // Issue #5 acceptance: two gateway processes over the real Redis (database 6, flushed first). Both
 // processes' subscribers get the same ticks, the sandbox sees one upstream connection with one stream

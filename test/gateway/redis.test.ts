@@ -1,10 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type GatewayProcess, sandboxProviderEnv, spawnGateway } from '../../scripts/lib/gateway-process.js';
 import { loadConfig, UPSTREAMS } from '../../src/config.js';
 import { createQuota } from '../../src/http/quota.js';
 import { type Sandbox, startSandbox } from '../../src/sandbox/server.js';
-import { type GatewayProcess, sandboxProviderEnv, spawnGateway } from '../helpers/process.js';
 
 // Issue #3 acceptance: two gateway processes sharing the real Redis at 127.0.0.1:6379. What one
 // fetched, the other serves with 0 upstream calls; together they stay inside one provider quota.

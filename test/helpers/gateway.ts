@@ -1,6 +1,7 @@
 import type { TypedDocumentNode } from '@graphql-typed-document-node/core';
 import { print } from 'graphql';
 import pino from 'pino';
+import type { GraphQLResponse } from '../../scripts/lib/gateway-process.js';
 import { type Config, loadConfig, withProviderUrls } from '../../src/config.js';
 import { SANDBOX_KEYS } from '../../src/sandbox/dialects.js';
 import { type Sandbox, type SandboxOptions, startSandbox } from '../../src/sandbox/server.js';
@@ -16,13 +17,7 @@ export interface TestGateway {
   query<T = Record<string, unknown>, V = Record<string, unknown>>(
     query: string | TypedDocumentNode<T, V>,
     variables?: V,
-  ): Promise<{
-    status: number;
-    body: {
-      data?: T;
-      errors?: Array<{ message: string; path?: unknown[]; extensions?: Record<string, unknown> }>;
-    };
-  }>;
+  ): Promise<GraphQLResponse<T>>;
   close(): Promise<void>;
 }
 

@@ -4,8 +4,8 @@ import { fileURLToPath } from 'node:url';
 import WebSocket from 'ws';
 import { UPSTREAMS } from '../../../src/config.js';
 import { GATEWAY_NODE_FLAGS } from '../../../src/node-flags.js';
-import { SANDBOX_KEYS } from '../../../src/sandbox/dialects.js';
 import { type Sandbox, startSandbox } from '../../../src/sandbox/server.js';
+import { sandboxProviderEnv } from '../../lib/gateway-process.js';
 import type { StandaloneScenario } from '../scenario.js';
 
 // Fan-out: N live subscribers (1k, 5k) of priceUpdated on ONE gateway process, fed by the sandbox's
@@ -483,22 +483,7 @@ function nextMessage<T>(child: ChildProcess, type: string, timeoutMs: number): P
 
 /** Every provider at the sandbox, with its demo key; quotas raised so the gateway never sheds. */
 function providerEnv(sandbox: Sandbox): Record<string, string> {
-  const env: Record<string, string> = { MARKETGRAPH_LOG_LEVEL: 'error' };
-  for (const name of UPSTREAMS) {
-    const prefix = `MARKETGRAPH_${name.toUpperCase()}`;
-    const endpoint = sandbox.endpoints[name];
-    env[`${prefix}_RPM`] = '1000000';
-    if (!endpoint) {
-      env[`${prefix}_ENABLED`] = 'false';
-      env[`${prefix}_URL`] = 'http://127.0.0.1:9/disabled';
-      continue;
-    }
-    env[`${prefix}_URL`] = endpoint.url;
-    if (endpoint.wsUrl) env[`${prefix}_WS_URL`] = endpoint.wsUrl;
-    const key = SANDBOX_KEYS[name];
-    if (key) env[`${prefix}_KEY`] = key;
-  }
-  return env;
+  return { MARKETGRAPH_LOG_LEVEL: 'error', ...sandboxProviderEnv(sandbox, UPSTREAMS, { rpm: 1_000_000 }) };
 }
 
 function readRssMb(pid: number): number {

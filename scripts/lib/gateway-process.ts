@@ -1,14 +1,24 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import type { UpstreamName } from '../../src/config.js';
+import { UPSTREAMS, type UpstreamName } from '../../src/config.js';
 import { GATEWAY_NODE_FLAGS } from '../../src/node-flags.js';
 import { SANDBOX_KEYS } from '../../src/sandbox/dialects.js';
 import type { Sandbox } from '../../src/sandbox/server.js';
 
-// Gateway *processes* for tests that need more than one (shared Redis, shared quotas): each runs
-// `node --import tsx src/main.ts` in its own process group, is ready when main prints its URL, and is
-// stopped by signalling the whole group. The environment is built from scratch (PATH and HOME only),
-// so nothing from the developer's shell (a real key, a REDIS_URL) leaks into a test.
+// Gateway *processes*, for the tests that need more than one (shared Redis, shared quotas) and for the
+// benchmarks: each runs `node <GATEWAY_NODE_FLAGS> --import tsx src/main.ts` — what `npm start` runs —
+// in its own process group, is ready when main prints its URL, and is stopped by signalling the whole
+// group (also when this process exits). The environment is built from scratch (PATH and HOME only), so
+// nothing from the developer's shell (a real key, a REDIS_URL) leaks into a test or a benchmark.
+
+/** A GraphQL answer as the tests read it: HTTP status and the parsed body. */
+export interface GraphQLResponse<T> {
+  status: number;
+  body: {
+    data?: T;
+    errors?: Array<{ message: string; path?: unknown[]; extensions?: Record<string, unknown> }>;
+  };
+}
 
 export interface GatewayProcess {
   /** http://127.0.0.1:PORT/graphql */
@@ -22,13 +32,7 @@ export interface GatewayProcess {
   query<T = Record<string, unknown>>(
     query: string,
     variables?: Record<string, unknown>,
-  ): Promise<{
-    status: number;
-    body: {
-      data?: T;
-      errors?: Array<{ message: string; path?: unknown[]; extensions?: Record<string, unknown> }>;
-    };
-  }>;
+  ): Promise<GraphQLResponse<T>>;
   /** SIGTERM to the process group, SIGKILL if it is still there after `graceMs`. */
   stop(graceMs?: number): Promise<void>;
 }
@@ -38,7 +42,11 @@ export interface SpawnGatewayOptions {
   env?: Record<string, string>;
   /** Command-line flags after `src/main.ts`; default `--profile live --port 0`. */
   args?: string[];
+  /** Node flags before `--import tsx` (e.g. `--cpu-prof`), after the gateway's own. */
+  nodeFlags?: readonly string[];
   readyTimeoutMs?: number;
+  /** Also write the process's stderr here as it comes (benchmarks show the gateway's complaints). */
+  onStderr?: (chunk: string) => void;
 }
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
@@ -50,12 +58,15 @@ const READY = /GraphiQL, HTTP, SSE\s+(http:\/\/\S+\/graphql)/;
  */
 export function sandboxProviderEnv(
   sandbox: Sandbox,
-  upstreams: readonly UpstreamName[],
+  upstreams: readonly UpstreamName[] = UPSTREAMS,
+  options: { rpm?: number } = {},
 ): Record<string, string> {
   const env: Record<string, string> = {};
   for (const name of upstreams) {
     const prefix = `MARKETGRAPH_${name.toUpperCase()}`;
     const endpoint = sandbox.endpoints[name];
+    // The benchmarks raise the gateway's own quota buckets so they measure the gateway, not a shed.
+    if (options.rpm !== undefined) env[`${prefix}_RPM`] = String(options.rpm);
     if (!endpoint) {
       env[`${prefix}_ENABLED`] = 'false';
       // Even disabled, a provider gets a loopback URL: nothing may default to the real host.
@@ -72,7 +83,8 @@ export function sandboxProviderEnv(
 
 export async function spawnGateway(options: SpawnGatewayOptions = {}): Promise<GatewayProcess> {
   const args = options.args ?? ['--profile', 'live', '--port', '0'];
-  const child = spawn(process.execPath, [...GATEWAY_NODE_FLAGS, '--import', 'tsx', 'src/main.ts', ...args], {
+  const flags = [...GATEWAY_NODE_FLAGS, ...(options.nodeFlags ?? [])];
+  const child = spawn(process.execPath, [...flags, '--import', 'tsx', 'src/main.ts', ...args], {
     cwd: ROOT,
     env: {
       PATH: process.env.PATH ?? '',
@@ -89,12 +101,17 @@ export async function spawnGateway(options: SpawnGatewayOptions = {}): Promise<G
   });
   child.stderr!.setEncoding('utf8').on('data', (chunk: string) => {
     output += chunk;
+    options.onStderr?.(chunk);
   });
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  // A runner that dies (an exception, Ctrl-C) must not leave gateways behind.
+  const killOnExit = () => killGroup(child, 'SIGKILL');
+  process.once('exit', killOnExit);
 
   const url = await waitForReady(child, () => output, exited, options.readyTimeoutMs ?? 15_000).catch(
     async (error: unknown) => {
       killGroup(child, 'SIGKILL');
+      process.removeListener('exit', killOnExit);
       throw error;
     },
   );
@@ -117,6 +134,7 @@ export async function spawnGateway(options: SpawnGatewayOptions = {}): Promise<G
       return { status: response.status, body: await response.json() };
     },
     async stop(graceMs = 5_000) {
+      process.removeListener('exit', killOnExit);
       if (child.exitCode !== null || child.signalCode !== null) return;
       killGroup(child, 'SIGTERM');
       const timer = setTimeout(() => killGroup(child, 'SIGKILL'), graceMs);
