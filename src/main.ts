@@ -1,5 +1,5 @@
 import { type Config, ConfigError, loadConfig, withProviderUrls } from './config.js';
-import { SANDBOX_KEYS } from './sandbox/dialects.js';
+import { sandboxEndpoints } from './sandbox/dialects.js';
 import { startSandbox } from './sandbox/server.js';
 import { createGateway } from './server.js';
 
@@ -23,12 +23,7 @@ async function main() {
       ? await startSandbox({ seed: config.sandbox.seed, tickMs: config.sandbox.tickMs })
       : undefined;
   if (sandbox) {
-    const endpoints = Object.fromEntries(
-      Object.entries(sandbox.endpoints).map(([name, e]) => [
-        name,
-        { url: e.url, wsUrl: e.wsUrl, key: SANDBOX_KEYS[name as keyof typeof SANDBOX_KEYS] },
-      ]),
-    );
+    const endpoints = sandboxEndpoints(sandbox);
     config = withProviderUrls(config, endpoints, process.env);
   }
 

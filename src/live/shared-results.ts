@@ -6,6 +6,8 @@ import {
   execute,
   type GraphQLError,
 } from 'graphql';
+import { isAsyncIterable } from 'graphql-yoga';
+import { SourceIterator } from './source-iterator.js';
 
 // Executes each live event once per distinct (document, operation, variables), not once per subscriber,
 // and serializes each such result once. graphql-js runs a subscription's selection set for every event
@@ -146,17 +148,18 @@ type ResultFor = (
 const DONE: IteratorReturnResult<undefined> = Object.freeze({ value: undefined, done: true });
 
 /** One subscriber's results: its source events, each mapped to the (shared) result for its key. */
-class EventResults implements AsyncIterableIterator<ExecutionResult> {
+class EventResults extends SourceIterator<ExecutionResult> {
   private readonly onStep: (step: IteratorResult<unknown>) => ReturnType<EventResults['mapStep']>;
   private readonly onSourceError: (error: unknown) => never;
 
   constructor(
-    private readonly source: AsyncIterator<unknown>,
+    source: AsyncIterator<unknown>,
     private readonly args: ExecutionArgs,
     private readonly key: string,
     private readonly resultFor: ResultFor,
     private readonly maskError: ((error: unknown) => GraphQLError) | undefined,
   ) {
+    super(source);
     // Assigned here, not as a field initializer: tsx (esbuild keepNames) tags named closures.
     this.onStep = (step) => this.mapStep(step);
     this.onSourceError = (error) => {
@@ -187,22 +190,4 @@ class EventResults implements AsyncIterableIterator<ExecutionResult> {
     await this.source.return?.();
     throw this.maskError ? this.maskError(error) : error;
   }
-
-  async return(): Promise<IteratorResult<ExecutionResult>> {
-    await this.source.return?.();
-    return DONE;
-  }
-
-  async throw(error?: unknown): Promise<IteratorResult<ExecutionResult>> {
-    await this.source.return?.();
-    throw error;
-  }
-
-  [Symbol.asyncIterator]() {
-    return this;
-  }
-}
-
-function isAsyncIterable(value: unknown): value is AsyncIterable<unknown> {
-  return typeof value === 'object' && value !== null && Symbol.asyncIterator in value;
 }

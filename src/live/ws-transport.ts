@@ -1,8 +1,9 @@
 import type { IncomingMessage } from 'node:http';
 import type { ExecutionArgs } from 'graphql';
 import { CloseCode, handleProtocols, makeServer } from 'graphql-ws';
-import type { YogaServerInstance } from 'graphql-yoga';
+import { isAsyncIterable, type YogaServerInstance } from 'graphql-yoga';
 import type { WebSocket, WebSocketServer } from 'ws';
+import { SourceIterator } from './source-iterator.js';
 
 // graphql-ws (graphql-transport-ws protocol) on a `ws` server, executed through Yoga's Envelop so both
 // transports share one plugin pipeline. It does what graphql-ws's own `useServer` does (keep-alive
@@ -35,8 +36,6 @@ export interface WsTransportDeps {
 export interface WsTransport {
   dispose(): Promise<void>;
 }
-
-const DONE: IteratorReturnResult<undefined> = Object.freeze({ value: undefined, done: true });
 
 interface Extra {
   socket: WebSocket;
@@ -163,17 +162,18 @@ function sendFrame(socket: WebSocket, frame: string, highWaterBytes: number): Pr
  * here and never yielded; anything else (a result with errors) is yielded for graphql-ws to send. The
  * iterator only settles for those, or when the subscription ends.
  */
-class DirectResults implements AsyncIterableIterator<unknown> {
+class DirectResults extends SourceIterator<unknown> {
   /** The envelope up to the payload, built once per subscription. */
   private readonly prefix: string;
 
   constructor(
-    private readonly source: AsyncIterator<unknown>,
+    source: AsyncIterator<unknown>,
     private readonly socket: WebSocket,
     id: string,
     private readonly json: (result: unknown) => string | undefined,
     private readonly highWaterBytes: number,
   ) {
+    super(source);
     this.prefix = `{"id":${JSON.stringify(id)},"type":"next","payload":`;
   }
 
@@ -188,22 +188,4 @@ class DirectResults implements AsyncIterableIterator<unknown> {
       if (waiting) await waiting;
     }
   }
-
-  async return(): Promise<IteratorResult<unknown>> {
-    await this.source.return?.();
-    return DONE;
-  }
-
-  async throw(error?: unknown): Promise<IteratorResult<unknown>> {
-    await this.source.return?.();
-    throw error;
-  }
-
-  [Symbol.asyncIterator]() {
-    return this;
-  }
-}
-
-function isAsyncIterable(value: unknown): value is AsyncIterable<unknown> {
-  return typeof value === 'object' && value !== null && Symbol.asyncIterator in value;
 }

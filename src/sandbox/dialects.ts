@@ -1,4 +1,4 @@
-import type { UpstreamName } from '../config.js';
+import type { ProviderEndpointOverride, UpstreamName } from '../config.js';
 import type { ProviderName } from '../model.js';
 import { createBinanceDialect } from './binance.js';
 import { createCoinCapDialect, SANDBOX_COINCAP_KEY } from './coincap.js';
@@ -7,6 +7,7 @@ import { createDefiLlamaDialect } from './defillama.js';
 import type { DialectFactory } from './dialect.js';
 import { createEtherscanDialect, SANDBOX_ETHERSCAN_KEY } from './etherscan.js';
 import { createMempoolDialect } from './mempool.js';
+import type { Sandbox } from './server.js';
 import { createTokenMetricsDialect, SANDBOX_TOKENMETRICS_KEY } from './tokenmetrics.js';
 
 /** Every provider dialect the sandbox can run, by provider name. */
@@ -26,3 +27,15 @@ export const SANDBOX_KEYS: Partial<Record<UpstreamName, string>> = {
   coincap: SANDBOX_COINCAP_KEY,
   etherscan: SANDBOX_ETHERSCAN_KEY,
 };
+
+/** The sandbox's providers as endpoint overrides for withProviderUrls: URL, WebSocket URL, demo key. */
+export function sandboxEndpoints(
+  sandbox: Pick<Sandbox, 'endpoints'>,
+): Partial<Record<UpstreamName, ProviderEndpointOverride>> {
+  return Object.fromEntries(
+    Object.entries(sandbox.endpoints).map(([name, e]) => [
+      name,
+      { url: e.url, wsUrl: e.wsUrl, key: SANDBOX_KEYS[name as UpstreamName] },
+    ]),
+  );
+}

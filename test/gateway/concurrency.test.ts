@@ -1,17 +1,11 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startTestGateway, type TestGateway } from '../helpers/gateway.js';
+import { onlyUpstreams, startTestGateway, type TestGateway } from '../helpers/gateway.js';
 
 // Issue #3 acceptance under load: concurrent identical cold queries share their upstream calls, and a
 // burst far beyond a provider's quota is queued or refused by the gateway's own bucket, so the
 // provider never has to answer 429 and no client is left hanging.
 
-const OTHERS_OFF: Record<string, string> = {
-  MARKETGRAPH_BINANCE_ENABLED: 'false',
-  MARKETGRAPH_DEFILLAMA_ENABLED: 'false',
-  MARKETGRAPH_COINCAP_ENABLED: 'false',
-  MARKETGRAPH_TOKENMETRICS_ENABLED: 'false',
-  MARKETGRAPH_ETHERSCAN_ENABLED: 'false',
-};
+const OTHERS_OFF = onlyUpstreams('coingecko', 'mempool');
 
 type GqlError = { message: string; path?: unknown[]; extensions?: Record<string, unknown> };
 

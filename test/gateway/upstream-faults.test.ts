@@ -1,7 +1,7 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { UpstreamName } from '../../src/config.js';
 import { SANDBOX_KEYS } from '../../src/sandbox/dialects.js';
-import { startTestGateway, type TestGateway } from '../helpers/gateway.js';
+import { onlyUpstreams, startTestGateway, type TestGateway } from '../helpers/gateway.js';
 
 // Issue #3 acceptance, end to end: each fault is injected in the sandbox, the query goes through the
 // whole gateway, and the test asserts what the client saw and what reached the provider. CoinGecko
@@ -12,13 +12,7 @@ import { startTestGateway, type TestGateway } from '../helpers/gateway.js';
 
 type GqlError = { message: string; path?: unknown[]; extensions?: Record<string, unknown> };
 
-const OTHERS_OFF: Record<string, string> = {
-  MARKETGRAPH_BINANCE_ENABLED: 'false',
-  MARKETGRAPH_DEFILLAMA_ENABLED: 'false',
-  MARKETGRAPH_COINCAP_ENABLED: 'false',
-  MARKETGRAPH_TOKENMETRICS_ENABLED: 'false',
-  MARKETGRAPH_ETHERSCAN_ENABLED: 'false',
-};
+const OTHERS_OFF = onlyUpstreams('coingecko', 'mempool');
 
 function startCoinGeckoGateway(env: Record<string, string> = {}) {
   return startTestGateway({

@@ -2,8 +2,8 @@ import type { TypedDocumentNode } from '@graphql-typed-document-node/core';
 import { print } from 'graphql';
 import pino from 'pino';
 import type { GraphQLResponse } from '../../scripts/lib/gateway-process.js';
-import { type Config, loadConfig, withProviderUrls } from '../../src/config.js';
-import { SANDBOX_KEYS } from '../../src/sandbox/dialects.js';
+import { type Config, loadConfig, UPSTREAMS, type UpstreamName, withProviderUrls } from '../../src/config.js';
+import { sandboxEndpoints } from '../../src/sandbox/dialects.js';
 import { type Sandbox, type SandboxOptions, startSandbox } from '../../src/sandbox/server.js';
 import { createGateway, type Gateway } from '../../src/server.js';
 
@@ -26,12 +26,7 @@ export async function startTestGateway(
 ): Promise<TestGateway> {
   const sandbox = options.sandboxInstance ?? (await startSandbox({ quotas: false, ...options.sandbox }));
   const env = { MARKETGRAPH_PORT: '0', MARKETGRAPH_LOG_LEVEL: 'silent', ...options.env };
-  const endpoints = Object.fromEntries(
-    Object.entries(sandbox.endpoints).map(([name, e]) => [
-      name,
-      { url: e.url, wsUrl: e.wsUrl, key: SANDBOX_KEYS[name as keyof typeof SANDBOX_KEYS] },
-    ]),
-  );
+  const endpoints = sandboxEndpoints(sandbox);
   const config = withProviderUrls(loadConfig({ env }), endpoints, env);
   const gateway = createGateway(config, { logger: pino({ level: 'silent' }) });
   return {
@@ -54,4 +49,14 @@ export async function startTestGateway(
       if (!options.sandboxInstance) await sandbox.close();
     },
   };
+}
+
+/** Env that turns off every upstream except the ones named (tests that count one provider's calls). */
+export function onlyUpstreams(...keep: UpstreamName[]): Record<string, string> {
+  return Object.fromEntries(
+    UPSTREAMS.filter((name) => !keep.includes(name)).map((name) => [
+      `MARKETGRAPH_${name.toUpperCase()}_ENABLED`,
+      'false',
+    ]),
+  );
 }

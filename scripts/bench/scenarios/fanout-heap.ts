@@ -4,7 +4,7 @@ import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import pino from 'pino';
 import { loadConfig, withProviderUrls } from '../../../src/config.js';
-import { SANDBOX_KEYS } from '../../../src/sandbox/dialects.js';
+import { sandboxEndpoints } from '../../../src/sandbox/dialects.js';
 import { startSandbox } from '../../../src/sandbox/server.js';
 import { createGateway } from '../../../src/server.js';
 
@@ -24,12 +24,7 @@ async function main() {
   const n = Number(process.argv[2] ?? '3000');
   const sandbox = await startSandbox({ quotas: false, tickMs: 100 });
   const env = { MARKETGRAPH_PORT: '0', MARKETGRAPH_LOG_LEVEL: 'silent' };
-  const endpoints = Object.fromEntries(
-    Object.entries(sandbox.endpoints).map(([name, e]) => [
-      name,
-      { url: e.url, wsUrl: e.wsUrl, key: SANDBOX_KEYS[name as keyof typeof SANDBOX_KEYS] },
-    ]),
-  );
+  const endpoints = sandboxEndpoints(sandbox);
   const gateway = createGateway(withProviderUrls(loadConfig({ env }), endpoints, env), {
     logger: pino({ level: 'silent' }),
   });

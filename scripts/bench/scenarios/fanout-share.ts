@@ -2,7 +2,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import pino from 'pino';
 import { loadConfig, withProviderUrls } from '../../../src/config.js';
-import { SANDBOX_KEYS } from '../../../src/sandbox/dialects.js';
+import { sandboxEndpoints } from '../../../src/sandbox/dialects.js';
 import { type Sandbox, startSandbox } from '../../../src/sandbox/server.js';
 import { createGateway } from '../../../src/server.js';
 
@@ -27,12 +27,7 @@ async function main() {
 
 async function measure(sandbox: Sandbox, n: number, seconds: number, share: boolean): Promise<string> {
   const env = { MARKETGRAPH_PORT: '0', MARKETGRAPH_LOG_LEVEL: 'silent' };
-  const endpoints = Object.fromEntries(
-    Object.entries(sandbox.endpoints).map(([name, e]) => [
-      name,
-      { url: e.url, wsUrl: e.wsUrl, key: SANDBOX_KEYS[name as keyof typeof SANDBOX_KEYS] },
-    ]),
-  );
+  const endpoints = sandboxEndpoints(sandbox);
   const gateway = createGateway(withProviderUrls(loadConfig({ env }), endpoints, env), {
     logger: pino({ level: 'silent' }),
     shareLiveResults: share,
