@@ -78,12 +78,15 @@ export function createQuota(deps: {
   /** A store that is up but does not answer in time must not hold the caller: use the memory bucket. */
   async function consume(bucket: Bucket, provider: UpstreamName, tokens: number, deadlineAt: number) {
     if (bucket.limiter === bucket.fallback || !store) return bucket.limiter.consume(provider, tokens);
-    const storeDeadline = now() + Math.max(0, Math.min(STORE_TIMEOUT_MS, deadlineAt - now()));
-    await waitWhileConnecting(store.redis, storeDeadline - now());
+    await waitWhileConnecting(store.redis, Math.min(STORE_TIMEOUT_MS, deadlineAt - now()));
     const pending = bucket.limiter.consume(provider, tokens);
     pending.catch(() => {});
     let timer: NodeJS.Timeout | undefined;
-    const budget = Math.max(0, storeDeadline - now());
+    // The store's budget starts when the command is sent. Measured from before the await above, it
+    // also counted whatever kept this process busy meanwhile (a stall longer than the budget left 0 ms
+    // for a store that answers in 1 ms), and the per-process fallback then granted a token the shared
+    // bucket had refused.
+    const budget = Math.max(0, Math.min(STORE_TIMEOUT_MS, deadlineAt - now()));
     // Timers run before I/O in each event-loop turn: after a stall longer than the budget, the timer
     // would win even though the store's answer is already waiting on the socket. setImmediate lets
     // that I/O be read first, so "late" means the store really did not answer.
