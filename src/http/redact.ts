@@ -33,6 +33,9 @@ const SECRET_NAME = /key|secret|signature|password|authorization|^auth|access[_-
 /** Log fields whose value is a credential whatever it looks like. */
 const SECRET_FIELD =
   /^(authorization|proxy-authorization|cookie|set-cookie|password|secret|token|access[_-]?token|api[_-]?key|apikey|x-api-key|x-cg-(demo|pro)-api-key)$/i;
+/** Log fields that only ever hold our own names, left alone (a demo key like
+ *  'sandbox-etherscan-key' shares a fragment with the provider's name). */
+const OWN_FIELD = /^(provider|endpoint|code|outcome|breaker|namespace)$/;
 const SCHEME = /^(?:Bearer|Basic|Token)\s+/i;
 const ESCAPE = /%([0-9a-f]{2})|\\u([0-9a-f]{4})|\\([\\"/bfnrt])/gi;
 const ANY_ESCAPE = /%[0-9a-f]{2}|\\u[0-9a-f]{4}|\\[\\"/bfnrt]/i;
@@ -146,8 +149,9 @@ function redactFields(value: unknown, redactor: Redactor, depth: number): unknow
   if (Array.isArray(value)) return value.map((item) => redactFields(item, redactor, depth + 1));
   const out: Record<string, unknown> = {};
   for (const [name, field] of Object.entries(value)) {
-    out[name] =
-      SECRET_FIELD.test(name) && field != null ? REDACTED : redactFields(field, redactor, depth + 1);
+    if (SECRET_FIELD.test(name) && field != null) out[name] = REDACTED;
+    else if (OWN_FIELD.test(name) && typeof field === 'string') out[name] = field;
+    else out[name] = redactFields(field, redactor, depth + 1);
   }
   return out;
 }

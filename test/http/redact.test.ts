@@ -253,6 +253,15 @@ describe('redactLogger', () => {
     });
   });
 
+  it('leaves fields that hold our own names alone, even when a demo key shares a fragment with them', () => {
+    const { logger, lines } = capture(['sandbox-etherscan-key']);
+    logger.warn({ provider: 'etherscan', reason: 'refused sandbox-etherscan-key for etherscan' }, 'x');
+    expect(JSON.parse(lines[0]!)).toMatchObject({
+      provider: 'etherscan',
+      reason: 'refused [redacted] for [redacted]',
+    });
+  });
+
   it('leaves lines without secrets as they were, and costs nothing below the level', () => {
     const { logger, lines } = capture([KEY]);
     logger.info({ provider: 'coingecko', latencyMs: 12 }, 'upstream call');
