@@ -36,7 +36,11 @@ export interface HttpCall<T> {
   parse?: 'json' | 'text';
   /** What the body must look like; a mismatch is UPSTREAM_BAD_RESPONSE. May transform. */
   schema: ZodType<T>;
-  /** For providers that answer errors with HTTP 200 (Etherscan status "0", Token Metrics success:false). */
+  /**
+   * For providers that answer errors with HTTP 200 (Etherscan status "0", Token Metrics success:false).
+   * `message` may quote the provider whole (uncut): it is redacted and logged, and the client gets a
+   * fixed reason for `code` instead.
+   */
   envelopeError?: (body: unknown) => { code: UpstreamCode; message: string; retryAfter?: number } | undefined;
   /** Overrides the configured per-call deadline (ms). */
   deadlineMs?: number;
@@ -46,6 +50,16 @@ export interface HttpCall<T> {
 
 export type BreakerState = 'closed' | 'open' | 'half-open';
 
+export interface LastFailure {
+  code: UpstreamCode;
+  message: string;
+  endpoint: string | null;
+  /** HTTP status, when the provider answered. */
+  status: number | null;
+  /** Epoch ms. */
+  at: number;
+}
+
 export interface ProviderHealth {
   provider: UpstreamName;
   breaker: BreakerState;
@@ -53,7 +67,10 @@ export interface ProviderHealth {
   quotaLeft: number;
   /** Latency of the last completed call, ms; null before the first. */
   lastLatencyMs: number | null;
+  /** lastFailure's message (kept for `Source.lastError`, deprecated in the schema). */
   lastError: string | null;
+  /** The last failed or refused call: the client-facing code and message, never provider text. */
+  lastFailure: LastFailure | null;
   /** Epoch ms until which the provider asked us (Retry-After) not to call; 0 when not blocked. */
   blockedUntil: number;
 }
@@ -122,7 +139,7 @@ export function createHttp(deps: HttpDeps): Http {
           logger.warn({ provider, breaker: next }, 'circuit breaker changed state');
         },
       });
-      state = { breaker, blockedUntil: 0, lastLatencyMs: null, lastError: null };
+      state = { breaker, blockedUntil: 0, lastLatencyMs: null, lastFailure: null };
       states.set(provider, state);
       metrics.setBreakerState(provider, 'closed');
     }
@@ -135,10 +152,12 @@ export function createHttp(deps: HttpDeps): Http {
     const deadlineMs = call.deadlineMs ?? config.http.deadlineMs;
     const deadlineAt = now() + deadlineMs;
     const settings = config.providers[provider];
-    const secrets = collectSecrets(settings.key, call.query, call.headers);
+    const secrets = collectSecrets(settings.key, call.query, call.headers, settings.url);
     if (!settings.url) {
-      state.lastError = `${provider} ${endpoint}: no base URL configured`;
-      throw new UpstreamError('UPSTREAM_UNAVAILABLE', provider, state.lastError, { endpoint });
+      const message = `${provider} ${endpoint}: no base URL configured`;
+      const error = new UpstreamError('UPSTREAM_UNAVAILABLE', provider, message, { endpoint });
+      state.lastFailure = { error, at: now() };
+      throw error;
     }
     const url = buildUrl(settings.url, call.path, call.query);
 
@@ -177,8 +196,9 @@ export function createHttp(deps: HttpDeps): Http {
       logger.debug(line, 'upstream call');
       return verdict;
     }
-    state.lastError = verdict.error.message;
-    logger.warn({ ...line, code: verdict.error.code, reason: verdict.error.message }, 'upstream call failed');
+    state.lastFailure = { error: verdict.error, at: now() };
+    const { code, message: reason } = verdict.error;
+    logger.warn({ ...line, code, reason, detail: verdict.detail }, 'upstream call failed');
     return verdict;
   }
 
@@ -198,12 +218,20 @@ export function createHttp(deps: HttpDeps): Http {
       const state = stateOf(provider);
       const breaker = state.breaker.state();
       metrics.setBreakerState(provider, breaker);
+      const last = state.lastFailure;
       return {
         provider,
         breaker,
         quotaLeft: quota.left(provider),
         lastLatencyMs: state.lastLatencyMs,
-        lastError: state.lastError,
+        lastError: last?.error.message ?? null,
+        lastFailure: last && {
+          code: last.error.code,
+          message: last.error.message,
+          endpoint: last.error.details.endpoint ?? null,
+          status: last.error.details.status ?? null,
+          at: last.at,
+        },
         blockedUntil: state.blockedUntil > now() ? state.blockedUntil : 0,
       };
     },

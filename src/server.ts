@@ -10,6 +10,7 @@ import { createCandleService } from './candles.js';
 import type { Config } from './config.js';
 import { type AppContext, type Context, createContext, type Services } from './context.js';
 import { createFx } from './fx.js';
+import { collectConfigSecrets, redactLogger } from './http/redact.js';
 import { createHttp } from './http.js';
 import { createLive } from './live/live.js';
 import { serveGraphqlWs, type WsTransport } from './live/ws-transport.js';
@@ -80,7 +81,7 @@ export interface Gateway {
 }
 
 export function createGateway(config: Config, deps: GatewayDeps = {}): Gateway {
-  const logger = deps.logger ?? pino({ level: config.logLevel });
+  const logger = redactLogger(deps.logger ?? pino({ level: config.logLevel }), collectConfigSecrets(config));
   const metrics = createMetrics(undefined, { defaultMetrics: deps.processMetrics });
   // With REDIS_URL, quota buckets are shared so N processes together stay inside one provider quota.
   const redis = config.redisUrl

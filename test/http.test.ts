@@ -119,8 +119,8 @@ describe('createHttp: bodies', () => {
     expect(height).toBe(871234);
   });
 
-  it('lets a source classify HTTP-200 error envelopes', async () => {
-    const { server, http } = await setup((_req, res) =>
+  it('lets a source classify HTTP-200 error envelopes; the client gets our reason, the log the provider text', async () => {
+    const { server, http, lines } = await setup((_req, res) =>
       sendJson(res, 200, { status: '0', message: 'NOTOK', result: 'Invalid API Key' }),
     );
     const envelopeError = (body: unknown) => {
@@ -131,7 +131,10 @@ describe('createHttp: bodies', () => {
     };
     const error = await rejection(http.get(call({ envelopeError })));
     expect(error.code).toBe('UPSTREAM_BAD_RESPONSE');
-    expect(error.message).toBe('coingecko coins/markets: error envelope: Invalid API Key');
+    expect(error.message).toBe(
+      'coingecko coins/markets: error in the response body: the provider rejected the request',
+    );
+    expect(lines.some((line) => line.includes('"detail":"error envelope: Invalid API Key"'))).toBe(true);
     expect(server.requests).toHaveLength(1);
   });
 
@@ -306,7 +309,13 @@ describe('createHttp: redaction', () => {
     expect(everything).not.toContain('?apikey=');
     expect(everything).not.toContain('ids=bitcoin');
     expect(everything).not.toMatch(/at .*\.ts:\d+/);
-    expect(error.message).toContain('[redacted]');
+    // The echo reached the log, redacted; the client's message never quotes the provider.
+    expect(
+      lines.some((line) =>
+        /"detail":"bad request \/api\/coins\/markets\?\[redacted\] key=\[redacted\]/.test(line),
+      ),
+    ).toBe(true);
+    expect(error.message).not.toContain('bad request');
   });
 
   it('keeps keys out of network error messages', async () => {

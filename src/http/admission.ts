@@ -20,7 +20,8 @@ export interface ProviderState {
   /** Epoch ms before which no call may leave (Retry-After); 0 or past when not blocked. */
   blockedUntil: number;
   lastLatencyMs: number | null;
-  lastError: string | null;
+  /** The last failed or refused call, for health(). */
+  lastFailure: { error: UpstreamError; at: number } | null;
 }
 
 export type Admit = <T>(
@@ -52,7 +53,7 @@ export function createAdmission(deps: {
       const error = new UpstreamError(code, provider, `${provider} ${endpoint}: ${reason}`, details);
       metrics.recordUpstream({ provider, endpoint, outcome });
       logger.warn({ provider, endpoint, outcome, code }, 'upstream call refused');
-      state.lastError = error.message;
+      state.lastFailure = { error, at: now() };
       return error;
     };
     const refuseOpen = () =>

@@ -4,12 +4,16 @@ import { type UpstreamCode, UpstreamError } from '../errors.js';
 import type { HttpCall } from '../http.js';
 import type { UpstreamOutcome } from '../metrics.js';
 import type { BreakerOutcome } from './breaker.js';
-import { redactText } from './redact.js';
+import { createRedactor } from './redact.js';
 import { parseRetryAfter } from './retry-after.js';
 
 // Turns what came back from one attempt (a response, or the error instead of one) into a verdict:
 // the value, or a classified UpstreamError plus what the caller should do about it. Never throws:
 // HTML error pages, empty bodies and malformed JSON are outcomes like any other.
+//
+// What a client sees (the error's message, and `sources { lastFailure }`) is fixed text of ours:
+// provider, endpoint, status or code and a short reason. A provider's own words (a source's envelope
+// message) never reach it; they go, redacted, to the log line as `detail`.
 
 export type Verdict<T> = { ok: true; value: T; outcome: 'ok'; breaker: 'success' } | Failure;
 
@@ -21,6 +25,8 @@ export interface Failure {
   retryable: boolean;
   /** Seconds the provider asked every caller to wait (Retry-After), when it said so. */
   retryAfter?: number;
+  /** The provider's own account of the failure, redacted; for the log line only, never a client. */
+  detail?: string;
 }
 
 export interface RawResponse {
@@ -35,6 +41,16 @@ const OUTCOME: Record<UpstreamCode, Failure['outcome']> = {
   UPSTREAM_TIMEOUT: 'timeout',
   UPSTREAM_BAD_RESPONSE: 'bad_response',
 };
+
+/** What a client is told when a source read an error out of a 2xx body. */
+const ENVELOPE_REASON: Record<UpstreamCode, string> = {
+  UPSTREAM_RATE_LIMITED: 'error in the response body: rate limited',
+  UPSTREAM_UNAVAILABLE: 'error in the response body: the provider refused the request or our credentials',
+  UPSTREAM_TIMEOUT: 'error in the response body: the provider timed out',
+  UPSTREAM_BAD_RESPONSE: 'error in the response body: the provider rejected the request',
+};
+/** Object keys from a provider's body longer than this, or with other characters, are not quoted in a path. */
+const PATH_KEY = /^[\w$:.-]{1,40}$/;
 
 export function classifyResponse<T>(
   call: HttpCall<T>,
@@ -137,7 +153,8 @@ function decodeBody<T>(
   const envelope = call.envelopeError?.(body);
   if (envelope) {
     const rateLimited = envelope.code === 'UPSTREAM_RATE_LIMITED';
-    return fail(envelope.code, envelope.message, {
+    return fail(envelope.code, ENVELOPE_REASON[envelope.code], {
+      detail: envelope.message,
       retryable:
         rateLimited || envelope.code === 'UPSTREAM_UNAVAILABLE' || envelope.code === 'UPSTREAM_TIMEOUT',
       breaker: rateLimited ? 'neutral' : envelope.code === 'UPSTREAM_BAD_RESPONSE' ? 'success' : 'failure',
@@ -155,8 +172,10 @@ function failure<T>(
   reason: string,
   extra: Partial<Failure> & { status?: number; secrets: readonly string[] },
 ): Failure {
-  const { status, secrets, ...rest } = extra;
-  const message = redactText(`${call.provider} ${call.endpoint}: ${reason}`, secrets);
+  const { status, secrets, detail, ...rest } = extra;
+  const redactor = createRedactor(secrets);
+  // Provider and endpoint are our own names; the reason may quote a body's keys, so it is redacted.
+  const message = `${call.provider} ${call.endpoint}: ${redactor.redact(reason)}`;
   const details = {
     endpoint: call.endpoint,
     ...(status !== undefined ? { status } : {}),
@@ -169,6 +188,7 @@ function failure<T>(
     breaker: 'failure',
     retryable: false,
     ...rest,
+    ...(detail !== undefined ? { detail: redactor.redact(detail, { maxLength: 500 }) } : {}),
   };
 }
 
@@ -192,6 +212,8 @@ function formatPath(path: readonly PropertyKey[]): string {
     .map((key, index) => {
       if (typeof key === 'number') return `[${key}]`;
       const name = String(key);
+      // Keys of a record come from the provider: quoted only when short and plain, never cut.
+      if (!PATH_KEY.test(name)) return '[…]';
       if (!/^[A-Za-z_$][\w$]*$/.test(name)) return `[${JSON.stringify(name)}]`;
       return index === 0 ? name : `.${name}`;
     })

@@ -195,7 +195,7 @@ export function createCoinCapSource(deps: CoinCapDeps): CoinCapSource {
 export function readCoinCapEnvelopeError(body: unknown): { code: UpstreamCode; message: string } | undefined {
   const parsed = errorBody.safeParse(body);
   if (!parsed.success) return undefined;
-  return { code: 'UPSTREAM_BAD_RESPONSE', message: `error body: ${parsed.data.error.slice(0, 160)}` };
+  return { code: 'UPSTREAM_BAD_RESPONSE', message: `error body: ${parsed.data.error}` };
 }
 
 function chunk<T>(items: T[], size: number): T[][] {

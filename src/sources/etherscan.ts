@@ -90,7 +90,7 @@ export function readEtherscanEnvelopeError(
   const parsed = notOkBody.safeParse(body);
   if (!parsed.success) return undefined;
   const raw = typeof parsed.data.result === 'string' ? parsed.data.result : parsed.data.message;
-  const reason = (key ? raw.split(key).join('[redacted]') : raw).slice(0, 200);
+  const reason = key ? raw.split(key).join('[redacted]') : raw;
   if (/rate limit reached/i.test(reason)) {
     return { code: 'UPSTREAM_RATE_LIMITED', message: `status 0: ${reason}`, retryAfter: 1 };
   }

@@ -279,14 +279,15 @@ export function strengthOf(direction: SignalDirection, grade: number | null): nu
 
 /**
  * {success:false, message} can arrive with HTTP 200; HTTP errors are classified by status in http.ts.
- * The message is Token Metrics' own text, never the key.
+ * The message is Token Metrics' own text, passed whole: http.ts redacts it before it is logged, and
+ * clients never see it.
  */
 export function readTokenMetricsEnvelopeError(
   body: unknown,
 ): { code: UpstreamCode; message: string } | undefined {
   const parsed = failureBody.safeParse(body);
   if (!parsed.success) return undefined;
-  const text = (parsed.data.message ?? 'no message').slice(0, 160);
+  const text = parsed.data.message ?? 'no message';
   if (/rate|too many|limit exceeded|quota/i.test(text)) {
     return { code: 'UPSTREAM_RATE_LIMITED', message: `success:false: ${text}` };
   }

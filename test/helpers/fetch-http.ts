@@ -113,5 +113,13 @@ function decode<T>(call: HttpCall<T>, body: unknown): T {
 
 /** The sources never read health; the doubles answer it the way a fresh, idle Http would. */
 function health(provider: UpstreamName): ProviderHealth {
-  return { provider, breaker: 'closed', quotaLeft: 0, lastLatencyMs: null, lastError: null, blockedUntil: 0 };
+  return {
+    provider,
+    breaker: 'closed',
+    quotaLeft: 0,
+    lastLatencyMs: null,
+    lastError: null,
+    lastFailure: null,
+    blockedUntil: 0,
+  };
 }

@@ -1,8 +1,10 @@
 import { UPSTREAMS, type UpstreamName } from '../../config.js';
+import type { LastFailure } from '../../http.js';
 import type { Builder } from '../builder.js';
 
 // Query.sources: every provider with its live status, so clients and operators can see why an answer
-// came from where it did.
+// came from where it did. A failure is told in the same fixed terms as the error a client got for it
+// (code, endpoint, status, our own short message), never in the provider's words.
 
 interface SourceStatus {
   name: UpstreamName;
@@ -13,11 +15,38 @@ interface SourceStatus {
   requestsPerMinute: number;
   lastLatencyMs: number | null;
   lastError: string | null;
+  lastFailure: LastFailure | null;
   blockedUntil: Date | null;
 }
 
+const UPSTREAM_CODES = [
+  'UPSTREAM_RATE_LIMITED',
+  'UPSTREAM_UNAVAILABLE',
+  'UPSTREAM_TIMEOUT',
+  'UPSTREAM_BAD_RESPONSE',
+] as const satisfies readonly LastFailure['code'][];
+
 export function addSource(builder: Builder) {
   const Breaker = builder.enumType('BreakerState', { values: ['CLOSED', 'OPEN', 'HALF_OPEN'] as const });
+  const UpstreamCode = builder.enumType('UpstreamErrorCode', {
+    description: "The `extensions.code` of a provider's failure.",
+    values: UPSTREAM_CODES,
+  });
+  const Failure = builder.objectRef<LastFailure>('SourceFailure').implement({
+    description: 'A failed or refused call to a provider, as a client was told it.',
+    fields: (t) => ({
+      code: t.expose('code', { type: UpstreamCode }),
+      message: t.exposeString('message', {
+        description: "Provider, endpoint and a short reason of ours; never the provider's own text.",
+      }),
+      endpoint: t.exposeString('endpoint', { nullable: true }),
+      status: t.exposeInt('status', {
+        nullable: true,
+        description: 'HTTP status, when the provider answered.',
+      }),
+      at: t.field({ type: 'DateTime', resolve: (failure) => new Date(failure.at) }),
+    }),
+  });
   const Source = builder.objectRef<SourceStatus>('Source').implement({
     description: 'An upstream provider and how this gateway process sees it right now.',
     fields: (t) => ({
@@ -34,7 +63,15 @@ export function addSource(builder: Builder) {
         description: 'The quota this gateway keeps to.',
       }),
       lastLatencyMs: t.exposeFloat('lastLatencyMs', { nullable: true }),
-      lastError: t.exposeString('lastError', { nullable: true }),
+      lastError: t.exposeString('lastError', {
+        nullable: true,
+        deprecationReason: 'Use lastFailure { code message at }.',
+      }),
+      lastFailure: t.expose('lastFailure', {
+        type: Failure,
+        nullable: true,
+        description: 'The last failed or refused call this process made to the provider.',
+      }),
       blockedUntil: t.expose('blockedUntil', {
         type: 'DateTime',
         nullable: true,
@@ -61,7 +98,8 @@ export function addSource(builder: Builder) {
             quotaLeft: Math.max(0, Math.floor(health.quotaLeft)),
             requestsPerMinute: config.rpm,
             lastLatencyMs: health.lastLatencyMs,
-            lastError: health.lastError,
+            lastError: health.lastFailure?.message ?? null,
+            lastFailure: health.lastFailure,
             blockedUntil: blocked ? new Date(health.blockedUntil) : null,
           };
         }),
