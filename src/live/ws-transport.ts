@@ -143,12 +143,9 @@ export function serveGraphqlWs(deps: WsTransportDeps): WsTransport {
       try {
         return await start(ctx, id, payload);
       } catch (error) {
-        // A plugin or the context threw: answered like the rest, masked unless it is a GraphQL error.
-        return [
-          error instanceof GraphQLError
-            ? error
-            : new GraphQLError(UNEXPECTED_ERROR, { originalError: toError(error) }),
-        ];
+        // A plugin or the context threw before anything ran (the cost estimate throws on variables
+        // that do not coerce): a GraphQL error is the request's fault, anything else is masked.
+        return [requestError(error, 'BAD_USER_INPUT')];
       }
     },
     // Every `error` message passes here: those of onSubscribe and those of a subscription that threw.
