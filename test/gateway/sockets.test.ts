@@ -1,6 +1,7 @@
 import { connect, type Socket } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
+import { ConfigError, loadConfig } from '../../src/config.js';
 import { CONNECTION_LIMIT_EXCEEDED } from '../../src/connection-cap.js';
 import { SUBSCRIPTION_LIMIT_EXCEEDED } from '../../src/live/ws-transport.js';
 import type { Sandbox } from '../../src/sandbox/server.js';
@@ -56,6 +57,30 @@ function trickle(raw: Raw, text: string): () => number {
 function statusLine(raw: Raw): string {
   return raw.received().split('\r\n')[0] ?? '';
 }
+
+describe('socket settings', () => {
+  it('default to bounds for production', () => {
+    const config = loadConfig({ env: {} });
+    expect(config.server).toEqual({
+      headersTimeoutMs: 10_000,
+      requestTimeoutMs: 30_000,
+      keepAliveTimeoutMs: 5_000,
+      maxConnections: 10_000,
+    });
+    expect(config.ws).toEqual({ initTimeoutMs: 3_000, maxSubscriptions: 100, maxMessageBytes: 1_048_576 });
+  });
+
+  it('refuse a headers timeout longer than the request timeout, and a zero cap', () => {
+    const env = { MARKETGRAPH_HEADERS_TIMEOUT_MS: '20000', MARKETGRAPH_REQUEST_TIMEOUT_MS: '10000' };
+    expect(() => loadConfig({ env })).toThrow(ConfigError);
+    expect(() => loadConfig({ env })).toThrow(
+      /^MARKETGRAPH_HEADERS_TIMEOUT_MS: must not exceed MARKETGRAPH_REQUEST_TIMEOUT_MS \(10000\), got "20000"$/,
+    );
+    expect(() => loadConfig({ env: { MARKETGRAPH_MAX_CONNECTIONS: '0' } })).toThrow(
+      /^MARKETGRAPH_MAX_CONNECTIONS: must be a whole number from 1 to 1000000/,
+    );
+  });
+});
 
 let sandbox: Sandbox;
 beforeAll(async () => {
