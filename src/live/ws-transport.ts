@@ -99,7 +99,7 @@ export function serveGraphqlWs(deps: WsTransportDeps): WsTransport {
       return [
         new GraphQLError(
           payload.operationName
-            ? 'operationName names no operation of the document'
+            ? 'the document has no operation of the given operationName'
             : 'the document has several operations; name one with operationName',
           { extensions: { code: 'BAD_USER_INPUT' } },
         ),
