@@ -86,6 +86,25 @@ export interface Config {
   };
   limits: { maxPageSize: number; maxComplexity: number };
   sandbox: { seed: number; tickMs: number };
+  /** Bounds on client sockets (node:http); see README's limits table. */
+  server: {
+    /** A request's headers must arrive within this: silent sockets and slowloris are closed (408). */
+    headersTimeoutMs: number;
+    /** A whole request, body included, must arrive within this; it never bounds a response (SSE streams). */
+    requestTimeoutMs: number;
+    /** An idle keep-alive connection is closed after this. */
+    keepAliveTimeoutMs: number;
+    /** Open client connections (HTTP, SSE, WebSocket); more are answered 503 and closed. */
+    maxConnections: number;
+  };
+  ws: {
+    /** A graphql-ws socket must send `connection_init` within this. */
+    initTimeoutMs: number;
+    /** Operations in flight per graphql-ws socket; more are answered with an `error` message. */
+    maxSubscriptions: number;
+    /** Largest WebSocket message accepted; a bigger one closes the socket (1009). */
+    maxMessageBytes: number;
+  };
 }
 
 export class ConfigError extends Error {
@@ -260,7 +279,59 @@ export function loadConfig(input: { env?: Env; argv?: string[] } = {}): Config {
         1000,
       ),
     },
+    server: {
+      headersTimeoutMs: setting(
+        'MARKETGRAPH_HEADERS_TIMEOUT_MS',
+        env.MARKETGRAPH_HEADERS_TIMEOUT_MS,
+        positiveInt(10, 600_000),
+        10_000,
+      ),
+      requestTimeoutMs: setting(
+        'MARKETGRAPH_REQUEST_TIMEOUT_MS',
+        env.MARKETGRAPH_REQUEST_TIMEOUT_MS,
+        positiveInt(10, 3_600_000),
+        30_000,
+      ),
+      keepAliveTimeoutMs: setting(
+        'MARKETGRAPH_KEEP_ALIVE_TIMEOUT_MS',
+        env.MARKETGRAPH_KEEP_ALIVE_TIMEOUT_MS,
+        positiveInt(10, 600_000),
+        5_000,
+      ),
+      maxConnections: setting(
+        'MARKETGRAPH_MAX_CONNECTIONS',
+        env.MARKETGRAPH_MAX_CONNECTIONS,
+        positiveInt(1, 1_000_000),
+        10_000,
+      ),
+    },
+    ws: {
+      initTimeoutMs: setting(
+        'MARKETGRAPH_WS_INIT_TIMEOUT_MS',
+        env.MARKETGRAPH_WS_INIT_TIMEOUT_MS,
+        positiveInt(10, 600_000),
+        3_000,
+      ),
+      maxSubscriptions: setting(
+        'MARKETGRAPH_WS_MAX_SUBSCRIPTIONS',
+        env.MARKETGRAPH_WS_MAX_SUBSCRIPTIONS,
+        positiveInt(1, 100_000),
+        100,
+      ),
+      maxMessageBytes: setting(
+        'MARKETGRAPH_WS_MAX_MESSAGE_BYTES',
+        env.MARKETGRAPH_WS_MAX_MESSAGE_BYTES,
+        positiveInt(1024, 104_857_600),
+        1_048_576,
+      ),
+    },
   };
+  // node:http refuses a headers timeout longer than the request timeout.
+  if (config.server.headersTimeoutMs > config.server.requestTimeoutMs) {
+    throw new ConfigError(
+      `MARKETGRAPH_HEADERS_TIMEOUT_MS: must not exceed MARKETGRAPH_REQUEST_TIMEOUT_MS (${config.server.requestTimeoutMs}), got "${config.server.headersTimeoutMs}"`,
+    );
+  }
   return deepFreeze(config);
 }
 

@@ -8,6 +8,7 @@ import { WebSocketServer } from 'ws';
 import { createCache } from './cache.js';
 import { createCandleService } from './candles.js';
 import type { Config } from './config.js';
+import { capConnections, UPGRADE_REFUSAL } from './connection-cap.js';
 import { type AppContext, type Context, createContext, type Services } from './context.js';
 import { createFx } from './fx.js';
 import { collectConfigSecrets, redactLogger } from './http/redact.js';
@@ -206,14 +207,40 @@ export function createGateway(config: Config, deps: GatewayDeps = {}): Gateway {
     yoga,
     services,
     async start() {
-      server = createServer(yoga);
-      wss = new WebSocketServer({ server, path: GRAPHQL_PATH });
+      const limits = config.server;
+      server = createServer({
+        headersTimeout: limits.headersTimeoutMs,
+        requestTimeout: limits.requestTimeoutMs,
+        // How often Node looks for connections past those two timeouts (its default is 30 s).
+        connectionsCheckingInterval: Math.min(30_000, Math.max(10, Math.floor(limits.headersTimeoutMs / 4))),
+        keepAliveTimeout: limits.keepAliveTimeoutMs,
+      });
+      const cap = capConnections(server, {
+        max: limits.maxConnections,
+        graceMs: Math.min(1_000, limits.headersTimeoutMs),
+        onFull: (open) => logger.warn({ open }, 'connection cap reached: refusing new connections with 503'),
+      });
+      server.on('request', cap.requests(yoga));
+      wss = new WebSocketServer({
+        server,
+        path: GRAPHQL_PATH,
+        maxPayload: config.ws.maxMessageBytes,
+        // Connections over the cap are refused here too (ws answers and closes them).
+        verifyClient: ({ req }, done) =>
+          cap.admits(req.socket)
+            ? done(true)
+            : done(false, UPGRADE_REFUSAL.status, UPGRADE_REFUSAL.message, UPGRADE_REFUSAL.headers),
+      });
       disposeWs = serveGraphqlWs({
         yoga,
         wss,
         keepAliveMs: 12_000,
+        connectionInitWaitMs: config.ws.initTimeoutMs,
+        maxSubscriptions: config.ws.maxSubscriptions,
         json: live.shared.json,
         onError: (error) => logger.warn({ err: describe(error) }, 'graphql-ws socket error'),
+        onUnexpectedError: (error) =>
+          logger.error({ err: describe(error) }, 'unexpected error in a graphql-ws operation'),
       });
       await new Promise<void>((resolve, reject) => {
         server!.once('error', reject);

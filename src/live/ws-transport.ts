@@ -1,14 +1,21 @@
 import type { IncomingMessage } from 'node:http';
-import type { ExecutionArgs } from 'graphql';
-import { CloseCode, handleProtocols, makeServer } from 'graphql-ws';
-import { isAsyncIterable, type YogaServerInstance } from 'graphql-yoga';
+import { type DocumentNode, type ExecutionArgs, GraphQLError, getOperationAST } from 'graphql';
+import { CloseCode, type Context, handleProtocols, makeServer, type SubscribePayload } from 'graphql-ws';
+import { isAsyncIterable, maskError, type YogaServerInstance } from 'graphql-yoga';
 import type { WebSocket, WebSocketServer } from 'ws';
 import { SourceIterator } from './source-iterator.js';
 
 // graphql-ws (graphql-transport-ws protocol) on a `ws` server, executed through Yoga's Envelop so both
 // transports share one plugin pipeline. It does what graphql-ws's own `useServer` does (keep-alive
 // pings, a socket that misses a pong for `keepAliveMs` is dropped, a closed socket ends its
-// subscriptions) plus two things it cannot:
+// subscriptions) plus what it cannot:
+// - one bad operation never closes the socket: parsing, validation (the depth limit throws there),
+//   the context and the start of execution (cost limit, bad variables, a resolver refusing its
+//   arguments) all run in `onSubscribe`, and whatever they refuse is answered to that operation's id
+//   with an `error` message of coded GraphQL errors (unexpected ones masked); the socket and its other
+//   subscriptions carry on. graphql-ws itself would close the socket (4500) on anything thrown there;
+// - at most `maxSubscriptions` operations in flight per socket; one more is answered with an `error`
+//   message (SUBSCRIPTION_LIMIT_EXCEEDED) and the socket stays open;
 // - a subscription's shared results (see shared-results.ts) are written to the socket here, as
 //   `{"id":…,"type":"next","payload":<the result's JSON text, serialized once for all subscribers>}`,
 //   without passing through graphql-ws's per-message path (its loop, onNext, envelope stringify and
@@ -20,17 +27,28 @@ import { SourceIterator } from './source-iterator.js';
 //   write to complete; a socket that has `highWaterBytes` or more unsent is waited for, so a slow
 //   client stops pulling events (and its subscriptions conflate) instead of buffering them.
 
+export const SUBSCRIPTION_LIMIT_EXCEEDED = 'SUBSCRIPTION_LIMIT_EXCEEDED';
+
+/** Yoga's default message for a masked error. */
+const UNEXPECTED_ERROR = 'Unexpected error.';
+
 export interface WsTransportDeps {
   // biome-ignore lint/suspicious/noExplicitAny: any Yoga instance; only getEnveloped is used.
   yoga: YogaServerInstance<any, any>;
   wss: WebSocketServer;
   /** Ping period and pong deadline (default 12 s); 0 disables keep-alive. */
   keepAliveMs?: number;
+  /** A socket that has not sent `connection_init` this long after opening is closed (4408; default 3 s). */
+  connectionInitWaitMs?: number;
+  /** Operations (subscriptions, queries) in flight per socket (default 100). */
+  maxSubscriptions?: number;
   /** The JSON text of a shared result, or undefined (then the payload is stringified as usual). */
   json?: (result: unknown) => string | undefined;
   /** Unsent bytes above which a send waits for the socket (default 64 KiB). */
   highWaterBytes?: number;
   onError?: (error: unknown) => void;
+  /** An unexpected error, masked before it was sent. */
+  onUnexpectedError?: (error: unknown) => void;
 }
 
 export interface WsTransport {
@@ -42,48 +60,101 @@ interface Extra {
   request: IncomingMessage;
 }
 
-type Root = {
-  execute: (args: ExecutionArgs) => never;
-  subscribe: (args: ExecutionArgs) => never;
-};
+/** What onSubscribe computed, handed to graphql-ws's execute/subscribe through the root value. */
+type Settled = { result: unknown };
 
 export function serveGraphqlWs(deps: WsTransportDeps): WsTransport {
   const keepAliveMs = deps.keepAliveMs ?? 12_000;
   const highWaterBytes = deps.highWaterBytes ?? 64 * 1024;
+  const maxSubscriptions = deps.maxSubscriptions ?? 100;
   const json = deps.json;
 
+  /** Runs the operation up to its first result; GraphQL errors when it is refused before that. */
+  const start = async (
+    ctx: Context<Record<string, unknown> | undefined, Extra>,
+    id: string,
+    payload: SubscribePayload,
+  ): Promise<ExecutionArgs | readonly GraphQLError[]> => {
+    const enveloped = deps.yoga.getEnveloped({
+      ...ctx,
+      req: ctx.extra.request,
+      socket: ctx.extra.socket,
+      params: payload,
+    });
+    let document: DocumentNode;
+    try {
+      document = enveloped.parse(payload.query);
+    } catch (error) {
+      return [requestError(error, 'GRAPHQL_PARSE_FAILED')];
+    }
+    let invalid: readonly GraphQLError[];
+    try {
+      invalid = enveloped.validate(enveloped.schema, document);
+    } catch (error) {
+      return [requestError(error, 'GRAPHQL_VALIDATION_FAILED')];
+    }
+    if (invalid.length > 0) return invalid.map((error) => requestError(error, 'GRAPHQL_VALIDATION_FAILED'));
+    const operation = getOperationAST(document, payload.operationName);
+    if (!operation) {
+      return [
+        new GraphQLError(
+          payload.operationName
+            ? 'the document has no operation of the given operationName'
+            : 'the document has several operations; name one with operationName',
+          { extensions: { code: 'BAD_USER_INPUT' } },
+        ),
+      ];
+    }
+    const args: ExecutionArgs = {
+      schema: enveloped.schema,
+      operationName: payload.operationName,
+      document,
+      variableValues: payload.variables,
+      contextValue: await enveloped.contextFactory(),
+    };
+    const result: unknown =
+      operation.operation === 'subscription'
+        ? await enveloped.subscribe(args)
+        : await enveloped.execute(args);
+    if (isRequestError(result)) return result.errors.map((error) => requestError(error, 'BAD_USER_INPUT'));
+    const settled: Settled = {
+      result:
+        json && isAsyncIterable(result)
+          ? new DirectResults(result[Symbol.asyncIterator](), ctx.extra.socket, id, json, highWaterBytes)
+          : result,
+    };
+    return { ...args, rootValue: settled };
+  };
+
   const server = makeServer<Record<string, unknown> | undefined, Extra>({
-    execute: (args) => (args.rootValue as Root).execute(args),
-    subscribe: (args) => (args.rootValue as Root).subscribe(args),
+    connectionInitWaitTimeout: deps.connectionInitWaitMs ?? 3_000,
+    execute: (args) => (args.rootValue as Settled).result as never,
+    subscribe: (args) => (args.rootValue as Settled).result as never,
     onSubscribe: async (ctx, id, payload) => {
-      const enveloped = deps.yoga.getEnveloped({
-        ...ctx,
-        req: ctx.extra.request,
-        socket: ctx.extra.socket,
-        params: payload,
-      });
-      const document = enveloped.parse(payload.query);
-      const errors = enveloped.validate(enveloped.schema, document);
-      if (errors.length > 0) return errors;
-      return {
-        schema: enveloped.schema,
-        operationName: payload.operationName,
-        document,
-        variableValues: payload.variables,
-        contextValue: await enveloped.contextFactory(),
-        rootValue: {
-          execute: enveloped.execute,
-          subscribe: json
-            ? async (args: ExecutionArgs) => {
-                const result = await enveloped.subscribe(args);
-                if (!isAsyncIterable(result)) return result;
-                const socket = ctx.extra.socket;
-                return new DirectResults(result[Symbol.asyncIterator](), socket, id, json, highWaterBytes);
-              }
-            : enveloped.subscribe,
-        },
-      };
+      // The operation being subscribed is already among the socket's subscriptions.
+      if (Object.keys(ctx.subscriptions).length > maxSubscriptions) {
+        return [
+          new GraphQLError(
+            `a socket may run at most ${maxSubscriptions} operations at once; complete one first, or open another socket`,
+            { extensions: { code: SUBSCRIPTION_LIMIT_EXCEEDED, maxSubscriptions } },
+          ),
+        ];
+      }
+      try {
+        return await start(ctx, id, payload);
+      } catch (error) {
+        // A plugin or the context threw before anything ran (the cost estimate throws on variables
+        // that do not coerce): a GraphQL error is the request's fault, anything else is masked.
+        return [requestError(error, 'BAD_USER_INPUT')];
+      }
     },
+    // Every `error` message passes here: those of onSubscribe and those of a subscription that threw.
+    onError: (_ctx, _id, _payload, errors) =>
+      errors.map((error) => {
+        const masked = maskError(error, UNEXPECTED_ERROR) as GraphQLError;
+        if (masked !== error) deps.onUnexpectedError?.(error.originalError ?? error);
+        return formatError(masked);
+      }),
   });
 
   deps.wss.options.handleProtocols = handleProtocols;
@@ -143,6 +214,38 @@ export function serveGraphqlWs(deps: WsTransportDeps): WsTransport {
       deps.wss.removeAllListeners('connection');
     },
   };
+}
+
+/** A request-level error (nothing was executed) with a code: its own, or `code`. */
+function requestError(error: unknown, code: string): GraphQLError {
+  if (!(error instanceof GraphQLError))
+    return new GraphQLError(UNEXPECTED_ERROR, { originalError: toError(error) });
+  // Wrapped errors (a resolver's subscribe throwing) keep their origin, so the mask can tell.
+  if (error.originalError || typeof error.extensions.code === 'string') return error;
+  return new GraphQLError(error.message, {
+    nodes: error.nodes,
+    source: error.source,
+    positions: error.positions,
+    path: error.path,
+    extensions: { ...error.extensions, code },
+  });
+}
+
+/** The error as the client sees it: Yoga's HTTP status hints (extensions.http) stay on the server. */
+function formatError(error: GraphQLError) {
+  const { http: _http, ...extensions } = error.extensions as Record<string, unknown>;
+  const formatted = error.toJSON();
+  return { ...formatted, extensions: { code: 'INTERNAL_SERVER_ERROR', ...extensions } };
+}
+
+function isRequestError(result: unknown): result is { errors: readonly unknown[] } {
+  if (!result || typeof result !== 'object' || isAsyncIterable(result)) return false;
+  const { data, errors } = result as { data?: unknown; errors?: unknown };
+  return data === undefined && Array.isArray(errors) && errors.length > 0;
+}
+
+function toError(error: unknown): Error {
+  return error instanceof Error ? error : new Error(String(error));
 }
 
 /** Sends without waiting unless the socket already has `highWaterBytes` unsent; then waits for it. */

@@ -1,0 +1,102 @@
+import { createServer, type Server } from 'node:http';
+import { type AddressInfo, connect, type Socket } from 'node:net';
+import { afterEach, describe, expect, it } from 'vitest';
+import { CONNECTION_LIMIT_EXCEEDED, capConnections, refusalMargin } from '../src/connection-cap.js';
+import { waitFor } from './helpers/clients.js';
+
+// The cap on a plain node:http server: admitted connections are served, the next ones are answered
+// 503 with a code, and once the refused fill their margin Node drops new connections unanswered.
+
+interface Raw {
+  socket: Socket;
+  received(): string;
+  closed(): boolean;
+}
+
+function openRaw(port: number): Raw {
+  const socket = connect(port, '127.0.0.1');
+  let received = '';
+  let closed = false;
+  socket.setEncoding('utf8');
+  socket.on('data', (chunk: string) => {
+    received += chunk;
+  });
+  socket.on('error', () => undefined);
+  socket.on('close', () => {
+    closed = true;
+  });
+  return { socket, received: () => received, closed: () => closed };
+}
+
+/** Waits until the server itself counts `n` connections (it sees a close after the client does). */
+async function untilConnections(server: Server, n: number): Promise<void> {
+  const count = () => new Promise<number>((resolve) => server.getConnections((_error, c) => resolve(c)));
+  for (const deadline = Date.now() + 3_000; (await count()) !== n; ) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${n} connections`);
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+}
+
+const REQUEST = 'GET / HTTP/1.1\r\nHost: test\r\n\r\n';
+
+let server: Server | undefined;
+const sockets: Raw[] = [];
+afterEach(async () => {
+  for (const raw of sockets.splice(0)) raw.socket.destroy();
+  server?.closeAllConnections();
+  await new Promise((resolve) => server?.close(resolve));
+  server = undefined;
+});
+
+describe('capConnections', () => {
+  it('serves up to max, refuses the next with 503, and lets Node drop what exceeds the margin', async () => {
+    server = createServer();
+    let fulls = 0;
+    const cap = capConnections(server, { max: 2, graceMs: 30_000, onFull: () => (fulls += 1) });
+    server.on(
+      'request',
+      cap.requests((_req, res) => res.end('served')),
+    );
+    await new Promise<void>((resolve) => server!.listen(0, '127.0.0.1', resolve));
+    const port = (server.address() as AddressInfo).port;
+    const open = () => {
+      const raw = openRaw(port);
+      sockets.push(raw);
+      return raw;
+    };
+
+    const admitted = [open(), open()];
+    for (const raw of admitted) raw.socket.write(REQUEST);
+    await waitFor(() => admitted.every((raw) => raw.received().endsWith('served')), 3_000, 'two answers');
+    expect(cap.open()).toBe(2);
+
+    // The margin fills with refused connections that have not sent anything yet.
+    const refused = Array.from({ length: refusalMargin(2) }, open);
+    refused[0]!.socket.write(REQUEST);
+    await waitFor(() => refused[0]!.closed(), 3_000, 'the first refusal to be answered');
+    expect(refused[0]!.received()).toMatch(/^HTTP\/1\.1 503 Service Unavailable\r\n/);
+    expect(refused[0]!.received()).toMatch(/\r\nretry-after: 1\r\n/i);
+    expect(refused[0]!.received()).toContain(CONNECTION_LIMIT_EXCEEDED);
+    expect(fulls).toBe(1);
+    await untilConnections(server, 2 + refusalMargin(2) - 1);
+
+    // The place it freed is taken again, and one more than that is dropped without an answer.
+    const again = open();
+    const beyond = open();
+    beyond.socket.write(REQUEST);
+    await waitFor(() => beyond.closed(), 3_000, 'the connection beyond the margin to be dropped');
+    expect(beyond.received()).toBe('');
+    again.socket.write(REQUEST);
+    await waitFor(() => again.closed(), 3_000, 'a refusal');
+    expect(again.received()).toMatch(/^HTTP\/1\.1 503 /);
+
+    // Admitted connections were never disturbed, and a freed place admits a new one.
+    expect(admitted.some((raw) => raw.closed())).toBe(false);
+    admitted[0]!.socket.destroy();
+    await waitFor(() => cap.open() === 1, 3_000, 'the server to see the close');
+    const next = open();
+    next.socket.write(REQUEST);
+    await waitFor(() => next.received().endsWith('served'), 3_000, 'the new connection to be served');
+    expect(cap.open()).toBe(2);
+  });
+});
