@@ -1,11 +1,11 @@
-import { createServer, type Server } from 'node:http';
+import { createServer, type RequestListener, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { GraphQLError } from 'graphql';
 import { createYoga, maskError, type YogaServerInstance } from 'graphql-yoga';
 import { Redis } from 'ioredis';
 import pino, { type Logger } from 'pino';
 import { WebSocketServer } from 'ws';
-import { createCache } from './cache.js';
+import { type Cache, createCache } from './cache.js';
 import { createCandleService } from './candles.js';
 import type { Config } from './config.js';
 import { type AppContext, type Context, createContext, type Services } from './context.js';
@@ -18,13 +18,16 @@ import { createMetrics } from './metrics.js';
 import { createOnChainService } from './onchain.js';
 import { useEndpoints } from './plugins/use-endpoints.js';
 import { useLimits } from './plugins/use-limits.js';
+import { useResponseCache } from './plugins/use-response-cache.js';
 import { useSharedSubscriptionResults } from './plugins/use-shared-subscription-results.js';
 import { createQuoteAdapters, orderQuoteProviders } from './quotes.js';
 import { createAssetRegistry } from './registry.js';
+import { createResponseCache } from './response-cache.js';
 import { buildSchema } from './schema/index.js';
 import { fetchTokenMetricsSignals } from './signals/provider-signals.js';
 import { createSignalService } from './signals/service.js';
 import { createSources } from './sources/index.js';
+import { createFastPath, type FastPathServerContext } from './transport/fast-path.js';
 
 // createGateway wires every per-process service and returns the Yoga instance plus start/close.
 // Nothing listens until start() is called, so tests drive `yoga.fetch` without a socket.
@@ -66,6 +69,7 @@ export interface GatewayDeps {
    * gateway, and their collectors outlive it.
    */
   processMetrics?: boolean;
+  /** The clock of the per-process cache and the response cache (tests move it). */
   now?: () => number;
   /** Execute and serialize each live event once per distinct subscription (default true; off only to measure it). */
   shareLiveResults?: boolean;
@@ -88,12 +92,18 @@ export function createGateway(config: Config, deps: GatewayDeps = {}): Gateway {
     : undefined;
   redis?.on('error', (error) => logger.warn({ err: describe(error) }, 'redis error'));
   const http = createHttp({ config, metrics, logger, redis });
-  const cache = createCache({
+  const responseCache = config.responseCache.enabled
+    ? createResponseCache({ maxBytes: config.responseCache.maxBytes, now: deps.now, metrics })
+    : undefined;
+  const processCache = createCache({
     config,
     events: metrics,
+    now: deps.now,
     onBackgroundError: (error, namespace) =>
       logger.warn({ namespace, err: describe(error) }, 'background refresh failed'),
   });
+  // Every consumer reads the watched cache, so the response cache learns of every rewrite.
+  const cache = responseCache ? responseCache.watch(processCache) : processCache;
   const sources = createSources({ http, config });
   const registry = createAssetRegistry({ config, cache, sources });
   const candles = createCandleService({ config, sources, registry });
@@ -101,17 +111,17 @@ export function createGateway(config: Config, deps: GatewayDeps = {}): Gateway {
   const fx = createFx({ config, cache, sources });
   const quotes = createQuoteAdapters({ sources, registry, fx });
   /** Fresh loaders: one set per request, and one per use outside requests (the live feed). */
-  const newLoaders = () =>
+  const newLoaders = (view: Cache = cache) =>
     createLoaders({
       config,
-      cache,
+      cache: view,
       sources,
       fetchCandles: (key) => candles.fetch(key),
       quotes,
       quoteOrder: () => orderQuoteProviders(config, http),
       fetchProviderSignals: (assetIds) => fetchTokenMetricsSignals({ config, sources, registry }, assetIds),
     });
-  const loadersOutsideRequests = newLoaders;
+  const loadersOutsideRequests = () => newLoaders();
   const loadUsdPrices = async (assetIds: string[]) => {
     const results = await loadersOutsideRequests().price.loadMany(assetIds.map((id) => `usd:${id}`));
     return results.flatMap((r) =>
@@ -179,7 +189,7 @@ export function createGateway(config: Config, deps: GatewayDeps = {}): Gateway {
       warn: (...args) => logger.warn(args.map(String).join(' ')),
       error: (...args) => logger.error(args.map(describe).join(' ')),
     },
-    context: () => createContext(services),
+    context: (initial) => createContext(services, (initial as Partial<FastPathServerContext>).freshness),
     graphiql: { title: 'marketgraph', defaultQuery: EXAMPLE_QUERY, subscriptionsProtocol: 'WS' },
     // The bundled GraphiQL needs no CDN; the page is ~9 MB, so it is rendered once. Its module is loaded
     // on the first GraphiQL request, not at start: it costs ~80 MB of RSS, which a gateway that only
@@ -192,10 +202,22 @@ export function createGateway(config: Config, deps: GatewayDeps = {}): Gateway {
         health: () => ({ profile: config.profile, liveFeeds: live.hub.active().length, live: live.health() }),
       }),
       useLimits({ maxCost: config.limits.maxComplexity, maxPageSize: config.limits.maxPageSize }),
+      useResponseCache(),
       // Last: it ends Envelop's subscribe hooks (see the plugin).
       useSharedSubscriptionResults(live.shared),
     ],
   });
+
+  // In front of Yoga: whole answers from the response cache, before any parsing (see the module).
+  const listener: RequestListener = responseCache
+    ? createFastPath({
+        path: GRAPHQL_PATH,
+        cache: responseCache,
+        execute: (url, init, serverContext) => yoga.fetch(url, init as RequestInit, serverContext),
+        passThrough: yoga,
+        onError: (error) => logger.error({ err: describe(error) }, 'response cache fast path failed'),
+      })
+    : yoga;
 
   let server: Server | undefined;
   let wss: WebSocketServer | undefined;
@@ -205,7 +227,7 @@ export function createGateway(config: Config, deps: GatewayDeps = {}): Gateway {
     yoga,
     services,
     async start() {
-      server = createServer(yoga);
+      server = createServer(listener);
       wss = new WebSocketServer({ server, path: GRAPHQL_PATH });
       disposeWs = serveGraphqlWs({
         yoga,
