@@ -44,7 +44,12 @@ let open: Harness | undefined;
 
 async function start(env: Record<string, string> = {}): Promise<Harness> {
   let now = Date.parse('2026-06-01T12:00:00.250Z');
-  const clock = { now: () => now, advance: (ms: number) => void (now += ms) };
+  const clock = {
+    now: () => now,
+    advance: (ms: number) => {
+      now += ms;
+    },
+  };
   const sandbox = await startSandbox({ quotas: false, now: clock.now, providers: ['coingecko'] });
   const fullEnv = {
     MARKETGRAPH_PORT: '0',
