@@ -29,8 +29,11 @@ export interface Services {
   signals: SignalService;
   onchain: OnChainService;
   fx: Fx;
-  /** A fresh set of DataLoaders (never shared between requests), reading through `cache` (default: the process's). */
-  newLoaders: (cache?: Cache) => Loaders;
+  /**
+   * A fresh set of DataLoaders (never shared between requests). With `freshness`, they read through
+   * its recording view of the cache and report the process state they depend on.
+   */
+  newLoaders: (freshness?: Freshness) => Loaders;
 }
 
 /** What marketgraph adds to Yoga's initial context. */
@@ -52,7 +55,7 @@ export function createContext(services: Services, freshness?: Freshness): AppCon
   if (!freshness) return { services, loaders: lazyLoaders(() => services.newLoaders()) };
   return {
     services: refusingServices(services, freshness),
-    loaders: lazyLoaders(() => services.newLoaders(freshness.observe(services.cache))),
+    loaders: lazyLoaders(() => services.newLoaders(freshness)),
     freshness,
   };
 }

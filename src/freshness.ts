@@ -15,6 +15,15 @@ import type { Cache, CacheNamespace, Namespace } from './cache.js';
  */
 const CLOCK_DEPENDENT: ReadonlySet<Namespace> = new Set<Namespace>(['candles']);
 
+/**
+ * Process state an answer depends on besides cached values (say, which provider AUTO prices ask
+ * first): `read` says what it is now; a stored answer is served only while it still reads `value`.
+ */
+export interface Condition {
+  name: string;
+  read: () => string;
+}
+
 export interface Freshness {
   /** Epoch ms at which the first value read stops being fresh; +Infinity while nothing was read. */
   readonly expiresAt: number;
@@ -24,7 +33,11 @@ export interface Freshness {
   readonly unstorable: string | undefined;
   /** True once execution produced a single result without errors (plugins/use-response-cache.ts). */
   readonly complete: boolean;
+  /** What the execution saw of each condition it depends on. */
+  readonly conditions: ReadonlyArray<{ condition: Condition; value: string }>;
   refuse(reason: string): void;
+  /** Records that the answer depends on `condition`, which read `value`; a change mid-execution refuses. */
+  dependOn(condition: Condition, value: string): void;
   markComplete(): void;
   /** A view of `cache` whose reads are recorded here; writes go through unchanged. */
   observe(cache: Cache): Cache;
@@ -35,6 +48,7 @@ export function createFreshness(): Freshness {
   let unstorable: string | undefined;
   let complete = false;
   const reads = new Set<string>();
+  const conditions: Array<{ condition: Condition; value: string }> = [];
 
   const freshness: Freshness = {
     get expiresAt() {
@@ -47,8 +61,14 @@ export function createFreshness(): Freshness {
     get complete() {
       return complete;
     },
+    conditions,
     refuse(reason) {
       unstorable ??= reason;
+    },
+    dependOn(condition, value) {
+      const seen = conditions.find((c) => c.condition.name === condition.name);
+      if (!seen) conditions.push({ condition, value });
+      else if (seen.value !== value) freshness.refuse(`changed:${condition.name}`);
     },
     markComplete() {
       complete = true;

@@ -56,6 +56,8 @@ export interface StoredAnswer {
   private: boolean;
   /** The values it was built from (ids as in Freshness.reads). */
   reads: readonly string[];
+  /** Served only while each still reads its value. */
+  conditions: Freshness['conditions'];
   size: number;
 }
 
@@ -128,6 +130,16 @@ export function createResponseCache(deps: {
     }
   }
 
+  function holds(answer: StoredAnswer): boolean {
+    for (const { condition, value } of answer.conditions) {
+      if (condition.read() !== value) {
+        metrics?.responseCacheEvent('invalidate');
+        return false;
+      }
+    }
+    return true;
+  }
+
   function skip(freshness: Freshness, reason: string): StoreOutcome {
     running.delete(freshness);
     metrics?.responseCacheEvent('skip', reason);
@@ -137,7 +149,7 @@ export function createResponseCache(deps: {
   return {
     lookup(key) {
       const answer = lru.get(key);
-      if (answer && answer.expiresAt > now()) {
+      if (answer && answer.expiresAt > now() && holds(answer)) {
         metrics?.responseCacheEvent('hit');
         return answer;
       }
@@ -180,6 +192,7 @@ export function createResponseCache(deps: {
         expiresAt: freshness.expiresAt,
         private: answer.private,
         reads,
+        conditions: [...freshness.conditions],
         size,
       };
       running.delete(freshness);

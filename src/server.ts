@@ -5,10 +5,11 @@ import { createYoga, maskError, type YogaServerInstance } from 'graphql-yoga';
 import { Redis } from 'ioredis';
 import pino, { type Logger } from 'pino';
 import { WebSocketServer } from 'ws';
-import { type Cache, createCache } from './cache.js';
+import { createCache } from './cache.js';
 import { createCandleService } from './candles.js';
 import type { Config } from './config.js';
 import { type AppContext, type Context, createContext, type Services } from './context.js';
+import type { Condition, Freshness } from './freshness.js';
 import { createFx } from './fx.js';
 import { createHttp } from './http.js';
 import { createLive } from './live/live.js';
@@ -110,15 +111,20 @@ export function createGateway(config: Config, deps: GatewayDeps = {}): Gateway {
 
   const fx = createFx({ config, cache, sources });
   const quotes = createQuoteAdapters({ sources, registry, fx });
+  const quoteOrder = quoteOrderCondition(() => orderQuoteProviders(config, http).join());
   /** Fresh loaders: one set per request, and one per use outside requests (the live feed). */
-  const newLoaders = (view: Cache = cache) =>
+  const newLoaders = (freshness?: Freshness) =>
     createLoaders({
       config,
-      cache: view,
+      cache: freshness ? freshness.observe(cache) : cache,
       sources,
       fetchCandles: (key) => candles.fetch(key),
       quotes,
-      quoteOrder: () => orderQuoteProviders(config, http),
+      quoteOrder: () => {
+        const order = orderQuoteProviders(config, http);
+        freshness?.dependOn(quoteOrder, order.join());
+        return order;
+      },
       fetchProviderSignals: (assetIds) => fetchTokenMetricsSignals({ config, sources, registry }, assetIds),
     });
   const loadersOutsideRequests = () => newLoaders();
@@ -257,6 +263,28 @@ export function createGateway(config: Config, deps: GatewayDeps = {}): Gateway {
       await http.close();
       await cache.close();
       redis?.disconnect();
+    },
+  };
+}
+
+/**
+ * Which providers AUTO prices ask first: health and quota decide it, so a stored answer that read AUTO
+ * prices depends on it. Hits re-read it; working it out costs several µs (every provider's health), a
+ * large share of a hit, so it is worked out at most once per millisecond of wall time (the clock the
+ * order itself reads).
+ */
+function quoteOrderCondition(order: () => string): Condition {
+  let at = Number.NaN;
+  let value = '';
+  return {
+    name: 'quote-order',
+    read() {
+      const t = Date.now();
+      if (t !== at) {
+        at = t;
+        value = order();
+      }
+      return value;
     },
   };
 }

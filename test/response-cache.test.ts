@@ -148,6 +148,28 @@ describe('response cache', () => {
     expect(responses.lookup('k3')).toBeDefined();
   });
 
+  it('serves an answer only while the process state it depended on reads the same', async () => {
+    const { clock, responses, cache } = setup();
+    let order = 'coingecko,binance';
+    const quoteOrder = { name: 'quote-order', read: () => order };
+    const freshness = responses.begin();
+    await read(freshness, cache, 'quote', 15_000, ['btc'], clock.now());
+    freshness.dependOn(quoteOrder, order);
+    freshness.dependOn(quoteOrder, order);
+    freshness.markComplete();
+    expect(responses.store('k', freshness, answer())).toHaveProperty('stored');
+    expect(responses.lookup('k')).toBeDefined();
+    order = 'binance,coingecko';
+    expect(responses.lookup('k')).toBeUndefined();
+    // Changed in the middle of an execution: its answer mixes both, and is not stored.
+    const mixed = responses.begin();
+    await read(mixed, cache, 'quote', 15_000, ['btc'], clock.now());
+    mixed.dependOn(quoteOrder, 'coingecko,binance');
+    mixed.dependOn(quoteOrder, 'binance,coingecko');
+    mixed.markComplete();
+    expect(responses.store('k', mixed, answer())).toEqual({ skipped: 'changed:quote-order' });
+  });
+
   it('stays within its byte bound, and keeps no index entries for what it evicted', async () => {
     const { clock, responses, cache } = setup(64 * 1024);
     const body = 'x'.repeat(3000);

@@ -42,7 +42,10 @@ interface Harness {
 
 let open: Harness | undefined;
 
-async function start(env: Record<string, string> = {}): Promise<Harness> {
+async function start(
+  env: Record<string, string> = {},
+  providers: Array<'coingecko' | 'binance'> = ['coingecko'],
+): Promise<Harness> {
   let now = Date.parse('2026-06-01T12:00:00.250Z');
   const clock = {
     now: () => now,
@@ -50,12 +53,12 @@ async function start(env: Record<string, string> = {}): Promise<Harness> {
       now += ms;
     },
   };
-  const sandbox = await startSandbox({ quotas: false, now: clock.now, providers: ['coingecko'] });
+  const sandbox = await startSandbox({ quotas: false, now: clock.now, providers });
   const fullEnv = {
     MARKETGRAPH_PORT: '0',
     MARKETGRAPH_LOG_LEVEL: 'silent',
     MARKETGRAPH_UPSTREAM_RETRIES: '0',
-    ...onlyUpstreams('coingecko'),
+    ...onlyUpstreams(...providers),
     ...env,
   };
   const config = withProviderUrls(loadConfig({ env: fullEnv }), sandboxEndpoints(sandbox), fullEnv);
@@ -217,6 +220,26 @@ describe('response cache lifetime', () => {
     const after = await h.get(BTC);
     expect(after.cache).not.toBe('hit');
     expect(after.body).toEqual(await h.fresh(BTC));
+  });
+});
+
+describe('process state', () => {
+  it('serves a stored answer only while AUTO prices would ask the same provider first', async () => {
+    const h = await start({}, ['coingecko', 'binance']);
+    // Identity first (Binance pairs come from the registry), while CoinGecko is healthy.
+    expect((await h.get('{ asset(symbol: "BTC") { id } }')).body.errors).toBeUndefined();
+    const first = await h.get(ASSETS);
+    expect(first.body.data.assets.edges[0].node.price.source).toBe('COINGECKO');
+    expect((await h.get(ASSETS)).cache).toBe('hit');
+
+    // CoinGecko asks us to wait a minute: AUTO now asks Binance first.
+    h.sandbox.faults.set('coingecko', 'coins/markets', { kind: 'rate-limit', retryAfter: 60 });
+    const limited = await h.get('{ asset(id: "bitcoin") { market(currency: EUR) { price } } }');
+    expect(limited.body.errors[0].extensions.code).toBe('UPSTREAM_RATE_LIMITED');
+    const after = await h.get(ASSETS);
+    expect(after.cache).not.toBe('hit');
+    expect(after.body.data.assets.edges[0].node.price.source).toBe('BINANCE');
+    expect(after.body).toEqual(await h.fresh(ASSETS));
   });
 });
 
