@@ -219,7 +219,7 @@ export function createGateway(config: Config, deps: GatewayDeps = {}): Gateway {
     ? createFastPath({
         path: GRAPHQL_PATH,
         cache: responseCache,
-        execute: (url, init, serverContext) => yoga.fetch(url, init as RequestInit, serverContext),
+        execute: (url, init, serverContext) => yoga.fetch(url, init, serverContext),
         passThrough: yoga,
         onError: (error) => logger.error({ err: describe(error) }, 'response cache fast path failed'),
       })
@@ -269,8 +269,8 @@ export function createGateway(config: Config, deps: GatewayDeps = {}): Gateway {
 
 /**
  * Which providers AUTO prices ask first: health and quota decide it, so a stored answer that read AUTO
- * prices depends on it. Hits re-read it; working it out costs several µs (every provider's health), a
- * large share of a hit, so it is worked out at most once per millisecond of wall time (the clock the
+ * prices depends on it. Hits re-read it; working it out reads every provider's health, a large share
+ * of what a hit costs, so it is worked out at most once per millisecond of wall time (the clock the
  * order itself reads).
  */
 function quoteOrderCondition(order: () => string): Condition {
