@@ -14,6 +14,11 @@ import type { BreakerState } from './http.js';
 //       event: hit, miss, stale (served past its TTL), refresh (background revalidation), error.
 //   marketgraph_breaker_state{provider}                                  gauge  0 closed, 1 half-open, 2 open
 //   marketgraph_quota_tokens_left{provider}                              gauge  this process's view of the bucket
+//   marketgraph_response_cache_events_total{event,reason}                counter
+//       event: hit (answered from the response cache, 200 or 304), miss (looked up, executed), store,
+//       skip (executed, not stored; reason says why: errors, stale, unobserved, ...), invalidate (an
+//       entry dropped because a value it read was rewritten), evict (dropped for room). reason is '' except for skip.
+//   marketgraph_response_cache_bytes / marketgraph_response_cache_entries  gauges  what the response cache holds
 //
 // With `defaultMetrics: true`, prom-client's process/runtime metrics are added with the same prefix.
 
@@ -28,6 +33,8 @@ export type UpstreamOutcome =
 
 export type CacheEvent = 'hit' | 'miss' | 'stale' | 'refresh' | 'error';
 
+export type ResponseCacheEvent = 'hit' | 'miss' | 'store' | 'skip' | 'invalidate' | 'evict';
+
 export interface Metrics {
   readonly registry: Registry;
   /** Counts one upstream outcome; `seconds` is given for attempts that left the process. */
@@ -40,6 +47,10 @@ export interface Metrics {
   cacheEvent(namespace: string, event: CacheEvent): void;
   setBreakerState(provider: UpstreamName, state: BreakerState): void;
   setQuotaLeft(provider: UpstreamName, tokens: number): void;
+  /** `reason` only for skip. */
+  responseCacheEvent(event: ResponseCacheEvent, reason?: string): void;
+  /** What the response cache holds, read when /metrics is scraped. */
+  observeResponseCacheSize(read: () => { bytes: number; entries: number }): void;
 }
 
 export const METRIC_PREFIX = 'marketgraph_';
@@ -84,6 +95,33 @@ export function createMetrics(
     registers: [registry],
   });
 
+  const responseCacheEvents = new Counter({
+    name: `${METRIC_PREFIX}response_cache_events_total`,
+    help: 'Response cache events: hit, miss, store, skip (with the reason), invalidate, evict.',
+    labelNames: ['event', 'reason'] as const,
+    registers: [registry],
+  });
+  // Bound children for the per-request events, so a hit pays no label lookup.
+  const hits = responseCacheEvents.labels('hit', '');
+  const misses = responseCacheEvents.labels('miss', '');
+  let readResponseCacheSize: () => { bytes: number; entries: number } = () => ({ bytes: 0, entries: 0 });
+  new Gauge({
+    name: `${METRIC_PREFIX}response_cache_bytes`,
+    help: 'Bytes held by the response cache (answer bodies plus their bookkeeping).',
+    registers: [registry],
+    collect() {
+      this.set(readResponseCacheSize().bytes);
+    },
+  });
+  new Gauge({
+    name: `${METRIC_PREFIX}response_cache_entries`,
+    help: 'Answers held by the response cache.',
+    registers: [registry],
+    collect() {
+      this.set(readResponseCacheSize().entries);
+    },
+  });
+
   return {
     registry,
     recordUpstream({ provider, endpoint, outcome, seconds }) {
@@ -98,6 +136,14 @@ export function createMetrics(
     },
     setQuotaLeft(provider, tokens) {
       quotaLeft.set({ provider }, tokens);
+    },
+    responseCacheEvent(event, reason = '') {
+      if (event === 'hit') hits.inc();
+      else if (event === 'miss') misses.inc();
+      else responseCacheEvents.inc({ event, reason });
+    },
+    observeResponseCacheSize(read) {
+      readResponseCacheSize = read;
     },
   };
 }
