@@ -1,5 +1,3 @@
-import { spawn, spawnSync } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
 import autocannon from 'autocannon';
 import { loadConfig, UPSTREAMS } from '../../../src/config.js';
 import { type Sandbox, startSandbox } from '../../../src/sandbox/server.js';
@@ -9,14 +7,15 @@ import {
   pinProcess,
   readAffinity,
   readCpuMs,
-  readExitedChildrenCpuMs,
   readMachineBusyMs,
   readRssMb,
   readStealMs,
 } from '../processes.js';
 import type { StandaloneScenario } from '../scenario.js';
 import { spawnServerProcess } from '../server-process.js';
-import { checkAssetsBody, RACE_EDGES, RACE_QUERY, validateAssetsAnswer } from './race-answer.js';
+import { hasWrk, rawAnswer, runWrk } from '../wrk.js';
+import { checkAssetsBody, RACE_QUERY, validateAssetsAnswer } from './race-answer.js';
+import { formatRace, SLOTS, type SlotName, type SlotResult, summarize } from './race-report.js';
 
 // The race: marketgraph next to what its users would otherwise pick, on the same machine in the same
 // run. Three slots, each a fresh process per round, rounds interleaved (the slot order rotates from
@@ -33,41 +32,13 @@ import { checkAssetsBody, RACE_EDGES, RACE_QUERY, validateAssetsAnswer } from '.
 // every answer of the warm-up and the measurement is checked (2xx, and for the GraphQL slots no
 // "errors" and 50 edges each with an id, a positive price and an asOf), and a slot with a single bad
 // answer fails. The ceiling is driven by wrk when it is installed (autocannon saturates before a
-// hello-world server does), else by autocannon, and says which. Server CPU per request is the
-// server's utime+stime delta over the measured window (/proc) divided by the answers received.
+// hello-world server does), else by autocannon, and says which; under wrk its answers are checked by
+// status and by the exact byte count (they are all the same bytes), since a per-answer Lua check
+// would make wrk the bottleneck. Server CPU per request is the server's utime+stime delta over the
+// measured window (/proc) divided by the answers received.
 
 const DEFAULT_CONNECTIONS = 50;
-const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 const CEILING_BODY = 'hello world';
-
-type SlotName = 'marketgraph' | 'yoga' | 'ceiling';
-const SLOTS: readonly SlotName[] = ['marketgraph', 'yoga', 'ceiling'];
-
-export interface SlotResult {
-  round: number;
-  slot: SlotName;
-  tool: 'autocannon' | 'wrk';
-  ok: boolean;
-  /** Why the slot failed, when it did. */
-  failure?: string;
-  requests: number;
-  reqPerSec: number;
-  p50Ms: number;
-  p99Ms: number;
-  serverCpuUsPerRequest: number;
-  /** Server CPU over the window, % of one core. */
-  serverCpuPct: number;
-  rssIdleMb: number;
-  rssMb: number;
-  /** The load generator's CPU (this runner with autocannon and the sandbox, or wrk), % of one core. */
-  loadCpuPct: number;
-  /** CPU of everything else on the machine during the window, % of one core (steal excluded). */
-  otherCpuPct: number;
-  stealPct: number;
-  non2xx: number;
-  badBodies: number;
-  socketErrors: number;
-}
 
 interface Measurement {
   tool: SlotResult['tool'];
@@ -188,9 +159,11 @@ async function runSlot(
     const primed = await prime(slot, server.url);
     if (primed) return failedSlot(base, `first answer: ${primed}`);
     const rssIdleMb = readRssMb(server.pid);
+    const raw = useWrk ? await rawAnswer(server.url) : undefined;
+    if (raw && raw.body !== CEILING_BODY) return failedSlot(base, `raw answer: ${raw.body.slice(0, 200)}`);
     const drive = (seconds: number) =>
-      useWrk
-        ? driveWrk(server.url, options.connections, seconds)
+      raw
+        ? driveWrk(server.url, options.connections, seconds, raw.bytes)
         : driveAutocannon(slot, server.url, options.connections, seconds);
     if (options.warmupS > 0) {
       const warm = await drive(options.warmupS);
@@ -296,72 +269,24 @@ async function driveAutocannon(
   };
 }
 
-/** wrk on one thread (this runner's CPU), every body checked by scripts/bench/wrk-check-body.lua. */
-async function driveWrk(url: string, connections: number, durationS: number): Promise<Measurement> {
-  const childrenBefore = readExitedChildrenCpuMs();
-  const args = [
-    '-t1',
-    `-c${connections}`,
-    `-d${durationS}s`,
-    '--latency',
-    '-s',
-    'scripts/bench/wrk-check-body.lua',
-  ];
-  const output = await new Promise<string>((resolve, reject) => {
-    const child = spawn('wrk', [...args, url, '--', CEILING_BODY], {
-      cwd: ROOT,
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let text = '';
-    child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
-      text += chunk;
-    });
-    child.stderr.setEncoding('utf8').on('data', (chunk: string) => {
-      text += chunk;
-    });
-    child.once('error', reject);
-    child.once('exit', (code) =>
-      code === 0 ? resolve(text) : reject(new Error(`wrk exited with ${code}:\n${text}`)),
-    );
-  });
-  return { ...parseWrk(output), loadCpuMs: readExitedChildrenCpuMs() - childrenBefore };
-}
-
-export function parseWrk(output: string): Omit<Measurement, 'loadCpuMs'> {
-  const number = (pattern: RegExp) => {
-    const match = pattern.exec(output);
-    if (!match) throw new Error(`wrk output without ${pattern}:\n${output}`);
-    return Number(match[1]);
-  };
-  const ms = (percentile: string) => {
-    const match = new RegExp(`^\\s+${percentile}%\\s+([\\d.]+)(us|ms|s)\\s*$`, 'm').exec(output);
-    if (!match) throw new Error(`wrk output without the ${percentile}% latency:\n${output}`);
-    const value = Number(match[1]);
-    return match[2] === 'us' ? value / 1000 : match[2] === 's' ? value * 1000 : value;
-  };
-  const socket = /Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)/.exec(output);
+async function driveWrk(
+  url: string,
+  connections: number,
+  durationS: number,
+  answerBytes: number,
+): Promise<Measurement> {
+  const r = await runWrk(url, { connections, durationS, answerBytes });
   return {
     tool: 'wrk',
-    requests: number(/(\d+) requests in ([\d.]+)(?:ms|s|m)/),
-    durationS: wrkSeconds(output),
-    p50Ms: ms('50'),
-    p99Ms: ms('99'),
-    non2xx: /Non-2xx or 3xx responses: (\d+)/.exec(output) ? number(/Non-2xx or 3xx responses: (\d+)/) : 0,
-    badBodies: number(/\{"badBodies":(\d+)\}/),
-    socketErrors: socket ? socket.slice(1).reduce((sum, n) => sum + Number(n), 0) : 0,
+    requests: r.requests,
+    durationS: r.durationS,
+    p50Ms: r.p50Ms,
+    p99Ms: r.p99Ms,
+    non2xx: r.non2xx,
+    badBodies: r.badAnswers,
+    socketErrors: r.socketErrors,
+    loadCpuMs: r.cpuMs,
   };
-}
-
-function wrkSeconds(output: string): number {
-  const match = /\d+ requests in ([\d.]+)(ms|s|m)\b/.exec(output);
-  if (!match) throw new Error(`wrk output without its duration:\n${output}`);
-  const value = Number(match[1]);
-  return match[2] === 'ms' ? value / 1000 : match[2] === 'm' ? value * 60 : value;
-}
-
-function hasWrk(): boolean {
-  // `wrk -v` prints its version and exits 1; only a missing binary fails to spawn.
-  return spawnSync('wrk', ['-v'], { stdio: 'ignore' }).error === undefined;
 }
 
 function describeErrors(m: Measurement): string | undefined {
@@ -394,149 +319,6 @@ function failedSlot(base: Pick<SlotResult, 'round' | 'slot' | 'tool'>, failure: 
     badBodies: 0,
     socketErrors: 0,
   };
-}
-
-interface Summary {
-  medians: Partial<Record<SlotName, Record<string, number>>>;
-  /** Per round (rounds where both slots succeeded), then the median. */
-  ratios: { round: number; vsYoga?: number; vsCeiling?: number }[];
-  medianVsYoga?: number;
-  medianVsCeiling?: number;
-}
-
-function summarize(results: SlotResult[]): Summary {
-  const medians: Summary['medians'] = {};
-  for (const slot of SLOTS) {
-    const ok = results.filter((r) => r.slot === slot && r.ok);
-    if (ok.length === 0) continue;
-    const of = (pick: (r: SlotResult) => number) => median(ok.map(pick));
-    medians[slot] = {
-      reqPerSec: of((r) => r.reqPerSec),
-      p50Ms: of((r) => r.p50Ms),
-      p99Ms: of((r) => r.p99Ms),
-      serverCpuUsPerRequest: of((r) => r.serverCpuUsPerRequest),
-      rssIdleMb: of((r) => r.rssIdleMb),
-      rssMb: of((r) => r.rssMb),
-    };
-  }
-  const rounds = [...new Set(results.map((r) => r.round))];
-  const ratios = rounds.map((round) => {
-    const get = (slot: SlotName) => results.find((r) => r.round === round && r.slot === slot && r.ok);
-    const mg = get('marketgraph');
-    const yoga = get('yoga');
-    const ceiling = get('ceiling');
-    return {
-      round,
-      ...(mg && yoga ? { vsYoga: mg.reqPerSec / yoga.reqPerSec } : {}),
-      ...(mg && ceiling ? { vsCeiling: mg.reqPerSec / ceiling.reqPerSec } : {}),
-    };
-  });
-  const vsYoga = ratios.flatMap((r) => (r.vsYoga === undefined ? [] : [r.vsYoga]));
-  const vsCeiling = ratios.flatMap((r) => (r.vsCeiling === undefined ? [] : [r.vsCeiling]));
-  return {
-    medians,
-    ratios,
-    ...(vsYoga.length > 0 ? { medianVsYoga: median(vsYoga) } : {}),
-    ...(vsCeiling.length > 0 ? { medianVsCeiling: median(vsCeiling) } : {}),
-  };
-}
-
-export function formatRace(results: SlotResult[], options: RaceOptions): string {
-  const summary = summarize(results);
-  const header = [
-    'round',
-    'server',
-    'tool',
-    'req/s',
-    'p50 ms',
-    'p99 ms',
-    'µs CPU/req',
-    'server CPU',
-    'RSS MB (idle→load)',
-    'load gen CPU',
-    'other CPU',
-    'steal',
-    'answers checked',
-  ];
-  const rows = results.map((r) => [
-    String(r.round),
-    r.slot,
-    r.tool,
-    r.ok ? r.reqPerSec.toFixed(0) : 'FAILED',
-    String(r.p50Ms),
-    String(r.p99Ms),
-    r.serverCpuUsPerRequest.toFixed(0),
-    `${r.serverCpuPct}%`,
-    `${r.rssIdleMb.toFixed(0)}→${r.rssMb.toFixed(0)}`,
-    `${r.loadCpuPct}%`,
-    `${r.otherCpuPct}%`,
-    `${r.stealPct}%`,
-    r.ok
-      ? `${r.requests}, all good`
-      : (r.failure ?? `${r.non2xx} non-2xx, ${r.badBodies} bad, ${r.socketErrors} socket`),
-  ]);
-  const medianRows = SLOTS.flatMap((slot) => {
-    const m = summary.medians[slot];
-    if (!m) return [];
-    return [
-      [
-        'median',
-        slot,
-        '',
-        m.reqPerSec!.toFixed(0),
-        String(m.p50Ms),
-        String(m.p99Ms),
-        m.serverCpuUsPerRequest!.toFixed(0),
-        '',
-        `${m.rssIdleMb!.toFixed(0)}→${m.rssMb!.toFixed(0)}`,
-        '',
-        '',
-        '',
-        '',
-      ],
-    ];
-  });
-  const all = [...rows, ...medianRows];
-  const widths = header.map((h, i) => Math.max(h.length, ...all.map((r) => r[i]!.length)));
-  const line = (cells: string[]) => cells.map((c, i) => c.padEnd(widths[i]!)).join('  ');
-  const ratio = (value: number | undefined, asPercent = false) =>
-    value === undefined ? '—' : asPercent ? `${(value * 100).toFixed(1)}%` : `${value.toFixed(2)}×`;
-  const ratioLines = summary.ratios.map(
-    (r) =>
-      `  round ${r.round}: marketgraph/yoga ${ratio(r.vsYoga)}, marketgraph/ceiling ${ratio(r.vsCeiling, true)}`,
-  );
-  const mg = summary.medians.marketgraph;
-  const mark = (ok: boolean) => (ok ? 'met' : 'not met');
-  const targets = [
-    summary.medianVsYoga === undefined
-      ? ''
-      : `  ≥2.5× the stock Yoga: ${ratio(summary.medianVsYoga)} (${mark(summary.medianVsYoga >= 2.5)})`,
-    summary.medianVsCeiling === undefined
-      ? ''
-      : `  ≥30 % of the ceiling: ${ratio(summary.medianVsCeiling, true)} (${mark(summary.medianVsCeiling >= 0.3)})`,
-    mg ? `  p99 ≤10 ms at c=${options.connections}: ${mg.p99Ms} ms (${mark(mg.p99Ms! <= 10)})` : '',
-  ].filter(Boolean);
-  return [
-    '',
-    `race: ${RACE_QUERY} (${RACE_EDGES} edges), ${options.connections} connections, ${options.warmupS} s warm-up + ${options.durationS} s measured per slot, ${options.rounds} rounds`,
-    line(header),
-    ...rows.map(line),
-    '',
-    ...medianRows.map(line),
-    '',
-    'ratios within each round (req/s):',
-    ...ratioLines,
-    `  median: marketgraph/yoga ${ratio(summary.medianVsYoga)}, marketgraph/ceiling ${ratio(summary.medianVsCeiling, true)}`,
-    '',
-    'issue #9 targets (medians):',
-    ...targets,
-  ].join('\n');
-}
-
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = Math.floor(sorted.length / 2);
-  return sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
 }
 
 function round1(value: number): number {
