@@ -22,6 +22,8 @@ interface Row {
   p99Ms: number;
   kbPerResponse: number;
   serverCpuUsPerRequest: number;
+  /** The sandbox's CPU over the window, % of one core. */
+  serverCpuPct: number;
   non2xx: number;
   socketErrors: number;
 }
@@ -68,6 +70,7 @@ async function runSandboxDirect(options: { durationS: number; warmupS: number; c
         p99Ms: result.latency.p99,
         kbPerResponse: requests > 0 ? Math.round(result.throughput.total / requests / 102.4) / 10 : 0,
         serverCpuUsPerRequest: requests > 0 ? Math.round((cpuMs * 1000) / requests) : 0,
+        serverCpuPct: Math.round((cpuMs / (result.duration * 1000)) * 100),
         non2xx: result.non2xx,
         socketErrors: result.errors,
       });
@@ -154,6 +157,7 @@ function formatRows(rows: Row[], connections: number): string {
     'p99 ms',
     'KB/resp',
     'server µs CPU/req',
+    'server CPU',
     'errors',
   ];
   const cells = rows.map((r) => [
@@ -164,6 +168,7 @@ function formatRows(rows: Row[], connections: number): string {
     String(r.p99Ms),
     r.kbPerResponse.toFixed(1),
     String(r.serverCpuUsPerRequest),
+    `${r.serverCpuPct}%`,
     `${r.non2xx} non-2xx, ${r.socketErrors} socket`,
   ]);
   const widths = header.map((h, i) => Math.max(h.length, ...cells.map((c) => c[i]!.length)));
