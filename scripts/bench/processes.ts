@@ -1,5 +1,6 @@
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
 
 // What the benchmarks read about and do to their processes on Linux: CPU pinning with taskset (the
@@ -8,9 +9,9 @@ import { fileURLToPath } from 'node:url';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 
-/** Whether `taskset` (util-linux) can be run here. */
+/** Whether `taskset` (util-linux) can be run here and there are two CPUs to pin to. */
 export function canPin(): boolean {
-  return spawnSync('taskset', ['--version'], { stdio: 'ignore' }).status === 0;
+  return availableParallelism() >= 2 && spawnSync('taskset', ['--version'], { stdio: 'ignore' }).status === 0;
 }
 
 /** Pins every thread of `pid` (threads it starts later inherit it) to `cpus`, e.g. '0' or '0-1'. */
