@@ -3,7 +3,8 @@ import type { Cache } from './cache.js';
 import type { CandleService } from './candles.js';
 import type { Config } from './config.js';
 import type { Fx } from './fx.js';
-import type { Http } from './http.js';
+import type { UpstreamBudget } from './http/budget.js';
+import type { HttpClient } from './http.js';
 import type { Live } from './live/live.js';
 import type { PriceFeed } from './live/price-feed.js';
 import type { Loaders } from './loaders.js';
@@ -13,12 +14,15 @@ import type { SignalService } from './signals/service.js';
 import type { Sources } from './sources/index.js';
 
 // Per-process services and per-request loaders. Services are built once by createGateway; loaders are
-// built for every request so their memoization never outlives it.
+// built for every request so their memoization never outlives it. Each request also gets an upstream
+// budget (http/budget.ts) and its own view of the services that call providers (services.forRequest:
+// loaders and on-chain metrics over sources that spend that budget), so every provider call knows the
+// request it is made for through explicit dependencies, with no ambient (AsyncLocalStorage) state.
 
 export interface Services {
   config: Config;
   cache: Cache;
-  http: Http;
+  http: HttpClient;
   sources: Sources;
   registry: AssetRegistry;
   priceFeed: PriceFeed;
@@ -28,33 +32,53 @@ export interface Services {
   signals: SignalService;
   onchain: OnChainService;
   fx: Fx;
-  /** A fresh set of DataLoaders (never shared between requests). */
+  /** A fresh set of DataLoaders outside any request (no budget: the live feeds). */
   newLoaders: () => Loaders;
+  /** A budget with the configured per-request limits. */
+  newBudget: () => UpstreamBudget;
+  /** Loaders and on-chain metrics as one request sees them: every provider call spends `budget`. */
+  forRequest: (budget: UpstreamBudget) => { loaders: Loaders; onchain: OnChainService };
 }
 
 /** What marketgraph adds to Yoga's initial context. */
 export interface AppContext {
+  /** The process's services, except `onchain`, which is the request's (see createContext). */
   services: Services;
   loaders: Loaders;
+  /** What this request may still spend upstream, and what it spent; none outside requests. */
+  upstream?: UpstreamBudget;
 }
 
 export type Context = YogaInitialContext & AppContext;
 
-export function createContext(services: Services): AppContext {
-  return { services, loaders: lazyLoaders(services.newLoaders) };
+/**
+ * A request's context, or with `outsideRequests` one for the live feeds' own work (process-wide
+ * services, no budget). A subscription gets a request's context from Yoga; plugins/use-upstream-budget.ts
+ * exempts it from the limits, since its resolvers run for every event for as long as it lasts.
+ */
+export function createContext(services: Services, options: { outsideRequests?: boolean } = {}): AppContext {
+  if (options.outsideRequests) return { services, loaders: lazily(services.newLoaders) };
+  const upstream = services.newBudget();
+  let scope: ReturnType<Services['forRequest']> | undefined;
+  const scoped = () => (scope ??= services.forRequest(upstream));
+  return {
+    services: { ...services, onchain: lazily(() => scoped().onchain) },
+    loaders: lazily(() => scoped().loaders),
+    upstream,
+  };
 }
 
 /**
- * The request's loaders, built on first use: a context that never loads anything (a subscription
- * whose events carry their data, a request rejected early) never pays for a set of DataLoaders.
+ * An object built on first use: a context that never loads anything (a subscription whose events carry
+ * their data, a request rejected early) never pays for a set of DataLoaders and sources.
  * A Proxy rather than a getter, because Yoga copies contexts with Object.assign, which reads getters.
  */
-function lazyLoaders(create: () => Loaders): Loaders {
-  let loaders: Loaders | undefined;
-  return new Proxy({} as Loaders, {
+function lazily<T extends object>(create: () => T): T {
+  let value: T | undefined;
+  return new Proxy({} as T, {
     get(_target, key) {
-      loaders ??= create();
-      return loaders[key as keyof Loaders];
+      value ??= create();
+      return value[key as keyof T];
     },
   });
 }

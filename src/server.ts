@@ -6,25 +6,23 @@ import { Redis } from 'ioredis';
 import pino, { type Logger } from 'pino';
 import { WebSocketServer } from 'ws';
 import { createCache } from './cache.js';
-import { createCandleService } from './candles.js';
 import type { Config } from './config.js';
 import { type AppContext, type Context, createContext, type Services } from './context.js';
-import { createFx } from './fx.js';
+import { budgetLimits, createUpstreamBudget, type UpstreamBudget } from './http/budget.js';
 import { createHttp } from './http.js';
 import { createLive } from './live/live.js';
 import { serveGraphqlWs, type WsTransport } from './live/ws-transport.js';
-import { createLoaders } from './loaders.js';
 import { createMetrics } from './metrics.js';
-import { createOnChainService } from './onchain.js';
 import { useEndpoints } from './plugins/use-endpoints.js';
 import { useLimits } from './plugins/use-limits.js';
 import { useSharedSubscriptionResults } from './plugins/use-shared-subscription-results.js';
-import { createQuoteAdapters, orderQuoteProviders } from './quotes.js';
+import { useUpstreamBudget } from './plugins/use-upstream-budget.js';
+import { orderQuoteProviders } from './quotes.js';
 import { createAssetRegistry } from './registry.js';
 import { buildSchema } from './schema/index.js';
-import { fetchTokenMetricsSignals } from './signals/provider-signals.js';
 import { createSignalService } from './signals/service.js';
 import { createSources } from './sources/index.js';
+import { createUpstreamScope } from './upstream-scope.js';
 
 // createGateway wires every per-process service and returns the Yoga instance plus start/close.
 // Nothing listens until start() is called, so tests drive `yoga.fetch` without a socket.
@@ -96,21 +94,25 @@ export function createGateway(config: Config, deps: GatewayDeps = {}): Gateway {
   });
   const sources = createSources({ http, config });
   const registry = createAssetRegistry({ config, cache, sources });
-  const candles = createCandleService({ config, sources, registry });
-
-  const fx = createFx({ config, cache, sources });
-  const quotes = createQuoteAdapters({ sources, registry, fx });
-  /** Fresh loaders: one set per request, and one per use outside requests (the live feed). */
-  const newLoaders = () =>
-    createLoaders({
+  const quoteOrder = () => orderQuoteProviders(config, http);
+  // The process's own upstream scope serves work outside requests (the live feeds); each request gets
+  // one over its budget (services.forRequest, called by createContext).
+  const outside = createUpstreamScope({ config, cache, sources, registry, quoteOrder });
+  const { candles, fx, onchain } = outside;
+  const limits = budgetLimits(config);
+  const forRequest = (budget: UpstreamBudget) => {
+    const scope = createUpstreamScope({
       config,
       cache,
-      sources,
-      fetchCandles: (key) => candles.fetch(key),
-      quotes,
-      quoteOrder: () => orderQuoteProviders(config, http),
-      fetchProviderSignals: (assetIds) => fetchTokenMetricsSignals({ config, sources, registry }, assetIds),
+      sources: createSources({ http: http.forRequest(budget), config }),
+      registry,
+      quoteOrder,
+      budget,
     });
+    return { loaders: scope.newLoaders(), onchain: scope.onchain };
+  };
+  /** Fresh loaders for one use outside requests (the live feed). */
+  const newLoaders = outside.newLoaders;
   const loadersOutsideRequests = newLoaders;
   const loadUsdPrices = async (assetIds: string[]) => {
     const results = await loadersOutsideRequests().price.loadMany(assetIds.map((id) => `usd:${id}`));
@@ -129,7 +131,6 @@ export function createGateway(config: Config, deps: GatewayDeps = {}): Gateway {
     );
   };
   const signals = createSignalService({});
-  const onchain = createOnChainService({ config, cache, sources });
   // Upstream streams, pollers and the feeds behind Subscription (in-process, or across processes
   // through Redis when REDIS_URL is set).
   const live = createLive({
@@ -140,7 +141,7 @@ export function createGateway(config: Config, deps: GatewayDeps = {}): Gateway {
     signals,
     loadUsdPrices,
     fxPerUsd: (currency) => fx.perUsd(currency),
-    context: () => createContext(services) as Context,
+    context: () => createContext(services, { outsideRequests: true }) as Context,
     shareResults: deps.shareLiveResults,
     maskError: (error) => {
       // Yoga's mask and message, so a subscription error reads like a query's.
@@ -163,6 +164,8 @@ export function createGateway(config: Config, deps: GatewayDeps = {}): Gateway {
     live,
     fx,
     newLoaders,
+    newBudget: () => createUpstreamBudget(limits),
+    forRequest,
   };
   const schema = buildSchema();
   let graphiqlPage: Promise<string> | undefined;
@@ -192,6 +195,7 @@ export function createGateway(config: Config, deps: GatewayDeps = {}): Gateway {
         health: () => ({ profile: config.profile, liveFeeds: live.hub.active().length, live: live.health() }),
       }),
       useLimits({ maxCost: config.limits.maxComplexity, maxPageSize: config.limits.maxPageSize }),
+      useUpstreamBudget({ logger }),
       // Last: it ends Envelop's subscribe hooks (see the plugin).
       useSharedSubscriptionResults(live.shared),
     ],
