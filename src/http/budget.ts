@@ -8,7 +8,7 @@ import { type BudgetReason, UpstreamError } from '../errors.js';
 //                   refused before leaving does not);
 //   QUOTA_SHARE     quota tokens (Binance weights) per provider, as a share of its per-minute bucket, so
 //                   one request never empties a provider's quota for everyone else; a request's first
-//                   call to a provider always passes this one;
+//                   call to a provider always passes this one; at 100 % the quota bucket alone decides;
 //   CANDLE_ROWS     candle rows asked of providers, counted per window fetched (after merging).
 // Attribution: a call counts for the request whose loaders started it. A fetch shared through the
 // cache's singleflight counts once, for the request that started it; requests that join it wait for
@@ -136,7 +136,7 @@ export function createUpstreamBudget(limits: BudgetLimits): UpstreamBudget {
         );
       }
       const share = shareOf(provider);
-      if (enforce && s.tokens > 0 && s.tokens + tokens > share) {
+      if (enforce && limits.quotaSharePercent < 100 && s.tokens > 0 && s.tokens + tokens > share) {
         return refuse(
           provider,
           endpoint,
