@@ -5,6 +5,7 @@ import type { Config } from './config.js';
 import type { Fx } from './fx.js';
 import type { UpstreamBudget } from './http/budget.js';
 import type { HttpClient } from './http.js';
+import { lazily, once } from './lazily.js';
 import type { Live } from './live/live.js';
 import type { PriceFeed } from './live/price-feed.js';
 import type { Loaders } from './loaders.js';
@@ -12,6 +13,7 @@ import type { OnChainService } from './onchain.js';
 import type { AssetRegistry } from './registry.js';
 import type { SignalService } from './signals/service.js';
 import type { Sources } from './sources/index.js';
+import type { UpstreamScope } from './upstream-scope.js';
 
 // Per-process services and per-request loaders. Services are built once by createGateway; loaders are
 // built for every request so their memoization never outlives it. Each request also gets an upstream
@@ -36,8 +38,8 @@ export interface Services {
   newLoaders: () => Loaders;
   /** A budget with the configured per-request limits. */
   newBudget: () => UpstreamBudget;
-  /** Loaders and on-chain metrics as one request sees them: every provider call spends `budget`. */
-  forRequest: (budget: UpstreamBudget) => { loaders: Loaders; onchain: OnChainService };
+  /** The services that call providers as one request sees them: every provider call spends `budget`. */
+  forRequest: (budget: UpstreamBudget) => UpstreamScope;
 }
 
 /** What marketgraph adds to Yoga's initial context. */
@@ -59,26 +61,10 @@ export type Context = YogaInitialContext & AppContext;
 export function createContext(services: Services, options: { outsideRequests?: boolean } = {}): AppContext {
   if (options.outsideRequests) return { services, loaders: lazily(services.newLoaders) };
   const upstream = services.newBudget();
-  let scope: ReturnType<Services['forRequest']> | undefined;
-  const scoped = () => (scope ??= services.forRequest(upstream));
+  const scoped = once(() => services.forRequest(upstream));
   return {
     services: { ...services, onchain: lazily(() => scoped().onchain) },
-    loaders: lazily(() => scoped().loaders),
+    loaders: lazily(() => scoped().newLoaders()),
     upstream,
   };
-}
-
-/**
- * An object built on first use: a context that never loads anything (a subscription whose events carry
- * their data, a request rejected early) never pays for a set of DataLoaders and sources.
- * A Proxy rather than a getter, because Yoga copies contexts with Object.assign, which reads getters.
- */
-function lazily<T extends object>(create: () => T): T {
-  let value: T | undefined;
-  return new Proxy({} as T, {
-    get(_target, key) {
-      value ??= create();
-      return value[key as keyof T];
-    },
-  });
 }

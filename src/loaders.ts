@@ -55,7 +55,8 @@ export interface LoaderDeps {
   sources: Sources;
   /** Assembles a candle window from whichever providers can serve it (src/candles.ts). */
   fetchCandles: (key: CandleKey) => Promise<Candle[]>;
-  quotes: Record<QuoteProvider, QuoteAdapter>;
+  /** Spot-quote adapters, asked for on cache misses only. */
+  quotes: () => Record<QuoteProvider, QuoteAdapter>;
   /** Provider preference for AUTO prices right now (health and quota aware). */
   quoteOrder: () => QuoteProvider[];
   /** Signals keyed providers publish, for a batch of assets (one call per provider endpoint). */
@@ -69,7 +70,7 @@ export const MARKETS_PAGE_SIZE = 250;
 export function createLoaders(deps: LoaderDeps): Loaders {
   const { config, cache, sources, fetchCandles, quotes, quoteOrder, budget } = deps;
   const ttl = config.cache.ttl;
-  const own = <T>(ns: CacheNamespace<T>) => (budget ? askAgainIfRefusedElsewhere(ns, budget) : ns);
+  const own = <T>(ns: CacheNamespace<T>) => (budget ? new AskAgainIfRefusedElsewhere(ns, budget) : ns);
   const assets = own(cache.namespace<AssetInfo>('asset', ttl.metadata));
   const markets = own(cache.namespace<MarketData>('market', ttl.market));
   const quoteCache = own(cache.namespace<Price>('quote', ttl.price));
@@ -143,7 +144,7 @@ export function createLoaders(deps: LoaderDeps): Loaders {
             await Promise.all(
               [...groups].map(async ([group, ids]) => {
                 const [provider, currency] = group.split(':') as [QuoteProvider, string];
-                const adapter = quotes[provider];
+                const adapter = quotes()[provider];
                 try {
                   for (const part of chunk(ids, adapter.maxBatch)) {
                     for (const [id, p] of await adapter.fetch(part, currency)) out.set(`${group}:${id}`, p);
@@ -306,32 +307,45 @@ function mergeWindows(keys: readonly CandleKey[]): CandleKey[] {
 
 /**
  * A namespace whose getMany asks once more, on this request's budget, for keys that came back refused by
- * another request's budget (a fetch that request started and this one joined).
+ * another request's budget (a fetch that request started and this one joined). A class: six are built
+ * per request.
  */
-function askAgainIfRefusedElsewhere<T>(ns: CacheNamespace<T>, budget: UpstreamBudget): CacheNamespace<T> {
-  const refusedElsewhere = (r: Cached<T> | Error) => {
-    const error = r instanceof Error ? r : r.failed;
-    return (
-      error instanceof UpstreamError && error.code === 'UPSTREAM_BUDGET_EXCEEDED' && !budget.refused(error)
+class AskAgainIfRefusedElsewhere<T> implements CacheNamespace<T> {
+  constructor(
+    private readonly ns: CacheNamespace<T>,
+    private readonly budget: UpstreamBudget,
+  ) {}
+
+  prime(entries: Map<string, T>, fetchedAt?: number): Promise<void> {
+    return this.ns.prime(entries, fetchedAt);
+  }
+
+  async getMany(
+    keys: readonly string[],
+    fetch: (keys: string[]) => Promise<FetchResult<T>>,
+    missing: (key: string) => Error,
+  ): Promise<Array<Cached<T> | Error>> {
+    const results = await this.ns.getMany(keys, fetch, missing);
+    const again: number[] = [];
+    results.forEach((r, i) => {
+      const error = r instanceof Error ? r : r.failed;
+      if (isBudgetRefusal(error) && !this.budget.refused(error)) again.push(i);
+    });
+    if (again.length === 0) return results;
+    const retried = await this.ns.getMany(
+      again.map((i) => keys[i]!),
+      fetch,
+      missing,
     );
-  };
-  return {
-    prime: (entries, fetchedAt) => ns.prime(entries, fetchedAt),
-    async getMany(keys, fetch, missing) {
-      const results = await ns.getMany(keys, fetch, missing);
-      const again = keys.flatMap((_, i) => (refusedElsewhere(results[i]!) ? [i] : []));
-      if (again.length === 0) return results;
-      const retried = await ns.getMany(
-        again.map((i) => keys[i]!),
-        fetch,
-        missing,
-      );
-      again.forEach((i, j) => {
-        results[i] = retried[j]!;
-      });
-      return results;
-    },
-  };
+    again.forEach((i, j) => {
+      results[i] = retried[j]!;
+    });
+    return results;
+  }
+}
+
+function isBudgetRefusal(error: Error | undefined): boolean {
+  return error instanceof UpstreamError && error.code === 'UPSTREAM_BUDGET_EXCEEDED';
 }
 
 function isNotFound(error: Error): boolean {

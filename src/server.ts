@@ -100,8 +100,8 @@ export function createGateway(config: Config, deps: GatewayDeps = {}): Gateway {
   const outside = createUpstreamScope({ config, cache, sources, registry, quoteOrder });
   const { candles, fx, onchain } = outside;
   const limits = budgetLimits(config);
-  const forRequest = (budget: UpstreamBudget) => {
-    const scope = createUpstreamScope({
+  const forRequest = (budget: UpstreamBudget) =>
+    createUpstreamScope({
       config,
       cache,
       sources: createSources({ http: http.forRequest(budget), config }),
@@ -109,10 +109,8 @@ export function createGateway(config: Config, deps: GatewayDeps = {}): Gateway {
       quoteOrder,
       budget,
     });
-    return { loaders: scope.newLoaders(), onchain: scope.onchain };
-  };
   /** Fresh loaders for one use outside requests (the live feed). */
-  const newLoaders = outside.newLoaders;
+  const newLoaders = () => outside.newLoaders();
   const loadersOutsideRequests = newLoaders;
   const loadUsdPrices = async (assetIds: string[]) => {
     const results = await loadersOutsideRequests().price.loadMany(assetIds.map((id) => `usd:${id}`));

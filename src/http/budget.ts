@@ -56,6 +56,8 @@ export interface UpstreamBudget {
   refused(error: unknown): boolean;
   /** Upstream attempts that left the process for this request, per provider. */
   calls(): Partial<Record<UpstreamName, number>>;
+  /** Calls refused for any reason so far (cheap: read once per request). */
+  refusals(): number;
   summary(): BudgetSummary;
   /** Stops enforcing the limits (a subscription is not a request); counting goes on. */
   exempt(): void;
@@ -80,24 +82,123 @@ export function budgetLimits(config: Config): BudgetLimits {
 }
 
 export function createUpstreamBudget(limits: BudgetLimits): UpstreamBudget {
-  const spent = new Map<UpstreamName, ProviderSpend>();
-  const overBudget: Partial<Record<BudgetReason, number>> = {};
-  const mine = new WeakSet<object>();
-  let calls = 0;
-  let candleRows = 0;
-  let refusals = 0;
-  let enforce = true;
+  return new RequestBudget(limits);
+}
 
-  function of(provider: UpstreamName): ProviderSpend {
-    let s = spent.get(provider);
+/** A class, not a closure factory: one is built per request, and its methods live on the prototype. */
+class RequestBudget implements UpstreamBudget {
+  /** Per provider; made on the first call (a request served from the cache makes none). */
+  private spent: Map<UpstreamName, ProviderSpend> | undefined;
+  private readonly overBudget: Partial<Record<BudgetReason, number>> = {};
+  /** The errors this budget refused with; made on the first refusal (most requests have none). */
+  private mine: Set<unknown> | undefined;
+  private callCount = 0;
+  private candleRows = 0;
+  private refusalCount = 0;
+  private enforce = true;
+
+  constructor(private readonly limits: BudgetLimits) {}
+
+  reserve(provider: UpstreamName, endpoint: string, cost: number): Spend | UpstreamError {
+    const { limits } = this;
+    const s = this.of(provider);
+    if (this.enforce && this.callCount >= limits.maxCalls) {
+      return this.refuse(
+        provider,
+        endpoint,
+        'UPSTREAM_CALLS',
+        limits.maxCalls,
+        `this request made its ${limits.maxCalls} upstream calls (MARKETGRAPH_MAX_UPSTREAM_CALLS_PER_REQUEST)`,
+      );
+    }
+    // As the quota bucket does: a call heavier than the whole bucket takes the whole bucket.
+    const rpm = limits.rpm(provider);
+    const tokens = Math.max(1, Math.min(cost, rpm));
+    const share = Math.max(1, Math.floor((rpm * limits.quotaSharePercent) / 100));
+    if (this.enforce && limits.quotaSharePercent < 100 && s.tokens > 0 && s.tokens + tokens > share) {
+      return this.refuse(
+        provider,
+        endpoint,
+        'QUOTA_SHARE',
+        share,
+        `this request spent its share of ${provider}'s quota, ${share} of ${rpm} per minute (MARKETGRAPH_MAX_QUOTA_SHARE_PER_REQUEST=${limits.quotaSharePercent}%)`,
+      );
+    }
+    this.callCount++;
+    s.calls++;
+    s.tokens += tokens;
+    let released = false;
+    return {
+      release: () => {
+        if (released) return;
+        released = true;
+        this.callCount--;
+        s.calls--;
+        s.tokens -= tokens;
+      },
+    };
+  }
+
+  takeCandleRows(provider: UpstreamName, endpoint: string, rows: number): UpstreamError | undefined {
+    const { maxCandleRows } = this.limits;
+    if (this.enforce && this.candleRows + rows > maxCandleRows) {
+      return this.refuse(
+        provider,
+        endpoint,
+        'CANDLE_ROWS',
+        maxCandleRows,
+        `${rows} more candle rows would pass this request's ${maxCandleRows} (MARKETGRAPH_MAX_CANDLE_ROWS_PER_REQUEST), ${this.candleRows} taken`,
+      );
+    }
+    this.candleRows += rows;
+    return undefined;
+  }
+
+  noteRefused(provider: UpstreamName, refusal: Refusal): void {
+    const s = this.of(provider);
+    if (refusal === 'shed') s.shed++;
+    else s.breakerOpen++;
+    this.refusalCount++;
+  }
+
+  refused(error: unknown): boolean {
+    return this.mine?.has(error) ?? false;
+  }
+
+  calls(): Partial<Record<UpstreamName, number>> {
+    const out: Partial<Record<UpstreamName, number>> = {};
+    for (const [provider, s] of this.spent ?? []) if (s.calls > 0) out[provider] = s.calls;
+    return out;
+  }
+
+  refusals(): number {
+    return this.refusalCount;
+  }
+
+  summary(): BudgetSummary {
+    return {
+      providers: Object.fromEntries([...(this.spent ?? [])].map(([p, s]) => [p, { ...s }])),
+      candleRows: this.candleRows,
+      overBudget: { ...this.overBudget },
+      refusals: this.refusalCount,
+    };
+  }
+
+  exempt(): void {
+    this.enforce = false;
+  }
+
+  private of(provider: UpstreamName): ProviderSpend {
+    this.spent ??= new Map();
+    let s = this.spent.get(provider);
     if (!s) {
       s = { calls: 0, tokens: 0, overBudget: 0, shed: 0, breakerOpen: 0 };
-      spent.set(provider, s);
+      this.spent.set(provider, s);
     }
     return s;
   }
 
-  function refuse(
+  private refuse(
     provider: UpstreamName,
     endpoint: string,
     reason: BudgetReason,
@@ -110,90 +211,11 @@ export function createUpstreamBudget(limits: BudgetLimits): UpstreamBudget {
       `${provider} ${endpoint}: not called, ${what}`,
       { endpoint, reason, limit },
     );
-    mine.add(error);
-    of(provider).overBudget++;
-    overBudget[reason] = (overBudget[reason] ?? 0) + 1;
-    refusals++;
+    this.mine ??= new Set();
+    this.mine.add(error);
+    this.of(provider).overBudget++;
+    this.overBudget[reason] = (this.overBudget[reason] ?? 0) + 1;
+    this.refusalCount++;
     return error;
   }
-
-  /** A request may take this many of a provider's tokens; always at least one. */
-  const shareOf = (provider: UpstreamName) =>
-    Math.max(1, Math.floor((limits.rpm(provider) * limits.quotaSharePercent) / 100));
-
-  return {
-    reserve(provider, endpoint, cost) {
-      const s = of(provider);
-      // As the quota bucket does: a call heavier than the whole bucket takes the whole bucket.
-      const tokens = Math.max(1, Math.min(cost, limits.rpm(provider)));
-      if (enforce && calls >= limits.maxCalls) {
-        return refuse(
-          provider,
-          endpoint,
-          'UPSTREAM_CALLS',
-          limits.maxCalls,
-          `this request made its ${limits.maxCalls} upstream calls (MARKETGRAPH_MAX_UPSTREAM_CALLS_PER_REQUEST)`,
-        );
-      }
-      const share = shareOf(provider);
-      if (enforce && limits.quotaSharePercent < 100 && s.tokens > 0 && s.tokens + tokens > share) {
-        return refuse(
-          provider,
-          endpoint,
-          'QUOTA_SHARE',
-          share,
-          `this request spent its share of ${provider}'s quota, ${share} of ${limits.rpm(provider)} per minute (MARKETGRAPH_MAX_QUOTA_SHARE_PER_REQUEST=${limits.quotaSharePercent}%)`,
-        );
-      }
-      calls++;
-      s.calls++;
-      s.tokens += tokens;
-      let released = false;
-      return {
-        release() {
-          if (released) return;
-          released = true;
-          calls--;
-          s.calls--;
-          s.tokens -= tokens;
-        },
-      };
-    },
-    takeCandleRows(provider, endpoint, rows) {
-      if (enforce && candleRows + rows > limits.maxCandleRows) {
-        return refuse(
-          provider,
-          endpoint,
-          'CANDLE_ROWS',
-          limits.maxCandleRows,
-          `${rows} more candle rows would pass this request's ${limits.maxCandleRows} (MARKETGRAPH_MAX_CANDLE_ROWS_PER_REQUEST), ${candleRows} taken`,
-        );
-      }
-      candleRows += rows;
-      return undefined;
-    },
-    noteRefused(provider, refusal) {
-      const s = of(provider);
-      if (refusal === 'shed') s.shed++;
-      else s.breakerOpen++;
-      refusals++;
-    },
-    refused: (error) => typeof error === 'object' && error !== null && mine.has(error),
-    calls() {
-      const out: Partial<Record<UpstreamName, number>> = {};
-      for (const [provider, s] of spent) if (s.calls > 0) out[provider] = s.calls;
-      return out;
-    },
-    summary() {
-      return {
-        providers: Object.fromEntries([...spent].map(([p, s]) => [p, { ...s }])),
-        candleRows,
-        overBudget: { ...overBudget },
-        refusals,
-      };
-    },
-    exempt() {
-      enforce = false;
-    },
-  };
 }

@@ -15,10 +15,9 @@ export function useUpstreamBudget(deps: { logger: Logger }): Plugin {
       if (!budget) return;
       return {
         onExecuteDone() {
-          const summary = budget.summary();
-          if (summary.refusals === 0) return;
+          if (budget.refusals() === 0) return;
           deps.logger.warn(
-            { operation: args.operationName ?? undefined, upstream: describe(summary) },
+            { operation: args.operationName ?? undefined, upstream: describe(budget.summary()) },
             'request had upstream calls refused',
           );
         },
