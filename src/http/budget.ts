@@ -12,8 +12,8 @@ import { type BudgetReason, UpstreamError } from '../errors.js';
 //   CANDLE_ROWS     candle rows asked of providers, counted per window fetched (after merging).
 // Attribution: a call counts for the request whose loaders started it. A fetch shared through the
 // cache's singleflight counts once, for the request that started it; requests that join it wait for
-// free. A background refresh counts for the request that triggered it. Work outside requests (live
-// feeds and subscriptions, the process-wide asset registry) has no budget.
+// free. A background refresh counts for the request that triggered it. Work outside requests (the live
+// feeds, the process-wide asset registry) has no budget; a subscription's budget is exempt (counts only).
 
 export interface Spend {
   /** Gives the reservation back: the attempt did not leave the process. */
