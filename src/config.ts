@@ -84,7 +84,16 @@ export interface Config {
     /** How long past its TTL an entry may still be served (while refreshing, or when the provider fails). */
     staleMs: number;
   };
-  limits: { maxPageSize: number; maxComplexity: number };
+  limits: {
+    maxPageSize: number;
+    maxComplexity: number;
+    /** Upstream attempts one request may send, all providers together (retries count). */
+    maxUpstreamCallsPerRequest: number;
+    /** Candle rows one request may ask providers for (merged windows counted as fetched). */
+    maxCandleRowsPerRequest: number;
+    /** Percent of each provider's per-minute quota bucket one request may spend. */
+    maxQuotaSharePerRequest: number;
+  };
   /** Whole GraphQL answers kept in memory and served before Yoga (src/response-cache.ts). */
   responseCache: {
     enabled: boolean;
@@ -274,6 +283,24 @@ export function loadConfig(input: { env?: Env; argv?: string[] } = {}): Config {
         env.MARKETGRAPH_MAX_COMPLEXITY,
         positiveInt(1, 1_000_000),
         5_000,
+      ),
+      maxUpstreamCallsPerRequest: setting(
+        'MARKETGRAPH_MAX_UPSTREAM_CALLS_PER_REQUEST',
+        env.MARKETGRAPH_MAX_UPSTREAM_CALLS_PER_REQUEST,
+        positiveInt(1, 100_000),
+        100,
+      ),
+      maxCandleRowsPerRequest: setting(
+        'MARKETGRAPH_MAX_CANDLE_ROWS_PER_REQUEST',
+        env.MARKETGRAPH_MAX_CANDLE_ROWS_PER_REQUEST,
+        positiveInt(1, 10_000_000),
+        50_000,
+      ),
+      maxQuotaSharePerRequest: setting(
+        'MARKETGRAPH_MAX_QUOTA_SHARE_PER_REQUEST',
+        env.MARKETGRAPH_MAX_QUOTA_SHARE_PER_REQUEST,
+        positiveInt(1, 100),
+        25,
       ),
     },
     responseCache: {

@@ -11,19 +11,33 @@ export type ErrorCode =
   | 'UPSTREAM_UNAVAILABLE'
   | 'UPSTREAM_TIMEOUT'
   | 'UPSTREAM_BAD_RESPONSE'
+  | 'UPSTREAM_BUDGET_EXCEEDED'
   | 'RATE_LIMITED'
   | 'COST_LIMIT_EXCEEDED';
 
-export type UpstreamCode = Extract<ErrorCode, `UPSTREAM_${string}`>;
+/** What a provider's answer (or its absence) is classified as. */
+export type UpstreamCode = Exclude<Extract<ErrorCode, `UPSTREAM_${string}`>, 'UPSTREAM_BUDGET_EXCEEDED'>;
 
-/** A failed provider call, already classified. Messages never carry keys or full URLs. */
+/** Which per-request limit refused an upstream call (UPSTREAM_BUDGET_EXCEEDED's `reason`). */
+export type BudgetReason = 'UPSTREAM_CALLS' | 'QUOTA_SHARE' | 'CANDLE_ROWS';
+
+/**
+ * A failed provider call, already classified, or one the gateway would not make for this request
+ * (UPSTREAM_BUDGET_EXCEEDED, with the `reason` and its `limit`). Messages never carry keys or full URLs.
+ */
 export class UpstreamError extends Error {
   override readonly name = 'UpstreamError';
   constructor(
-    readonly code: UpstreamCode,
+    readonly code: UpstreamCode | 'UPSTREAM_BUDGET_EXCEEDED',
     readonly provider: ProviderName,
     message: string,
-    readonly details: { retryAfter?: number; status?: number; endpoint?: string } = {},
+    readonly details: {
+      retryAfter?: number;
+      status?: number;
+      endpoint?: string;
+      reason?: BudgetReason;
+      limit?: number;
+    } = {},
   ) {
     super(message);
   }
@@ -36,6 +50,7 @@ export class UpstreamError extends Error {
         provider: this.provider,
         ...(this.details.endpoint ? { endpoint: this.details.endpoint } : {}),
         ...(this.details.retryAfter !== undefined ? { retryAfter: this.details.retryAfter } : {}),
+        ...(this.details.reason ? { reason: this.details.reason, limit: this.details.limit } : {}),
       },
     });
   }

@@ -7,7 +7,8 @@ import type { BreakerState } from './http.js';
 //
 //   marketgraph_upstream_requests_total{provider,endpoint,outcome}      counter
 //       One per attempt that left the process (ok, rate_limited, unavailable, timeout, bad_response),
-//       plus one per call refused before leaving it (shed: quota or Retry-After; breaker_open).
+//       plus one per call refused before leaving it (shed: quota or Retry-After; breaker_open;
+//       over_budget: the request's own upstream limits, see http/budget.ts).
 //   marketgraph_upstream_request_duration_seconds{provider,endpoint}     histogram
 //       Wall time of each attempt that left the process, until its body was read or it failed.
 //   marketgraph_cache_events_total{namespace,event}                     counter
@@ -29,7 +30,8 @@ export type UpstreamOutcome =
   | 'timeout'
   | 'bad_response'
   | 'shed'
-  | 'breaker_open';
+  | 'breaker_open'
+  | 'over_budget';
 
 export type CacheEvent = 'hit' | 'miss' | 'stale' | 'refresh' | 'error';
 

@@ -6,31 +6,29 @@ import { Redis } from 'ioredis';
 import pino, { type Logger } from 'pino';
 import { WebSocketServer } from 'ws';
 import { createCache } from './cache.js';
-import { createCandleService } from './candles.js';
 import type { Config } from './config.js';
 import { capConnections, UPGRADE_REFUSAL } from './connection-cap.js';
 import { type AppContext, type Context, createContext, type Services } from './context.js';
 import type { Condition, Freshness } from './freshness.js';
-import { createFx } from './fx.js';
+import { budgetLimits, createUpstreamBudget, type UpstreamBudget } from './http/budget.js';
 import { collectConfigSecrets, redactLogger } from './http/redact.js';
 import { createHttp } from './http.js';
 import { createLive } from './live/live.js';
 import { serveGraphqlWs, type WsTransport } from './live/ws-transport.js';
-import { createLoaders } from './loaders.js';
 import { createMetrics } from './metrics.js';
-import { createOnChainService } from './onchain.js';
 import { useEndpoints } from './plugins/use-endpoints.js';
 import { useLimits } from './plugins/use-limits.js';
 import { useResponseCache } from './plugins/use-response-cache.js';
 import { useSharedSubscriptionResults } from './plugins/use-shared-subscription-results.js';
-import { createQuoteAdapters, orderQuoteProviders } from './quotes.js';
+import { useUpstreamBudget } from './plugins/use-upstream-budget.js';
+import { orderQuoteProviders } from './quotes.js';
 import { createAssetRegistry } from './registry.js';
 import { createResponseCache } from './response-cache.js';
 import { buildSchema } from './schema/index.js';
-import { fetchTokenMetricsSignals } from './signals/provider-signals.js';
 import { createSignalService } from './signals/service.js';
 import { createSources } from './sources/index.js';
 import { createFastPath, type FastPathServerContext } from './transport/fast-path.js';
+import { createUpstreamScope } from './upstream-scope.js';
 
 // createGateway wires every per-process service and returns the Yoga instance plus start/close.
 // Nothing listens until start() is called, so tests drive `yoga.fetch` without a socket.
@@ -109,27 +107,35 @@ export function createGateway(config: Config, deps: GatewayDeps = {}): Gateway {
   const cache = responseCache ? responseCache.watch(processCache) : processCache;
   const sources = createSources({ http, config });
   const registry = createAssetRegistry({ config, cache, sources });
-  const candles = createCandleService({ config, sources, registry });
-
-  const fx = createFx({ config, cache, sources });
-  const quotes = createQuoteAdapters({ sources, registry, fx });
-  const quoteOrder = quoteOrderCondition(() => orderQuoteProviders(config, http).join());
-  /** Fresh loaders: one set per request, and one per use outside requests (the live feed). */
-  const newLoaders = (freshness?: Freshness) =>
-    createLoaders({
+  const providerOrder = () => orderQuoteProviders(config, http);
+  const quoteOrderState = quoteOrderCondition(() => providerOrder().join());
+  /** The AUTO price order; with `freshness`, an answer stored from it is valid only while it holds. */
+  const quoteOrder = (freshness?: Freshness) =>
+    freshness
+      ? () => {
+          const order = providerOrder();
+          freshness.dependOn(quoteOrderState, order.join());
+          return order;
+        }
+      : providerOrder;
+  // The process's own upstream scope serves work outside requests (the live feeds); each request gets
+  // one over its budget (services.forRequest, called by createContext), reading through the response
+  // cache's recording view when its answer may be stored.
+  const outside = createUpstreamScope({ config, cache, sources, registry, quoteOrder: providerOrder });
+  const { candles, fx, onchain } = outside;
+  const limits = budgetLimits(config);
+  const forRequest = (budget: UpstreamBudget, freshness?: Freshness) =>
+    createUpstreamScope({
       config,
       cache: freshness ? freshness.observe(cache) : cache,
-      sources,
-      fetchCandles: (key) => candles.fetch(key),
-      quotes,
-      quoteOrder: () => {
-        const order = orderQuoteProviders(config, http);
-        freshness?.dependOn(quoteOrder, order.join());
-        return order;
-      },
-      fetchProviderSignals: (assetIds) => fetchTokenMetricsSignals({ config, sources, registry }, assetIds),
+      sources: createSources({ http: http.forRequest(budget), config }),
+      registry,
+      quoteOrder: quoteOrder(freshness),
+      budget,
     });
-  const loadersOutsideRequests = () => newLoaders();
+  /** Fresh loaders for one use outside requests (the live feed). */
+  const newLoaders = () => outside.newLoaders();
+  const loadersOutsideRequests = newLoaders;
   const loadUsdPrices = async (assetIds: string[]) => {
     const results = await loadersOutsideRequests().price.loadMany(assetIds.map((id) => `usd:${id}`));
     return results.flatMap((r) =>
@@ -147,7 +153,6 @@ export function createGateway(config: Config, deps: GatewayDeps = {}): Gateway {
     );
   };
   const signals = createSignalService({});
-  const onchain = createOnChainService({ config, cache, sources });
   // Upstream streams, pollers and the feeds behind Subscription (in-process, or across processes
   // through Redis when REDIS_URL is set).
   const live = createLive({
@@ -158,7 +163,7 @@ export function createGateway(config: Config, deps: GatewayDeps = {}): Gateway {
     signals,
     loadUsdPrices,
     fxPerUsd: (currency) => fx.perUsd(currency),
-    context: () => createContext(services) as Context,
+    context: () => createContext(services, { outsideRequests: true }) as Context,
     shareResults: deps.shareLiveResults,
     maskError: (error) => {
       // Yoga's mask and message, so a subscription error reads like a query's.
@@ -181,6 +186,8 @@ export function createGateway(config: Config, deps: GatewayDeps = {}): Gateway {
     live,
     fx,
     newLoaders,
+    newBudget: () => createUpstreamBudget(limits),
+    forRequest,
   };
   const schema = buildSchema();
   let graphiqlPage: Promise<string> | undefined;
@@ -197,7 +204,8 @@ export function createGateway(config: Config, deps: GatewayDeps = {}): Gateway {
       warn: (...args) => logger.warn(args.map(String).join(' ')),
       error: (...args) => logger.error(args.map(describe).join(' ')),
     },
-    context: (initial) => createContext(services, (initial as Partial<FastPathServerContext>).freshness),
+    context: (initial) =>
+      createContext(services, { freshness: (initial as Partial<FastPathServerContext>).freshness }),
     graphiql: { title: 'marketgraph', defaultQuery: EXAMPLE_QUERY, subscriptionsProtocol: 'WS' },
     // The bundled GraphiQL needs no CDN; the page is ~9 MB, so it is rendered once. Its module is loaded
     // on the first GraphiQL request, not at start: it costs ~80 MB of RSS, which a gateway that only
@@ -211,6 +219,7 @@ export function createGateway(config: Config, deps: GatewayDeps = {}): Gateway {
       }),
       useLimits({ maxCost: config.limits.maxComplexity, maxPageSize: config.limits.maxPageSize }),
       useResponseCache(),
+      useUpstreamBudget({ logger }),
       // Last: it ends Envelop's subscribe hooks (see the plugin).
       useSharedSubscriptionResults(live.shared),
     ],
