@@ -1,6 +1,6 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { GraphQLError } from 'graphql';
+import { GraphQLError } from 'graphql';
 import { createYoga, maskError, type YogaServerInstance } from 'graphql-yoga';
 import { Redis } from 'ioredis';
 import pino, { type Logger } from 'pino';
@@ -11,13 +11,18 @@ import type { Config } from './config.js';
 import { type AppContext, type Context, createContext, type Services } from './context.js';
 import { createFx } from './fx.js';
 import { createHttp } from './http.js';
+import { shortenError } from './limits/short-error.js';
 import { createLive } from './live/live.js';
 import { serveGraphqlWs, type WsTransport } from './live/ws-transport.js';
 import { createLoaders } from './loaders.js';
 import { createMetrics } from './metrics.js';
 import { createOnChainService } from './onchain.js';
+import { useDocumentCache } from './plugins/use-document-cache.js';
+import { useDocumentLimits } from './plugins/use-document-limits.js';
 import { useEndpoints } from './plugins/use-endpoints.js';
 import { useLimits } from './plugins/use-limits.js';
+import { useOperationLimits } from './plugins/use-operation-limits.js';
+import { useRequestParams } from './plugins/use-request-params.js';
 import { useSharedSubscriptionResults } from './plugins/use-shared-subscription-results.js';
 import { createQuoteAdapters, orderQuoteProviders } from './quotes.js';
 import { createAssetRegistry } from './registry.js';
@@ -186,12 +191,30 @@ export function createGateway(config: Config, deps: GatewayDeps = {}): Gateway {
     // serves API traffic never needs.
     renderGraphiQL: (options) =>
       (graphiqlPage ??= import('@graphql-yoga/render-graphiql').then((m) => m.renderGraphiQL(options))),
+    // Limits, in the order a request meets them: README.md "Limits".
+    maxRequestBodySize: config.limits.maxBodyBytes,
+    // Yoga's cache keeps failed documents too, by count; use-document-cache replaces it.
+    parserAndValidationCache: false,
+    maskedErrors: {
+      maskError: (error, message, isDev) => {
+        const masked = maskError(error, message, isDev);
+        return masked instanceof GraphQLError ? shortenError(masked) : masked;
+      },
+    },
     plugins: [
       useEndpoints({
         registry: metrics.registry,
         health: () => ({ profile: config.profile, liveFeeds: live.hub.active().length, live: live.health() }),
       }),
-      useLimits({ maxCost: config.limits.maxComplexity, maxPageSize: config.limits.maxPageSize }),
+      useRequestParams(),
+      useDocumentLimits(config.limits),
+      useDocumentCache({ maxBytes: config.limits.documentCacheBytes }),
+      useOperationLimits(config.limits),
+      useLimits({
+        maxCost: config.limits.maxComplexity,
+        maxNodes: config.limits.maxNodes,
+        maxPageSize: config.limits.maxPageSize,
+      }),
       // Last: it ends Envelop's subscribe hooks (see the plugin).
       useSharedSubscriptionResults(live.shared),
     ],
