@@ -14,7 +14,7 @@ export interface DocumentCacheOptions {
 
 /**
  * Heap a parsed document holds per character of its text: the AST keeps every token for locations
- * (docs/architecture.md, "Limits", has the measurement).
+ * (measured in docs/architecture.md, "The parse/validation cache").
  */
 export const BYTES_PER_CHARACTER = 100;
 
