@@ -7,7 +7,7 @@ import {
 } from 'graphql';
 import { type ComplexityEstimator, getComplexity } from 'graphql-query-complexity';
 import type { Plugin } from 'graphql-yoga';
-import { limitExceeded } from '../errors.js';
+import { limitExceeded, quote } from '../errors.js';
 import { checkVariables, type VariableSite, variableSites } from '../limits/input-values.js';
 import { shortenError } from '../limits/short-error.js';
 
@@ -60,7 +60,17 @@ export function useLimits({
   }): GraphQLError[] | undefined => {
     const variables = args.variableValues ?? {};
     const operation = getOperationAST(args.document, args.operationName);
-    if (!operation) return undefined; // graphql-js reports it
+    if (!operation) {
+      // Over HTTP Yoga refuses this earlier; graphql-ws gets here.
+      return [
+        new GraphQLError(
+          args.operationName
+            ? `the document has no operation named ${quote(args.operationName)}`
+            : 'the document has several operations: name one with operationName',
+          { extensions: { code: 'OPERATION_RESOLUTION_FAILURE' } },
+        ),
+      ];
+    }
     if (operation.variableDefinitions?.length) {
       const sites = sitesByDocument.get(args.document) ?? variableSites(args.schema, args.document);
       sitesByDocument.set(args.document, sites);
@@ -101,21 +111,30 @@ export function useLimits({
     ];
   };
 
+  const refuse = (
+    args: Parameters<typeof check>[0] & { contextValue?: unknown },
+    stop: (result: { errors: GraphQLError[] }) => void,
+  ) => {
+    const errors = check(args);
+    if (!errors) return;
+    const overHttp = (args.contextValue as { request?: unknown } | undefined)?.request !== undefined;
+    stop({ errors: overHttp ? errors.map(asRequestError) : errors });
+  };
+
   return {
     onExecute({ args, setResultAndStopExecution }) {
-      const errors = check(args);
-      if (errors) setResultAndStopExecution({ errors: errors.map(asRequestError) });
+      refuse(args, setResultAndStopExecution);
     },
     onSubscribe({ args, setResultAndStopExecution }) {
-      const errors = check(args);
-      if (errors) setResultAndStopExecution({ errors: errors.map(asRequestError) });
+      refuse(args, setResultAndStopExecution);
     },
   };
 }
 
 /**
  * The operation is refused whole, so over HTTP it is a request error: 400 for
- * application/graphql-response+json, 200 for application/json (Yoga's `spec` flag, as for validation).
+ * application/graphql-response+json, 200 for application/json (Yoga's `spec` flag, as for validation;
+ * Yoga strips `http` from what it sends).
  */
 function asRequestError(error: GraphQLError): GraphQLError {
   (error.extensions as Record<string, unknown>).http ??= { status: 400, spec: true };
