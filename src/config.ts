@@ -93,6 +93,20 @@ export interface Config {
     maxCandleRowsPerRequest: number;
     /** Percent of each provider's per-minute quota bucket one request may spend. */
     maxQuotaSharePerRequest: number;
+    /** HTTP request body, bytes (Yoga answers 413 above it). */
+    maxBodyBytes: number;
+    /** GraphQL document text, UTF-8 bytes, checked before parsing. */
+    maxDocumentBytes: number;
+    /** Lexical tokens per document, counted while parsing. */
+    maxTokens: number;
+    /** Selection depth (fragments counted as a level). */
+    maxDepth: number;
+    maxAliases: number;
+    maxDirectives: number;
+    /** Field selections per operation, fragments expanded. */
+    maxNodes: number;
+    /** Estimated heap the parse/validation cache may hold, bytes. */
+    documentCacheBytes: number;
   };
   /** Whole GraphQL answers kept in memory and served before Yoga (src/response-cache.ts). */
   responseCache: {
@@ -301,6 +315,40 @@ export function loadConfig(input: { env?: Env; argv?: string[] } = {}): Config {
         env.MARKETGRAPH_MAX_QUOTA_SHARE_PER_REQUEST,
         positiveInt(1, 100),
         25,
+      ),
+      maxBodyBytes: setting(
+        'MARKETGRAPH_MAX_BODY_BYTES',
+        env.MARKETGRAPH_MAX_BODY_BYTES,
+        positiveInt(1_024, 100_000_000),
+        1_000_000,
+      ),
+      maxDocumentBytes: setting(
+        'MARKETGRAPH_MAX_DOCUMENT_BYTES',
+        env.MARKETGRAPH_MAX_DOCUMENT_BYTES,
+        positiveInt(256, 10_000_000),
+        32_768,
+      ),
+      // Bounded so that nothing recursive downstream (validation rules, the cost walk) can run out of stack.
+      maxTokens: setting(
+        'MARKETGRAPH_MAX_TOKENS',
+        env.MARKETGRAPH_MAX_TOKENS,
+        positiveInt(10, 20_000),
+        2_000,
+      ),
+      maxDepth: setting('MARKETGRAPH_MAX_DEPTH', env.MARKETGRAPH_MAX_DEPTH, positiveInt(1, 50), 12),
+      maxAliases: setting('MARKETGRAPH_MAX_ALIASES', env.MARKETGRAPH_MAX_ALIASES, positiveInt(0, 1_000), 30),
+      maxDirectives: setting(
+        'MARKETGRAPH_MAX_DIRECTIVES',
+        env.MARKETGRAPH_MAX_DIRECTIVES,
+        positiveInt(0, 1_000),
+        50,
+      ),
+      maxNodes: setting('MARKETGRAPH_MAX_NODES', env.MARKETGRAPH_MAX_NODES, positiveInt(10, 100_000), 1_000),
+      documentCacheBytes: setting(
+        'MARKETGRAPH_DOCUMENT_CACHE_BYTES',
+        env.MARKETGRAPH_DOCUMENT_CACHE_BYTES,
+        positiveInt(0, 1_000_000_000),
+        16_000_000,
       ),
     },
     responseCache: {

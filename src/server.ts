@@ -1,6 +1,6 @@
 import { createServer, type RequestListener, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { GraphQLError } from 'graphql';
+import { GraphQLError } from 'graphql';
 import { createYoga, maskError, type YogaServerInstance } from 'graphql-yoga';
 import { Redis } from 'ioredis';
 import pino, { type Logger } from 'pino';
@@ -13,11 +13,16 @@ import type { Condition, Freshness } from './freshness.js';
 import { budgetLimits, createUpstreamBudget, type UpstreamBudget } from './http/budget.js';
 import { collectConfigSecrets, redactLogger } from './http/redact.js';
 import { createHttp } from './http.js';
+import { shortenError } from './limits/short-error.js';
 import { createLive } from './live/live.js';
 import { serveGraphqlWs, type WsTransport } from './live/ws-transport.js';
 import { createMetrics } from './metrics.js';
+import { useDocumentCache } from './plugins/use-document-cache.js';
+import { useDocumentLimits } from './plugins/use-document-limits.js';
 import { useEndpoints } from './plugins/use-endpoints.js';
 import { useLimits } from './plugins/use-limits.js';
+import { useOperationLimits } from './plugins/use-operation-limits.js';
+import { useRequestParams } from './plugins/use-request-params.js';
 import { useResponseCache } from './plugins/use-response-cache.js';
 import { useSharedSubscriptionResults } from './plugins/use-shared-subscription-results.js';
 import { useUpstreamBudget } from './plugins/use-upstream-budget.js';
@@ -212,12 +217,30 @@ export function createGateway(config: Config, deps: GatewayDeps = {}): Gateway {
     // serves API traffic never needs.
     renderGraphiQL: (options) =>
       (graphiqlPage ??= import('@graphql-yoga/render-graphiql').then((m) => m.renderGraphiQL(options))),
+    // Limits, in the order a request meets them: README.md "Limits".
+    maxRequestBodySize: config.limits.maxBodyBytes,
+    // Yoga's cache keeps failed documents too, by count; use-document-cache replaces it.
+    parserAndValidationCache: false,
+    maskedErrors: {
+      maskError: (error, message, isDev) => {
+        const masked = maskError(error, message, isDev);
+        return masked instanceof GraphQLError ? shortenError(masked) : masked;
+      },
+    },
     plugins: [
       useEndpoints({
         registry: metrics.registry,
         health: () => ({ profile: config.profile, liveFeeds: live.hub.active().length, live: live.health() }),
       }),
-      useLimits({ maxCost: config.limits.maxComplexity, maxPageSize: config.limits.maxPageSize }),
+      useRequestParams(),
+      useDocumentLimits(config.limits),
+      useDocumentCache({ maxBytes: config.limits.documentCacheBytes }),
+      useOperationLimits(config.limits),
+      useLimits({
+        maxCost: config.limits.maxComplexity,
+        maxNodes: config.limits.maxNodes,
+        maxPageSize: config.limits.maxPageSize,
+      }),
       useResponseCache(),
       useUpstreamBudget({ logger }),
       // Last: it ends Envelop's subscribe hooks (see the plugin).
