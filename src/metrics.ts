@@ -14,6 +14,8 @@ import type { BreakerState } from './http.js';
 //       event: hit, miss, stale (served past its TTL), refresh (background revalidation), error.
 //   marketgraph_breaker_state{provider}                                  gauge  0 closed, 1 half-open, 2 open
 //   marketgraph_quota_tokens_left{provider}                              gauge  this process's view of the bucket
+//   marketgraph_redis_up                                                 gauge  1 while both Redis connections are ready, 0 otherwise (only with REDIS_URL)
+//   marketgraph_cache_memory_bytes / marketgraph_cache_memory_entries    gauge  the in-process cache tier (estimated bytes)
 //
 // With `defaultMetrics: true`, prom-client's process/runtime metrics are added with the same prefix.
 
@@ -40,6 +42,9 @@ export interface Metrics {
   cacheEvent(namespace: string, event: CacheEvent): void;
   setBreakerState(provider: UpstreamName, state: BreakerState): void;
   setQuotaLeft(provider: UpstreamName, tokens: number): void;
+  setRedisUp(up: boolean): void;
+  /** Reads the in-process cache tier's size at each scrape. */
+  observeCache(cache: { size(): number; bytes(): number }): void;
 }
 
 export const METRIC_PREFIX = 'marketgraph_';
@@ -84,6 +89,26 @@ export function createMetrics(
     registers: [registry],
   });
 
+  // Registered on first use: a gateway without Redis must not report Redis as down.
+  let redisUp: Gauge | undefined;
+  let cacheSource: { size(): number; bytes(): number } | undefined;
+  new Gauge({
+    name: `${METRIC_PREFIX}cache_memory_bytes`,
+    help: 'Estimated bytes held by the in-process cache tier (bounded by MARKETGRAPH_CACHE_MAX_BYTES).',
+    registers: [registry],
+    collect() {
+      if (cacheSource) this.set(cacheSource.bytes());
+    },
+  });
+  new Gauge({
+    name: `${METRIC_PREFIX}cache_memory_entries`,
+    help: 'Entries held by the in-process cache tier.',
+    registers: [registry],
+    collect() {
+      if (cacheSource) this.set(cacheSource.size());
+    },
+  });
+
   return {
     registry,
     recordUpstream({ provider, endpoint, outcome, seconds }) {
@@ -98,6 +123,17 @@ export function createMetrics(
     },
     setQuotaLeft(provider, tokens) {
       quotaLeft.set({ provider }, tokens);
+    },
+    setRedisUp(up) {
+      redisUp ??= new Gauge({
+        name: `${METRIC_PREFIX}redis_up`,
+        help: 'Whether Redis is usable: 1 while both connections (commands, events) are ready, 0 otherwise.',
+        registers: [registry],
+      });
+      redisUp.set(up ? 1 : 0);
+    },
+    observeCache(cache) {
+      cacheSource = cache;
     },
   };
 }

@@ -2,7 +2,6 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { GraphQLError } from 'graphql';
 import { createYoga, maskError, type YogaServerInstance } from 'graphql-yoga';
-import { Redis } from 'ioredis';
 import pino, { type Logger } from 'pino';
 import { WebSocketServer } from 'ws';
 import { createCache } from './cache.js';
@@ -20,6 +19,7 @@ import { useEndpoints } from './plugins/use-endpoints.js';
 import { useLimits } from './plugins/use-limits.js';
 import { useSharedSubscriptionResults } from './plugins/use-shared-subscription-results.js';
 import { createQuoteAdapters, orderQuoteProviders } from './quotes.js';
+import { createRedisConnection } from './redis.js';
 import { createAssetRegistry } from './registry.js';
 import { buildSchema } from './schema/index.js';
 import { fetchTokenMetricsSignals } from './signals/provider-signals.js';
@@ -82,14 +82,34 @@ export interface Gateway {
 export function createGateway(config: Config, deps: GatewayDeps = {}): Gateway {
   const logger = deps.logger ?? pino({ level: config.logLevel });
   const metrics = createMetrics(undefined, { defaultMetrics: deps.processMetrics });
-  // With REDIS_URL, quota buckets are shared so N processes together stay inside one provider quota.
+  // With REDIS_URL, processes share the cache, the quota buckets (so N processes together stay inside
+  // one provider quota) and the live topics. Redis may come and go: every user of it carries on
+  // without it (src/redis.ts); one log line per change of state says so.
   const redis = config.redisUrl
-    ? new Redis(config.redisUrl, { maxRetriesPerRequest: 2, enableOfflineQueue: false })
+    ? createRedisConnection({
+        config,
+        onChange(up, error) {
+          metrics.setRedisUp(up);
+          if (up) logger.info('redis is up; sharing cache, quotas and live topics');
+          else
+            logger.warn(
+              { err: error ? describe(error) : undefined },
+              'redis is down; serving from this process until it returns',
+            );
+        },
+        onError: (error) => logger.debug({ err: describe(error) }, 'redis connection error'),
+      })
     : undefined;
-  redis?.on('error', (error) => logger.warn({ err: describe(error) }, 'redis error'));
-  const http = createHttp({ config, metrics, logger, redis });
+  if (redis) metrics.setRedisUp(false);
+  const http = createHttp({
+    config,
+    metrics,
+    logger,
+    quotaStore: redis && { redis: redis.commands, keyPrefix: `${config.redis.prefix}quota` },
+  });
   const cache = createCache({
     config,
+    redis,
     events: metrics,
     onBackgroundError: (error, namespace) =>
       logger.warn({ namespace, err: describe(error) }, 'background refresh failed'),
@@ -132,8 +152,10 @@ export function createGateway(config: Config, deps: GatewayDeps = {}): Gateway {
   const onchain = createOnChainService({ config, cache, sources });
   // Upstream streams, pollers and the feeds behind Subscription (in-process, or across processes
   // through Redis when REDIS_URL is set).
+  metrics.observeCache(cache);
   const live = createLive({
     config,
+    redis,
     logger,
     registry,
     onchain,
@@ -189,7 +211,12 @@ export function createGateway(config: Config, deps: GatewayDeps = {}): Gateway {
     plugins: [
       useEndpoints({
         registry: metrics.registry,
-        health: () => ({ profile: config.profile, liveFeeds: live.hub.active().length, live: live.health() }),
+        health: () => ({
+          profile: config.profile,
+          redis: redis ? (redis.up() ? 'up' : 'down') : 'off',
+          liveFeeds: live.hub.active().length,
+          live: live.health(),
+        }),
       }),
       useLimits({ maxCost: config.limits.maxComplexity, maxPageSize: config.limits.maxPageSize }),
       // Last: it ends Envelop's subscribe hooks (see the plugin).
@@ -234,7 +261,7 @@ export function createGateway(config: Config, deps: GatewayDeps = {}): Gateway {
       await yoga.dispose();
       await http.close();
       await cache.close();
-      redis?.disconnect();
+      await redis?.close();
     },
   };
 }
