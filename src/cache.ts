@@ -85,6 +85,8 @@ export interface CacheDeps {
   now?: () => number;
   /** Error sink for background refreshes, which have no caller to reject. */
   onBackgroundError?: (error: unknown, namespace: string) => void;
+  /** How often expired entries are dropped from the in-process tier (default 30 s). */
+  purgeEveryMs?: number;
 }
 
 export function createCache(deps: CacheDeps): Cache {
@@ -101,7 +103,7 @@ export function createCache(deps: CacheDeps): Cache {
     ttlResolution: 0,
   });
   // Expired entries at the cold end would otherwise hold their bytes until evicted by newer ones.
-  const purge = setInterval(() => memory.purgeStale(), PURGE_EVERY_MS);
+  const purge = setInterval(() => memory.purgeStale(), deps.purgeEveryMs ?? PURGE_EVERY_MS);
   purge.unref();
   const tier = deps.redis ? createRedisTier(deps.redis) : undefined;
   /** In-flight fetches per namespaced key, shared by every request in this process. */
