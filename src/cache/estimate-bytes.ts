@@ -10,7 +10,7 @@ const SLOT = 8;
 const ARRAY = 32;
 const HEAP_NUMBER = 16;
 const STRING = 24;
-const DATE = 48;
+const DATE = 88;
 const MAX_DEPTH = 64;
 
 export function estimateBytes(value: unknown): number {
