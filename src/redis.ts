@@ -8,6 +8,10 @@ import type { Config } from './config.js';
 // every caller bounds its call with `withinBudget` and carries on without Redis past it, and nothing
 // a connection emits or rejects can reach an unhandled 'error' event or rejection. Both connections
 // reconnect for ever (backoff capped at MAX_RECONNECT_DELAY_MS); `up()` is true while both are ready.
+// A server that keeps its connections open but stops answering (hung, overloaded, paused) looks
+// ready to ioredis: a caller that missed its budget says so (`reportLate`), and Redis then counts as
+// down until a PING answers within the budget again, so only the calls in flight at that moment pay
+// the budget, not every call for the length of the hang.
 
 export interface RedisConnection {
   commands: Redis;
@@ -16,8 +20,15 @@ export interface RedisConnection {
   timeoutMs: number;
   /** Prefix of every key and channel (config.redis.prefix). */
   prefix: string;
-  /** True while both connections are ready. */
+  /** True while both connections are ready and Redis answers within the budget. */
   up(): boolean;
+  /** A call did not get its answer within the budget: treat Redis as down until a PING answers in time. */
+  reportLate(): void;
+  /**
+   * Runs one command on `commands` within the budget: its value, or UNAVAILABLE when Redis is down,
+   * the command failed, or it was late (reported). Never rejects.
+   */
+  run<T>(command: (client: Redis) => Promise<T>): Promise<T | typeof UNAVAILABLE>;
   /** 'connecting' until the first connection attempt settled; then 'up' while `up()`, else 'down'. */
   state(): RedisState;
   /** Calls `listener` each time `up()` becomes true; returns the unsubscribe. */
@@ -41,6 +52,7 @@ export interface RedisConnectionDeps {
 }
 
 const MAX_RECONNECT_DELAY_MS = 2_000;
+const PROBE_EVERY_MS = 500;
 
 export function createRedisConnection(deps: RedisConnectionDeps): RedisConnection {
   const { config } = deps;
@@ -76,9 +88,30 @@ export function createRedisConnection(deps: RedisConnectionDeps): RedisConnectio
     };
   });
   let closing = false;
+  /** Set by reportLate until a probe answers in time. */
+  let unresponsive = false;
+  let probe: NodeJS.Timeout | undefined;
+  const scheduleProbe = () => {
+    probe = setTimeout(async () => {
+      const answer = await withinBudget(commands.ping(), timeoutMs).catch((): typeof LATE => LATE);
+      if (closing) return;
+      if (answer === LATE) return scheduleProbe();
+      probe = undefined;
+      unresponsive = false;
+      update();
+    }, PROBE_EVERY_MS);
+    probe.unref();
+  };
+  const reportLate = () => {
+    if (unresponsive || closing) return;
+    unresponsive = true;
+    lastError = new Error(`Redis did not answer within ${timeoutMs} ms`);
+    update();
+    scheduleProbe();
+  };
   const update = () => {
     if (!settled || closing) return;
-    const now = commands.status === 'ready' && subscriber.status === 'ready';
+    const now = commands.status === 'ready' && subscriber.status === 'ready' && !unresponsive;
     if (now === up) return;
     up = now;
     guard(() => deps.onChange?.(now, now ? undefined : lastError));
@@ -122,6 +155,20 @@ export function createRedisConnection(deps: RedisConnectionDeps): RedisConnectio
     timeoutMs,
     prefix: config.redis.prefix,
     up: () => up === true,
+    reportLate,
+    async run<T>(command: (client: Redis) => Promise<T>): Promise<T | typeof UNAVAILABLE> {
+      if (up !== true) return UNAVAILABLE;
+      let pending: Promise<T>;
+      try {
+        pending = command(commands);
+      } catch {
+        return UNAVAILABLE;
+      }
+      const answer = await withinBudget(pending, timeoutMs).catch((): typeof UNAVAILABLE => UNAVAILABLE);
+      if (answer !== LATE) return answer;
+      reportLate();
+      return UNAVAILABLE;
+    },
     state: () => (up === undefined ? 'connecting' : up ? 'up' : 'down'),
     onUp(listener) {
       const entry = () => listener();
@@ -134,6 +181,7 @@ export function createRedisConnection(deps: RedisConnectionDeps): RedisConnectio
     },
     async close() {
       closing = true;
+      clearTimeout(probe);
       subscriber.disconnect();
       await withinBudget(
         commands.quit().catch(() => undefined),
@@ -143,6 +191,9 @@ export function createRedisConnection(deps: RedisConnectionDeps): RedisConnectio
     },
   };
 }
+
+/** What `RedisConnection.run` resolves to when Redis could not give an answer. */
+export const UNAVAILABLE: unique symbol = Symbol('unavailable');
 
 /** What `withinBudget` resolves to when the promise did not settle within the budget. */
 export const LATE: unique symbol = Symbol('late');

@@ -105,7 +105,12 @@ export function createGateway(config: Config, deps: GatewayDeps = {}): Gateway {
     config,
     metrics,
     logger,
-    quotaStore: redis && { redis: redis.commands, keyPrefix: `${config.redis.prefix}quota` },
+    quotaStore: redis && {
+      redis: redis.commands,
+      keyPrefix: `${config.redis.prefix}quota`,
+      available: redis.up,
+      onLate: redis.reportLate,
+    },
   });
   const cache = createCache({
     config,

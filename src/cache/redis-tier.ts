@@ -1,4 +1,4 @@
-import { LATE, type RedisConnection, withinBudget } from '../redis.js';
+import { type RedisConnection, UNAVAILABLE } from '../redis.js';
 
 // The shared tier of the cache: JSON values under `${prefix}cache:${id}`, expiring in Redis itself.
 // Every call is bounded by the connection's budget and never throws: a Redis that is down, slow or
@@ -23,20 +23,20 @@ export function createRedisTier(redis: RedisConnection): RedisTier {
     async getMany(ids) {
       if (ids.length === 0) return [];
       if (!(await available())) return undefined;
-      const answer = await withinBudget(redis.commands.mget(ids.map(keyOf)), redis.timeoutMs).catch(
-        (): typeof LATE => LATE,
-      );
-      if (answer === LATE) return undefined;
+      const answer = await redis.run((client) => client.mget(ids.map(keyOf)));
+      if (answer === UNAVAILABLE) return undefined;
       return answer.map((text) => (text === null ? undefined : parse(text)));
     },
     async setMany(entries, ttlMs) {
       if (entries.length === 0) return true;
       if (!(await available())) return false;
-      const batch = redis.commands.pipeline();
       const px = Math.max(1, Math.ceil(ttlMs));
-      for (const [id, value] of entries) batch.set(keyOf(id), serializeJson(value), 'PX', px);
-      const answer = await withinBudget(batch.exec(), redis.timeoutMs).catch((): typeof LATE => LATE);
-      return answer !== LATE && answer !== null && answer.every(([error]) => !error);
+      const answer = await redis.run((client) => {
+        const batch = client.pipeline();
+        for (const [id, value] of entries) batch.set(keyOf(id), serializeJson(value), 'PX', px);
+        return batch.exec();
+      });
+      return answer !== UNAVAILABLE && answer !== null && answer.every(([error]) => !error);
     },
   };
 }

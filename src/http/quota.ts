@@ -22,6 +22,10 @@ export interface QuotaStore {
   redis: Redis;
   /** Key prefix shared by every process that should draw from the same buckets. */
   keyPrefix?: string;
+  /** False skips the store altogether (the per-process bucket answers); default: always try it. */
+  available?: () => boolean;
+  /** Told when the store did not answer within its budget (RedisConnection.reportLate). */
+  onLate?: () => void;
 }
 
 export type QuotaGrant = { ok: true } | { ok: false; retryAfterMs: number };
@@ -80,6 +84,11 @@ export function createQuota(deps: {
   /** A store that is up but does not answer in time must not hold the caller: use the memory bucket. */
   async function consume(bucket: Bucket, provider: UpstreamName, tokens: number, deadlineAt: number) {
     if (bucket.limiter === bucket.fallback || !store) return bucket.limiter.consume(provider, tokens);
+    // A ready client that the connection counts as down is a hung server: skip it. A client that is
+    // not ready is handled below (first connection) and by rejectIfRedisNotReady.
+    if (store.available && !store.available() && store.redis.status === 'ready') {
+      return bucket.fallback.consume(provider, tokens);
+    }
     await waitWhileConnecting(store.redis, Math.min(storeTimeoutMs, deadlineAt - now()));
     // The store's budget starts when the command is sent. Measured from before the await above, it
     // also counted whatever kept this process busy meanwhile (a stall longer than the budget left 0 ms
@@ -87,7 +96,9 @@ export function createQuota(deps: {
     // bucket had refused. withinBudget also lets an answer already on the socket win after a stall.
     const budget = Math.max(0, Math.min(storeTimeoutMs, deadlineAt - now()));
     const result = await withinBudget(bucket.limiter.consume(provider, tokens), budget);
-    return result === LATE ? bucket.fallback.consume(provider, tokens) : result;
+    if (result !== LATE) return result;
+    store.onLate?.();
+    return bucket.fallback.consume(provider, tokens);
   }
 
   function remember(provider: UpstreamName, res: RateLimiterRes): void {

@@ -84,6 +84,8 @@ export interface RedisLeasesDeps {
   state?: () => RedisState;
   /** How long one attempt may take before it counts as failed (default ttlMs / 3). */
   timeoutMs?: number;
+  /** Told when an attempt did not get its answer within timeoutMs (RedisConnection.reportLate). */
+  onLate?: () => void;
   /** Calls `listener` whenever Redis becomes reachable again (default: the client's 'ready'); returns the unsubscribe. */
   onReachable?: (listener: () => void) => () => void;
   /** Unique per process, e.g. `${hostname}:${pid}:${random}`; stored as the lease's value. */
@@ -142,7 +144,10 @@ export function createRedisLeases(deps: RedisLeasesDeps): Leases {
         deps.redis.eval(CLAIM, 1, deps.prefix + claim.key, deps.owner, ttlMs),
         timeoutMs,
       );
-      if (answer === LATE) throw new Error(`leases: Redis did not answer within ${timeoutMs} ms`);
+      if (answer === LATE) {
+        deps.onLate?.();
+        throw new Error(`leases: Redis did not answer within ${timeoutMs} ms`);
+      }
       ours = answer === 1;
     } catch (error) {
       reportError(error);

@@ -175,6 +175,7 @@ function createRedisTransport(redis: RedisConnection, config: Config, logger: Lo
     redis: redis.commands,
     state: redis.state,
     onReachable: redis.onUp,
+    onLate: redis.reportLate,
     timeoutMs: Math.min(redis.timeoutMs, LEASE_RENEW_MS),
     owner: `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`,
     prefix: `${prefix}lease:`,

@@ -4,6 +4,7 @@ import { type GatewayProcess, sandboxProviderEnv, spawnGateway } from '../../scr
 import { UPSTREAMS } from '../../src/config.js';
 import { type Sandbox, startSandbox } from '../../src/sandbox/server.js';
 import { type Received, subscribeSse } from '../helpers/clients.js';
+import { startTestGateway, type TestGateway } from '../helpers/gateway.js';
 import { keysUnder, testPrefix } from '../helpers/redis.js';
 import { type PrivateRedis, startPrivateRedis } from '../helpers/redis-server.js';
 
@@ -12,8 +13,9 @@ import { type PrivateRedis, startPrivateRedis } from '../helpers/redis-server.js
 // then starts it again, empty, on the same port. Nothing may exit or log an unhandled error; queries
 // answer within their deadline from each process's in-process cache tier and the providers; each
 // process keeps its subscribers fed by producing their topics itself; when Redis is back the processes
-// share the cache, the quota buckets and one upstream stream per asset again. And a gateway started
-// while Redis is down answers its first query within the deadline.
+// share the cache, the quota buckets and one upstream stream per asset again. A gateway started while
+// Redis is down answers its first query within the deadline; and a Redis that hangs (SIGSTOP: its
+// connections stay open, nothing answers) costs the calls in flight one budget, not every call.
 
 const DEADLINE_MS = 3_000;
 const PRICES = 'subscription ($ids: [ID!]!) { priceUpdated(assetIds: $ids) { assetId value asOf source } }';
@@ -243,5 +245,57 @@ describe('a gateway started while its Redis is down', () => {
     }
     expect(alive(gateway.pid)).toBe(true);
     expect(gateway.output()).not.toMatch(FATAL);
+  }, 30_000);
+});
+
+describe('a gateway whose Redis hangs (connections open, no answers)', () => {
+  const BUDGET_MS = 1_000;
+  let redis: PrivateRedis;
+  let t: TestGateway;
+
+  beforeAll(async () => {
+    redis = await startPrivateRedis();
+    t = await startTestGateway({
+      env: {
+        REDIS_URL: redis.url,
+        MARKETGRAPH_REDIS_PREFIX: testPrefix('hang'),
+        MARKETGRAPH_REDIS_TIMEOUT_MS: String(BUDGET_MS),
+        MARKETGRAPH_UPSTREAM_DEADLINE_MS: String(DEADLINE_MS),
+      },
+    });
+  }, 30_000);
+
+  afterAll(async () => {
+    redis?.resume();
+    await t?.close();
+    await redis?.close();
+  });
+
+  const health = async () => {
+    const response = await t.gateway.yoga.fetch('http://gateway.test/health');
+    return ((await response.json()) as { redis: string }).redis;
+  };
+
+  it('stops asking it after one missed budget, and asks again once it answers', async () => {
+    expect((await t.query(PRICE('bitcoin'))).body.errors).toBeUndefined();
+    expect(await health()).toBe('up');
+    redis.pause();
+    try {
+      // The first uncached query waits one budget per Redis call in flight, and tells the connection.
+      const first = await t.query(CANDLES('ethereum'));
+      expect(first.body.errors).toBeUndefined();
+      expect(await health()).toBe('down');
+      // The rest skip Redis: five queries that each read and write the cache several times take less
+      // than one budget each in total (waiting on Redis, each would take several).
+      const started = Date.now();
+      for (const id of ['solana', 'ripple', 'cardano', 'dogecoin', 'tron']) {
+        const answer = await t.query(CANDLES(id));
+        expect(answer.body.errors).toBeUndefined();
+      }
+      expect(Date.now() - started).toBeLessThan(5 * BUDGET_MS);
+    } finally {
+      redis.resume();
+    }
+    await eventually(async () => (await health()) === 'up', 5_000, 'Redis answering again');
   }, 30_000);
 });

@@ -15,6 +15,10 @@ export interface PrivateRedis {
   kill(): Promise<void>;
   /** Starts it again on the same port (empty: nothing was persisted). */
   start(): Promise<void>;
+  /** SIGSTOP: connections stay open and nothing is answered, as with a hung server. */
+  pause(): void;
+  /** SIGCONT after pause(). */
+  resume(): void;
   /** Kills it for good. */
   close(): Promise<void>;
 }
@@ -67,6 +71,7 @@ export async function startPrivateRedis(options: { running?: boolean } = {}): Pr
     if (!proc) return;
     child = undefined;
     const exited = new Promise((resolve) => proc.once('exit', resolve));
+    proc.kill('SIGCONT');
     proc.kill('SIGKILL');
     await exited;
   }
@@ -78,6 +83,8 @@ export async function startPrivateRedis(options: { running?: boolean } = {}): Pr
     running: () => child !== undefined,
     kill,
     start,
+    pause: () => child?.kill('SIGSTOP'),
+    resume: () => child?.kill('SIGCONT'),
     async close() {
       process.removeListener('exit', killOnExit);
       await kill();

@@ -34,6 +34,7 @@ function process(name: string, options: { ttlMs?: number; renewMs?: number; url?
     redis: redis.commands,
     state: redis.state,
     onReachable: redis.onUp,
+    onLate: redis.reportLate,
     timeoutMs: 200,
     owner: name,
     prefix: `${prefix}lease:`,
