@@ -19,7 +19,7 @@ import { useEndpoints } from './plugins/use-endpoints.js';
 import { useLimits } from './plugins/use-limits.js';
 import { useSharedSubscriptionResults } from './plugins/use-shared-subscription-results.js';
 import { createQuoteAdapters, orderQuoteProviders } from './quotes.js';
-import { createRedisConnection } from './redis.js';
+import { createRedisConnection, type RedisState } from './redis.js';
 import { createAssetRegistry } from './registry.js';
 import { buildSchema } from './schema/index.js';
 import { fetchTokenMetricsSignals } from './signals/provider-signals.js';
@@ -74,6 +74,8 @@ export interface GatewayDeps {
 export interface Gateway {
   yoga: YogaServerInstance<Record<string, unknown>, AppContext>;
   services: Services;
+  /** Redis as this gateway sees it ('off' without REDIS_URL), e.g. for readiness. */
+  redisState(): RedisState | 'off';
   /** Listens on config.host:config.port (port 0 = ephemeral) for HTTP, SSE and graphql-ws. */
   start(): Promise<{ url: string; port: number }>;
   close(): Promise<void>;
@@ -218,7 +220,7 @@ export function createGateway(config: Config, deps: GatewayDeps = {}): Gateway {
         registry: metrics.registry,
         health: () => ({
           profile: config.profile,
-          redis: redis ? (redis.up() ? 'up' : 'down') : 'off',
+          redis: redis ? redis.state() : 'off',
           liveFeeds: live.hub.active().length,
           live: live.health(),
         }),
@@ -236,6 +238,7 @@ export function createGateway(config: Config, deps: GatewayDeps = {}): Gateway {
   return {
     yoga,
     services,
+    redisState: () => (redis ? redis.state() : 'off'),
     async start() {
       server = createServer(yoga);
       wss = new WebSocketServer({ server, path: GRAPHQL_PATH });
