@@ -22,7 +22,9 @@ const PRICES = 'subscription ($ids: [ID!]!) { priceUpdated(assetIds: $ids) { ass
 const PRICE = (id: string) => `{ asset(id: "${id}") { price { value source stale } } }`;
 const CANDLES = (id: string) =>
   `{ asset(id: "${id}") { candles(interval: H4, first: 2) { edges { node { close } } } } }`;
-const FATAL = /unhandled rejection|uncaught exception|MaxRetriesPerRequestError|Unhandled error event/i;
+/** What the last-resort handlers (src/process-policy.ts), Node and ioredis print for an error nobody handled. */
+const FATAL =
+  /marketgraph: unhandled rejection|marketgraph: uncaught exception|Unhandled error event|UnhandledPromiseRejection/;
 
 function env(sandbox: Sandbox, url: string, prefix: string): Record<string, string> {
   return {
@@ -52,6 +54,15 @@ async function eventually(check: () => Promise<boolean> | boolean, timeoutMs: nu
     await new Promise((resolve) => setTimeout(resolve, 25));
   }
 }
+
+/**
+ * Upstream candle calls. The live layer makes price calls of its own (first events, polls) at moments
+ * the test does not control; it never asks for candles, so these count the queries' calls alone.
+ */
+const candleCalls = (sandbox: Sandbox) =>
+  sandbox.count('binance', 'klines') +
+  sandbox.count('coingecko', 'coins/ohlc') +
+  sandbox.count('coingecko', 'coins/market_chart/range');
 
 /** A query with its wall time, which the test holds against the configured deadline. */
 async function timed(gateway: GatewayProcess, query: string) {
@@ -116,12 +127,12 @@ describe('two gateway processes while their Redis is killed and restarted', () =
       expect(sandbox.wsConnections('binance')).toBe(1);
       expect(await redisUpGauge(a)).toBe(1);
 
-      const warm = await timed(a, PRICE('bitcoin'));
+      const warm = await timed(a, CANDLES('bitcoin'));
       expect(warm.body.errors).toBeUndefined();
       sandbox.resetCounts();
-      const shared = await timed(b, PRICE('bitcoin'));
+      const shared = await timed(b, CANDLES('bitcoin'));
       expect(shared.body.data).toEqual(warm.body.data);
-      expect(sandbox.counts()).toEqual({});
+      expect(candleCalls(sandbox)).toBe(0);
       inspect.disconnect();
 
       // Redis dies.
@@ -138,12 +149,12 @@ describe('two gateway processes while their Redis is killed and restarted', () =
       // it does not hold comes from the providers; both within the deadline, with no error.
       sandbox.resetCounts();
       for (const gateway of [a, b]) {
-        const again = await timed(gateway, PRICE('bitcoin'));
+        const again = await timed(gateway, CANDLES('bitcoin'));
         expect(again.body.errors).toBeUndefined();
         expect(again.body.data).toEqual(warm.body.data);
         expect(again.ms).toBeLessThan(DEADLINE_MS);
       }
-      expect(sandbox.counts()).toEqual({});
+      expect(candleCalls(sandbox)).toBe(0);
       const fresh = await Promise.all([
         timed(a, CANDLES('ethereum')),
         timed(b, CANDLES('solana')),
@@ -154,7 +165,7 @@ describe('two gateway processes while their Redis is killed and restarted', () =
         expect(answer.body.errors).toBeUndefined();
         expect(answer.ms).toBeLessThan(DEADLINE_MS);
       }
-      expect(sandbox.count('coingecko') + sandbox.count('binance')).toBeGreaterThan(0);
+      expect(candleCalls(sandbox)).toBeGreaterThanOrEqual(2);
 
       // Subscriptions: each process produces its own subscribers' topic (one stream per process now).
       const down = Date.now();
@@ -193,7 +204,7 @@ describe('two gateway processes while their Redis is killed and restarted', () =
       sandbox.resetCounts();
       const fromRedis = await timed(b, CANDLES('dogecoin'));
       expect(fromRedis.body.data).toEqual(after.body.data);
-      expect(sandbox.counts()).toEqual({});
+      expect(candleCalls(sandbox)).toBe(0);
       expect((await keysUnder(inspect, `${prefix}cache:`)).length).toBeGreaterThan(0);
       expect(await keysUnder(inspect, `${prefix}quota:`)).toContain(`${prefix}quota:coingecko`);
 
