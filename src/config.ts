@@ -61,6 +61,13 @@ export interface Config {
   port: number;
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
   redisUrl: string | undefined;
+  redis: {
+    /** Prefix of every key and channel this gateway uses, ending in ':'. */
+    prefix: string;
+    /** Budget of one Redis call (cache read/write, quota, lease, publish); past it the caller goes on without Redis. */
+    timeoutMs: number;
+    connectTimeoutMs: number;
+  };
   providers: Record<UpstreamName, ProviderConfig>;
   http: {
     connectTimeoutMs: number;
@@ -72,6 +79,8 @@ export interface Config {
   };
   cache: {
     maxEntries: number;
+    /** Bound of the in-process cache tier, in estimated bytes (src/cache/estimate-bytes.ts). */
+    maxBytes: number;
     /** Fresh lifetime per data kind, ms. */
     ttl: {
       price: number;
@@ -205,6 +214,21 @@ export function loadConfig(input: { env?: Env; argv?: string[] } = {}): Config {
       'info',
     ),
     redisUrl: setting('REDIS_URL', env.REDIS_URL, redisUrl, undefined),
+    redis: {
+      prefix: setting('MARKETGRAPH_REDIS_PREFIX', env.MARKETGRAPH_REDIS_PREFIX, redisPrefix, 'marketgraph:'),
+      timeoutMs: setting(
+        'MARKETGRAPH_REDIS_TIMEOUT_MS',
+        env.MARKETGRAPH_REDIS_TIMEOUT_MS,
+        positiveInt(1, 10_000),
+        500,
+      ),
+      connectTimeoutMs: setting(
+        'MARKETGRAPH_REDIS_CONNECT_TIMEOUT_MS',
+        env.MARKETGRAPH_REDIS_CONNECT_TIMEOUT_MS,
+        positiveInt(10, 60_000),
+        2_000,
+      ),
+    },
     providers,
     http: {
       connectTimeoutMs: setting(
@@ -244,6 +268,12 @@ export function loadConfig(input: { env?: Env; argv?: string[] } = {}): Config {
         env.MARKETGRAPH_CACHE_MAX_ENTRIES,
         positiveInt(10, 10_000_000),
         50_000,
+      ),
+      maxBytes: setting(
+        'MARKETGRAPH_CACHE_MAX_BYTES',
+        env.MARKETGRAPH_CACHE_MAX_BYTES,
+        positiveInt(1_048_576, 17_179_869_184),
+        33_554_432,
       ),
       ttl: {
         price: setting(
@@ -517,6 +547,14 @@ const wsUrlSchema = z.string().refine((v) => /^wss?:\/\/[^\s]+$/.test(v) && URL.
 const redisUrl = z.string().refine((v) => /^rediss?:\/\/[^\s]+$/.test(v) && URL.canParse(v), {
   message: 'must be a redis:// or rediss:// URL',
 });
+
+/** Key prefixes end in ':' (added when missing) so one prefix never matches another's keys. */
+const redisPrefix = z
+  .string()
+  .regex(/^[A-Za-z0-9_.:{}-]{1,100}$/, {
+    message: 'must be 1 to 100 characters from A-Z a-z 0-9 _ . : { } -',
+  })
+  .transform((v) => (v.endsWith(':') ? v : `${v}:`));
 
 function deepFreeze<T>(value: T): T {
   if (value && typeof value === 'object' && !Object.isFrozen(value)) {

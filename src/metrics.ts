@@ -20,6 +20,8 @@ import type { BreakerState } from './http.js';
 //       skip (executed, not stored; reason says why: errors, stale, unobserved, ...), invalidate (an
 //       entry dropped because a value it read was rewritten), evict (dropped for room). reason is '' except for skip.
 //   marketgraph_response_cache_bytes / marketgraph_response_cache_entries  gauges  what the response cache holds
+//   marketgraph_redis_up                                                 gauge  1 while both Redis connections are ready, 0 otherwise (only with REDIS_URL)
+//   marketgraph_cache_memory_bytes / marketgraph_cache_memory_entries    gauge  the in-process cache tier (estimated bytes)
 //
 // With `defaultMetrics: true`, prom-client's process/runtime metrics are added with the same prefix.
 
@@ -53,6 +55,9 @@ export interface Metrics {
   responseCacheEvent(event: ResponseCacheEvent, reason?: string): void;
   /** What the response cache holds, read when /metrics is scraped. */
   observeResponseCacheSize(read: () => { bytes: number; entries: number }): void;
+  setRedisUp(up: boolean): void;
+  /** Reads the in-process cache tier's size at each scrape. */
+  observeCache(cache: { size(): number; bytes(): number }): void;
 }
 
 export const METRIC_PREFIX = 'marketgraph_';
@@ -123,6 +128,25 @@ export function createMetrics(
       this.set(readResponseCacheSize().entries);
     },
   });
+  // Registered on first use: a gateway without Redis must not report Redis as down.
+  let redisUp: Gauge | undefined;
+  let cacheSource: { size(): number; bytes(): number } | undefined;
+  new Gauge({
+    name: `${METRIC_PREFIX}cache_memory_bytes`,
+    help: 'Estimated bytes held by the in-process cache tier (bounded by MARKETGRAPH_CACHE_MAX_BYTES).',
+    registers: [registry],
+    collect() {
+      if (cacheSource) this.set(cacheSource.bytes());
+    },
+  });
+  new Gauge({
+    name: `${METRIC_PREFIX}cache_memory_entries`,
+    help: 'Entries held by the in-process cache tier.',
+    registers: [registry],
+    collect() {
+      if (cacheSource) this.set(cacheSource.size());
+    },
+  });
 
   return {
     registry,
@@ -146,6 +170,17 @@ export function createMetrics(
     },
     observeResponseCacheSize(read) {
       readResponseCacheSize = read;
+    },
+    setRedisUp(up) {
+      redisUp ??= new Gauge({
+        name: `${METRIC_PREFIX}redis_up`,
+        help: 'Whether Redis is usable: 1 while both connections (commands, events) are ready, 0 otherwise.',
+        registers: [registry],
+      });
+      redisUp.set(up ? 1 : 0);
+    },
+    observeCache(cache) {
+      cacheSource = cache;
     },
   };
 }

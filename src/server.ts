@@ -2,7 +2,6 @@ import { createServer, type RequestListener, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { GraphQLError } from 'graphql';
 import { createYoga, maskError, type YogaServerInstance } from 'graphql-yoga';
-import { Redis } from 'ioredis';
 import pino, { type Logger } from 'pino';
 import { WebSocketServer } from 'ws';
 import { createCache } from './cache.js';
@@ -27,6 +26,7 @@ import { useResponseCache } from './plugins/use-response-cache.js';
 import { useSharedSubscriptionResults } from './plugins/use-shared-subscription-results.js';
 import { useUpstreamBudget } from './plugins/use-upstream-budget.js';
 import { orderQuoteProviders } from './quotes.js';
+import { createRedisConnection, type RedisState } from './redis.js';
 import { createAssetRegistry } from './registry.js';
 import { createResponseCache } from './response-cache.js';
 import { buildSchema } from './schema/index.js';
@@ -84,6 +84,8 @@ export interface GatewayDeps {
 export interface Gateway {
   yoga: YogaServerInstance<Record<string, unknown>, AppContext>;
   services: Services;
+  /** Redis as this gateway sees it ('off' without REDIS_URL), e.g. for readiness. */
+  redisState(): RedisState | 'off';
   /** Listens on config.host:config.port (port 0 = ephemeral) for HTTP, SSE and graphql-ws. */
   start(): Promise<{ url: string; port: number }>;
   close(): Promise<void>;
@@ -92,17 +94,42 @@ export interface Gateway {
 export function createGateway(config: Config, deps: GatewayDeps = {}): Gateway {
   const logger = redactLogger(deps.logger ?? pino({ level: config.logLevel }), collectConfigSecrets(config));
   const metrics = createMetrics(undefined, { defaultMetrics: deps.processMetrics });
-  // With REDIS_URL, quota buckets are shared so N processes together stay inside one provider quota.
+  // With REDIS_URL, processes share the cache, the quota buckets (so N processes together stay inside
+  // one provider quota) and the live topics. Redis may come and go: every user of it carries on
+  // without it (src/redis.ts); one log line per change of state says so.
   const redis = config.redisUrl
-    ? new Redis(config.redisUrl, { maxRetriesPerRequest: 2, enableOfflineQueue: false })
+    ? createRedisConnection({
+        config,
+        onChange(up, error) {
+          metrics.setRedisUp(up);
+          if (up) logger.info('redis is up; sharing cache, quotas and live topics');
+          else
+            logger.warn(
+              { err: error ? describe(error) : undefined },
+              'redis is down; serving from this process until it returns',
+            );
+        },
+        onError: (error) => logger.debug({ err: describe(error) }, 'redis connection error'),
+      })
     : undefined;
-  redis?.on('error', (error) => logger.warn({ err: describe(error) }, 'redis error'));
-  const http = createHttp({ config, metrics, logger, redis });
+  if (redis) metrics.setRedisUp(false);
+  const http = createHttp({
+    config,
+    metrics,
+    logger,
+    quotaStore: redis && {
+      redis: redis.commands,
+      keyPrefix: `${config.redis.prefix}quota`,
+      available: redis.up,
+      onLate: redis.reportLate,
+    },
+  });
   const responseCache = config.responseCache.enabled
     ? createResponseCache({ maxBytes: config.responseCache.maxBytes, now: deps.now, metrics })
     : undefined;
   const processCache = createCache({
     config,
+    redis,
     events: metrics,
     now: deps.now,
     onBackgroundError: (error, namespace) =>
@@ -160,8 +187,10 @@ export function createGateway(config: Config, deps: GatewayDeps = {}): Gateway {
   const signals = createSignalService({});
   // Upstream streams, pollers and the feeds behind Subscription (in-process, or across processes
   // through Redis when REDIS_URL is set).
+  metrics.observeCache(processCache);
   const live = createLive({
     config,
+    redis,
     logger,
     registry,
     onchain,
@@ -230,7 +259,12 @@ export function createGateway(config: Config, deps: GatewayDeps = {}): Gateway {
     plugins: [
       useEndpoints({
         registry: metrics.registry,
-        health: () => ({ profile: config.profile, liveFeeds: live.hub.active().length, live: live.health() }),
+        health: () => ({
+          profile: config.profile,
+          redis: redis ? redis.state() : 'off',
+          liveFeeds: live.hub.active().length,
+          live: live.health(),
+        }),
       }),
       useRequestParams(),
       useDocumentLimits(config.limits),
@@ -266,6 +300,7 @@ export function createGateway(config: Config, deps: GatewayDeps = {}): Gateway {
   return {
     yoga,
     services,
+    redisState: () => (redis ? redis.state() : 'off'),
     async start() {
       const limits = config.server;
       server = createServer({
@@ -322,7 +357,7 @@ export function createGateway(config: Config, deps: GatewayDeps = {}): Gateway {
       await yoga.dispose();
       await http.close();
       await cache.close();
-      redis?.disconnect();
+      await redis?.close();
     },
   };
 }
