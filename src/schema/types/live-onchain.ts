@@ -17,9 +17,10 @@ export function addLiveOnChain(builder: Builder, refs: ReturnType<typeof addOnCh
           required: true,
           description: 'bitcoin, ethereum, or a DefiLlama chain name for TVL.',
         }),
-        kinds: t.arg.stringList({
+        kinds: t.arg({
+          type: [refs.OnChainMetricKind],
           required: false,
-          description: 'Only these kinds, e.g. FEE_FASTEST, BLOCK_HEIGHT (default: all of the chain).',
+          description: `Only these kinds, 1 to ${MAX_KINDS} (default: every kind of the chain).`,
         }),
       },
       subscribe: (_root, args, ctx) => {

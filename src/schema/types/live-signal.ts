@@ -14,8 +14,16 @@ export function addLiveSignal(builder: Builder, enums: Enums, refs: ReturnType<t
       description:
         "Live signals: each signal of each asset first, then each change of a signal's direction or strength (recomputed upstream once for all subscribers). A slow client receives the latest value per signal, never a backlog.",
       args: {
-        assetIds: t.arg.idList({ required: true }),
-        interval: t.arg({ type: enums.CandleInterval, required: false, defaultValue: '1d' }),
+        assetIds: t.arg.idList({
+          required: true,
+          description: `Canonical ids of the assets, 1 to ${MAX_ASSETS}; an unknown id fails the subscription with NOT_FOUND.`,
+        }),
+        interval: t.arg({
+          type: enums.CandleInterval,
+          required: false,
+          defaultValue: '1d',
+          description: 'Candle interval the signals read.',
+        }),
       },
       subscribe: (_root, args, ctx) => {
         const ids = [...new Set(args.assetIds.map(String))];
