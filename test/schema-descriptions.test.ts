@@ -31,7 +31,8 @@ function undescribed(schema: GraphQLSchema): string[] {
     if (isObjectType(type) || isInterfaceType(type)) {
       for (const field of Object.values(type.getFields()) as GraphQLField<unknown, unknown>[]) {
         check(`${type.name}.${field.name}`, field);
-        for (const arg of field.args as GraphQLArgument[]) check(`${type.name}.${field.name}(${arg.name}:)`, arg);
+        for (const arg of field.args as GraphQLArgument[])
+          check(`${type.name}.${field.name}(${arg.name}:)`, arg);
       }
     }
     if (isInputObjectType(type)) {

@@ -48,9 +48,12 @@ export function createBuilder(): Builder {
       },
       hasNextPageFieldOptions: { description: 'True when more items follow this page.' },
       hasPreviousPageFieldOptions: { description: 'True when items come before this page.' },
-      startCursorFieldOptions: { description: 'Cursor of the first item on this page; null for an empty page.' },
+      startCursorFieldOptions: {
+        description: 'Cursor of the first item on this page; null for an empty page.',
+      },
       endCursorFieldOptions: {
-        description: 'Cursor of the last item on this page (pass it as `after` for the next page); null for an empty page.',
+        description:
+          'Cursor of the last item on this page (pass it as `after` for the next page); null for an empty page.',
       },
       edgesFieldOptions: { description: 'The items of this page, each with its cursor.' },
       pageInfoFieldOptions: { description: 'Paging state: whether more items follow, and the cursors.' },
@@ -59,9 +62,13 @@ export function createBuilder(): Builder {
       defaultConnectionTypeOptions: { description: 'One page of a list, with its paging state.' },
       defaultEdgeTypeOptions: { description: 'One item of a page, with its cursor.' },
       firstArgOptions: { description: 'Page size, counting forward from `after` (or from the start).' },
-      afterArgOptions: { description: 'Cursor to page forward from: an `endCursor` or edge `cursor` this field returned.' },
+      afterArgOptions: {
+        description: 'Cursor to page forward from: an `endCursor` or edge `cursor` this field returned.',
+      },
       lastArgOptions: { description: 'Page size, counting backward from `before` (or from the end).' },
-      beforeArgOptions: { description: 'Cursor to page backward from: a `startCursor` or edge `cursor` this field returned.' },
+      beforeArgOptions: {
+        description: 'Cursor to page backward from: a `startCursor` or edge `cursor` this field returned.',
+      },
     },
   });
   builder.addScalarType('DateTime', DateTimeResolver, {
@@ -69,9 +76,12 @@ export function createBuilder(): Builder {
       'An instant as an RFC 3339 date-time string. Always sent in UTC with milliseconds, e.g. 2026-09-01T00:00:00.000Z; accepted with any offset, e.g. 2026-09-01T02:00:00+02:00.',
     specifiedByURL: DATE_TIME_SPEC,
   });
-  builder.queryType({ description: 'Reads: assets, prices, candles, signals, on-chain metrics and provider status.' });
+  builder.queryType({
+    description: 'Reads: assets, prices, candles, signals, on-chain metrics and provider status.',
+  });
   builder.subscriptionType({
-    description: 'Live updates over SSE or graphql-ws: each starts with the current values, then sends changes.',
+    description:
+      'Live updates over SSE or graphql-ws: each starts with the current values, then sends changes.',
   });
   return builder;
 }

@@ -5,7 +5,7 @@ import { badUserInput } from '../errors.js';
 // so decoding is unambiguous. An id this API could not have issued is BAD_USER_INPUT here, before any
 // loader runs; a well-formed id of a known type that names nothing is the loader's NOT_FOUND.
 
-/** Every object type that implements Node (test/schema-nodes.test.ts checks this against the schema). */
+/** Every object type that implements Node (test/gateway/nodes.test.ts checks this against the schema). */
 export const NODE_TYPES = ['Asset', 'OnChainMetric', 'Signal'] as const;
 export type NodeTypeName = (typeof NODE_TYPES)[number];
 
