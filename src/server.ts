@@ -1,5 +1,6 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { useDeferStream } from '@graphql-yoga/plugin-defer-stream';
 import type { GraphQLError } from 'graphql';
 import { createYoga, maskError, type YogaServerInstance } from 'graphql-yoga';
 import { Redis } from 'ioredis';
@@ -193,6 +194,7 @@ export function createGateway(config: Config, deps: GatewayDeps = {}): Gateway {
         health: () => ({ profile: config.profile, liveFeeds: live.hub.active().length, live: live.health() }),
       }),
       useLimits({ maxCost: config.limits.maxComplexity, maxPageSize: config.limits.maxPageSize }),
+      useDeferStream(),
       // Last: it ends Envelop's subscribe hooks (see the plugin).
       useSharedSubscriptionResults(live.shared),
     ],

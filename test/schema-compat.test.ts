@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { type ASTNode, type FieldDefinitionNode, Kind, parse, print, printSchema, visit } from 'graphql';
+import { type FieldDefinitionNode, Kind, parse, print, printSchema } from 'graphql';
 import { describe, expect, it } from 'vitest';
 import { buildSchema } from '../src/schema/index.js';
 import { type AcceptedChange, checkCompatibility, describeChanges } from './helpers/schema-compat.js';
@@ -17,20 +17,20 @@ const currentSdl = printSchema(buildSchema());
 /** The SDL without the field (or, with `arg`, without that argument of the field). */
 function without(sdl: string, typeName: string, fieldName: string, arg?: string): string {
   let found = false;
-  const edited = visit(parse(sdl), {
-    ObjectTypeDefinition(node) {
-      if (node.name.value !== typeName) return undefined;
-      const fields = (node.fields ?? []).flatMap((field): FieldDefinitionNode[] => {
-        if (field.name.value !== fieldName) return [field];
-        found = true;
-        if (arg === undefined) return [];
-        return [{ ...field, arguments: field.arguments?.filter((a) => a.name.value !== arg) }];
-      });
-      return { ...node, fields };
-    },
-  } as Parameters<typeof visit>[1]);
+  const document = parse(sdl);
+  const definitions = document.definitions.map((definition) => {
+    if (definition.kind !== Kind.OBJECT_TYPE_DEFINITION || definition.name.value !== typeName)
+      return definition;
+    const fields = (definition.fields ?? []).flatMap((field): FieldDefinitionNode[] => {
+      if (field.name.value !== fieldName) return [field];
+      found = true;
+      if (arg === undefined) return [];
+      return [{ ...field, arguments: field.arguments?.filter((a) => a.name.value !== arg) }];
+    });
+    return { ...definition, fields };
+  });
   if (!found) throw new Error(`${typeName}.${fieldName} is not in the SDL`);
-  return print(edited as ASTNode);
+  return print({ ...document, definitions });
 }
 
 describe('breaking changes against schema/baseline.graphql', () => {
