@@ -10,6 +10,7 @@ import { createCache } from './cache.js';
 import { createCandleService } from './candles.js';
 import type { Config } from './config.js';
 import { type AppContext, type Context, createContext, type Services } from './context.js';
+import { graphiqlTabs } from './examples.js';
 import { createFx } from './fx.js';
 import { collectConfigSecrets, redactLogger } from './http/redact.js';
 import { createHttp } from './http.js';
@@ -32,30 +33,6 @@ import { createSources } from './sources/index.js';
 // Nothing listens until start() is called, so tests drive `yoga.fetch` without a socket.
 
 export const GRAPHQL_PATH = '/graphql';
-
-export const EXAMPLE_QUERY = `# marketgraph: one GraphQL API over CoinGecko, Binance, DefiLlama, mempool.space, ...
-# Press the ▶ button (or Ctrl+Enter) to run. Open the Docs panel for the whole schema.
-{
-  assets(first: 10) {
-    edges {
-      node {
-        id
-        symbol
-        name
-        rank
-        price(currency: USD) { value change24h asOf source stale }
-      }
-    }
-  }
-  btc: asset(id: "bitcoin") {
-    market(currency: EUR) { price marketCap volume24h high24h low24h }
-    candles(interval: D1, first: 3) { edges { node { openTime open high low close volume } } }
-  }
-}
-
-# Live prices (graphql-ws or SSE):
-# subscription { priceUpdated(assetIds: ["bitcoin", "ethereum"]) { assetId value asOf source } }
-`;
 
 /** Yoga's default message for a masked error. */
 const UNEXPECTED_ERROR = 'Unexpected error.';
@@ -182,7 +159,8 @@ export function createGateway(config: Config, deps: GatewayDeps = {}): Gateway {
       error: (...args) => logger.error(args.map(describe).join(' ')),
     },
     context: () => createContext(services),
-    graphiql: { title: 'marketgraph', defaultQuery: EXAMPLE_QUERY, subscriptionsProtocol: 'WS' },
+    // Every README example as a ready tab (src/examples.ts).
+    graphiql: { title: 'marketgraph', defaultTabs: graphiqlTabs(), subscriptionsProtocol: 'WS' },
     // The bundled GraphiQL needs no CDN; the page is ~9 MB, so it is rendered once. Its module is loaded
     // on the first GraphiQL request, not at start: it costs ~80 MB of RSS, which a gateway that only
     // serves API traffic never needs.
