@@ -1,9 +1,8 @@
-import Keyv, { type KeyvEntry } from 'keyv';
+import type { Keyv, KeyvEntry } from 'keyv';
 import { LRUCache } from 'lru-cache';
 import { estimateBytes } from './cache/estimate-bytes.js';
-import { type Held, KeyvLruStore } from './cache/keyv-lru-store.js';
-import { KeyvRedisStore } from './cache/keyv-redis-store.js';
-import { deserializeTagged, serializeTagged } from './cache/tagged-json.js';
+import type { Held } from './cache/keyv-lru-store.js';
+import { localKeyv, sharedKeyv } from './cache/keyv-tiers.js';
 import type { Config } from './config.js';
 import type { RedisConnection } from './redis.js';
 
@@ -21,10 +20,11 @@ import type { RedisConnection } from './redis.js';
 // With Redis (shared by every process on the same prefix): keyv over our budgeted connection
 // (cache/keyv-redis-store.ts, JSON with tagged Dates); a fresh in-process entry is served without
 // asking Redis, anything older is looked up there too and the newer of the two wins, and every write
-// goes to both. The tiers are two Keyvs rather than one keyv tiering because the order of lookups and
-// "newer wins" follow our entries' ages. Redis calls are bounded by the connection's budget; when Redis
-// is down, slow or failing, the store says so through Keyv's 'error' and the cache serves from its
-// in-process tier and the providers, as if there were no Redis, and shares again once it is back.
+// goes to both. The two Keyvs are tiered here, not by a layered-cache library, because which tier is
+// asked and which copy wins follow our entries' ages. Redis calls are bounded by the connection's
+// budget; when Redis is down, slow or failing, the store says so through Keyv's 'error' and the cache
+// serves from its in-process tier and the providers, as if there were no Redis, and shares again once
+// it is back. Keyvs are made in cache/keyv-tiers.ts only.
 
 export type Namespace =
   | 'asset'
@@ -117,7 +117,6 @@ export function createCache(deps: CacheDeps): Cache {
   const purge = setInterval(() => memory.purgeStale(), deps.purgeEveryMs ?? PURGE_EVERY_MS);
   purge.unref();
   const redis = deps.redis;
-  const sharedPrefix = redis ? `${redis.prefix}cache:` : '';
   /** Each namespace's Keyvs, made on first use and shared by every caller of `namespace(name)`. */
   const tiers = new Map<Namespace, Tiers>();
   const tiersOf = (name: Namespace): Tiers => {
@@ -126,27 +125,8 @@ export function createCache(deps: CacheDeps): Cache {
     // Keyv's 'error' is how a store reports a call it could not serve: a Redis that is down or late.
     const reported = (kv: Keyv<Entry<unknown>>) => kv.on('error', () => events?.cacheEvent(name, 'error'));
     const made: Tiers = {
-      // No serializer in process: the LRU holds the entries themselves.
-      memory: reported(
-        new Keyv<Entry<unknown>>({
-          store: new KeyvLruStore(memory),
-          namespace: name,
-          useKeyPrefix: false,
-          serialize: undefined,
-          deserialize: undefined,
-        }),
-      ),
-      shared:
-        redis &&
-        reported(
-          new Keyv<Entry<unknown>>({
-            store: new KeyvRedisStore(redis, { keyPrefix: sharedPrefix }),
-            namespace: name,
-            useKeyPrefix: false,
-            serialize: serializeTagged,
-            deserialize: deserializeTagged,
-          }),
-        ),
+      memory: reported(localKeyv<Entry<unknown>>(memory, name)),
+      shared: redis && reported(sharedKeyv<Entry<unknown>>(redis, name)),
     };
     tiers.set(name, made);
     return made;
