@@ -14,6 +14,8 @@ import type { Condition, Freshness } from './freshness.js';
 import { createFx } from './fx.js';
 import { collectConfigSecrets, redactLogger } from './http/redact.js';
 import { createHttp } from './http.js';
+import { createDrain } from './lifecycle/drain.js';
+import { trackSubscriptions } from './lifecycle/subscriptions.js';
 import { createLive } from './live/live.js';
 import { serveGraphqlWs, type WsTransport } from './live/ws-transport.js';
 import { createLoaders } from './loaders.js';
@@ -30,7 +32,9 @@ import { buildSchema } from './schema/index.js';
 import { fetchTokenMetricsSignals } from './signals/provider-signals.js';
 import { createSignalService } from './signals/service.js';
 import { createSources } from './sources/index.js';
+import { compressResponses } from './transport/content-coding.js';
 import { createFastPath, type FastPathServerContext } from './transport/fast-path.js';
+import { serveStaticPage } from './transport/static-page.js';
 
 // createGateway wires every per-process service and returns the Yoga instance plus start/close.
 // Nothing listens until start() is called, so tests drive `yoga.fetch` without a socket.
@@ -83,6 +87,12 @@ export interface Gateway {
   services: Services;
   /** Listens on config.host:config.port (port 0 = ephemeral) for HTTP, SSE and graphql-ws. */
   start(): Promise<{ url: string; port: number }>;
+  /**
+   * Stops accepting connections, lets requests in flight finish, ends SSE and graphql-ws subscriptions
+   * with `complete` (closing WebSockets with 1001), all within `graceMs`, then cuts what is left.
+   * Resolves true when nothing had to be cut. Call close() after it.
+   */
+  drain(graceMs: number): Promise<boolean>;
   close(): Promise<void>;
 }
 
@@ -182,6 +192,7 @@ export function createGateway(config: Config, deps: GatewayDeps = {}): Gateway {
     fx,
     newLoaders,
   };
+  const subscriptions = trackSubscriptions();
   const schema = buildSchema();
   let graphiqlPage: Promise<string> | undefined;
   const yoga = createYoga<Record<string, unknown>, AppContext>({
@@ -207,25 +218,51 @@ export function createGateway(config: Config, deps: GatewayDeps = {}): Gateway {
     plugins: [
       useEndpoints({
         registry: metrics.registry,
-        health: () => ({ profile: config.profile, liveFeeds: live.hub.active().length, live: live.health() }),
+        health: () => ({
+          profile: config.profile,
+          pid: process.pid,
+          liveFeeds: live.hub.active().length,
+          live: live.health(),
+        }),
       }),
       useLimits({ maxCost: config.limits.maxComplexity, maxPageSize: config.limits.maxPageSize }),
       useResponseCache(),
+      // Before the next one, whose streams it tracks for a shutdown.
+      subscriptions.plugin,
       // Last: it ends Envelop's subscribe hooks (see the plugin).
       useSharedSubscriptionResults(live.shared),
     ],
   });
 
-  // In front of Yoga: whole answers from the response cache, before any parsing (see the module).
+  // In front of Yoga: whole answers from the response cache, before any parsing, then the GraphiQL
+  // page as a static asset (see the modules); what Yoga answers itself is compressed as it goes out.
+  const pages = serveStaticPage({
+    path: GRAPHQL_PATH,
+    render: async () => {
+      const response = await yoga.fetch(`http://localhost${GRAPHQL_PATH}`, {
+        headers: { accept: 'text/html' },
+      });
+      return {
+        status: response.status,
+        contentType: response.headers.get('content-type') ?? 'text/html',
+        body: Buffer.from(await response.arrayBuffer()),
+      };
+    },
+    next: config.compression ? compressResponses(yoga) : yoga,
+    compress: config.compression,
+    onError: (error) => logger.error({ err: describe(error) }, 'GraphiQL page failed'),
+  });
   const listener: RequestListener = responseCache
     ? createFastPath({
         path: GRAPHQL_PATH,
         cache: responseCache,
         execute: (url, init, serverContext) => yoga.fetch(url, init, serverContext),
-        passThrough: yoga,
+        passThrough: pages,
+        compress: config.compression,
         onError: (error) => logger.error({ err: describe(error) }, 'response cache fast path failed'),
       })
-    : yoga;
+    : pages;
+  const drain = createDrain();
 
   let server: Server | undefined;
   let wss: WebSocketServer | undefined;
@@ -248,7 +285,7 @@ export function createGateway(config: Config, deps: GatewayDeps = {}): Gateway {
         graceMs: Math.min(1_000, limits.headersTimeoutMs),
         onFull: (open) => logger.warn({ open }, 'connection cap reached: refusing new connections with 503'),
       });
-      server.on('request', cap.requests(listener));
+      server.on('request', drain.requests(cap.requests(listener)));
       wss = new WebSocketServer({
         server,
         path: GRAPHQL_PATH,
@@ -259,6 +296,8 @@ export function createGateway(config: Config, deps: GatewayDeps = {}): Gateway {
             ? done(true)
             : done(false, UPGRADE_REFUSAL.status, UPGRADE_REFUSAL.message, UPGRADE_REFUSAL.headers),
       });
+      // ws re-emits the server's errors; a failed listen is reported by the promise below.
+      wss.on('error', () => undefined);
       disposeWs = serveGraphqlWs({
         yoga,
         wss,
@@ -277,6 +316,21 @@ export function createGateway(config: Config, deps: GatewayDeps = {}): Gateway {
       const { port } = server.address() as AddressInfo;
       const host = config.host.includes(':') ? `[${config.host}]` : config.host;
       return { url: `http://${host}:${port}${GRAPHQL_PATH}`, port };
+    },
+    async drain(graceMs) {
+      if (!server) return true;
+      subscriptions.refuse();
+      return drain.drain({
+        server,
+        graceMs,
+        endStreams: () => {
+          subscriptions.endAll();
+          disposeWs?.endAll();
+        },
+        cut: () => {
+          for (const client of wss?.clients ?? []) client.terminate();
+        },
+      });
     },
     async close() {
       await disposeWs?.dispose();
