@@ -201,8 +201,9 @@ export function createFastPath(deps: FastPathDeps): RequestListener {
     const flat: string[] = [];
     let contentType: string | undefined;
     for (const [name, value] of headers) {
-      if (name === 'content-length') continue;
-      if (name === 'content-type') contentType = value;
+      const lower = name.toLowerCase();
+      if (lower === 'content-length') continue;
+      if (lower === 'content-type') contentType = value;
       flat.push(name, value);
     }
     flat.push('cache-control', 'no-store', 'x-response-cache', `skip (${outcome.skipped})`);
