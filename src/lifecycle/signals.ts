@@ -37,9 +37,11 @@ export function stopOnSignals(options: StopOnSignalsOptions): StopControl {
       },
     );
   };
+  let signals = 0;
   for (const signal of options.signals ?? (['SIGTERM', 'SIGINT'] as const)) {
     options.on(signal, () => {
-      if (!stopping) {
+      signals += 1;
+      if (signals === 1) {
         begin(signal);
         return;
       }

@@ -29,18 +29,22 @@ export function describeStartupError(error: unknown): string {
   const reason = e.code ? LISTEN_REASONS[e.code] : undefined;
   if (reason && (e.syscall === 'listen' || e.syscall === 'bind' || e.syscall === 'getaddrinfo')) {
     const host = e.address ?? e.hostname;
-    const where = host !== undefined && host !== 'null' && e.port !== undefined ? ` ${host}:${e.port}` : '';
-    return `cannot listen on${where || ' the configured address'}: ${reason} (${e.code})`;
+    const known = host !== undefined && host !== 'null';
+    const where = known ? (e.port !== undefined ? `${host}:${e.port}` : host) : 'the configured address';
+    return `cannot listen on ${where}: ${reason} (${e.code})`;
   }
   return (e.message.split('\n')[0] ?? '').trim() || e.name;
 }
 
 /** Throws a one-line error when REDIS_URL's host name does not resolve at all. */
-export async function checkRedisHost(redisUrl: string): Promise<void> {
+export async function checkRedisHost(
+  redisUrl: string,
+  resolve: (host: string) => Promise<unknown> = lookup,
+): Promise<void> {
   const host = new URL(redisUrl).hostname.replace(/^\[|\]$/g, '');
   if (host === '' || host === 'localhost' || isIP(host) !== 0) return;
   try {
-    await lookup(host);
+    await resolve(host);
   } catch (error) {
     const code = (error as SystemError).code;
     // A DNS server that did not answer may answer later; a name that does not exist will not.
