@@ -43,7 +43,11 @@ export interface StandaloneScenario {
   kind: 'standalone';
   name: string;
   description: string;
-  run(options: { durationS: number; json: boolean }): Promise<{ text: string; json: unknown }>;
+  run(options: {
+    durationS: number;
+    json: boolean;
+    workers: number;
+  }): Promise<{ text: string; json: unknown }>;
 }
 
 export type AnyScenario = Scenario | StandaloneScenario;

@@ -1,5 +1,5 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { appendFileSync, existsSync, readFileSync } from 'node:fs';
+import { appendFileSync, existsSync, readdirSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import WebSocket from 'ws';
 import { UPSTREAMS } from '../../../src/config.js';
@@ -30,8 +30,8 @@ export const fanout: StandaloneScenario = {
   name: 'fanout',
   description:
     'priceUpdated fan-out: 1k and 5k graphql-ws subscribers × 10 ticks/s on one gateway process, next to a plain ws ceiling',
-  async run({ durationS }) {
-    const { cases, text } = await runFanout({ durationS });
+  async run({ durationS, workers }) {
+    const { cases, text } = await runFanout({ durationS, workers });
     return { text, json: cases };
   },
 };
@@ -39,6 +39,11 @@ export const fanout: StandaloneScenario = {
 export interface FanoutOptions {
   durationS: number;
   sizes?: number[];
+  /**
+   * The gateway's --workers (default 1). With more, the gateway is pinned to every CPU instead of CPU 0
+   * (sharing them with the load generator), and its CPU and RSS are those of all its processes.
+   */
+  workers?: number;
 }
 
 export interface FanoutCase {
@@ -106,7 +111,7 @@ export async function runFanout(options: FanoutOptions): Promise<{ cases: Fanout
     const servers = process.env.FANOUT_SERVERS?.split(',') ?? ['gateway', 'ceiling'];
     for (const n of sizes) {
       if (servers.includes('gateway'))
-        cases.push(await measureGateway(sandbox, assets, n, options.durationS));
+        cases.push(await measureGateway(sandbox, assets, n, options.durationS, options.workers ?? 1));
       if (servers.includes('ceiling')) cases.push(await measureCeiling(assets, n, options.durationS));
     }
   } finally {
@@ -115,12 +120,29 @@ export async function runFanout(options: FanoutOptions): Promise<{ cases: Fanout
   return { cases, text: formatFanout(cases) };
 }
 
-async function measureGateway(sandbox: Sandbox, assets: string[], n: number, durationS: number) {
-  console.error(`\nfanout: gateway, ${n} graphql-ws subscribers over ${assets.length} assets`);
+async function measureGateway(
+  sandbox: Sandbox,
+  assets: string[],
+  n: number,
+  durationS: number,
+  workers: number,
+) {
+  const many = workers > 1 ? ` (${workers} workers)` : '';
+  console.error(`\nfanout: gateway${many}, ${n} graphql-ws subscribers over ${assets.length} assets`);
   const gateway = await spawnServer(
-    [...GATEWAY_NODE_FLAGS, '--import', 'tsx', 'src/main.ts', '--profile', 'live', '--port', '0'],
+    [
+      ...GATEWAY_NODE_FLAGS,
+      '--import',
+      'tsx',
+      'src/main.ts',
+      '--profile',
+      'live',
+      '--port',
+      '0',
+      ...(workers > 1 ? ['--workers', String(workers)] : []),
+    ],
     providerEnv(sandbox),
-    0,
+    workers > 1 ? '0-1' : 0,
     (output) => READY.exec(output)?.[1],
   );
   try {
@@ -385,7 +407,7 @@ interface Server {
 async function spawnServer(
   args: string[],
   env: Record<string, string>,
-  cpu: number,
+  cpu: number | string,
   ready: (output: string) => string | undefined,
 ): Promise<Server> {
   // FANOUT_SERVER_NODE_FLAGS (e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof" or "--trace-gc") and
@@ -449,7 +471,11 @@ async function spawnServer(
 }
 
 /** `node <args>` pinned to one CPU with taskset where available (Linux), else unpinned. */
-function spawnPinned(cpu: number, args: string[], options: Parameters<typeof spawn>[2]): ChildProcess {
+function spawnPinned(
+  cpu: number | string,
+  args: string[],
+  options: Parameters<typeof spawn>[2],
+): ChildProcess {
   const pin = existsSync('/usr/bin/taskset') ? ['/usr/bin/taskset', '-c', String(cpu)] : [];
   const [command, ...rest] = [...pin, process.execPath, ...args];
   return spawn(command!, rest, { cwd: ROOT, ...options });
@@ -486,15 +512,46 @@ function providerEnv(sandbox: Sandbox): Record<string, string> {
   return { MARKETGRAPH_LOG_LEVEL: 'error', ...sandboxProviderEnv(sandbox, UPSTREAMS, { rpm: 1_000_000 }) };
 }
 
-function readRssMb(pid: number): number {
-  const kb = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1];
-  return Number(kb ?? 0) / 1024;
+/** The process and its descendants (a cluster primary's workers), from /proc. */
+function processTree(pid: number): number[] {
+  const pids = [pid];
+  for (let i = 0; i < pids.length; i++) {
+    try {
+      for (const task of readdirSync(`/proc/${pids[i]}/task`)) {
+        const children = readFileSync(`/proc/${pids[i]}/task/${task}/children`, 'utf8').trim();
+        if (children) pids.push(...children.split(' ').map(Number));
+      }
+    } catch {
+      // Gone meanwhile.
+    }
+  }
+  return pids;
 }
 
-/** User + system CPU time of a process, ms (Linux /proc; clock ticks of 10 ms). */
+function readRssMb(pid: number): number {
+  let kb = 0;
+  for (const p of processTree(pid)) {
+    try {
+      kb += Number(/VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${p}/status`, 'utf8'))?.[1] ?? 0);
+    } catch {
+      // Gone meanwhile.
+    }
+  }
+  return kb / 1024;
+}
+
+/** User + system CPU time of a process and its descendants, ms (Linux /proc; clock ticks of 10 ms). */
 function readCpuMs(pid: number): number {
-  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-  return (Number(fields[11]) + Number(fields[12])) * 10;
+  let ms = 0;
+  for (const p of processTree(pid)) {
+    try {
+      const fields = readFileSync(`/proc/${p}/stat`, 'utf8').split(') ')[1]!.split(' ');
+      ms += (Number(fields[11]) + Number(fields[12])) * 10;
+    } catch {
+      // Gone meanwhile.
+    }
+  }
+  return ms;
 }
 
 /** CPU time the whole machine spent busy (all cores), ms, from /proc/stat. */
