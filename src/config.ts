@@ -135,6 +135,12 @@ export interface Config {
     /** Open client connections (HTTP, SSE, WebSocket); more are answered 503 and closed. */
     maxConnections: number;
   };
+  /** Gateway processes sharing the port (node:cluster); 1 = this process serves. */
+  workers: number;
+  /** On SIGTERM/SIGINT, in-flight requests and subscribers get this long to finish before they are cut. */
+  shutdownGraceMs: number;
+  /** gzip/brotli for responses that benefit (off when a proxy in front compresses). */
+  compression: boolean;
   ws: {
     /** A graphql-ws socket must send `connection_init` within this. */
     initTimeoutMs: number;
@@ -425,6 +431,19 @@ export function loadConfig(input: { env?: Env; argv?: string[] } = {}): Config {
         10_000,
       ),
     },
+    workers: setting(
+      from('MARKETGRAPH_WORKERS', '--workers', flags.workers),
+      read('MARKETGRAPH_WORKERS', flags.workers),
+      positiveInt(1, 64),
+      1,
+    ),
+    shutdownGraceMs: setting(
+      'MARKETGRAPH_SHUTDOWN_GRACE_MS',
+      env.MARKETGRAPH_SHUTDOWN_GRACE_MS,
+      positiveInt(0, 600_000),
+      10_000,
+    ),
+    compression: setting('MARKETGRAPH_COMPRESSION', env.MARKETGRAPH_COMPRESSION, bool, true),
     ws: {
       initTimeoutMs: setting(
         'MARKETGRAPH_WS_INIT_TIMEOUT_MS',
@@ -490,11 +509,16 @@ export function withProviderUrls(
   return deepFreeze({ ...config, providers });
 }
 
-function parseFlags(argv: string[]): { port?: string; host?: string; profile?: string } {
+function parseFlags(argv: string[]): { port?: string; host?: string; profile?: string; workers?: string } {
   try {
     const { values } = parseArgs({
       args: argv,
-      options: { port: { type: 'string' }, host: { type: 'string' }, profile: { type: 'string' } },
+      options: {
+        port: { type: 'string' },
+        host: { type: 'string' },
+        profile: { type: 'string' },
+        workers: { type: 'string' },
+      },
       strict: true,
       allowPositionals: false,
     });
@@ -502,7 +526,7 @@ function parseFlags(argv: string[]): { port?: string; host?: string; profile?: s
   } catch (error) {
     const message = error instanceof Error ? error.message : String(error);
     throw new ConfigError(
-      `command line: ${message.split('\n')[0]} (allowed: --port N, --host ADDR, --profile sandbox|live)`,
+      `command line: ${message.split('\n')[0]} (allowed: --port N, --host ADDR, --profile sandbox|live, --workers N, --help, --version)`,
     );
   }
 }

@@ -1,12 +1,36 @@
-import { type Config, ConfigError, loadConfig, withProviderUrls } from './config.js';
+import cluster from 'node:cluster';
+import { cliAction, helpText, version } from './cli.js';
+import {
+  type Config,
+  ConfigError,
+  loadConfig,
+  type ProviderEndpointOverride,
+  type UpstreamName,
+  withProviderUrls,
+} from './config.js';
+import { stopOnSignals } from './lifecycle/signals.js';
+import { checkRedisHost, describeStartupError } from './lifecycle/startup.js';
 import { installProcessPolicy } from './process-policy.js';
 import { sandboxEndpoints } from './sandbox/dialects.js';
-import { startSandbox } from './sandbox/server.js';
+import { type Sandbox, startSandbox } from './sandbox/server.js';
 import { createGateway } from './server.js';
+import { SANDBOX_ENDPOINTS_ENV, startPrimary, type WorkerMessage } from './workers.js';
 
 // The process entry: the only module that reads process.env and argv, listens and handles signals.
+// One process serves (the default), or with --workers N it is a cluster primary whose N workers run
+// this same module (src/workers.ts).
 
 async function main() {
+  const argv = process.argv.slice(2);
+  const action = cliAction(argv);
+  if (action === 'help') {
+    console.log(helpText());
+    return;
+  }
+  if (action === 'version') {
+    console.log(version());
+    return;
+  }
   /** Closed on an uncaught exception before the process exits (see process-policy.ts). */
   let closeOnFatal: (() => Promise<void>) | undefined;
   installProcessPolicy({
@@ -17,7 +41,7 @@ async function main() {
   });
   let config: Config;
   try {
-    config = loadConfig({ env: process.env, argv: process.argv.slice(2) });
+    config = loadConfig({ env: process.env, argv });
   } catch (error) {
     if (error instanceof ConfigError) {
       console.error(`marketgraph: invalid configuration: ${error.message}`);
@@ -25,14 +49,24 @@ async function main() {
     }
     throw error;
   }
+  if (config.redisUrl) await checkRedisHost(config.redisUrl);
 
   const started = Date.now();
+  if (cluster.isPrimary && config.workers > 1) {
+    await runPrimary(config, started);
+    return;
+  }
+  // A worker's sandbox runs in its primary, which passes the addresses down.
+  const inherited = cluster.isWorker ? process.env[SANDBOX_ENDPOINTS_ENV] : undefined;
   const sandbox =
-    config.profile === 'sandbox'
+    config.profile === 'sandbox' && !inherited
       ? await startSandbox({ seed: config.sandbox.seed, tickMs: config.sandbox.tickMs })
       : undefined;
   if (sandbox) {
     const endpoints = sandboxEndpoints(sandbox);
+    config = withProviderUrls(config, endpoints, process.env);
+  } else if (inherited) {
+    const endpoints = JSON.parse(inherited) as Partial<Record<UpstreamName, ProviderEndpointOverride>>;
     config = withProviderUrls(config, endpoints, process.env);
   }
 
@@ -42,6 +76,76 @@ async function main() {
     await sandbox?.close();
   };
   const { url } = await gateway.start();
+  // A worker is quiet: its primary says when the cluster is ready.
+  if (!cluster.isWorker) console.log(readyBanner(config, started, url, sandbox));
+
+  const control = stopOnSignals({
+    async stop(signal) {
+      if (!cluster.isWorker) {
+        console.log(
+          `marketgraph: ${signal}, shutting down (in-flight requests get ${config.shutdownGraceMs} ms; a second signal exits at once)`,
+        );
+      }
+      const drained = await gateway.drain(config.shutdownGraceMs);
+      if (!drained) console.error('marketgraph: grace period over, cut the connections still open');
+      await gateway.close();
+      await sandbox?.close();
+      return drained;
+    },
+    log: (line) => console.error(line),
+    exit: (code) => process.exit(code),
+    on: (signal, listener) => process.on(signal, listener),
+  });
+  if (cluster.isWorker) {
+    process.on('message', (message: WorkerMessage) => {
+      if (message?.type === 'shutdown') control.stop('shutdown');
+    });
+  }
+}
+
+async function runPrimary(config: Config, started: number) {
+  if (!config.redisUrl) {
+    console.error(
+      `marketgraph: ${config.workers} workers without REDIS_URL: each has its own cache and live streams, and each provider's request budget is split between them`,
+    );
+  }
+  const sandbox =
+    config.profile === 'sandbox'
+      ? await startSandbox({ seed: config.sandbox.seed, tickMs: config.sandbox.tickMs })
+      : undefined;
+  const primary = startPrimary({
+    config,
+    cluster,
+    workerEnv: sandbox ? { [SANDBOX_ENDPOINTS_ENV]: JSON.stringify(sandboxEndpoints(sandbox)) } : {},
+    ready(port, pids) {
+      const host = config.host.includes(':') ? `[${config.host}]` : config.host;
+      const banner = readyBanner(config, started, `http://${host}:${port}/graphql`, sandbox);
+      console.log(`${banner}\n  workers              ${pids.length} (pids ${pids.join(', ')})`);
+    },
+    log: (line) => console.error(line),
+  });
+  stopOnSignals({
+    async stop(signal) {
+      console.log(
+        `marketgraph: ${signal}, stopping ${config.workers} workers (a second signal exits at once)`,
+      );
+      const clean = await primary.stop();
+      await sandbox?.close();
+      return clean;
+    },
+    log: (line) => console.error(line),
+    exit: (code) => process.exit(code),
+    on: (signal, listener) => process.on(signal, listener),
+  });
+  try {
+    await primary.started;
+  } catch (error) {
+    await sandbox?.close();
+    throw error;
+  }
+}
+
+function readyBanner(config: Config, started: number, url: string, sandbox: Sandbox | undefined): string {
   const lines = [
     `marketgraph ${config.profile} profile ready in ${Date.now() - started} ms`,
     `  GraphiQL, HTTP, SSE  ${url}`,
@@ -58,24 +162,16 @@ async function main() {
       lines.push(`  sandbox ${e.provider.padEnd(12)} ${e.url}${e.wsUrl ? `  ${e.wsUrl}` : ''}`);
     }
   }
-  console.log(lines.join('\n'));
-
-  let stopping = false;
-  const stop = async (signal: string) => {
-    if (stopping) return;
-    stopping = true;
-    console.log(`marketgraph: ${signal}, shutting down`);
-    const timer = setTimeout(() => process.exit(1), 10_000);
-    timer.unref();
-    await gateway.close();
-    await sandbox?.close();
-    process.exit(0);
-  };
-  process.on('SIGINT', () => void stop('SIGINT'));
-  process.on('SIGTERM', () => void stop('SIGTERM'));
+  return lines.join('\n');
 }
 
 main().catch((error) => {
-  console.error(`marketgraph: failed to start: ${error instanceof Error ? error.message : String(error)}`);
+  const reason = describeStartupError(error);
+  // A worker's primary prints the reason once, for the whole cluster.
+  if (cluster.isWorker && process.send) {
+    process.send({ type: 'startup-failed', reason } satisfies WorkerMessage, () => process.exit(1));
+    return;
+  }
+  console.error(`marketgraph: failed to start: ${reason}`);
   process.exit(1);
 });

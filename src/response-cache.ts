@@ -3,6 +3,7 @@ import { LRUCache } from 'lru-cache';
 import type { Cache } from './cache.js';
 import { createFreshness, type Freshness, observeWrites } from './freshness.js';
 import type { Metrics } from './metrics.js';
+import { type Coding, encode } from './transport/content-coding.js';
 
 // Whole answers, bounded by the freshness of the values they contain. An answer is stored only when
 // its execution read every value through the observed cache (src/freshness.ts), none of them stale or
@@ -49,6 +50,8 @@ export interface StoredAnswer {
   /** The headers execution produced, flat (name, value, name, value, ...), Content-Length included. */
   headers: readonly string[];
   body: Buffer;
+  /** The body's media type ('' when execution gave none). */
+  contentType: string;
   /** Strong validator of the body and its media type, quoted. */
   etag: string;
   /** Epoch ms: served while now < expiresAt. */
@@ -58,6 +61,8 @@ export interface StoredAnswer {
   reads: readonly string[];
   /** Served only while each still reads its value. */
   conditions: Freshness['conditions'];
+  /** The body in each content coding asked for so far: compressed once, counted in `size`. */
+  encodings: Readonly<Partial<Record<Coding, Buffer>>>;
   size: number;
 }
 
@@ -80,6 +85,11 @@ export interface ResponseCache {
     },
   ): StoreOutcome;
   abandon(freshness: Freshness): void;
+  /**
+   * The stored body in `coding`: compressed on first use (off the event loop) and kept with the answer
+   * while it is stored, its bytes counted against the bound; a hit that asks again gets the same bytes.
+   */
+  encoded(key: string, answer: StoredAnswer, coding: Coding): Buffer | Promise<Buffer>;
   /** The per-process cache, reporting its rewrites here: every consumer must get this one. */
   watch(cache: Cache): Cache;
   now(): number;
@@ -101,6 +111,8 @@ export function createResponseCache(deps: {
   const dependents = new Map<string, Set<string>>();
   /** Executions in progress: a rewrite of a value one has read makes its answer unstorable. */
   const running = new Set<Freshness>();
+  /** Compressions in progress, per stored body (shared by an answer and its copies with more codings). */
+  const compressing = new WeakMap<Buffer, Partial<Record<Coding, Promise<Buffer>>>>();
 
   const lru = new LRUCache<string, StoredAnswer>({
     maxSize: deps.maxBytes,
@@ -138,6 +150,20 @@ export function createResponseCache(deps: {
       }
     }
     return true;
+  }
+
+  /**
+   * Adds a compressed body to the stored answer it was made from, if that is still stored. The entry
+   * becomes a copy with one more coding (lru-cache re-counts an entry's size only when its value
+   * changes); the copy has the same key and reads, so the index of dependents stays as it is.
+   */
+  function keepEncoding(key: string, body: Buffer, coding: Coding, bytes: Buffer) {
+    const current = lru.peek(key);
+    if (!current || current.body !== body || current.encodings[coding]) return;
+    const size = current.size + bytes.length;
+    if (size > maxEntryBytes) return;
+    const next: StoredAnswer = { ...current, encodings: { ...current.encodings, [coding]: bytes }, size };
+    lru.set(key, next, { noDisposeOnSet: true });
   }
 
   function skip(freshness: Freshness, reason: string): StoreOutcome {
@@ -188,11 +214,13 @@ export function createResponseCache(deps: {
         status: answer.status,
         headers,
         body: answer.body,
+        contentType,
         etag: `"${hash('sha256', Buffer.concat([Buffer.from(`${contentType}\n`), answer.body]), 'base64url')}"`,
         expiresAt: freshness.expiresAt,
         private: answer.private,
         reads,
         conditions: [...freshness.conditions],
+        encodings: {},
         size,
       };
       running.delete(freshness);
@@ -208,6 +236,24 @@ export function createResponseCache(deps: {
     },
     abandon(freshness) {
       running.delete(freshness);
+    },
+    encoded(key, answer, coding) {
+      const ready = answer.encodings[coding];
+      if (ready) return ready;
+      let pending = compressing.get(answer.body);
+      if (!pending) {
+        pending = {};
+        compressing.set(answer.body, pending);
+      }
+      const inFlight = pending[coding];
+      if (inFlight) return inFlight;
+      const started = encode(answer.body, coding).then((bytes) => {
+        delete pending[coding];
+        keepEncoding(key, answer.body, coding, bytes);
+        return bytes;
+      });
+      pending[coding] = started;
+      return started;
     },
     watch: (cache) => observeWrites(cache, onWrite),
     now,

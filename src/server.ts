@@ -14,6 +14,8 @@ import type { Condition, Freshness } from './freshness.js';
 import { budgetLimits, createUpstreamBudget, type UpstreamBudget } from './http/budget.js';
 import { collectConfigSecrets, redactLogger } from './http/redact.js';
 import { createHttp } from './http.js';
+import { createDrain } from './lifecycle/drain.js';
+import { trackSubscriptions } from './lifecycle/subscriptions.js';
 import { shortenError } from './limits/short-error.js';
 import { createLive } from './live/live.js';
 import { serveGraphqlWs, type WsTransport } from './live/ws-transport.js';
@@ -34,7 +36,9 @@ import { createResponseCache } from './response-cache.js';
 import { buildSchema } from './schema/index.js';
 import { createSignalService } from './signals/service.js';
 import { createSources } from './sources/index.js';
+import { compressResponses } from './transport/content-coding.js';
 import { createFastPath, type FastPathServerContext } from './transport/fast-path.js';
+import { serveStaticPage } from './transport/static-page.js';
 import { createUpstreamScope } from './upstream-scope.js';
 
 // createGateway wires every per-process service and returns the Yoga instance plus start/close.
@@ -66,6 +70,12 @@ export interface Gateway {
   redisState(): RedisState | 'off';
   /** Listens on config.host:config.port (port 0 = ephemeral) for HTTP, SSE and graphql-ws. */
   start(): Promise<{ url: string; port: number }>;
+  /**
+   * Stops accepting connections, lets requests in flight finish, ends SSE and graphql-ws subscriptions
+   * with `complete` (closing WebSockets with 1001), all within `graceMs`, then cuts what is left.
+   * Resolves true when nothing had to be cut. Call close() after it.
+   */
+  drain(graceMs: number): Promise<boolean>;
   close(): Promise<void>;
 }
 
@@ -201,6 +211,7 @@ export function createGateway(config: Config, deps: GatewayDeps = {}): Gateway {
     newBudget: () => createUpstreamBudget(limits),
     forRequest,
   };
+  const subscriptions = trackSubscriptions();
   const schema = buildSchema();
   let graphiqlPage: Promise<string> | undefined;
   const yoga = createYoga<Record<string, unknown>, AppContext>({
@@ -241,6 +252,7 @@ export function createGateway(config: Config, deps: GatewayDeps = {}): Gateway {
         health: () => ({
           profile: config.profile,
           redis: redis ? redis.state() : 'off',
+          pid: process.pid,
           liveFeeds: live.hub.active().length,
           live: live.health(),
         }),
@@ -257,21 +269,42 @@ export function createGateway(config: Config, deps: GatewayDeps = {}): Gateway {
       useResponseCache(),
       useUpstreamBudget({ logger }),
       useDeferStream(),
+      // Before the next one, whose streams it tracks for a shutdown.
+      subscriptions.plugin,
       // Last: it ends Envelop's subscribe hooks (see the plugin).
       useSharedSubscriptionResults(live.shared),
     ],
   });
 
-  // In front of Yoga: whole answers from the response cache, before any parsing (see the module).
+  // In front of Yoga: whole answers from the response cache, before any parsing, then the GraphiQL
+  // page as a static asset (see the modules); what Yoga answers itself is compressed as it goes out.
+  const pages = serveStaticPage({
+    path: GRAPHQL_PATH,
+    render: async () => {
+      const response = await yoga.fetch(`http://localhost${GRAPHQL_PATH}`, {
+        headers: { accept: 'text/html' },
+      });
+      return {
+        status: response.status,
+        contentType: response.headers.get('content-type') ?? 'text/html',
+        body: Buffer.from(await response.arrayBuffer()),
+      };
+    },
+    next: config.compression ? compressResponses(yoga) : yoga,
+    compress: config.compression,
+    onError: (error) => logger.error({ err: describe(error) }, 'GraphiQL page failed'),
+  });
   const listener: RequestListener = responseCache
     ? createFastPath({
         path: GRAPHQL_PATH,
         cache: responseCache,
         execute: (url, init, serverContext) => yoga.fetch(url, init, serverContext),
-        passThrough: yoga,
+        passThrough: pages,
+        compress: config.compression,
         onError: (error) => logger.error({ err: describe(error) }, 'response cache fast path failed'),
       })
-    : yoga;
+    : pages;
+  const drain = createDrain();
 
   let server: Server | undefined;
   let wss: WebSocketServer | undefined;
@@ -295,7 +328,7 @@ export function createGateway(config: Config, deps: GatewayDeps = {}): Gateway {
         graceMs: Math.min(1_000, limits.headersTimeoutMs),
         onFull: (open) => logger.warn({ open }, 'connection cap reached: refusing new connections with 503'),
       });
-      server.on('request', cap.requests(listener));
+      server.on('request', drain.requests(cap.requests(listener)));
       wss = new WebSocketServer({
         server,
         path: GRAPHQL_PATH,
@@ -306,6 +339,8 @@ export function createGateway(config: Config, deps: GatewayDeps = {}): Gateway {
             ? done(true)
             : done(false, UPGRADE_REFUSAL.status, UPGRADE_REFUSAL.message, UPGRADE_REFUSAL.headers),
       });
+      // ws re-emits the server's errors; a failed listen is reported by the promise below.
+      wss.on('error', () => undefined);
       disposeWs = serveGraphqlWs({
         yoga,
         wss,
@@ -324,6 +359,21 @@ export function createGateway(config: Config, deps: GatewayDeps = {}): Gateway {
       const { port } = server.address() as AddressInfo;
       const host = config.host.includes(':') ? `[${config.host}]` : config.host;
       return { url: `http://${host}:${port}${GRAPHQL_PATH}`, port };
+    },
+    async drain(graceMs) {
+      if (!server) return true;
+      subscriptions.refuse();
+      return drain.drain({
+        server,
+        graceMs,
+        endStreams: () => {
+          subscriptions.endAll();
+          disposeWs?.endAll();
+        },
+        cut: () => {
+          for (const client of wss?.clients ?? []) client.terminate();
+        },
+      });
     },
     async close() {
       await disposeWs?.dispose();

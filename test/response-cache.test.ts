@@ -1,3 +1,4 @@
+import { brotliDecompressSync, gunzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import { type Cache, createCache } from '../src/cache.js';
 import { loadConfig } from '../src/config.js';
@@ -215,5 +216,40 @@ describe('response cache', () => {
     const hashes = new Set([base, ...variants].map(hashKey));
     expect(hashes.size).toBe(variants.length + 1);
     expect(hashKey({ ...base, operation: Buffer.from(base.operation) })).toBe(hashKey(base));
+  });
+});
+
+describe('compressed bodies of stored answers', () => {
+  it('are made once per coding, kept with the answer, counted in the bound, and dropped with it', async () => {
+    const { clock, responses, cache } = setup();
+    const freshness = responses.begin();
+    await read(freshness, cache, 'quote', 15_000, ['btc'], clock.now());
+    freshness.markComplete();
+    const body = JSON.stringify({
+      data: { rows: Array.from({ length: 200 }, (_, i) => ({ i, v: 'x'.repeat(20) })) },
+    });
+    const outcome = responses.store('k', freshness, answer(body));
+    if (!('stored' in outcome)) throw new Error(`not stored: ${outcome.skipped}`);
+    const before = responses.stats.bytes;
+
+    const first = responses.encoded('k', outcome.stored, 'gzip');
+    const second = responses.encoded('k', outcome.stored, 'gzip');
+    expect(second).toBe(first);
+    const gzip = await first;
+    expect(gunzipSync(gzip).toString()).toBe(body);
+    expect(responses.stats.bytes).toBe(before + gzip.length);
+
+    const hit = responses.lookup('k')!;
+    expect(hit.encodings.gzip).toBe(gzip);
+    expect(responses.encoded('k', hit, 'gzip')).toBe(gzip);
+    const br = await responses.encoded('k', hit, 'br');
+    expect(brotliDecompressSync(br).toString()).toBe(body);
+    expect(responses.stats.bytes).toBe(before + gzip.length + br.length);
+    expect(responses.stats.entries).toBe(1);
+
+    // A rewrite of a value it read drops the answer and its compressed bodies with it.
+    await cache.namespace<string>('quote', 15_000).prime(new Map([['btc', 'new']]));
+    expect(responses.lookup('k')).toBeUndefined();
+    expect(responses.stats).toEqual({ bytes: 0, entries: 0 });
   });
 });

@@ -1,5 +1,5 @@
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
 
@@ -30,9 +30,9 @@ export function readAffinity(pid: number): string {
   return list;
 }
 
-/** `node <args>` from the repository root, pinned to one CPU with taskset where available (and asked). */
+/** `node <args>` from the repository root, pinned with taskset where available (and asked): one CPU or a list such as '0-1'. */
 export function spawnPinned(
-  cpu: number | undefined,
+  cpu: number | string | undefined,
   args: string[],
   options: Parameters<typeof spawn>[2],
 ): ChildProcess {
@@ -41,10 +41,41 @@ export function spawnPinned(
   return spawn(command!, rest, { cwd: ROOT, ...options });
 }
 
-/** User + system CPU time of a process, ms (Linux /proc; clock ticks of 10 ms). */
+/** A process and its descendants (a cluster primary's workers), from /proc. */
+function processTree(pid: number): number[] {
+  const pids = [pid];
+  for (let i = 0; i < pids.length; i++) {
+    try {
+      for (const task of readdirSync(`/proc/${pids[i]}/task`)) {
+        const children = readFileSync(`/proc/${pids[i]}/task/${task}/children`, 'utf8').trim();
+        if (children) pids.push(...children.split(' ').map(Number));
+      }
+    } catch {
+      // Gone meanwhile.
+    }
+  }
+  return pids;
+}
+
+/** Sums `read` over a process and its descendants; one that is gone meanwhile counts 0. */
+function sumOverTree(pid: number, read: (pid: number) => number): number {
+  let total = 0;
+  for (const p of processTree(pid)) {
+    try {
+      total += read(p);
+    } catch {
+      // Gone meanwhile.
+    }
+  }
+  return total;
+}
+
+/** User + system CPU time of a process and its descendants, ms (Linux /proc; clock ticks of 10 ms). */
 export function readCpuMs(pid: number): number {
-  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-  return (Number(fields[11]) + Number(fields[12])) * 10;
+  return sumOverTree(pid, (p) => {
+    const fields = readFileSync(`/proc/${p}/stat`, 'utf8').split(') ')[1]!.split(' ');
+    return (Number(fields[11]) + Number(fields[12])) * 10;
+  });
 }
 
 /** CPU time of this process's children that have exited and been waited for, ms. */
@@ -53,10 +84,13 @@ export function readExitedChildrenCpuMs(): number {
   return (Number(fields[13]) + Number(fields[14])) * 10;
 }
 
-/** Resident set size of a process, MB. */
+/** Resident set size of a process and its descendants, MB. */
 export function readRssMb(pid: number): number {
-  const kb = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1];
-  return Number(kb ?? 0) / 1024;
+  return (
+    sumOverTree(pid, (p) =>
+      Number(/VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${p}/status`, 'utf8'))?.[1] ?? 0),
+    ) / 1024
+  );
 }
 
 /** CPU time the whole machine spent busy (all cores, steal included), ms, from /proc/stat. */

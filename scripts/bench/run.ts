@@ -8,7 +8,7 @@ import { sandboxProviderEnv, spawnGateway } from '../lib/gateway-process.js';
 import { type AnyScenario, type BenchTarget, isStandalone, type Scenario } from './scenario.js';
 import { SCENARIOS } from './scenarios/index.js';
 
-// `npm run bench [-- <scenario>... --duration S --warmup S --connections N --rounds N --json]`
+// `npm run bench [-- <scenario>... --duration S --warmup S --connections N --rounds N --workers N --json]`
 //
 // Starts the sandbox in this process (quotas off: the bench measures the gateway, not the providers'
 // free tiers) and, for each scenario, a fresh gateway as a child process (what `npm start`
@@ -22,6 +22,8 @@ interface Options {
   warmup: number;
   connections: number;
   rounds: number;
+  /** The gateway's --workers (1: one process, no flag). */
+  workers: number;
   json: boolean;
 }
 
@@ -69,6 +71,7 @@ async function main() {
       connections: options.connections || undefined,
       rounds: options.rounds,
       json: options.json,
+      workers: options.workers,
     });
     standalone.push({ scenario: scenario.name, ...out });
   }
@@ -84,13 +87,15 @@ async function main() {
 async function runScenario(scenario: Scenario, sandbox: Sandbox, options: Options): Promise<Measured> {
   const gateway = await spawnGateway({
     env: { ...providerEnv(sandbox), ...scenario.gatewayEnv },
-    readyTimeoutMs: 20_000,
+    workers: options.workers,
+    readyTimeoutMs: options.workers > 1 ? 60_000 : 20_000,
     onStderr: (chunk) => process.stderr.write(chunk),
   });
   try {
     const target: BenchTarget = { url: gateway.url, sandbox, query: (q, v) => postQuery(gateway.url, q, v) };
     const connections = scenario.connections ?? (options.connections || 10);
-    console.error(`\n${scenario.name}: ${scenario.description} (${connections} connections)`);
+    const processes = options.workers > 1 ? `, ${options.workers} workers` : '';
+    console.error(`\n${scenario.name}: ${scenario.description} (${connections} connections${processes})`);
     await scenario.prepare?.(target);
     const requests = scenario.requests(target);
     if (options.warmup > 0) await cannon(gateway.url, requests, connections, options.warmup);
@@ -186,6 +191,7 @@ function readOptions(argv: string[]): Options {
       warmup: { type: 'string', default: '2' },
       connections: { type: 'string' },
       rounds: { type: 'string', default: '3' },
+      workers: { type: 'string', default: '1' },
       json: { type: 'boolean', default: false },
     },
   });
@@ -202,6 +208,7 @@ function readOptions(argv: string[]): Options {
     warmup: number('warmup', values.warmup, 0, 60),
     connections: values.connections === undefined ? 0 : number('connections', values.connections, 1, 1000),
     rounds: number('rounds', values.rounds, 1, 50),
+    workers: number('workers', values.workers, 1, 64),
     json: values.json ?? false,
   };
 }

@@ -54,6 +54,8 @@ export interface StandaloneOptions {
   connections: number | undefined;
   rounds: number;
   json: boolean;
+  /** The gateway's --workers (1: one process, no flag). */
+  workers: number;
 }
 
 export type AnyScenario = Scenario | StandaloneScenario;

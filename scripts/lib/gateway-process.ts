@@ -35,13 +35,19 @@ export interface GatewayProcess {
   ): Promise<GraphQLResponse<T>>;
   /** SIGTERM to the process group, SIGKILL if it is still there after `graceMs`. */
   stop(graceMs?: number): Promise<void>;
+  /** Sends `signal` to the gateway process alone (what a process manager does), not its group. */
+  signal(signal: NodeJS.Signals): void;
+  /** Settles when the process has exited: its exit code, or the signal that ended it. */
+  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
 }
 
 export interface SpawnGatewayOptions {
   /** Extra MARKETGRAPH_* / REDIS_URL variables. */
   env?: Record<string, string>;
-  /** Command-line flags after `src/main.ts`; default `--profile live --port 0`. */
+  /** Command-line flags after `src/main.ts`; default `--profile live --port 0` (plus `--workers N`). */
   args?: string[];
+  /** Gateway processes (`--workers N`); default 1, no flag. */
+  workers?: number;
   /** Node flags before `--import tsx` (e.g. `--cpu-prof`), after the gateway's own. */
   nodeFlags?: readonly string[];
   readyTimeoutMs?: number;
@@ -82,7 +88,10 @@ export function sandboxProviderEnv(
 }
 
 export async function spawnGateway(options: SpawnGatewayOptions = {}): Promise<GatewayProcess> {
-  const args = options.args ?? ['--profile', 'live', '--port', '0'];
+  const args = [
+    ...(options.args ?? ['--profile', 'live', '--port', '0']),
+    ...(options.workers && options.workers > 1 ? ['--workers', String(options.workers)] : []),
+  ];
   const flags = [...GATEWAY_NODE_FLAGS, ...(options.nodeFlags ?? [])];
   const child = spawn(process.execPath, [...flags, '--import', 'tsx', 'src/main.ts', ...args], {
     cwd: ROOT,
@@ -103,7 +112,10 @@ export async function spawnGateway(options: SpawnGatewayOptions = {}): Promise<G
     output += chunk;
     options.onStderr?.(chunk);
   });
-  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  const exit = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+    child.once('exit', (code, signal) => resolve({ code, signal })),
+  );
+  const exited = exit.then(({ code }) => code);
   // A runner that dies (an exception, Ctrl-C) must not leave gateways behind.
   const killOnExit = () => killGroup(child, 'SIGKILL');
   process.once('exit', killOnExit);
@@ -141,6 +153,10 @@ export async function spawnGateway(options: SpawnGatewayOptions = {}): Promise<G
       await exited;
       clearTimeout(timer);
     },
+    signal(signal) {
+      if (child.exitCode === null && child.signalCode === null) child.kill(signal);
+    },
+    exited: exit,
   };
 }
 

@@ -3,6 +3,7 @@ import { type DocumentNode, type ExecutionArgs, GraphQLError, getOperationAST } 
 import { CloseCode, type Context, handleProtocols, makeServer, type SubscribePayload } from 'graphql-ws';
 import { isAsyncIterable, maskError, type YogaServerInstance } from 'graphql-yoga';
 import type { WebSocket, WebSocketServer } from 'ws';
+import { SHUTTING_DOWN } from '../lifecycle/subscriptions.js';
 import { SourceIterator } from './source-iterator.js';
 
 // graphql-ws (graphql-transport-ws protocol) on a `ws` server, executed through Yoga's Envelop so both
@@ -25,7 +26,10 @@ import { SourceIterator } from './source-iterator.js';
 //   `complete` or a closed socket ends it as before;
 // - a message to a socket with little unsent data is handed to the socket without waiting for the
 //   write to complete; a socket that has `highWaterBytes` or more unsent is waited for, so a slow
-//   client stops pulling events (and its subscriptions conflate) instead of buffering them.
+//   client stops pulling events (and its subscriptions conflate) instead of buffering them;
+// - a shutdown (`endAll`) refuses new operations (SHUTTING_DOWN), ends every subscription so graphql-ws
+//   sends its `complete`, lets queries in flight answer, and closes each socket with nothing left in
+//   flight with 1001 (going away).
 
 export const SUBSCRIPTION_LIMIT_EXCEEDED = 'SUBSCRIPTION_LIMIT_EXCEEDED';
 
@@ -52,6 +56,12 @@ export interface WsTransportDeps {
 }
 
 export interface WsTransport {
+  /**
+   * For a shutdown: from now on new operations get a SHUTTING_DOWN error; every subscription is ended
+   * (the client gets `complete`) and every socket with no operation left is closed with 1001. Call it
+   * again until the sockets are gone: operations that were starting end on a later call.
+   */
+  endAll(): void;
   dispose(): Promise<void>;
 }
 
@@ -68,6 +78,9 @@ export function serveGraphqlWs(deps: WsTransportDeps): WsTransport {
   const highWaterBytes = deps.highWaterBytes ?? 64 * 1024;
   const maxSubscriptions = deps.maxSubscriptions ?? 100;
   const json = deps.json;
+  /** Each socket's protocol state (its operations), once it sent `connection_init`. */
+  const contexts = new WeakMap<WebSocket, Context<Record<string, unknown> | undefined, Extra>>();
+  let ending = false;
 
   /** Runs the operation up to its first result; GraphQL errors when it is refused before that. */
   const start = async (
@@ -130,7 +143,17 @@ export function serveGraphqlWs(deps: WsTransportDeps): WsTransport {
     connectionInitWaitTimeout: deps.connectionInitWaitMs ?? 3_000,
     execute: (args) => (args.rootValue as Settled).result as never,
     subscribe: (args) => (args.rootValue as Settled).result as never,
+    onConnect: (ctx) => {
+      contexts.set(ctx.extra.socket, ctx);
+    },
     onSubscribe: async (ctx, id, payload) => {
+      if (ending) {
+        return [
+          new GraphQLError('the server is shutting down; reconnect to reach another instance', {
+            extensions: { code: SHUTTING_DOWN },
+          }),
+        ];
+      }
       // The operation being subscribed is already among the socket's subscriptions.
       if (Object.keys(ctx.subscriptions).length > maxSubscriptions) {
         return [
@@ -209,6 +232,24 @@ export function serveGraphqlWs(deps: WsTransportDeps): WsTransport {
   });
 
   return {
+    endAll() {
+      ending = true;
+      for (const socket of deps.wss.clients) {
+        const operations = Object.values(contexts.get(socket)?.subscriptions ?? {});
+        if (operations.length === 0) {
+          if (socket.readyState === socket.OPEN) socket.close(1001, 'Going away');
+          continue;
+        }
+        // A subscription's stream (a query in flight or one still starting is null): ending it makes
+        // graphql-ws leave its loop and send `complete`.
+        for (const operation of operations) {
+          const stream = operation as { return?: () => unknown } | null;
+          if (typeof stream?.return === 'function') {
+            void Promise.resolve(stream.return()).catch(() => undefined);
+          }
+        }
+      }
+    },
     async dispose() {
       for (const client of deps.wss.clients) client.close(1001, 'Going away');
       deps.wss.removeAllListeners('connection');

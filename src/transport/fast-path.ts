@@ -1,6 +1,15 @@
 import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http';
 import type { Freshness } from '../freshness.js';
 import { hashKey, type ResponseCache, type StoredAnswer } from '../response-cache.js';
+import {
+  COMPRESS_MIN_BYTES,
+  type Coding,
+  codedEtag,
+  encode,
+  isCompressible,
+  matchesEtag,
+  negotiateCoding,
+} from './content-coding.js';
 
 // The node:http listener in front of Yoga. For GET and POST on the GraphQL path it computes the
 // response-cache key from the raw request (query string, or body bytes) before anything is parsed, and
@@ -18,6 +27,11 @@ import { hashKey, type ResponseCache, type StoredAnswer } from '../response-cach
 // freshness left>` (private with a scope), an ETag, and get 304 for a matching If-None-Match; GET
 // answers that were not stored carry `no-store`. POST answers always carry `no-store`: HTTP caches do
 // not key on the body, so any copy of a POST answer they kept would answer other operations.
+//
+// Compression (with `compress`): an answer of 1 KiB or more goes out in the coding Accept-Encoding
+// prefers (brotli, gzip). A stored answer is compressed once per coding and the bytes are kept with it
+// (ResponseCache.encoded), so a compressed hit costs what a plain one does; an answer that was not
+// stored is compressed as it goes out. GET answers that could be compressed carry Vary: Accept-Encoding.
 
 export type GateVerdict =
   | {
@@ -44,6 +58,8 @@ export interface FastPathDeps {
   passThrough: RequestListener;
   /** Runs for every request the fast path takes, in order, before the lookup (none yet: see docs/architecture.md). */
   gates?: readonly RequestGate[];
+  /** Compress answers of COMPRESS_MIN_BYTES or more for clients that accept it (default false). */
+  compress?: boolean;
   onError?: (error: unknown) => void;
 }
 
@@ -62,10 +78,12 @@ export const MAX_BUFFERED_BODY = 64 * 1024;
 const QUESTION_MARK = 63;
 /** A cached GET answer is negotiated on Accept and its CORS headers follow Origin. */
 const GET_VARY = 'Accept, Origin';
+/** ... and, when it could be compressed, on Accept-Encoding. */
+const GET_VARY_CODED = 'Accept, Origin, Accept-Encoding';
 const UNEXPECTED = Buffer.from('{"errors":[{"message":"Unexpected error."}]}');
 
 export function createFastPath(deps: FastPathDeps): RequestListener {
-  const { path, cache, gates = [] } = deps;
+  const { path, cache, gates = [], compress = false } = deps;
 
   function takes(req: IncomingMessage): 'GET' | 'POST' | undefined {
     const url = req.url;
@@ -145,7 +163,7 @@ export function createFastPath(deps: FastPathDeps): RequestListener {
       scope,
     });
     const hit = cache.lookup(key);
-    if (hit) writeStored(req, res, method, hit, 'hit');
+    if (hit) writeStored(req, res, method, key, hit, 'hit');
     else void executeAndStore(req, res, method, body, key, scope);
   }
 
@@ -177,31 +195,102 @@ export function createFastPath(deps: FastPathDeps): RequestListener {
     }
     const outcome = cache.store(key, freshness, { status, headers, body: bytes, private: scope !== '' });
     if ('stored' in outcome) {
-      writeStored(req, res, method, outcome.stored, 'miss');
+      writeStored(req, res, method, key, outcome.stored, 'miss');
       return;
     }
     const flat: string[] = [];
-    for (const [name, value] of headers) if (name !== 'content-length') flat.push(name, value);
-    flat.push(
-      'content-length',
-      String(bytes.length),
-      'cache-control',
-      'no-store',
-      'x-response-cache',
-      `skip (${outcome.skipped})`,
+    let contentType: string | undefined;
+    for (const [name, value] of headers) {
+      const lower = name.toLowerCase();
+      if (lower === 'content-length') continue;
+      if (lower === 'content-type') contentType = value;
+      flat.push(name, value);
+    }
+    flat.push('cache-control', 'no-store', 'x-response-cache', `skip (${outcome.skipped})`);
+    const coding = codingFor(req, bytes, contentType);
+    if (!coding) {
+      flat.push('content-length', String(bytes.length));
+      res.writeHead(status, flat);
+      res.end(bytes);
+      return;
+    }
+    encode(bytes, coding).then(
+      (coded) => {
+        flat.push('content-encoding', coding, 'content-length', String(coded.length));
+        res.writeHead(status, flat);
+        res.end(coded);
+      },
+      (error) => fail(res, error),
     );
-    res.writeHead(status, flat);
-    res.end(bytes);
+  }
+
+  /** The coding this answer goes out in, if any. */
+  function codingFor(
+    req: IncomingMessage,
+    body: Buffer,
+    contentType: string | undefined,
+  ): Coding | undefined {
+    if (!compress || body.length < COMPRESS_MIN_BYTES || !isCompressible(contentType)) return undefined;
+    return negotiateCoding(req.headers['accept-encoding']);
   }
 
   function writeStored(
     req: IncomingMessage,
     res: ServerResponse,
     method: 'GET' | 'POST',
+    key: string,
     answer: StoredAnswer,
     outcome: 'hit' | 'miss',
   ) {
-    if (method === 'POST') {
+    const codable =
+      compress && answer.body.length >= COMPRESS_MIN_BYTES && isCompressible(answer.contentType);
+    if (method === 'GET') {
+      const seconds = Math.max(0, Math.floor((answer.expiresAt - cache.now()) / 1000));
+      const cacheControl = `${answer.private ? 'private' : 'public'}, max-age=${seconds}`;
+      const vary = codable ? GET_VARY_CODED : GET_VARY;
+      const coding = codable ? negotiateCoding(req.headers['accept-encoding']) : undefined;
+      if (matchesEtag(req.headers['if-none-match'], answer.etag)) {
+        // The validator of the representation a 200 would carry.
+        res.writeHead(304, [
+          'etag',
+          codedEtag(answer.etag, coding),
+          'cache-control',
+          cacheControl,
+          'vary',
+          vary,
+          'x-response-cache',
+          outcome,
+        ]);
+        res.end();
+        return;
+      }
+      const send = (body: Buffer, sent: Coding | undefined) => {
+        const headers: string[] = [];
+        for (let i = 0; i < answer.headers.length; i += 2) {
+          const name = answer.headers[i]!;
+          if (name !== 'vary' && name !== 'content-length') headers.push(name, answer.headers[i + 1]!);
+        }
+        if (sent) headers.push('content-encoding', sent);
+        headers.push(
+          'content-length',
+          String(body.length),
+          'etag',
+          codedEtag(answer.etag, sent),
+          'cache-control',
+          cacheControl,
+          'vary',
+          vary,
+          'x-response-cache',
+          outcome,
+        );
+        res.writeHead(answer.status, headers);
+        res.end(body);
+      };
+      sendCoded(res, key, answer, coding, send);
+      return;
+    }
+    const coding = codable ? negotiateCoding(req.headers['accept-encoding']) : undefined;
+    if (!coding) {
       res.writeHead(answer.status, [
         ...answer.headers,
         'cache-control',
@@ -212,38 +301,47 @@ export function createFastPath(deps: FastPathDeps): RequestListener {
       res.end(answer.body);
       return;
     }
-    const seconds = Math.max(0, Math.floor((answer.expiresAt - cache.now()) / 1000));
-    const cacheControl = `${answer.private ? 'private' : 'public'}, max-age=${seconds}`;
-    if (matchesEtag(req.headers['if-none-match'], answer.etag)) {
-      res.writeHead(304, [
-        'etag',
-        answer.etag,
+    sendCoded(res, key, answer, coding, (body, sent) => {
+      const headers: string[] = [];
+      for (let i = 0; i < answer.headers.length; i += 2) {
+        const name = answer.headers[i]!;
+        if (name !== 'content-length') headers.push(name, answer.headers[i + 1]!);
+      }
+      if (sent) headers.push('content-encoding', sent);
+      headers.push(
+        'content-length',
+        String(body.length),
         'cache-control',
-        cacheControl,
-        'vary',
-        GET_VARY,
+        'no-store',
         'x-response-cache',
         outcome,
-      ]);
-      res.end();
+      );
+      res.writeHead(answer.status, headers);
+      res.end(body);
+    });
+  }
+
+  /** Sends the stored body in `coding` (compressing it first if no hit has asked for it yet). */
+  function sendCoded(
+    res: ServerResponse,
+    key: string,
+    answer: StoredAnswer,
+    coding: Coding | undefined,
+    send: (body: Buffer, sent: Coding | undefined) => void,
+  ) {
+    if (!coding) {
+      send(answer.body, undefined);
       return;
     }
-    const headers: string[] = [];
-    for (let i = 0; i < answer.headers.length; i += 2) {
-      if (answer.headers[i] !== 'vary') headers.push(answer.headers[i]!, answer.headers[i + 1]!);
+    const coded = cache.encoded(key, answer, coding);
+    if (!(coded instanceof Promise)) {
+      send(coded, coding);
+      return;
     }
-    headers.push(
-      'etag',
-      answer.etag,
-      'cache-control',
-      cacheControl,
-      'vary',
-      GET_VARY,
-      'x-response-cache',
-      outcome,
+    coded.then(
+      (bytes) => send(bytes, coding),
+      (error) => fail(res, error),
     );
-    res.writeHead(answer.status, headers);
-    res.end(answer.body);
   }
 
   function fail(res: ServerResponse, error: unknown) {
@@ -277,15 +375,4 @@ function headerPairs(raw: string[]): Array<[string, string]> {
   const pairs: Array<[string, string]> = [];
   for (let i = 0; i < raw.length; i += 2) pairs.push([raw[i]!, raw[i + 1]!]);
   return pairs;
-}
-
-/** If-None-Match against a strong validator, with the weak comparison GET allows. */
-function matchesEtag(header: string | undefined, etag: string): boolean {
-  if (header === undefined) return false;
-  if (header.trim() === '*') return true;
-  for (const part of header.split(',')) {
-    const tag = part.trim();
-    if ((tag.startsWith('W/') ? tag.slice(2) : tag) === etag) return true;
-  }
-  return false;
 }

@@ -326,9 +326,7 @@ describe('argument limits: lists and strings checked before they reach a cost es
     const fromVariable = await post(query, { v: items });
     expect(codes(fromVariable.body)).toEqual(['BAD_USER_INPUT']);
     expect(fromVariable.body.errors![0]!.message).toBe(`${field} takes at most ${cap} items, got ${count}`);
-    const literalValue = field.includes('(kinds')
-      ? items.join(', ')
-      : items.map((i) => `"${i}"`).join(', ');
+    const literalValue = field.includes('(kinds') ? items.join(', ') : items.map((i) => `"${i}"`).join(', ');
     const literal = await post(query.replace(/^query\([^)]*\) /, '').replace('$v', `[${literalValue}]`));
     expect(literal.status).toBe(400);
     expect(literal.body.errors![0]!.message).toBe(`${field} takes at most ${cap} items, got ${count}`);

@@ -326,7 +326,7 @@ describe('HTTP caching', () => {
     const first = await h.get(ASSETS);
     const etag = first.headers.get('etag')!;
     expect(etag).toMatch(/^"[\w-]+"$/);
-    expect(first.headers.get('vary')).toBe('Accept, Origin');
+    expect(first.headers.get('vary')).toBe('Accept, Origin, Accept-Encoding');
 
     h.clock.advance(3_000);
     for (const tag of [etag, `W/${etag}`, `"other", ${etag}`]) {

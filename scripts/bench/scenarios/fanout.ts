@@ -29,8 +29,8 @@ export const fanout: StandaloneScenario = {
   name: 'fanout',
   description:
     'priceUpdated fan-out: 1k and 5k graphql-ws subscribers × 10 ticks/s on one gateway process, next to a plain ws ceiling',
-  async run({ durationS }) {
-    const { cases, text } = await runFanout({ durationS });
+  async run({ durationS, workers }) {
+    const { cases, text } = await runFanout({ durationS, workers });
     return { text, json: cases };
   },
 };
@@ -38,6 +38,11 @@ export const fanout: StandaloneScenario = {
 export interface FanoutOptions {
   durationS: number;
   sizes?: number[];
+  /**
+   * The gateway's --workers (default 1). With more, the gateway is pinned to every CPU instead of CPU 0
+   * (sharing them with the load generator), and its CPU and RSS are those of all its processes.
+   */
+  workers?: number;
 }
 
 export interface FanoutCase {
@@ -105,7 +110,7 @@ export async function runFanout(options: FanoutOptions): Promise<{ cases: Fanout
     const servers = process.env.FANOUT_SERVERS?.split(',') ?? ['gateway', 'ceiling'];
     for (const n of sizes) {
       if (servers.includes('gateway'))
-        cases.push(await measureGateway(sandbox, assets, n, options.durationS));
+        cases.push(await measureGateway(sandbox, assets, n, options.durationS, options.workers ?? 1));
       if (servers.includes('ceiling')) cases.push(await measureCeiling(assets, n, options.durationS));
     }
   } finally {
@@ -114,12 +119,29 @@ export async function runFanout(options: FanoutOptions): Promise<{ cases: Fanout
   return { cases, text: formatFanout(cases) };
 }
 
-async function measureGateway(sandbox: Sandbox, assets: string[], n: number, durationS: number) {
-  console.error(`\nfanout: gateway, ${n} graphql-ws subscribers over ${assets.length} assets`);
+async function measureGateway(
+  sandbox: Sandbox,
+  assets: string[],
+  n: number,
+  durationS: number,
+  workers: number,
+) {
+  const many = workers > 1 ? ` (${workers} workers)` : '';
+  console.error(`\nfanout: gateway${many}, ${n} graphql-ws subscribers over ${assets.length} assets`);
   const gateway = await spawnServer(
-    [...GATEWAY_NODE_FLAGS, '--import', 'tsx', 'src/main.ts', '--profile', 'live', '--port', '0'],
+    [
+      ...GATEWAY_NODE_FLAGS,
+      '--import',
+      'tsx',
+      'src/main.ts',
+      '--profile',
+      'live',
+      '--port',
+      '0',
+      ...(workers > 1 ? ['--workers', String(workers)] : []),
+    ],
     providerEnv(sandbox),
-    0,
+    workers > 1 ? '0-1' : 0,
     (output) => READY.exec(output)?.[1],
   );
   try {
@@ -384,7 +406,7 @@ interface Server {
 async function spawnServer(
   args: string[],
   env: Record<string, string>,
-  cpu: number,
+  cpu: number | string,
   ready: (output: string) => string | undefined,
 ): Promise<Server> {
   // FANOUT_SERVER_NODE_FLAGS (e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof" or "--trace-gc") and
