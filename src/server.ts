@@ -20,8 +20,10 @@ import { createMetrics } from './metrics.js';
 import { createOnChainService } from './onchain.js';
 import { useEndpoints } from './plugins/use-endpoints.js';
 import { useLimits } from './plugins/use-limits.js';
+import { createRequestLog } from './plugins/use-request-log.js';
 import { useSharedSubscriptionResults } from './plugins/use-shared-subscription-results.js';
 import { createQuoteAdapters, orderQuoteProviders } from './quotes.js';
+import { createReadiness } from './readiness.js';
 import { createAssetRegistry } from './registry.js';
 import { buildSchema } from './schema/index.js';
 import { fetchTokenMetricsSignals } from './signals/provider-signals.js';
@@ -167,6 +169,12 @@ export function createGateway(config: Config, deps: GatewayDeps = {}): Gateway {
     newLoaders,
   };
   const schema = buildSchema();
+  const requestLog = createRequestLog({ logger, metrics });
+  const readiness = createReadiness({
+    config,
+    http,
+    redis: redis && { ready: () => redis.status === 'ready', ping: () => redis.ping() },
+  });
   let graphiqlPage: Promise<string> | undefined;
   const yoga = createYoga<Record<string, unknown>, AppContext>({
     schema,
@@ -189,13 +197,16 @@ export function createGateway(config: Config, deps: GatewayDeps = {}): Gateway {
     renderGraphiQL: (options) =>
       (graphiqlPage ??= import('@graphql-yoga/render-graphiql').then((m) => m.renderGraphiQL(options))),
     plugins: [
+      // First: it gives every response its x-request-id, those of the endpoints below included.
+      requestLog.plugin,
       useEndpoints({
         registry: metrics.registry,
         health: () => ({ profile: config.profile, liveFeeds: live.hub.active().length, live: live.health() }),
+        ready: readiness,
       }),
       useLimits({ maxCost: config.limits.maxComplexity, maxPageSize: config.limits.maxPageSize }),
       // Last: it ends Envelop's subscribe hooks (see the plugin).
-      useSharedSubscriptionResults(live.shared),
+      useSharedSubscriptionResults(live.shared, { onStream: requestLog.streamStarted }),
     ],
   });
 
