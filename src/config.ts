@@ -85,6 +85,12 @@ export interface Config {
     staleMs: number;
   };
   limits: { maxPageSize: number; maxComplexity: number };
+  /** Whole GraphQL answers kept in memory and served before Yoga (src/response-cache.ts). */
+  responseCache: {
+    enabled: boolean;
+    /** Bound on the bytes held (answer bodies plus their bookkeeping). */
+    maxBytes: number;
+  };
   sandbox: { seed: number; tickMs: number };
   /** Bounds on client sockets (node:http); see README's limits table. */
   server: {
@@ -268,6 +274,15 @@ export function loadConfig(input: { env?: Env; argv?: string[] } = {}): Config {
         env.MARKETGRAPH_MAX_COMPLEXITY,
         positiveInt(1, 1_000_000),
         5_000,
+      ),
+    },
+    responseCache: {
+      enabled: setting('MARKETGRAPH_RESPONSE_CACHE', env.MARKETGRAPH_RESPONSE_CACHE, bool, true),
+      maxBytes: setting(
+        'MARKETGRAPH_RESPONSE_CACHE_MAX_BYTES',
+        env.MARKETGRAPH_RESPONSE_CACHE_MAX_BYTES,
+        positiveInt(65_536, 4_294_967_296),
+        33_554_432,
       ),
     },
     sandbox: {

@@ -2,6 +2,7 @@ import type { YogaInitialContext } from 'graphql-yoga';
 import type { Cache } from './cache.js';
 import type { CandleService } from './candles.js';
 import type { Config } from './config.js';
+import type { Freshness } from './freshness.js';
 import type { Fx } from './fx.js';
 import type { Http } from './http.js';
 import type { Live } from './live/live.js';
@@ -28,20 +29,44 @@ export interface Services {
   signals: SignalService;
   onchain: OnChainService;
   fx: Fx;
-  /** A fresh set of DataLoaders (never shared between requests). */
-  newLoaders: () => Loaders;
+  /**
+   * A fresh set of DataLoaders (never shared between requests). With `freshness`, they read through
+   * its recording view of the cache and report the process state they depend on.
+   */
+  newLoaders: (freshness?: Freshness) => Loaders;
 }
 
 /** What marketgraph adds to Yoga's initial context. */
 export interface AppContext {
   services: Services;
   loaders: Loaders;
+  /** Present when the response cache may store this execution's answer (src/response-cache.ts). */
+  freshness?: Freshness;
 }
 
 export type Context = YogaInitialContext & AppContext;
 
-export function createContext(services: Services): AppContext {
-  return { services, loaders: lazyLoaders(services.newLoaders) };
+/**
+ * With `freshness`, the loaders read through a view that records the freshness of every value, and
+ * any direct use of a per-process service other than config makes the answer unstorable: those
+ * services (registry, on-chain, signals, provider health, ...) do not say how fresh their answers are.
+ */
+export function createContext(services: Services, freshness?: Freshness): AppContext {
+  if (!freshness) return { services, loaders: lazyLoaders(() => services.newLoaders()) };
+  return {
+    services: refusingServices(services, freshness),
+    loaders: lazyLoaders(() => services.newLoaders(freshness)),
+    freshness,
+  };
+}
+
+function refusingServices(services: Services, freshness: Freshness): Services {
+  return new Proxy(services, {
+    get(target, key) {
+      if (key !== 'config') freshness.refuse(`service:${String(key)}`);
+      return target[key as keyof Services];
+    },
+  });
 }
 
 /**

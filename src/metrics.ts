@@ -21,6 +21,11 @@ import type { BreakerState } from './http.js';
 //       unknown (the document did not parse). status: ok (no errors), partial (data and errors), error.
 //   marketgraph_operation_errors_total{code}                             counter  one per error sent, by extensions.code
 //   marketgraph_subscriptions_active{transport}                          gauge  sse, multipart, graphql-ws
+//   marketgraph_response_cache_events_total{event,reason}                counter
+//       event: hit (answered from the response cache, 200 or 304), miss (looked up, executed), store,
+//       skip (executed, not stored; reason says why: errors, stale, unobserved, ...), invalidate (an
+//       entry dropped because a value it read was rewritten), evict (dropped for room). reason is '' except for skip.
+//   marketgraph_response_cache_bytes / marketgraph_response_cache_entries  gauges  what the response cache holds
 //
 // With `defaultMetrics: true`, prom-client's process/runtime metrics are added under their standard
 // names (process_*, nodejs_*), without the prefix, so stock Node.js dashboards read them.
@@ -49,6 +54,7 @@ export interface OperationSample {
   /** extensions.code of every error sent, one entry per error. */
   errorCodes: readonly string[];
 }
+export type ResponseCacheEvent = 'hit' | 'miss' | 'store' | 'skip' | 'invalidate' | 'evict';
 
 export interface Metrics {
   readonly registry: Registry;
@@ -62,6 +68,10 @@ export interface Metrics {
   cacheEvent(namespace: string, event: CacheEvent): void;
   setBreakerState(provider: UpstreamName, state: BreakerState): void;
   setQuotaLeft(provider: UpstreamName, tokens: number): void;
+  /** `reason` only for skip. */
+  responseCacheEvent(event: ResponseCacheEvent, reason?: string): void;
+  /** What the response cache holds, read when /metrics is scraped. */
+  observeResponseCacheSize(read: () => { bytes: number; entries: number }): void;
   recordOperation(sample: OperationSample): void;
   /** +1 when a subscription's stream starts, -1 when it ends. */
   addActiveSubscriptions(transport: SubscriptionTransport, delta: 1 | -1): void;
@@ -143,6 +153,32 @@ export function createMetrics(registry: Registry = new Registry(), options: Metr
     operationNames.add(name);
     return name;
   };
+  const responseCacheEvents = new Counter({
+    name: `${METRIC_PREFIX}response_cache_events_total`,
+    help: 'Response cache events: hit, miss, store, skip (with the reason), invalidate, evict.',
+    labelNames: ['event', 'reason'] as const,
+    registers: [registry],
+  });
+  // Bound children for the per-request events, so a hit pays no label lookup.
+  const hits = responseCacheEvents.labels('hit', '');
+  const misses = responseCacheEvents.labels('miss', '');
+  let readResponseCacheSize: () => { bytes: number; entries: number } = () => ({ bytes: 0, entries: 0 });
+  new Gauge({
+    name: `${METRIC_PREFIX}response_cache_bytes`,
+    help: 'Bytes held by the response cache (answer bodies plus their bookkeeping).',
+    registers: [registry],
+    collect() {
+      this.set(readResponseCacheSize().bytes);
+    },
+  });
+  new Gauge({
+    name: `${METRIC_PREFIX}response_cache_entries`,
+    help: 'Answers held by the response cache.',
+    registers: [registry],
+    collect() {
+      this.set(readResponseCacheSize().entries);
+    },
+  });
 
   return {
     registry,
@@ -165,6 +201,14 @@ export function createMetrics(registry: Registry = new Registry(), options: Metr
     },
     addActiveSubscriptions(transport, delta) {
       activeSubscriptions.inc({ transport }, delta);
+    },
+    responseCacheEvent(event, reason = '') {
+      if (event === 'hit') hits.inc();
+      else if (event === 'miss') misses.inc();
+      else responseCacheEvents.inc({ event, reason });
+    },
+    observeResponseCacheSize(read) {
+      readResponseCacheSize = read;
     },
   };
 }

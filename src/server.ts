@@ -1,4 +1,4 @@
-import { createServer, type Server } from 'node:http';
+import { createServer, type RequestListener, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { GraphQLError } from 'graphql';
 import { createYoga, maskError, type YogaServerInstance } from 'graphql-yoga';
@@ -10,6 +10,7 @@ import { createCandleService } from './candles.js';
 import type { Config } from './config.js';
 import { capConnections, UPGRADE_REFUSAL } from './connection-cap.js';
 import { type AppContext, type Context, createContext, type Services } from './context.js';
+import type { Condition, Freshness } from './freshness.js';
 import { createFx } from './fx.js';
 import { collectConfigSecrets, redactLogger } from './http/redact.js';
 import { createHttp } from './http.js';
@@ -21,14 +22,17 @@ import { createOnChainService } from './onchain.js';
 import { useEndpoints } from './plugins/use-endpoints.js';
 import { useLimits } from './plugins/use-limits.js';
 import { createRequestLog } from './plugins/use-request-log.js';
+import { useResponseCache } from './plugins/use-response-cache.js';
 import { useSharedSubscriptionResults } from './plugins/use-shared-subscription-results.js';
 import { createQuoteAdapters, orderQuoteProviders } from './quotes.js';
 import { createReadiness } from './readiness.js';
 import { createAssetRegistry } from './registry.js';
+import { createResponseCache } from './response-cache.js';
 import { buildSchema } from './schema/index.js';
 import { fetchTokenMetricsSignals } from './signals/provider-signals.js';
 import { createSignalService } from './signals/service.js';
 import { createSources } from './sources/index.js';
+import { createFastPath, type FastPathServerContext } from './transport/fast-path.js';
 
 // createGateway wires every per-process service and returns the Yoga instance plus start/close.
 // Nothing listens until start() is called, so tests drive `yoga.fetch` without a socket.
@@ -70,6 +74,7 @@ export interface GatewayDeps {
    * gateway, and their collectors outlive it.
    */
   processMetrics?: boolean;
+  /** The clock of the per-process cache and the response cache (tests move it). */
   now?: () => number;
   /** Execute and serialize each live event once per distinct subscription (default true; off only to measure it). */
   shareLiveResults?: boolean;
@@ -92,30 +97,41 @@ export function createGateway(config: Config, deps: GatewayDeps = {}): Gateway {
     : undefined;
   redis?.on('error', (error) => logger.warn({ err: describe(error) }, 'redis error'));
   const http = createHttp({ config, metrics, logger, redis });
-  const cache = createCache({
+  const responseCache = config.responseCache.enabled
+    ? createResponseCache({ maxBytes: config.responseCache.maxBytes, now: deps.now, metrics })
+    : undefined;
+  const processCache = createCache({
     config,
     events: metrics,
+    now: deps.now,
     onBackgroundError: (error, namespace) =>
       logger.warn({ namespace, err: describe(error) }, 'background refresh failed'),
   });
+  // Every consumer reads the watched cache, so the response cache learns of every rewrite.
+  const cache = responseCache ? responseCache.watch(processCache) : processCache;
   const sources = createSources({ http, config });
   const registry = createAssetRegistry({ config, cache, sources });
   const candles = createCandleService({ config, sources, registry });
 
   const fx = createFx({ config, cache, sources });
   const quotes = createQuoteAdapters({ sources, registry, fx });
+  const quoteOrder = quoteOrderCondition(() => orderQuoteProviders(config, http).join());
   /** Fresh loaders: one set per request, and one per use outside requests (the live feed). */
-  const newLoaders = () =>
+  const newLoaders = (freshness?: Freshness) =>
     createLoaders({
       config,
-      cache,
+      cache: freshness ? freshness.observe(cache) : cache,
       sources,
       fetchCandles: (key) => candles.fetch(key),
       quotes,
-      quoteOrder: () => orderQuoteProviders(config, http),
+      quoteOrder: () => {
+        const order = orderQuoteProviders(config, http);
+        freshness?.dependOn(quoteOrder, order.join());
+        return order;
+      },
       fetchProviderSignals: (assetIds) => fetchTokenMetricsSignals({ config, sources, registry }, assetIds),
     });
-  const loadersOutsideRequests = newLoaders;
+  const loadersOutsideRequests = () => newLoaders();
   const loadUsdPrices = async (assetIds: string[]) => {
     const results = await loadersOutsideRequests().price.loadMany(assetIds.map((id) => `usd:${id}`));
     return results.flatMap((r) =>
@@ -189,7 +205,7 @@ export function createGateway(config: Config, deps: GatewayDeps = {}): Gateway {
       warn: (...args) => logger.warn(args.map(String).join(' ')),
       error: (...args) => logger.error(args.map(describe).join(' ')),
     },
-    context: () => createContext(services),
+    context: (initial) => createContext(services, (initial as Partial<FastPathServerContext>).freshness),
     graphiql: { title: 'marketgraph', defaultQuery: EXAMPLE_QUERY, subscriptionsProtocol: 'WS' },
     // The bundled GraphiQL needs no CDN; the page is ~9 MB, so it is rendered once. Its module is loaded
     // on the first GraphiQL request, not at start: it costs ~80 MB of RSS, which a gateway that only
@@ -205,10 +221,22 @@ export function createGateway(config: Config, deps: GatewayDeps = {}): Gateway {
         ready: readiness,
       }),
       useLimits({ maxCost: config.limits.maxComplexity, maxPageSize: config.limits.maxPageSize }),
+      useResponseCache(),
       // Last: it ends Envelop's subscribe hooks (see the plugin).
       useSharedSubscriptionResults(live.shared, { onStream: requestLog.streamStarted }),
     ],
   });
+
+  // In front of Yoga: whole answers from the response cache, before any parsing (see the module).
+  const listener: RequestListener = responseCache
+    ? createFastPath({
+        path: GRAPHQL_PATH,
+        cache: responseCache,
+        execute: (url, init, serverContext) => yoga.fetch(url, init, serverContext),
+        passThrough: yoga,
+        onError: (error) => logger.error({ err: describe(error) }, 'response cache fast path failed'),
+      })
+    : yoga;
 
   let server: Server | undefined;
   let wss: WebSocketServer | undefined;
@@ -231,7 +259,7 @@ export function createGateway(config: Config, deps: GatewayDeps = {}): Gateway {
         graceMs: Math.min(1_000, limits.headersTimeoutMs),
         onFull: (open) => logger.warn({ open }, 'connection cap reached: refusing new connections with 503'),
       });
-      server.on('request', cap.requests(yoga));
+      server.on('request', cap.requests(listener));
       wss = new WebSocketServer({
         server,
         path: GRAPHQL_PATH,
@@ -274,6 +302,28 @@ export function createGateway(config: Config, deps: GatewayDeps = {}): Gateway {
       await http.close();
       await cache.close();
       redis?.disconnect();
+    },
+  };
+}
+
+/**
+ * Which providers AUTO prices ask first: health and quota decide it, so a stored answer that read AUTO
+ * prices depends on it. Hits re-read it; working it out reads every provider's health, a large share
+ * of what a hit costs, so it is worked out at most once per millisecond of wall time (the clock the
+ * order itself reads).
+ */
+function quoteOrderCondition(order: () => string): Condition {
+  let at = Number.NaN;
+  let value = '';
+  return {
+    name: 'quote-order',
+    read() {
+      const t = Date.now();
+      if (t !== at) {
+        at = t;
+        value = order();
+      }
+      return value;
     },
   };
 }

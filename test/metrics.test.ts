@@ -12,6 +12,9 @@ describe('createMetrics', () => {
       'marketgraph_operation_duration_seconds',
       'marketgraph_operation_errors_total',
       'marketgraph_quota_tokens_left',
+      'marketgraph_response_cache_bytes',
+      'marketgraph_response_cache_entries',
+      'marketgraph_response_cache_events_total',
       'marketgraph_subscriptions_active',
       'marketgraph_upstream_request_duration_seconds',
       'marketgraph_upstream_requests_total',
@@ -48,6 +51,21 @@ describe('createMetrics', () => {
     );
     expect(text).toContain('marketgraph_breaker_state{provider="binance"} 1');
     expect(text).toContain('marketgraph_quota_tokens_left{provider="binance"} 1187');
+  });
+
+  it('counts response cache events with a reason only for skips, and reads its size when scraped', async () => {
+    const metrics = createMetrics();
+    metrics.responseCacheEvent('hit');
+    metrics.responseCacheEvent('hit');
+    metrics.responseCacheEvent('skip', 'stale');
+    let bytes = 100;
+    metrics.observeResponseCacheSize(() => ({ bytes, entries: 1 }));
+    bytes = 250;
+    const text = await metrics.registry.metrics();
+    expect(text).toContain('marketgraph_response_cache_events_total{event="hit",reason=""} 2');
+    expect(text).toContain('marketgraph_response_cache_events_total{event="skip",reason="stale"} 1');
+    expect(text).toContain('marketgraph_response_cache_bytes 250');
+    expect(text).toContain('marketgraph_response_cache_entries 1');
   });
 
   it('adds the default process metrics under their standard names (no prefix) only when asked', async () => {

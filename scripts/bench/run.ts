@@ -8,7 +8,7 @@ import { sandboxProviderEnv, spawnGateway } from '../lib/gateway-process.js';
 import { type AnyScenario, type BenchTarget, isStandalone, type Scenario } from './scenario.js';
 import { SCENARIOS } from './scenarios/index.js';
 
-// `npm run bench [-- <scenario>... --duration S --warmup S --connections N --json]`
+// `npm run bench [-- <scenario>... --duration S --warmup S --connections N --rounds N --json]`
 //
 // Starts the sandbox in this process (quotas off: the bench measures the gateway, not the providers'
 // free tiers) and, for each scenario, a fresh gateway as a child process (what `npm start`
@@ -21,6 +21,7 @@ interface Options {
   duration: number;
   warmup: number;
   connections: number;
+  rounds: number;
   json: boolean;
 }
 
@@ -62,7 +63,13 @@ async function main() {
   const standalone: Array<{ scenario: string; text: string; json: unknown }> = [];
   for (const scenario of chosen.filter(isStandalone)) {
     console.error(`\n${scenario.name}: ${scenario.description}`);
-    const out = await scenario.run({ durationS: options.duration, json: options.json });
+    const out = await scenario.run({
+      durationS: options.duration,
+      warmupS: options.warmup,
+      connections: options.connections || undefined,
+      rounds: options.rounds,
+      json: options.json,
+    });
     standalone.push({ scenario: scenario.name, ...out });
   }
   if (options.json) {
@@ -178,6 +185,7 @@ function readOptions(argv: string[]): Options {
       duration: { type: 'string', default: '10' },
       warmup: { type: 'string', default: '2' },
       connections: { type: 'string' },
+      rounds: { type: 'string', default: '3' },
       json: { type: 'boolean', default: false },
     },
   });
@@ -193,6 +201,7 @@ function readOptions(argv: string[]): Options {
     duration: number('duration', values.duration, 1, 600),
     warmup: number('warmup', values.warmup, 0, 60),
     connections: values.connections === undefined ? 0 : number('connections', values.connections, 1, 1000),
+    rounds: number('rounds', values.rounds, 1, 50),
     json: values.json ?? false,
   };
 }

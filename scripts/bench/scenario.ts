@@ -43,7 +43,17 @@ export interface StandaloneScenario {
   kind: 'standalone';
   name: string;
   description: string;
-  run(options: { durationS: number; json: boolean }): Promise<{ text: string; json: unknown }>;
+  run(options: StandaloneOptions): Promise<{ text: string; json: unknown }>;
+}
+
+/** The command-line flags a standalone scenario may read (each says which it honours). */
+export interface StandaloneOptions {
+  durationS: number;
+  warmupS: number;
+  /** --connections, or undefined when not given (the scenario's own default applies). */
+  connections: number | undefined;
+  rounds: number;
+  json: boolean;
 }
 
 export type AnyScenario = Scenario | StandaloneScenario;

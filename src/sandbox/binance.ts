@@ -10,6 +10,7 @@ import {
 } from './binance-market.js';
 import { createBinanceStreamServer } from './binance-ws.js';
 import type { Dialect, DialectDeps, SandboxRequest, SandboxResponse } from './dialect.js';
+import { createPageMemo } from './page-memo.js';
 
 // Binance spot public market data (api.binance.com): /api/v3 exchangeInfo, ticker/price, ticker/24hr,
 // klines, ping, time, plus the combined-stream WebSocket. Errors are Binance's {code, msg} bodies with
@@ -56,6 +57,7 @@ class BinanceRequestError extends Error {
 export function createBinanceDialect(deps: DialectDeps, options: BinanceDialectOptions = {}): Dialect {
   const { market } = deps;
   const symbols = listBinanceSymbols(market);
+  const pages = createPageMemo({ now: market.now, tickMs: deps.tickMs });
 
   function fail(code: number, msg: string): never {
     throw new BinanceRequestError(code, msg);
@@ -251,8 +253,8 @@ export function createBinanceDialect(deps: DialectDeps, options: BinanceDialectO
       { endpoint: 'ping', path: '/api/v3/ping', handle: () => ({ json: {} }) },
       { endpoint: 'time', path: '/api/v3/time', handle: () => ({ json: { serverTime: market.now() } }) },
       { endpoint: 'exchangeInfo', path: '/api/v3/exchangeInfo', handle: guard(exchangeInfo) },
-      { endpoint: 'ticker/price', path: '/api/v3/ticker/price', handle: guard(tickerPrice) },
-      { endpoint: 'ticker/24hr', path: '/api/v3/ticker/24hr', handle: guard(ticker24h) },
+      { endpoint: 'ticker/price', path: '/api/v3/ticker/price', handle: pages.wrap(guard(tickerPrice)) },
+      { endpoint: 'ticker/24hr', path: '/api/v3/ticker/24hr', handle: pages.wrap(guard(ticker24h)) },
       { endpoint: 'klines', path: '/api/v3/klines', handle: guard(klines) },
     ],
     websocket: createBinanceStreamServer({

@@ -1,6 +1,7 @@
 import { STATUS_CODES } from 'node:http';
 import type { CatalogueAsset } from './catalogue.js';
 import type { DialectFactory, Route, SandboxRequest, SandboxResponse } from './dialect.js';
+import { createPageMemo } from './page-memo.js';
 
 // CoinCap REST v3 (shared/reference/upstream-apis.md §2): key as `Authorization: Bearer <key>` or
 // `?apiKey=`, envelope {data, timestamp (ms)}, EVERY number a string (rank too), `maxSupply`,
@@ -67,7 +68,9 @@ const FIAT_RATES = [
 ];
 const CRYPTO_CURRENCY_SYMBOLS: Record<string, string> = { BTC: '₿', ETH: 'Ξ' };
 
-export const createCoinCapDialect: DialectFactory = ({ market }) => {
+export const createCoinCapDialect: DialectFactory = ({ market, tickMs }) => {
+  const pages = createPageMemo({ now: market.now, tickMs });
+
   function listed(): CatalogueAsset[] {
     return market.assets.filter((a) => a.coincapId !== null).sort((a, b) => a.rank - b.rank);
   }
@@ -216,7 +219,7 @@ export const createCoinCapDialect: DialectFactory = ({ market }) => {
 
   // Order matters: the shell takes the first match.
   const routes: Route[] = [
-    { endpoint: 'assets', path: '/v3/assets', handle: authenticated(assets) },
+    { endpoint: 'assets', path: '/v3/assets', handle: authenticated(pages.wrap(assets)) },
     { endpoint: 'assets/history', path: '/v3/assets/:id/history', handle: authenticated(history) },
     { endpoint: 'assets/id', path: '/v3/assets/:id', handle: authenticated(asset) },
     { endpoint: 'price/bysymbol', path: '/v3/price/bysymbol/:symbols', handle: authenticated(priceBySymbol) },

@@ -12,6 +12,11 @@ const FIVE_MINUTES = 300_000;
 export type ChartPoint = [number, number];
 export type OhlcRow = [number, number, number, number, number];
 
+interface Point {
+  value: number;
+  at: number;
+}
+
 export interface ChartBody {
   prices: ChartPoint[];
   market_caps: ChartPoint[];
@@ -90,16 +95,36 @@ export function createCoinGeckoSeries(market: Market) {
 
   /** Highest and lowest of the daily 00:00 UTC prices over the last `days`, and the current price. */
   function extremes(id: string, currency: string, t: number, days: number) {
-    const fx = (at: number) => market.fxPerUsd(currency, at)!;
-    const current = market.priceUsd(id, t) * fx(t);
-    const high = { value: current, at: t };
-    const low = { value: current, at: t };
-    for (let at = Math.floor(t / DAY) * DAY - days * DAY; at < t; at += DAY) {
-      const value = market.priceUsd(id, at) * fx(at);
+    const current = market.priceUsd(id, t) * market.fxPerUsd(currency, t)!;
+    const { high, low } = dailyExtremes(id, currency, t, days);
+    // As one ascending scan from the current price would pick: a daily point must beat the current
+    // price outright, and among equal daily points the earliest wins.
+    return {
+      high: high.value > current ? { ...high } : { value: current, at: t },
+      low: low.value < current ? { ...low } : { value: current, at: t },
+    };
+  }
+
+  // The daily points change only when a day starts, so their extremes are kept per asset, currency
+  // and window. Today's midnight is always among them: at exactly midnight it equals the current
+  // price, which wins ties, so the answer is the one a scan of the points before `t` gives.
+  const daily = new Map<string, { day: number; high: Point; low: Point }>();
+
+  function dailyExtremes(id: string, currency: string, t: number, days: number) {
+    const day = Math.floor(t / DAY) * DAY;
+    const key = `${id}\u0000${currency}\u0000${days}`;
+    const known = daily.get(key);
+    if (known?.day === day) return known;
+    const high: Point = { value: -Infinity, at: day };
+    const low: Point = { value: Infinity, at: day };
+    for (let at = day - days * DAY; at <= day; at += DAY) {
+      const value = market.priceUsd(id, at) * market.fxPerUsd(currency, at)!;
       if (value > high.value) Object.assign(high, { value, at });
       if (value < low.value) Object.assign(low, { value, at });
     }
-    return { high, low };
+    const entry = { day, high, low };
+    daily.set(key, entry);
+    return entry;
   }
 
   return { chart, ohlc, extremes };

@@ -3,6 +3,7 @@ import type { CatalogueAsset } from './catalogue.js';
 import { createCoinGeckoSeries, DAY, round } from './coingecko-series.js';
 import type { DialectFactory, Route, SandboxRequest, SandboxResponse } from './dialect.js';
 import type { Market } from './market.js';
+import { createPageMemo } from './page-memo.js';
 
 // CoinGecko API v3 as the keyless/Demo tier answers it (shared/reference/upstream-apis.md §1): JSON
 // numbers, lower-case symbols, ISO timestamps except `last_updated_at` (unix seconds) and chart/OHLC
@@ -38,8 +39,9 @@ const RATE_LIMIT_MESSAGE =
 const HISTORY_LIMIT_MESSAGE =
   'Your request exceeds the allowed time range. Public API users are limited to querying historical data within the past 365 days. Upgrade to a paid plan to enjoy full historical data access: https://www.coingecko.com/en/api/pricing. ';
 
-export const createCoinGeckoDialect: DialectFactory = ({ market }) => {
+export const createCoinGeckoDialect: DialectFactory = ({ market, tickMs }) => {
   const series = createCoinGeckoSeries(market);
+  const pages = createPageMemo({ now: market.now, tickMs });
 
   function isCurrency(code: string): boolean {
     return market.fxPerUsd(code, market.now()) !== undefined;
@@ -314,8 +316,8 @@ export const createCoinGeckoDialect: DialectFactory = ({ market }) => {
   const routes: Route[] = [
     { endpoint: 'ping', path: '/api/v3/ping', handle: ping },
     { endpoint: 'coins/list', path: '/api/v3/coins/list', handle: coinsList },
-    { endpoint: 'coins/markets', path: '/api/v3/coins/markets', handle: coinsMarkets },
-    { endpoint: 'simple/price', path: '/api/v3/simple/price', handle: simplePrice },
+    { endpoint: 'coins/markets', path: '/api/v3/coins/markets', handle: pages.wrap(coinsMarkets) },
+    { endpoint: 'simple/price', path: '/api/v3/simple/price', handle: pages.wrap(simplePrice) },
     {
       endpoint: 'coins/market_chart/range',
       path: '/api/v3/coins/:id/market_chart/range',

@@ -15,6 +15,9 @@ export interface SandboxRequest {
   params: Record<string, string>;
 }
 
+/** The content type the shell serves `json` responses with. */
+export const JSON_CONTENT_TYPE = 'application/json;charset=utf-8';
+
 export interface SandboxResponse {
   status?: number;
   headers?: Record<string, string>;
@@ -72,7 +75,7 @@ export interface Dialect {
 
 export interface DialectDeps {
   market: Market;
-  /** Live tick period for push streams, ms. */
+  /** Tick period, ms: push streams send a frame per tick; memoized REST answers last a tick. */
   tickMs: number;
 }
 

@@ -7,6 +7,7 @@ import {
   compilePath,
   type Dialect,
   type DialectFactory,
+  JSON_CONTENT_TYPE,
   type SandboxRequest,
   type SandboxResponse,
 } from './dialect.js';
@@ -21,7 +22,10 @@ import { createMarket, type Market } from './market.js';
 export interface SandboxOptions {
   seed?: number;
   now?: () => number;
-  /** Push-stream tick period in ms (default 1000, like Binance's @ticker streams). */
+  /**
+   * Tick period in ms (default 1000, like Binance's @ticker streams): push streams send one frame per
+   * tick, and the hot REST endpoints compute an answer once per URL per tick (sandbox/page-memo.ts).
+   */
   tickMs?: number;
   host?: string;
   /** Enforce the providers' free-tier quotas (default true), or override some of them. */
@@ -65,6 +69,9 @@ export interface Sandbox {
   close(): Promise<void>;
 }
 
+/** Request records kept for requests() (at least this many, at most twice as many). */
+const LOG_RECORDS = 10_000;
+
 interface QuotaState {
   limit: number;
   windowMs: number;
@@ -103,7 +110,8 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
     const key = `${provider} ${endpoint}`;
     counts.set(key, (counts.get(key) ?? 0) + 1);
     log.push({ provider, endpoint, at: now(), status });
-    if (log.length > 10_000) log.splice(0, log.length - 10_000);
+    // Trimmed in batches: cutting one record per request would move the whole log every time.
+    if (log.length > 2 * LOG_RECORDS) log.splice(0, log.length - LOG_RECORDS);
   }
 
   /** Returns the response that replaces the normal one when the quota is exhausted. */
@@ -221,7 +229,7 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
     record(dialect.provider, endpoint, status);
     const body = response.json !== undefined ? JSON.stringify(response.json) : (response.text ?? '');
     const contentType =
-      response.json !== undefined ? 'application/json;charset=utf-8' : (response.contentType ?? 'text/plain');
+      response.json !== undefined ? JSON_CONTENT_TYPE : (response.contentType ?? 'text/plain');
     res.writeHead(status, { 'content-type': contentType, ...response.headers });
     res.end(request.method === 'HEAD' ? undefined : body);
   }

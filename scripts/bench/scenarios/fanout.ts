@@ -1,11 +1,11 @@
-import { type ChildProcess, spawn } from 'node:child_process';
-import { appendFileSync, existsSync, readFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
+import type { ChildProcess } from 'node:child_process';
+import { appendFileSync } from 'node:fs';
 import WebSocket from 'ws';
 import { UPSTREAMS } from '../../../src/config.js';
 import { GATEWAY_NODE_FLAGS } from '../../../src/node-flags.js';
 import { type Sandbox, startSandbox } from '../../../src/sandbox/server.js';
 import { sandboxProviderEnv } from '../../lib/gateway-process.js';
+import { readCpuMs, readMachineBusyMs, readRssMb, readStealMs, spawnPinned } from '../processes.js';
 import type { StandaloneScenario } from '../scenario.js';
 
 // Fan-out: N live subscribers (1k, 5k) of priceUpdated on ONE gateway process, fed by the sandbox's
@@ -19,7 +19,6 @@ import type { StandaloneScenario } from '../scenario.js';
 // window), tick-to-client latency p50/p99 (receive time − the event's own tick timestamp), RSS per 1k
 // subscriptions (server RSS with N subscribers − RSS before any), and server/client CPU use.
 
-const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 const READY = /GraphiQL, HTTP, SSE\s+(http:\/\/\S+\/graphql)/;
 const TICK_MS = 100;
 const ASSETS = 10;
@@ -448,13 +447,6 @@ async function spawnServer(
   };
 }
 
-/** `node <args>` pinned to one CPU with taskset where available (Linux), else unpinned. */
-function spawnPinned(cpu: number, args: string[], options: Parameters<typeof spawn>[2]): ChildProcess {
-  const pin = existsSync('/usr/bin/taskset') ? ['/usr/bin/taskset', '-c', String(cpu)] : [];
-  const [command, ...rest] = [...pin, process.execPath, ...args];
-  return spawn(command!, rest, { cwd: ROOT, ...options });
-}
-
 function signal(child: ChildProcess, sig: NodeJS.Signals) {
   if (child.pid === undefined || child.exitCode !== null || child.signalCode !== null) return;
   try {
@@ -484,30 +476,6 @@ function nextMessage<T>(child: ChildProcess, type: string, timeoutMs: number): P
 /** Every provider at the sandbox, with its demo key; quotas raised so the gateway never sheds. */
 function providerEnv(sandbox: Sandbox): Record<string, string> {
   return { MARKETGRAPH_LOG_LEVEL: 'error', ...sandboxProviderEnv(sandbox, UPSTREAMS, { rpm: 1_000_000 }) };
-}
-
-function readRssMb(pid: number): number {
-  const kb = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1];
-  return Number(kb ?? 0) / 1024;
-}
-
-/** User + system CPU time of a process, ms (Linux /proc; clock ticks of 10 ms). */
-function readCpuMs(pid: number): number {
-  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-  return (Number(fields[11]) + Number(fields[12])) * 10;
-}
-
-/** CPU time the whole machine spent busy (all cores), ms, from /proc/stat. */
-function readStealMs(): number {
-  const fields = readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/);
-  return Number(fields[8] ?? 0) * 10;
-}
-
-function readMachineBusyMs(): number {
-  const [, ...fields] = readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/);
-  const ticks = fields.map(Number);
-  const idle = (ticks[3] ?? 0) + (ticks[4] ?? 0);
-  return (ticks.slice(0, 8).reduce((a, b) => a + b, 0) - idle) * 10;
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));

@@ -1,0 +1,218 @@
+import { hash } from 'node:crypto';
+import { LRUCache } from 'lru-cache';
+import type { Cache } from './cache.js';
+import { createFreshness, type Freshness, observeWrites } from './freshness.js';
+import type { Metrics } from './metrics.js';
+
+// Whole answers, bounded by the freshness of the values they contain. An answer is stored only when
+// its execution read every value through the observed cache (src/freshness.ts), none of them stale or
+// an error, and produced no errors; it lives until the first of those values stops being fresh, and is
+// dropped sooner when one of them is rewritten in this process (a prime, or a refetch after eviction),
+// so a hit says exactly what a fresh execution would at the same instant. Across processes (Redis)
+// the guarantee is the weaker one: every value in a hit is still within its freshness window.
+// The HTTP side (which requests, the key's raw parts, Cache-Control, ETag, 304) is src/transport/fast-path.ts.
+
+/** Everything that changes an answer, as the transport sees it before parsing anything. */
+export interface ResponseKey {
+  method: 'GET' | 'POST';
+  /**
+   * GET: the raw query string; POST: the raw body. The same bytes are the same document, operation
+   * name and variables; different bytes for the same operation (whitespace, key order) simply miss.
+   */
+  operation: string | Buffer;
+  /** POST only: how the body is to be read (application/json, application/graphql, ...). */
+  contentType: string;
+  /** Picks the response media type (application/json or application/graphql-response+json). */
+  accept: string;
+  /** Picks the CORS headers. */
+  origin: string;
+  /**
+   * Whose answer this is: what the request gates established about the caller (identity, scopes),
+   * '' when the answer is the same for everyone. Non-empty scopes make the answer private.
+   */
+  scope: string;
+}
+
+/** The key hashed once: the string the store is indexed by. */
+export function hashKey(key: ResponseKey): string {
+  const operation = typeof key.operation === 'string' ? key.operation : key.operation.toString('latin1');
+  // Header values cannot hold '\n', so the parts cannot run into one another; the operation goes last.
+  return hash(
+    'sha256',
+    `${key.method}\n${key.contentType}\n${key.accept}\n${key.origin}\n${key.scope}\n${operation}`,
+    'base64url',
+  );
+}
+
+export interface StoredAnswer {
+  status: number;
+  /** The headers execution produced, flat (name, value, name, value, ...), Content-Length included. */
+  headers: readonly string[];
+  body: Buffer;
+  /** Strong validator of the body and its media type, quoted. */
+  etag: string;
+  /** Epoch ms: served while now < expiresAt. */
+  expiresAt: number;
+  private: boolean;
+  /** The values it was built from (ids as in Freshness.reads). */
+  reads: readonly string[];
+  /** Served only while each still reads its value. */
+  conditions: Freshness['conditions'];
+  size: number;
+}
+
+export type StoreOutcome = { stored: StoredAnswer } | { skipped: string };
+
+export interface ResponseCache {
+  /** The stored answer for `key` while it is fresh, counting a hit or a miss. */
+  lookup(key: string): StoredAnswer | undefined;
+  /** A record for one execution about to run; pass it to `store` or `abandon` when it is done. */
+  begin(): Freshness;
+  /** Stores the answer if `freshness` allows it; always ends the execution's record. */
+  store(
+    key: string,
+    freshness: Freshness,
+    answer: {
+      status: number;
+      headers: ReadonlyArray<readonly [string, string]>;
+      body: Buffer;
+      private: boolean;
+    },
+  ): StoreOutcome;
+  abandon(freshness: Freshness): void;
+  /** The per-process cache, reporting its rewrites here: every consumer must get this one. */
+  watch(cache: Cache): Cache;
+  now(): number;
+  readonly stats: { bytes: number; entries: number };
+}
+
+/** Larger answers are not stored, so one of them cannot flush the rest. */
+const MAX_ENTRY_FRACTION = 8;
+
+export function createResponseCache(deps: {
+  maxBytes: number;
+  now?: () => number;
+  metrics?: Pick<Metrics, 'responseCacheEvent' | 'observeResponseCacheSize'>;
+}): ResponseCache {
+  const now = deps.now ?? Date.now;
+  const metrics = deps.metrics;
+  const maxEntryBytes = Math.floor(deps.maxBytes / MAX_ENTRY_FRACTION);
+  /** Value id → keys of the answers built on it. */
+  const dependents = new Map<string, Set<string>>();
+  /** Executions in progress: a rewrite of a value one has read makes its answer unstorable. */
+  const running = new Set<Freshness>();
+
+  const lru = new LRUCache<string, StoredAnswer>({
+    maxSize: deps.maxBytes,
+    sizeCalculation: (answer) => answer.size,
+    dispose(answer, key, reason) {
+      for (const id of answer.reads) {
+        const keys = dependents.get(id);
+        if (!keys) continue;
+        keys.delete(key);
+        if (keys.size === 0) dependents.delete(id);
+      }
+      if (reason === 'evict') metrics?.responseCacheEvent('evict');
+    },
+  });
+  metrics?.observeResponseCacheSize(() => ({ bytes: lru.calculatedSize, entries: lru.size }));
+
+  function onWrite(ids: string[]) {
+    for (const id of ids) {
+      const keys = dependents.get(id);
+      if (keys) {
+        for (const key of [...keys]) {
+          lru.delete(key);
+          metrics?.responseCacheEvent('invalidate');
+        }
+      }
+      for (const freshness of running) if (freshness.reads.has(id)) freshness.refuse('superseded');
+    }
+  }
+
+  function holds(answer: StoredAnswer): boolean {
+    for (const { condition, value } of answer.conditions) {
+      if (condition.read() !== value) {
+        metrics?.responseCacheEvent('invalidate');
+        return false;
+      }
+    }
+    return true;
+  }
+
+  function skip(freshness: Freshness, reason: string): StoreOutcome {
+    running.delete(freshness);
+    metrics?.responseCacheEvent('skip', reason);
+    return { skipped: reason };
+  }
+
+  return {
+    lookup(key) {
+      const answer = lru.get(key);
+      if (answer && answer.expiresAt > now() && holds(answer)) {
+        metrics?.responseCacheEvent('hit');
+        return answer;
+      }
+      if (answer) lru.delete(key);
+      metrics?.responseCacheEvent('miss');
+      return undefined;
+    },
+    begin() {
+      const freshness = createFreshness();
+      running.add(freshness);
+      return freshness;
+    },
+    store(key, freshness, answer) {
+      if (freshness.unstorable) return skip(freshness, freshness.unstorable);
+      if (!freshness.complete) return skip(freshness, 'incomplete');
+      if (freshness.reads.size === 0) return skip(freshness, 'no-reads');
+      if (answer.status !== 200) return skip(freshness, 'status');
+      if (freshness.expiresAt <= now()) return skip(freshness, 'expired');
+      const headers: string[] = [];
+      let contentType = '';
+      let headerBytes = 0;
+      for (const [name, value] of answer.headers) {
+        const lower = name.toLowerCase();
+        if (lower === 'content-length') continue;
+        if (lower === 'content-type') contentType = value;
+        headers.push(lower, value);
+        headerBytes += lower.length + value.length;
+      }
+      headers.push('content-length', String(answer.body.length));
+      const reads = [...freshness.reads];
+      // Bookkeeping counts too: the index holds every read id once more.
+      const size =
+        answer.body.length + headerBytes + reads.reduce((sum, id) => sum + 2 * id.length + 64, 256);
+      if (size > maxEntryBytes) return skip(freshness, 'too-large');
+      const stored: StoredAnswer = {
+        status: answer.status,
+        headers,
+        body: answer.body,
+        etag: `"${hash('sha256', Buffer.concat([Buffer.from(`${contentType}\n`), answer.body]), 'base64url')}"`,
+        expiresAt: freshness.expiresAt,
+        private: answer.private,
+        reads,
+        conditions: [...freshness.conditions],
+        size,
+      };
+      running.delete(freshness);
+      lru.set(key, stored);
+      if (lru.peek(key) !== stored) return skip(freshness, 'too-large');
+      for (const id of reads) {
+        const keys = dependents.get(id);
+        if (keys) keys.add(key);
+        else dependents.set(id, new Set([key]));
+      }
+      metrics?.responseCacheEvent('store');
+      return { stored };
+    },
+    abandon(freshness) {
+      running.delete(freshness);
+    },
+    watch: (cache) => observeWrites(cache, onWrite),
+    now,
+    get stats() {
+      return { bytes: lru.calculatedSize, entries: lru.size };
+    },
+  };
+}
