@@ -272,6 +272,40 @@ describe('request ids and the log line per operation', () => {
   });
 });
 
+describe('request ids on the response cache fast path (a socket: the fast path is in front of Yoga)', () => {
+  it('gives a hit the id of its own request, never the one of the request whose answer was stored', async () => {
+    const captured = capturingLogger();
+    const t = await startTestGateway({ logger: captured.logger });
+    try {
+      const { url } = await t.gateway.start();
+      const post = (headers: Record<string, string>) =>
+        fetch(url, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', ...headers },
+          body: JSON.stringify({ query: 'query Names { assets(first: 3) { edges { node { id name } } } }' }),
+        });
+      const miss = await post({ 'x-request-id': 'first-caller' });
+      await miss.text();
+      expect(miss.headers.get('x-response-cache')).toBe('miss');
+      expect(miss.headers.get('x-request-id')).toBe('first-caller');
+      // The execution behind the miss logged under the same id.
+      expect(captured.lines.filter((l) => l.requestId === 'first-caller')).toHaveLength(1);
+
+      const hit = await post({ 'x-request-id': 'second-caller' });
+      await hit.text();
+      expect(hit.headers.get('x-response-cache')).toBe('hit');
+      expect(hit.headers.get('x-request-id')).toBe('second-caller');
+
+      const anonymous = await post({ 'x-request-id': 'not a valid id' });
+      await anonymous.text();
+      expect(anonymous.headers.get('x-response-cache')).toBe('hit');
+      expect(anonymous.headers.get('x-request-id')).toMatch(UUID);
+    } finally {
+      await t.close();
+    }
+  });
+});
+
 describe('active subscriptions by transport', () => {
   let t: TestGateway;
   let lines: Line[];
