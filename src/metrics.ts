@@ -14,6 +14,7 @@ import type { BreakerState } from './http.js';
 //       event: hit, miss, stale (served past its TTL), refresh (background revalidation), error.
 //   marketgraph_breaker_state{provider}                                  gauge  0 closed, 1 half-open, 2 open
 //   marketgraph_quota_tokens_left{provider}                              gauge  this process's view of the bucket
+//   marketgraph_quota_tokens_limit{provider}                             gauge  the bucket's size (tokens per minute), enabled providers
 //   marketgraph_operation_duration_seconds{operation,type,status}        histogram
 //       One per GraphQL operation, until its response was ready (a subscription: until its stream
 //       started). operation: the operation's name while fewer than `maxOperationNames` distinct names
@@ -68,6 +69,8 @@ export interface Metrics {
   cacheEvent(namespace: string, event: CacheEvent): void;
   setBreakerState(provider: UpstreamName, state: BreakerState): void;
   setQuotaLeft(provider: UpstreamName, tokens: number): void;
+  /** The bucket's size, so quota left can be read as a share of it. */
+  setQuotaLimit(provider: UpstreamName, tokens: number): void;
   /** `reason` only for skip. */
   responseCacheEvent(event: ResponseCacheEvent, reason?: string): void;
   /** What the response cache holds, read when /metrics is scraped. */
@@ -123,6 +126,12 @@ export function createMetrics(registry: Registry = new Registry(), options: Metr
     registers: [registry],
   });
 
+  const quotaLimit = new Gauge({
+    name: `${METRIC_PREFIX}quota_tokens_limit`,
+    help: "Size of the provider's quota bucket: tokens per minute (MARKETGRAPH_<PROVIDER>_RPM).",
+    labelNames: ['provider'] as const,
+    registers: [registry],
+  });
   const operationDuration = new Histogram({
     name: `${METRIC_PREFIX}operation_duration_seconds`,
     help: 'GraphQL operations: time until the response was ready (a subscription: until its stream started), in seconds.',
@@ -194,6 +203,9 @@ export function createMetrics(registry: Registry = new Registry(), options: Metr
     },
     setQuotaLeft(provider, tokens) {
       quotaLeft.set({ provider }, tokens);
+    },
+    setQuotaLimit(provider, tokens) {
+      quotaLimit.set({ provider }, tokens);
     },
     recordOperation({ name, type, status, seconds, errorCodes }) {
       operationDuration.observe({ operation: operationLabel(name), type, status }, seconds);

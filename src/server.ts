@@ -7,7 +7,7 @@ import pino, { type Logger } from 'pino';
 import { WebSocketServer } from 'ws';
 import { createCache } from './cache.js';
 import { createCandleService } from './candles.js';
-import type { Config } from './config.js';
+import { type Config, UPSTREAMS } from './config.js';
 import { capConnections, UPGRADE_REFUSAL } from './connection-cap.js';
 import { type AppContext, type Context, createContext, type Services } from './context.js';
 import type { Condition, Freshness } from './freshness.js';
@@ -91,6 +91,8 @@ export interface Gateway {
 export function createGateway(config: Config, deps: GatewayDeps = {}): Gateway {
   const logger = redactLogger(deps.logger ?? pino({ level: config.logLevel }), collectConfigSecrets(config));
   const metrics = createMetrics(undefined, { defaultMetrics: deps.processMetrics });
+  for (const p of UPSTREAMS)
+    if (config.providers[p].enabled) metrics.setQuotaLimit(p, config.providers[p].rpm);
   // With REDIS_URL, quota buckets are shared so N processes together stay inside one provider quota.
   const redis = config.redisUrl
     ? new Redis(config.redisUrl, { maxRetriesPerRequest: 2, enableOfflineQueue: false })

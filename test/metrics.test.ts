@@ -12,6 +12,7 @@ describe('createMetrics', () => {
       'marketgraph_operation_duration_seconds',
       'marketgraph_operation_errors_total',
       'marketgraph_quota_tokens_left',
+      'marketgraph_quota_tokens_limit',
       'marketgraph_response_cache_bytes',
       'marketgraph_response_cache_entries',
       'marketgraph_response_cache_events_total',
@@ -34,6 +35,7 @@ describe('createMetrics', () => {
     metrics.recordUpstream({ provider: 'binance', endpoint: 'klines', outcome: 'breaker_open' });
     metrics.setBreakerState('binance', 'half-open');
     metrics.setQuotaLeft('binance', 1187);
+    metrics.setQuotaLimit('binance', 1200);
     const text = await registry.metrics();
     expect(text).toContain('marketgraph_cache_events_total{namespace="price",event="hit"} 2');
     expect(text).toContain('marketgraph_cache_events_total{namespace="candles",event="stale"} 1');
@@ -51,6 +53,7 @@ describe('createMetrics', () => {
     );
     expect(text).toContain('marketgraph_breaker_state{provider="binance"} 1');
     expect(text).toContain('marketgraph_quota_tokens_left{provider="binance"} 1187');
+    expect(text).toContain('marketgraph_quota_tokens_limit{provider="binance"} 1200');
   });
 
   it('counts response cache events with a reason only for skips, and reads its size when scraped', async () => {
