@@ -65,7 +65,8 @@ interface Operation {
   logged: boolean;
 }
 
-const MAX_LOGGED_NAME = 100;
+/** A GraphQL name: what `operationName` is kept as until the document names the operation itself. */
+const OPERATION_NAME = /^[_A-Za-z][_0-9A-Za-z]{0,99}$/;
 const CODE = /^[A-Z][A-Z0-9_]{0,63}$/;
 
 export function createRequestLog(options: RequestLogOptions): RequestLog {
@@ -184,7 +185,7 @@ export function createRequestLog(options: RequestLogOptions): RequestLog {
     },
     onParams({ request, params }) {
       const operation = ofRequest(request);
-      if (typeof params.operationName === 'string' && params.operationName.length <= MAX_LOGGED_NAME) {
+      if (typeof params.operationName === 'string' && OPERATION_NAME.test(params.operationName)) {
         operation.name = params.operationName;
       }
     },
