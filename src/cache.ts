@@ -1,16 +1,25 @@
-import KeyvRedis from '@keyv/redis';
-import Keyv, { type KeyvStoreAdapter } from 'keyv';
 import { LRUCache } from 'lru-cache';
+import { estimateBytes } from './cache/estimate-bytes.js';
+import { createRedisTier } from './cache/redis-tier.js';
 import type { Config } from './config.js';
+import type { RedisConnection } from './redis.js';
 
 // The shared cache between the request loaders and the sources. Two layers, on purpose:
-// DataLoader dedupes within one request; this cache (keyv over a bounded LRU, or Redis when several
-// processes share it) dedupes across requests and processes. Every entry remembers when it was fetched:
+// DataLoader dedupes within one request; this cache dedupes across requests and processes. Every entry
+// remembers when it was fetched:
 //   age < ttl                → fresh, served as is
 //   ttl ≤ age < 2·ttl        → served at once, flagged stale, refreshed in the background once
 //   2·ttl ≤ age < ttl+stale  → refetched first; served (flagged stale) only if the provider fails
 // Concurrent misses for the same key share one upstream call (singleflight), so N requests that batch
 // the same keys at the same moment cost one call per batch, not N.
+//
+// Storage has two tiers. In process: an LRU bounded in estimated bytes (config.cache.maxBytes) and in
+// entries, each entry expiring with its lifetime (2·ttl + stale). With Redis (shared by every process
+// on the same prefix): a fresh in-process entry is served without asking Redis, anything older is
+// looked up there too and the newer of the two wins, and every write goes to both. Redis calls are
+// bounded by the connection's budget (src/redis.ts); when Redis is down, slow or failing, the cache
+// serves from its in-process tier and the providers, as if there were no Redis, and shares again as
+// soon as it is back.
 
 export type Namespace =
   | 'asset'
@@ -56,8 +65,10 @@ export interface CacheEvents {
 
 export interface Cache {
   namespace<T>(name: Namespace, ttlMs: number): CacheNamespace<T>;
-  /** Entries currently held in the in-memory store (0 with Redis). */
+  /** Entries held in the in-process tier. */
   size(): number;
+  /** Estimated bytes held in the in-process tier (at most config.cache.maxBytes). */
+  bytes(): number;
   close(): Promise<void>;
 }
 
@@ -68,10 +79,14 @@ interface Entry<T> {
 
 export interface CacheDeps {
   config: Config;
+  /** Shares entries with every process on the same Redis and prefix. */
+  redis?: RedisConnection;
   events?: CacheEvents;
   now?: () => number;
   /** Error sink for background refreshes, which have no caller to reject. */
   onBackgroundError?: (error: unknown, namespace: string) => void;
+  /** How often expired entries are dropped from the in-process tier (default 30 s). */
+  purgeEveryMs?: number;
 }
 
 export function createCache(deps: CacheDeps): Cache {
@@ -79,59 +94,57 @@ export function createCache(deps: CacheDeps): Cache {
   const now = deps.now ?? Date.now;
   const events = deps.events;
   const staleMs = config.cache.staleMs;
-  const lru = config.redisUrl ? undefined : new LRUCache<string, object>({ max: config.cache.maxEntries });
-  // keyv calls store.set(key, value, ttlNumber) while lru-cache takes an options object there; keyv
-  // keeps the expiry inside the stored value anyway, so the LRU only has to bound the entry count.
-  const lruStore = lru && {
-    get: (key: string) => lru.get(key),
-    set: (key: string, value: object) => lru.set(key, value),
-    delete: (key: string) => lru.delete(key),
-    clear: () => lru.clear(),
-    has: (key: string) => lru.has(key),
-  };
-  const redis = config.redisUrl ? new KeyvRedis(config.redisUrl, { throwOnConnectError: false }) : undefined;
-  // One Keyv over one store; namespaces are key prefixes we add ourselves, because a keyv adapter
-  // carries a single namespace and Redis adapters must not be shared between Keyv instances.
-  const kv = redis
-    ? new Keyv({
-        store: redis as KeyvStoreAdapter,
-        namespace: 'marketgraph',
-        serialize: serializeJson,
-        deserialize: deserializeJson,
-      })
-    : new Keyv({
-        store: lruStore as unknown as Map<string, object>,
-        serialize: undefined,
-        deserialize: undefined,
-      });
-  kv.on('error', () => {
-    // A cache outage degrades to "every request is a miss"; the provider path still works.
-    events?.cacheEvent('store', 'error');
+  const memory = new LRUCache<string, Entry<unknown>>({
+    max: config.cache.maxEntries,
+    maxSize: config.cache.maxBytes,
+    sizeCalculation: (entry, id) => ENTRY_BYTES + 2 * id.length + estimateBytes(entry.v),
+    // Expiry runs on the cache's clock, so an injected clock ages the tier like the entries.
+    perf: { now },
+    ttlResolution: 0,
   });
+  // Expired entries at the cold end would otherwise hold their bytes until evicted by newer ones.
+  const purge = setInterval(() => memory.purgeStale(), deps.purgeEveryMs ?? PURGE_EVERY_MS);
+  purge.unref();
+  const tier = deps.redis ? createRedisTier(deps.redis) : undefined;
   /** In-flight fetches per namespaced key, shared by every request in this process. */
   const inflight = new Map<string, Promise<Entry<unknown> | Error>>();
 
   function namespace<T>(name: Namespace, ttlMs: number): CacheNamespace<T> {
     const storeTtl = 2 * ttlMs + staleMs;
+    /** What is left of an entry's lifetime; 0 when it is over. */
+    const lifeLeft = (entry: Entry<unknown>) => Math.max(0, storeTtl - (now() - entry.at));
+
+    function remember(id: string, entry: Entry<unknown>) {
+      const ttl = lifeLeft(entry);
+      if (ttl > 0) memory.set(id, entry, { ttl });
+    }
 
     async function write(entries: Map<string, Entry<T>>) {
       if (entries.size === 0) return;
-      try {
-        await kv.setMany(
-          [...entries].map(([key, value]) => ({ key: `${name}:${key}`, value, ttl: storeTtl })),
-        );
-      } catch {
-        events?.cacheEvent(name, 'error');
-      }
+      const rows = [...entries].map(([key, entry]) => [`${name}:${key}`, entry] as const);
+      for (const [id, entry] of rows) remember(id, entry);
+      if (tier && !(await tier.setMany(rows, storeTtl))) events?.cacheEvent(name, 'error');
     }
 
     async function read(keys: readonly string[]): Promise<Array<Entry<T> | undefined>> {
-      try {
-        return (await kv.getMany<Entry<T>>(keys.map((k) => `${name}:${k}`))) as Array<Entry<T> | undefined>;
-      } catch {
+      const ids = keys.map((k) => `${name}:${k}`);
+      const stored = ids.map((id) => memory.get(id) as Entry<T> | undefined);
+      if (!tier) return stored;
+      const t = now();
+      const ask = ids.flatMap((_, i) => (stored[i] && t - stored[i].at < ttlMs ? [] : [i]));
+      if (ask.length === 0) return stored;
+      const shared = await tier.getMany(ask.map((i) => ids[i]!));
+      if (!shared) {
         events?.cacheEvent(name, 'error');
-        return keys.map(() => undefined);
+        return stored;
       }
+      ask.forEach((i, j) => {
+        const entry = shared[j];
+        if (!isEntry(entry) || (stored[i] && stored[i].at >= entry.at)) return;
+        stored[i] = entry as Entry<T>;
+        remember(ids[i]!, entry);
+      });
+      return stored;
     }
 
     /** Fetches `keys` once, registering each as in flight until the batch settles. */
@@ -243,25 +256,23 @@ export function createCache(deps: CacheDeps): Cache {
 
   return {
     namespace,
-    size: () => lru?.size ?? 0,
+    size: () => memory.size,
+    bytes: () => memory.calculatedSize,
     async close() {
-      await kv.disconnect().catch(() => undefined);
+      clearInterval(purge);
     },
   };
 }
 
-// Redis holds JSON; Dates are tagged so they come back as Dates.
-function serializeJson(data: unknown): string {
-  return JSON.stringify(data, function (this: Record<string, unknown>, key, value) {
-    const raw = this[key];
-    return raw instanceof Date ? { $date: raw.getTime() } : value;
-  });
-}
+/** Charged per in-process entry on top of its value: the entry object, its key and the LRU's slots. */
+const ENTRY_BYTES = 160;
+const PURGE_EVERY_MS = 30_000;
 
-function deserializeJson<T>(text: string): T {
-  return JSON.parse(text, (_key, value) =>
-    value && typeof value === 'object' && typeof value.$date === 'number' && Object.keys(value).length === 1
-      ? new Date(value.$date)
-      : value,
-  ) as T;
+function isEntry(value: unknown): value is Entry<unknown> {
+  return (
+    typeof value === 'object' &&
+    value !== null &&
+    'v' in value &&
+    typeof (value as Entry<unknown>).at === 'number'
+  );
 }

@@ -1,5 +1,6 @@
 import type { Config } from './config.js';
 import { UpstreamError } from './errors.js';
+import type { UpstreamBudget } from './http/budget.js';
 import { intervalMs } from './intervals.js';
 import type { CandleKey } from './loaders.js';
 import type { Candle } from './model.js';
@@ -11,6 +12,8 @@ import type { Sources } from './sources/index.js';
 // parallel). CoinGecko's OHLC is the fallback and the only source for non-USD quotes; its candle size
 // is fixed by `days` (1–2 d → 30 min, 3–30 d → 4 h), so we ask for the granularity that matches and
 // aggregate 4 h candles into days. What neither can serve stays missing and is reported as a gap.
+// Built per request with the request's budget: a window takes its rows from the budget before any
+// call for it (once, whichever provider serves it), and a window that does not fit is not fetched.
 
 export interface CandleService {
   fetch(key: CandleKey): Promise<Candle[]>;
@@ -23,6 +26,8 @@ export function createCandleService(deps: {
   config: Config;
   sources: Sources;
   registry: AssetRegistry;
+  /** The request's upstream budget; none outside requests. */
+  budget?: UpstreamBudget;
   now?: () => number;
 }): CandleService {
   const now = deps.now ?? Date.now;
@@ -65,6 +70,12 @@ export function createCandleService(deps: {
         key.currency === 'usd' && deps.config.providers.binance.enabled
           ? await deps.registry.binanceSymbol(key.assetId)
           : undefined;
+      const refused = deps.budget?.takeCandleRows(
+        symbol ? 'binance' : 'coingecko',
+        symbol ? 'klines' : 'coins/ohlc',
+        windowRows(key),
+      );
+      if (refused) throw refused;
       if (symbol) {
         try {
           return await fromBinance(key, symbol);
@@ -81,6 +92,11 @@ export function createCandleService(deps: {
       return fromCoinGecko(key);
     },
   };
+}
+
+/** Candles in the window [from, to). */
+export function windowRows(key: CandleKey): number {
+  return Math.ceil((key.to - key.from) / intervalMs(key.interval));
 }
 
 function dedupe(candles: Candle[]): Candle[] {

@@ -61,6 +61,13 @@ export interface Config {
   port: number;
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
   redisUrl: string | undefined;
+  redis: {
+    /** Prefix of every key and channel this gateway uses, ending in ':'. */
+    prefix: string;
+    /** Budget of one Redis call (cache read/write, quota, lease, publish); past it the caller goes on without Redis. */
+    timeoutMs: number;
+    connectTimeoutMs: number;
+  };
   providers: Record<UpstreamName, ProviderConfig>;
   http: {
     connectTimeoutMs: number;
@@ -72,6 +79,8 @@ export interface Config {
   };
   cache: {
     maxEntries: number;
+    /** Bound of the in-process cache tier, in estimated bytes (src/cache/estimate-bytes.ts). */
+    maxBytes: number;
     /** Fresh lifetime per data kind, ms. */
     ttl: {
       price: number;
@@ -84,7 +93,30 @@ export interface Config {
     /** How long past its TTL an entry may still be served (while refreshing, or when the provider fails). */
     staleMs: number;
   };
-  limits: { maxPageSize: number; maxComplexity: number };
+  limits: {
+    maxPageSize: number;
+    maxComplexity: number;
+    /** Upstream attempts one request may send, all providers together (retries count). */
+    maxUpstreamCallsPerRequest: number;
+    /** Candle rows one request may ask providers for (merged windows counted as fetched). */
+    maxCandleRowsPerRequest: number;
+    /** Percent of each provider's per-minute quota bucket one request may spend. */
+    maxQuotaSharePerRequest: number;
+    /** HTTP request body, bytes (Yoga answers 413 above it). */
+    maxBodyBytes: number;
+    /** GraphQL document text, UTF-8 bytes, checked before parsing. */
+    maxDocumentBytes: number;
+    /** Lexical tokens per document, counted while parsing. */
+    maxTokens: number;
+    /** Selection depth (fragments counted as a level). */
+    maxDepth: number;
+    maxAliases: number;
+    maxDirectives: number;
+    /** Field selections per operation, fragments expanded. */
+    maxNodes: number;
+    /** Estimated heap the parse/validation cache may hold, bytes. */
+    documentCacheBytes: number;
+  };
   /** Whole GraphQL answers kept in memory and served before Yoga (src/response-cache.ts). */
   responseCache: {
     enabled: boolean;
@@ -182,6 +214,21 @@ export function loadConfig(input: { env?: Env; argv?: string[] } = {}): Config {
       'info',
     ),
     redisUrl: setting('REDIS_URL', env.REDIS_URL, redisUrl, undefined),
+    redis: {
+      prefix: setting('MARKETGRAPH_REDIS_PREFIX', env.MARKETGRAPH_REDIS_PREFIX, redisPrefix, 'marketgraph:'),
+      timeoutMs: setting(
+        'MARKETGRAPH_REDIS_TIMEOUT_MS',
+        env.MARKETGRAPH_REDIS_TIMEOUT_MS,
+        positiveInt(1, 10_000),
+        500,
+      ),
+      connectTimeoutMs: setting(
+        'MARKETGRAPH_REDIS_CONNECT_TIMEOUT_MS',
+        env.MARKETGRAPH_REDIS_CONNECT_TIMEOUT_MS,
+        positiveInt(10, 60_000),
+        2_000,
+      ),
+    },
     providers,
     http: {
       connectTimeoutMs: setting(
@@ -221,6 +268,12 @@ export function loadConfig(input: { env?: Env; argv?: string[] } = {}): Config {
         env.MARKETGRAPH_CACHE_MAX_ENTRIES,
         positiveInt(10, 10_000_000),
         50_000,
+      ),
+      maxBytes: setting(
+        'MARKETGRAPH_CACHE_MAX_BYTES',
+        env.MARKETGRAPH_CACHE_MAX_BYTES,
+        positiveInt(1_048_576, 17_179_869_184),
+        33_554_432,
       ),
       ttl: {
         price: setting(
@@ -274,6 +327,58 @@ export function loadConfig(input: { env?: Env; argv?: string[] } = {}): Config {
         env.MARKETGRAPH_MAX_COMPLEXITY,
         positiveInt(1, 1_000_000),
         5_000,
+      ),
+      maxUpstreamCallsPerRequest: setting(
+        'MARKETGRAPH_MAX_UPSTREAM_CALLS_PER_REQUEST',
+        env.MARKETGRAPH_MAX_UPSTREAM_CALLS_PER_REQUEST,
+        positiveInt(1, 100_000),
+        100,
+      ),
+      maxCandleRowsPerRequest: setting(
+        'MARKETGRAPH_MAX_CANDLE_ROWS_PER_REQUEST',
+        env.MARKETGRAPH_MAX_CANDLE_ROWS_PER_REQUEST,
+        positiveInt(1, 10_000_000),
+        50_000,
+      ),
+      maxQuotaSharePerRequest: setting(
+        'MARKETGRAPH_MAX_QUOTA_SHARE_PER_REQUEST',
+        env.MARKETGRAPH_MAX_QUOTA_SHARE_PER_REQUEST,
+        positiveInt(1, 100),
+        25,
+      ),
+      maxBodyBytes: setting(
+        'MARKETGRAPH_MAX_BODY_BYTES',
+        env.MARKETGRAPH_MAX_BODY_BYTES,
+        positiveInt(1_024, 100_000_000),
+        1_000_000,
+      ),
+      maxDocumentBytes: setting(
+        'MARKETGRAPH_MAX_DOCUMENT_BYTES',
+        env.MARKETGRAPH_MAX_DOCUMENT_BYTES,
+        positiveInt(256, 10_000_000),
+        32_768,
+      ),
+      // Bounded so that nothing recursive downstream (validation rules, the cost walk) can run out of stack.
+      maxTokens: setting(
+        'MARKETGRAPH_MAX_TOKENS',
+        env.MARKETGRAPH_MAX_TOKENS,
+        positiveInt(10, 20_000),
+        2_000,
+      ),
+      maxDepth: setting('MARKETGRAPH_MAX_DEPTH', env.MARKETGRAPH_MAX_DEPTH, positiveInt(1, 50), 12),
+      maxAliases: setting('MARKETGRAPH_MAX_ALIASES', env.MARKETGRAPH_MAX_ALIASES, positiveInt(0, 1_000), 30),
+      maxDirectives: setting(
+        'MARKETGRAPH_MAX_DIRECTIVES',
+        env.MARKETGRAPH_MAX_DIRECTIVES,
+        positiveInt(0, 1_000),
+        50,
+      ),
+      maxNodes: setting('MARKETGRAPH_MAX_NODES', env.MARKETGRAPH_MAX_NODES, positiveInt(10, 100_000), 1_000),
+      documentCacheBytes: setting(
+        'MARKETGRAPH_DOCUMENT_CACHE_BYTES',
+        env.MARKETGRAPH_DOCUMENT_CACHE_BYTES,
+        positiveInt(0, 1_000_000_000),
+        16_000_000,
       ),
     },
     responseCache: {
@@ -442,6 +547,14 @@ const wsUrlSchema = z.string().refine((v) => /^wss?:\/\/[^\s]+$/.test(v) && URL.
 const redisUrl = z.string().refine((v) => /^rediss?:\/\/[^\s]+$/.test(v) && URL.canParse(v), {
   message: 'must be a redis:// or rediss:// URL',
 });
+
+/** Key prefixes end in ':' (added when missing) so one prefix never matches another's keys. */
+const redisPrefix = z
+  .string()
+  .regex(/^[A-Za-z0-9_.:{}-]{1,100}$/, {
+    message: 'must be 1 to 100 characters from A-Z a-z 0-9 _ . : { } -',
+  })
+  .transform((v) => (v.endsWith(':') ? v : `${v}:`));
 
 function deepFreeze<T>(value: T): T {
   if (value && typeof value === 'object' && !Object.isFrozen(value)) {

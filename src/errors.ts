@@ -2,7 +2,9 @@ import { GraphQLError } from 'graphql';
 import type { ProviderName } from './model.js';
 
 // The error catalogue. Every expected failure reaches the client as a GraphQLError whose
-// `extensions.code` is one of these; anything else is masked by Yoga and logged.
+// `extensions.code` is one of these (or one of Yoga's own request codes: BAD_REQUEST,
+// GRAPHQL_PARSE_FAILED, GRAPHQL_VALIDATION_FAILED, REQUEST_ENTITY_TOO_LARGE, ...); anything else is
+// masked by Yoga and logged.
 
 export type ErrorCode =
   | 'NOT_FOUND'
@@ -11,19 +13,46 @@ export type ErrorCode =
   | 'UPSTREAM_UNAVAILABLE'
   | 'UPSTREAM_TIMEOUT'
   | 'UPSTREAM_BAD_RESPONSE'
+  | 'UPSTREAM_BUDGET_EXCEEDED'
   | 'RATE_LIMITED'
-  | 'COST_LIMIT_EXCEEDED';
+  | 'COST_LIMIT_EXCEEDED'
+  | LimitCode;
 
-export type UpstreamCode = Extract<ErrorCode, `UPSTREAM_${string}`>;
+/** A document refused before any resolver runs because it is too big in one dimension. */
+export type LimitCode =
+  | 'DOCUMENT_TOO_LARGE'
+  | 'TOKEN_LIMIT_EXCEEDED'
+  | 'DEPTH_LIMIT_EXCEEDED'
+  | 'ALIAS_LIMIT_EXCEEDED'
+  | 'DIRECTIVE_LIMIT_EXCEEDED'
+  | 'NODE_LIMIT_EXCEEDED';
 
-/** A failed provider call, already classified. Messages never carry keys or full URLs. */
+/** Longest client-supplied value an error message quotes; longer ones are described, not echoed. */
+const MAX_ECHO = 60;
+
+/** What a provider's answer (or its absence) is classified as. */
+export type UpstreamCode = Exclude<Extract<ErrorCode, `UPSTREAM_${string}`>, 'UPSTREAM_BUDGET_EXCEEDED'>;
+
+/** Which per-request limit refused an upstream call (UPSTREAM_BUDGET_EXCEEDED's `reason`). */
+export type BudgetReason = 'UPSTREAM_CALLS' | 'QUOTA_SHARE' | 'CANDLE_ROWS';
+
+/**
+ * A failed provider call, already classified, or one the gateway would not make for this request
+ * (UPSTREAM_BUDGET_EXCEEDED, with the `reason` and its `limit`). Messages never carry keys or full URLs.
+ */
 export class UpstreamError extends Error {
   override readonly name = 'UpstreamError';
   constructor(
-    readonly code: UpstreamCode,
+    readonly code: UpstreamCode | 'UPSTREAM_BUDGET_EXCEEDED',
     readonly provider: ProviderName,
     message: string,
-    readonly details: { retryAfter?: number; status?: number; endpoint?: string } = {},
+    readonly details: {
+      retryAfter?: number;
+      status?: number;
+      endpoint?: string;
+      reason?: BudgetReason;
+      limit?: number;
+    } = {},
   ) {
     super(message);
   }
@@ -36,15 +65,26 @@ export class UpstreamError extends Error {
         provider: this.provider,
         ...(this.details.endpoint ? { endpoint: this.details.endpoint } : {}),
         ...(this.details.retryAfter !== undefined ? { retryAfter: this.details.retryAfter } : {}),
+        ...(this.details.reason ? { reason: this.details.reason, limit: this.details.limit } : {}),
       },
     });
   }
 }
 
 export function notFound(what: string, value: string): GraphQLError {
-  return new GraphQLError(`${what} ${JSON.stringify(value)} was not found`, {
+  return new GraphQLError(`${what} ${quote(value)} was not found`, {
     extensions: { code: 'NOT_FOUND' },
   });
+}
+
+/** A document refused for its size; `limit` is the configured bound it went past. */
+export function limitExceeded(code: LimitCode, message: string, limit: number): GraphQLError {
+  return new GraphQLError(message, { extensions: { code, limit } });
+}
+
+/** A client's value for an error message: JSON-quoted when short, its length otherwise. */
+export function quote(value: string): string {
+  return value.length <= MAX_ECHO ? JSON.stringify(value) : `(a ${value.length}-character string)`;
 }
 
 export function badUserInput(message: string, argument?: string): GraphQLError {

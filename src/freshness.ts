@@ -98,6 +98,7 @@ export function createFreshness(): Freshness {
           };
         },
         size: () => cache.size(),
+        bytes: () => cache.bytes(),
         close: () => cache.close(),
       };
     },
@@ -135,6 +136,7 @@ export function observeWrites(cache: Cache, onWrite: (ids: string[]) => void): C
       };
     },
     size: () => cache.size(),
+    bytes: () => cache.bytes(),
     close: () => cache.close(),
   };
 }

@@ -8,6 +8,7 @@ import { createAdmission, type ProviderState } from './http/admission.js';
 import { sendAttempt } from './http/attempt.js';
 import { type BackoffPolicy, computeBackoffMs, DEFAULT_BACKOFF, waitFor } from './http/backoff.js';
 import { createBreaker } from './http/breaker.js';
+import type { UpstreamBudget } from './http/budget.js';
 import type { Failure, Verdict } from './http/classify.js';
 import { createQuota, type QuotaStore } from './http/quota.js';
 import { collectSecrets } from './http/redact.js';
@@ -20,8 +21,11 @@ import type { Metrics } from './metrics.js';
 // Retries (GET is idempotent) follow network errors, timeouts before the deadline, 429 and 5xx, with
 // full-jitter exponential backoff; a Retry-After blocks every call to that provider, not just this one.
 // Error messages and logs name provider, endpoint, status and latency, never URLs, keys or stacks.
+// forRequest(budget) is the same client seen by one request: every attempt is reserved against the
+// request's budget before its quota token (http/budget.ts), so a call knows which request it is for.
 
 export type { BackoffPolicy } from './http/backoff.js';
+export type { UpstreamBudget } from './http/budget.js';
 export type { QuotaStore } from './http/quota.js';
 
 export interface HttpCall<T> {
@@ -81,6 +85,15 @@ export interface Http {
   close(): Promise<void>;
 }
 
+/** The process's client. */
+export interface HttpClient extends Http {
+  /**
+   * A view whose calls count against, and are limited by, one request's budget. Same pool, quotas and
+   * breakers; its close() does nothing (the pool is the process's).
+   */
+  forRequest(budget: UpstreamBudget): Http;
+}
+
 export interface HttpDeps {
   config: Config;
   metrics: Metrics;
@@ -102,7 +115,7 @@ const MAX_BODY_BYTES = 32 * 1024 * 1024;
 /** A wait (backoff, Retry-After, quota) must leave at least this much of the deadline for the request. */
 const MIN_ATTEMPT_MS = 50;
 
-export function createHttp(deps: HttpDeps): Http {
+export function createHttp(deps: HttpDeps): HttpClient {
   const { config, metrics, logger } = deps;
   const now = deps.now ?? Date.now;
   const random = deps.random ?? Math.random;
@@ -146,7 +159,7 @@ export function createHttp(deps: HttpDeps): Http {
     return state;
   }
 
-  async function get<T>(call: HttpCall<T>): Promise<T> {
+  async function get<T>(call: HttpCall<T>, budget?: UpstreamBudget): Promise<T> {
     const { provider, endpoint } = call;
     const state = stateOf(provider);
     const deadlineMs = call.deadlineMs ?? config.http.deadlineMs;
@@ -162,7 +175,7 @@ export function createHttp(deps: HttpDeps): Http {
     const url = buildUrl(settings.url, call.path, call.query);
 
     for (let attempt = 0, last: Failure | undefined; ; attempt++) {
-      const ticket = await admit(call, state, deadlineAt, last);
+      const ticket = await admit(call, state, deadlineAt, last, budget);
       const verdict = await send(call, url, { deadlineAt, deadlineMs, secrets, attempt, state });
       state.breaker.record(ticket, verdict.breaker);
       if (verdict.ok) return verdict.value;
@@ -212,33 +225,44 @@ export function createHttp(deps: HttpDeps): Http {
     );
   }
 
-  return {
-    get,
+  const client: HttpClient = {
+    get: (call) => get(call),
     health(provider) {
       const state = stateOf(provider);
       const breaker = state.breaker.state();
       metrics.setBreakerState(provider, breaker);
+      // A request's own budget refusal says nothing about the provider and is never recorded here.
       const last = state.lastFailure;
+      const code = last?.error.code;
       return {
         provider,
         breaker,
         quotaLeft: quota.left(provider),
         lastLatencyMs: state.lastLatencyMs,
         lastError: last?.error.message ?? null,
-        lastFailure: last && {
-          code: last.error.code,
-          message: last.error.message,
-          endpoint: last.error.details.endpoint ?? null,
-          status: last.error.details.status ?? null,
-          at: last.at,
-        },
+        lastFailure:
+          last && code && code !== 'UPSTREAM_BUDGET_EXCEEDED'
+            ? {
+                code,
+                message: last.error.message,
+                endpoint: last.error.details.endpoint ?? null,
+                status: last.error.details.status ?? null,
+                at: last.at,
+              }
+            : null,
         blockedUntil: state.blockedUntil > now() ? state.blockedUntil : 0,
       };
     },
+    forRequest: (budget) => ({
+      get: (call) => get(call, budget),
+      health: (provider) => client.health(provider),
+      close: async () => {},
+    }),
     async close() {
       await agent?.close();
     },
   };
+  return client;
 }
 
 function buildUrl(base: string, path: string, query: HttpCall<unknown>['query']): string {

@@ -1,8 +1,9 @@
 import DataLoader from 'dataloader';
 import type { GraphQLError } from 'graphql';
-import type { Cache, Cached, FetchResult } from './cache.js';
+import type { Cache, Cached, CacheNamespace, FetchResult } from './cache.js';
 import type { Config } from './config.js';
-import { notFound, toClientError } from './errors.js';
+import { notFound, toClientError, UpstreamError } from './errors.js';
+import type { UpstreamBudget } from './http/budget.js';
 import type { AssetInfo, Candle, MarketData, Price, Signal } from './model.js';
 import type { QuoteAdapter, QuoteProvider } from './quotes.js';
 import type { Sources } from './sources/index.js';
@@ -11,6 +12,9 @@ import type { Sources } from './sources/index.js';
 // for its whole life, which must not outlive a request). Each batch function reads the shared cache
 // first and sends only the misses upstream, chunked at the provider's real per-call limit; results go
 // back in key order, missing keys as Error values (the DataLoader contract).
+// With a request's budget, a key whose shared in-flight fetch (singleflight) was refused by another
+// request's budget is asked for again, once, on this request's own budget: one request's limits never
+// cost another request its fields.
 
 export interface MarketsPageKey {
   order: string;
@@ -51,23 +55,27 @@ export interface LoaderDeps {
   sources: Sources;
   /** Assembles a candle window from whichever providers can serve it (src/candles.ts). */
   fetchCandles: (key: CandleKey) => Promise<Candle[]>;
-  quotes: Record<QuoteProvider, QuoteAdapter>;
+  /** Spot-quote adapters, asked for on cache misses only. */
+  quotes: () => Record<QuoteProvider, QuoteAdapter>;
   /** Provider preference for AUTO prices right now (health and quota aware). */
   quoteOrder: () => QuoteProvider[];
   /** Signals keyed providers publish, for a batch of assets (one call per provider endpoint). */
   fetchProviderSignals: (assetIds: string[]) => Promise<Map<string, Signal[]>>;
+  /** The request's upstream budget, which the sources and fetchCandles above spend; none outside requests. */
+  budget?: UpstreamBudget;
 }
 
 export const MARKETS_PAGE_SIZE = 250;
 
 export function createLoaders(deps: LoaderDeps): Loaders {
-  const { config, cache, sources, fetchCandles, quotes, quoteOrder } = deps;
+  const { config, cache, sources, fetchCandles, quotes, quoteOrder, budget } = deps;
   const ttl = config.cache.ttl;
-  const assets = cache.namespace<AssetInfo>('asset', ttl.metadata);
-  const markets = cache.namespace<MarketData>('market', ttl.market);
-  const quoteCache = cache.namespace<Price>('quote', ttl.price);
-  const pages = cache.namespace<MarketRow[]>('markets-page', ttl.market);
-  const candles = cache.namespace<Candle[]>('candles', ttl.candles);
+  const own = <T>(ns: CacheNamespace<T>) => (budget ? new AskAgainIfRefusedElsewhere(ns, budget) : ns);
+  const assets = own(cache.namespace<AssetInfo>('asset', ttl.metadata));
+  const markets = own(cache.namespace<MarketData>('market', ttl.market));
+  const quoteCache = own(cache.namespace<Price>('quote', ttl.price));
+  const pages = own(cache.namespace<MarketRow[]>('markets-page', ttl.market));
+  const candles = own(cache.namespace<Candle[]>('candles', ttl.candles));
   const cg = sources.coingecko;
 
   /** Stores what a markets call returned under both the asset and the market namespaces. */
@@ -136,7 +144,7 @@ export function createLoaders(deps: LoaderDeps): Loaders {
             await Promise.all(
               [...groups].map(async ([group, ids]) => {
                 const [provider, currency] = group.split(':') as [QuoteProvider, string];
-                const adapter = quotes[provider];
+                const adapter = quotes()[provider];
                 try {
                   for (const part of chunk(ids, adapter.maxBatch)) {
                     for (const [id, p] of await adapter.fetch(part, currency)) out.set(`${group}:${id}`, p);
@@ -212,17 +220,13 @@ export function createLoaders(deps: LoaderDeps): Loaders {
   );
 
   const candleKey = (k: CandleKey) => `${k.assetId}:${k.interval}:${k.currency}:${k.from}:${k.to}`;
-  // Windows of the same asset, interval and currency asked for in one batch (say 30 candles for a chart
-  // and 102 for its signals) are fetched once, as their union, and sliced per key.
+  // Windows of the same asset, interval and currency asked for in one batch that overlap or touch (say
+  // 30 candles for a chart and 102 for its signals) are fetched once, as their union, and sliced per
+  // key. Disjoint windows are fetched apart: their union would also ask for every row between them.
   const candle = new DataLoader<CandleKey, Cached<Candle[]>, string>(
     async (keys) => {
-      const unions = new Map<string, CandleKey>();
-      for (const k of keys) {
-        const group = `${k.assetId}:${k.interval}:${k.currency}`;
-        const u = unions.get(group);
-        unions.set(group, u ? { ...u, from: Math.min(u.from, k.from), to: Math.max(u.to, k.to) } : { ...k });
-      }
-      const byKey = new Map([...unions.values()].map((u) => [candleKey(u), u]));
+      const unionOf = mergeWindows(keys);
+      const byKey = new Map([...new Set(unionOf)].map((u) => [candleKey(u), u]));
       const fetched = await candles.getMany(
         [...byKey.keys()],
         async (missing) => {
@@ -241,9 +245,8 @@ export function createLoaders(deps: LoaderDeps): Loaders {
         (key) => notFound('candles for', key),
       );
       const results = new Map([...byKey.keys()].map((key, i) => [key, fetched[i]!]));
-      return keys.map((k) => {
-        const union = unions.get(`${k.assetId}:${k.interval}:${k.currency}`)!;
-        const r = results.get(candleKey(union))!;
+      return keys.map((k, i) => {
+        const r = results.get(candleKey(unionOf[i]!))!;
         if (r instanceof Error) return toClientError(r);
         const value = r.value.filter((c) => c.openTime.getTime() >= k.from && c.openTime.getTime() < k.to);
         return { ...r, value };
@@ -252,7 +255,7 @@ export function createLoaders(deps: LoaderDeps): Loaders {
     { cacheKeyFn: candleKey },
   );
 
-  const signalCache = cache.namespace<Signal[]>('signals', ttl.signals);
+  const signalCache = own(cache.namespace<Signal[]>('signals', ttl.signals));
   const providerSignals = new DataLoader<string, Cached<Signal[]>>(async (ids) =>
     unwrap(
       await signalCache.getMany(
@@ -267,6 +270,82 @@ export function createLoaders(deps: LoaderDeps): Loaders {
   );
 
   return { asset, market, quote, price, marketsPage, candles: candle, providerSignals };
+}
+
+/**
+ * For each window, the union it is fetched as: windows of one asset, interval and currency merged while
+ * they overlap or touch. The same union object for every window in it.
+ */
+function mergeWindows(keys: readonly CandleKey[]): CandleKey[] {
+  const out: CandleKey[] = new Array(keys.length);
+  const groups = new Map<string, number[]>();
+  keys.forEach((k, i) => {
+    const group = `${k.assetId}:${k.interval}:${k.currency}`;
+    groups.set(group, [...(groups.get(group) ?? []), i]);
+  });
+  for (const members of groups.values()) {
+    members.sort((a, b) => keys[a]!.from - keys[b]!.from);
+    let union: CandleKey | undefined;
+    let inUnion: number[] = [];
+    const close = () => {
+      for (const i of inUnion) out[i] = union!;
+    };
+    for (const i of members) {
+      const k = keys[i]!;
+      if (union && k.from <= union.to) union.to = Math.max(union.to, k.to);
+      else {
+        if (union) close();
+        union = { ...k };
+        inUnion = [];
+      }
+      inUnion.push(i);
+    }
+    close();
+  }
+  return out;
+}
+
+/**
+ * A namespace whose getMany asks once more, on this request's budget, for keys that came back refused by
+ * another request's budget (a fetch that request started and this one joined). A class: six are built
+ * per request.
+ */
+class AskAgainIfRefusedElsewhere<T> implements CacheNamespace<T> {
+  constructor(
+    private readonly ns: CacheNamespace<T>,
+    private readonly budget: UpstreamBudget,
+  ) {}
+
+  prime(entries: Map<string, T>, fetchedAt?: number): Promise<void> {
+    return this.ns.prime(entries, fetchedAt);
+  }
+
+  async getMany(
+    keys: readonly string[],
+    fetch: (keys: string[]) => Promise<FetchResult<T>>,
+    missing: (key: string) => Error,
+  ): Promise<Array<Cached<T> | Error>> {
+    const results = await this.ns.getMany(keys, fetch, missing);
+    const again: number[] = [];
+    results.forEach((r, i) => {
+      const error = r instanceof Error ? r : r.failed;
+      if (isBudgetRefusal(error) && !this.budget.refused(error)) again.push(i);
+    });
+    if (again.length === 0) return results;
+    const retried = await this.ns.getMany(
+      again.map((i) => keys[i]!),
+      fetch,
+      missing,
+    );
+    again.forEach((i, j) => {
+      results[i] = retried[j]!;
+    });
+    return results;
+  }
+}
+
+function isBudgetRefusal(error: Error | undefined): boolean {
+  return error instanceof UpstreamError && error.code === 'UPSTREAM_BUDGET_EXCEEDED';
 }
 
 function isNotFound(error: Error): boolean {

@@ -1,4 +1,5 @@
 import { type Config, ConfigError, loadConfig, withProviderUrls } from './config.js';
+import { installProcessPolicy } from './process-policy.js';
 import { sandboxEndpoints } from './sandbox/dialects.js';
 import { startSandbox } from './sandbox/server.js';
 import { createGateway } from './server.js';
@@ -6,6 +7,14 @@ import { createGateway } from './server.js';
 // The process entry: the only module that reads process.env and argv, listens and handles signals.
 
 async function main() {
+  /** Closed on an uncaught exception before the process exits (see process-policy.ts). */
+  let closeOnFatal: (() => Promise<void>) | undefined;
+  installProcessPolicy({
+    process,
+    log: (line) => console.error(line),
+    shutdown: () => closeOnFatal?.() ?? Promise.resolve(),
+    exit: (code) => process.exit(code),
+  });
   let config: Config;
   try {
     config = loadConfig({ env: process.env, argv: process.argv.slice(2) });
@@ -28,6 +37,10 @@ async function main() {
   }
 
   const gateway = createGateway(config, { processMetrics: true });
+  closeOnFatal = async () => {
+    await gateway.close();
+    await sandbox?.close();
+  };
   const { url } = await gateway.start();
   const lines = [
     `marketgraph ${config.profile} profile ready in ${Date.now() - started} ms`,

@@ -7,7 +7,8 @@ import type { BreakerState } from './http.js';
 //
 //   marketgraph_upstream_requests_total{provider,endpoint,outcome}      counter
 //       One per attempt that left the process (ok, rate_limited, unavailable, timeout, bad_response),
-//       plus one per call refused before leaving it (shed: quota or Retry-After; breaker_open).
+//       plus one per call refused before leaving it (shed: quota or Retry-After; breaker_open;
+//       over_budget: the request's own upstream limits, see http/budget.ts).
 //   marketgraph_upstream_request_duration_seconds{provider,endpoint}     histogram
 //       Wall time of each attempt that left the process, until its body was read or it failed.
 //   marketgraph_cache_events_total{namespace,event}                     counter
@@ -27,6 +28,8 @@ import type { BreakerState } from './http.js';
 //       skip (executed, not stored; reason says why: errors, stale, unobserved, ...), invalidate (an
 //       entry dropped because a value it read was rewritten), evict (dropped for room). reason is '' except for skip.
 //   marketgraph_response_cache_bytes / marketgraph_response_cache_entries  gauges  what the response cache holds
+//   marketgraph_redis_up                                                 gauge  1 while both Redis connections are ready, 0 otherwise (only with REDIS_URL)
+//   marketgraph_cache_memory_bytes / marketgraph_cache_memory_entries    gauge  the in-process cache tier (estimated bytes)
 //
 // With `defaultMetrics: true`, prom-client's process/runtime metrics are added under their standard
 // names (process_*, nodejs_*), without the prefix, so stock Node.js dashboards read them.
@@ -38,7 +41,8 @@ export type UpstreamOutcome =
   | 'timeout'
   | 'bad_response'
   | 'shed'
-  | 'breaker_open';
+  | 'breaker_open'
+  | 'over_budget';
 
 export type CacheEvent = 'hit' | 'miss' | 'stale' | 'refresh' | 'error';
 
@@ -75,6 +79,9 @@ export interface Metrics {
   responseCacheEvent(event: ResponseCacheEvent, reason?: string): void;
   /** What the response cache holds, read when /metrics is scraped. */
   observeResponseCacheSize(read: () => { bytes: number; entries: number }): void;
+  setRedisUp(up: boolean): void;
+  /** Reads the in-process cache tier's size at each scrape. */
+  observeCache(cache: { size(): number; bytes(): number }): void;
   recordOperation(sample: OperationSample): void;
   /** +1 when a subscription's stream starts, -1 when it ends. */
   addActiveSubscriptions(transport: SubscriptionTransport, delta: 1 | -1): void;
@@ -188,6 +195,25 @@ export function createMetrics(registry: Registry = new Registry(), options: Metr
       this.set(readResponseCacheSize().entries);
     },
   });
+  // Registered on first use: a gateway without Redis must not report Redis as down.
+  let redisUp: Gauge | undefined;
+  let cacheSource: { size(): number; bytes(): number } | undefined;
+  new Gauge({
+    name: `${METRIC_PREFIX}cache_memory_bytes`,
+    help: 'Estimated bytes held by the in-process cache tier (bounded by MARKETGRAPH_CACHE_MAX_BYTES).',
+    registers: [registry],
+    collect() {
+      if (cacheSource) this.set(cacheSource.bytes());
+    },
+  });
+  new Gauge({
+    name: `${METRIC_PREFIX}cache_memory_entries`,
+    help: 'Entries held by the in-process cache tier.',
+    registers: [registry],
+    collect() {
+      if (cacheSource) this.set(cacheSource.size());
+    },
+  });
 
   return {
     registry,
@@ -221,6 +247,17 @@ export function createMetrics(registry: Registry = new Registry(), options: Metr
     },
     observeResponseCacheSize(read) {
       readResponseCacheSize = read;
+    },
+    setRedisUp(up) {
+      redisUp ??= new Gauge({
+        name: `${METRIC_PREFIX}redis_up`,
+        help: 'Whether Redis is usable: 1 while both connections (commands, events) are ready, 0 otherwise.',
+        registers: [registry],
+      });
+      redisUp.set(up ? 1 : 0);
+    },
+    observeCache(cache) {
+      cacheSource = cache;
     },
   };
 }

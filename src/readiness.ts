@@ -3,13 +3,13 @@ import type { Http } from './http.js';
 import { QUOTE_PROVIDERS } from './quotes.js';
 
 // What GET /ready answers: whether this process can serve, and each dependency's state. Not ready when
-// Redis is configured but unusable (its connection is not ready, or it does not answer a PING within
-// `redisTimeoutMs`), or when no price provider could take a call (each one disabled, its breaker open,
+// Redis is configured but unusable (not connected, or marked late by its users, or no answer to a PING
+// within `redisTimeoutMs`), or when no price provider could take a call (each one disabled, its breaker open,
 // or held by a Retry-After). A half-open breaker counts as available: its probe is how it recovers.
 // /health stays the cheap liveness probe; this one may cost one Redis round trip.
 
 export interface RedisProbe {
-  /** Whether the connection is established now (no I/O). */
+  /** Whether Redis is usable now, as its users see it (no I/O). */
   ready(): boolean;
   ping(): Promise<unknown>;
 }
@@ -19,7 +19,7 @@ export interface ReadinessDeps {
   http: Pick<Http, 'health'>;
   /** Present in Redis mode. */
   redis?: RedisProbe;
-  /** Budget of the Redis PING, ms (default 250). */
+  /** Budget of the Redis PING, ms (default 250; the gateway passes MARKETGRAPH_REDIS_TIMEOUT_MS). */
   redisTimeoutMs?: number;
   now?: () => number;
 }
@@ -55,7 +55,7 @@ export function createReadiness(deps: ReadinessDeps): () => Promise<ReadinessRep
   const redisState = async (): Promise<ReadinessReport['redis']> => {
     const redis = deps.redis;
     if (!redis) return { state: 'off' };
-    if (!redis.ready()) return { state: 'down', error: 'connection not ready' };
+    if (!redis.ready()) return { state: 'down', error: 'not connected, or not answering in time' };
     let timer: NodeJS.Timeout | undefined;
     try {
       await Promise.race([

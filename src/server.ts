@@ -1,38 +1,41 @@
 import { createServer, type RequestListener, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { GraphQLError } from 'graphql';
+import { GraphQLError } from 'graphql';
 import { createYoga, maskError, type YogaServerInstance } from 'graphql-yoga';
-import { Redis } from 'ioredis';
 import pino, { type Logger } from 'pino';
 import { WebSocketServer } from 'ws';
 import { createCache } from './cache.js';
-import { createCandleService } from './candles.js';
 import { type Config, UPSTREAMS } from './config.js';
 import { capConnections, UPGRADE_REFUSAL } from './connection-cap.js';
 import { type AppContext, type Context, createContext, type Services } from './context.js';
 import type { Condition, Freshness } from './freshness.js';
-import { createFx } from './fx.js';
+import { budgetLimits, createUpstreamBudget, type UpstreamBudget } from './http/budget.js';
 import { collectConfigSecrets, redactLogger } from './http/redact.js';
 import { createHttp } from './http.js';
+import { shortenError } from './limits/short-error.js';
 import { createLive } from './live/live.js';
 import { serveGraphqlWs, type WsTransport } from './live/ws-transport.js';
-import { createLoaders } from './loaders.js';
 import { createMetrics } from './metrics.js';
-import { createOnChainService } from './onchain.js';
+import { useDocumentCache } from './plugins/use-document-cache.js';
+import { useDocumentLimits } from './plugins/use-document-limits.js';
 import { useEndpoints } from './plugins/use-endpoints.js';
 import { useLimits } from './plugins/use-limits.js';
+import { useOperationLimits } from './plugins/use-operation-limits.js';
 import { createRequestLog } from './plugins/use-request-log.js';
+import { useRequestParams } from './plugins/use-request-params.js';
 import { useResponseCache } from './plugins/use-response-cache.js';
 import { useSharedSubscriptionResults } from './plugins/use-shared-subscription-results.js';
-import { createQuoteAdapters, orderQuoteProviders } from './quotes.js';
+import { useUpstreamBudget } from './plugins/use-upstream-budget.js';
+import { orderQuoteProviders } from './quotes.js';
 import { createReadiness } from './readiness.js';
+import { createRedisConnection, type RedisState } from './redis.js';
 import { createAssetRegistry } from './registry.js';
 import { createResponseCache } from './response-cache.js';
 import { buildSchema } from './schema/index.js';
-import { fetchTokenMetricsSignals } from './signals/provider-signals.js';
 import { createSignalService } from './signals/service.js';
 import { createSources } from './sources/index.js';
 import { createFastPath, type FastPathServerContext } from './transport/fast-path.js';
+import { createUpstreamScope } from './upstream-scope.js';
 
 // createGateway wires every per-process service and returns the Yoga instance plus start/close.
 // Nothing listens until start() is called, so tests drive `yoga.fetch` without a socket.
@@ -83,6 +86,8 @@ export interface GatewayDeps {
 export interface Gateway {
   yoga: YogaServerInstance<Record<string, unknown>, AppContext>;
   services: Services;
+  /** Redis as this gateway sees it ('off' without REDIS_URL), e.g. for readiness. */
+  redisState(): RedisState | 'off';
   /** Listens on config.host:config.port (port 0 = ephemeral) for HTTP, SSE and graphql-ws. */
   start(): Promise<{ url: string; port: number }>;
   close(): Promise<void>;
@@ -93,17 +98,42 @@ export function createGateway(config: Config, deps: GatewayDeps = {}): Gateway {
   const metrics = createMetrics(undefined, { defaultMetrics: deps.processMetrics });
   for (const p of UPSTREAMS)
     if (config.providers[p].enabled) metrics.setQuotaLimit(p, config.providers[p].rpm);
-  // With REDIS_URL, quota buckets are shared so N processes together stay inside one provider quota.
+  // With REDIS_URL, processes share the cache, the quota buckets (so N processes together stay inside
+  // one provider quota) and the live topics. Redis may come and go: every user of it carries on
+  // without it (src/redis.ts); one log line per change of state says so.
   const redis = config.redisUrl
-    ? new Redis(config.redisUrl, { maxRetriesPerRequest: 2, enableOfflineQueue: false })
+    ? createRedisConnection({
+        config,
+        onChange(up, error) {
+          metrics.setRedisUp(up);
+          if (up) logger.info('redis is up; sharing cache, quotas and live topics');
+          else
+            logger.warn(
+              { err: error ? describe(error) : undefined },
+              'redis is down; serving from this process until it returns',
+            );
+        },
+        onError: (error) => logger.debug({ err: describe(error) }, 'redis connection error'),
+      })
     : undefined;
-  redis?.on('error', (error) => logger.warn({ err: describe(error) }, 'redis error'));
-  const http = createHttp({ config, metrics, logger, redis });
+  if (redis) metrics.setRedisUp(false);
+  const http = createHttp({
+    config,
+    metrics,
+    logger,
+    quotaStore: redis && {
+      redis: redis.commands,
+      keyPrefix: `${config.redis.prefix}quota`,
+      available: redis.up,
+      onLate: redis.reportLate,
+    },
+  });
   const responseCache = config.responseCache.enabled
     ? createResponseCache({ maxBytes: config.responseCache.maxBytes, now: deps.now, metrics })
     : undefined;
   const processCache = createCache({
     config,
+    redis,
     events: metrics,
     now: deps.now,
     onBackgroundError: (error, namespace) =>
@@ -113,27 +143,35 @@ export function createGateway(config: Config, deps: GatewayDeps = {}): Gateway {
   const cache = responseCache ? responseCache.watch(processCache) : processCache;
   const sources = createSources({ http, config });
   const registry = createAssetRegistry({ config, cache, sources });
-  const candles = createCandleService({ config, sources, registry });
-
-  const fx = createFx({ config, cache, sources });
-  const quotes = createQuoteAdapters({ sources, registry, fx });
-  const quoteOrder = quoteOrderCondition(() => orderQuoteProviders(config, http).join());
-  /** Fresh loaders: one set per request, and one per use outside requests (the live feed). */
-  const newLoaders = (freshness?: Freshness) =>
-    createLoaders({
+  const providerOrder = () => orderQuoteProviders(config, http);
+  const quoteOrderState = quoteOrderCondition(() => providerOrder().join());
+  /** The AUTO price order; with `freshness`, an answer stored from it is valid only while it holds. */
+  const quoteOrder = (freshness?: Freshness) =>
+    freshness
+      ? () => {
+          const order = providerOrder();
+          freshness.dependOn(quoteOrderState, order.join());
+          return order;
+        }
+      : providerOrder;
+  // The process's own upstream scope serves work outside requests (the live feeds); each request gets
+  // one over its budget (services.forRequest, called by createContext), reading through the response
+  // cache's recording view when its answer may be stored.
+  const outside = createUpstreamScope({ config, cache, sources, registry, quoteOrder: providerOrder });
+  const { candles, fx, onchain } = outside;
+  const limits = budgetLimits(config);
+  const forRequest = (budget: UpstreamBudget, freshness?: Freshness) =>
+    createUpstreamScope({
       config,
       cache: freshness ? freshness.observe(cache) : cache,
-      sources,
-      fetchCandles: (key) => candles.fetch(key),
-      quotes,
-      quoteOrder: () => {
-        const order = orderQuoteProviders(config, http);
-        freshness?.dependOn(quoteOrder, order.join());
-        return order;
-      },
-      fetchProviderSignals: (assetIds) => fetchTokenMetricsSignals({ config, sources, registry }, assetIds),
+      sources: createSources({ http: http.forRequest(budget), config }),
+      registry,
+      quoteOrder: quoteOrder(freshness),
+      budget,
     });
-  const loadersOutsideRequests = () => newLoaders();
+  /** Fresh loaders for one use outside requests (the live feed). */
+  const newLoaders = () => outside.newLoaders();
+  const loadersOutsideRequests = newLoaders;
   const loadUsdPrices = async (assetIds: string[]) => {
     const results = await loadersOutsideRequests().price.loadMany(assetIds.map((id) => `usd:${id}`));
     return results.flatMap((r) =>
@@ -151,18 +189,19 @@ export function createGateway(config: Config, deps: GatewayDeps = {}): Gateway {
     );
   };
   const signals = createSignalService({});
-  const onchain = createOnChainService({ config, cache, sources });
   // Upstream streams, pollers and the feeds behind Subscription (in-process, or across processes
   // through Redis when REDIS_URL is set).
+  metrics.observeCache(processCache);
   const live = createLive({
     config,
+    redis,
     logger,
     registry,
     onchain,
     signals,
     loadUsdPrices,
     fxPerUsd: (currency) => fx.perUsd(currency),
-    context: () => createContext(services) as Context,
+    context: () => createContext(services, { outsideRequests: true }) as Context,
     shareResults: deps.shareLiveResults,
     maskError: (error) => {
       // Yoga's mask and message, so a subscription error reads like a query's.
@@ -185,13 +224,16 @@ export function createGateway(config: Config, deps: GatewayDeps = {}): Gateway {
     live,
     fx,
     newLoaders,
+    newBudget: () => createUpstreamBudget(limits),
+    forRequest,
   };
   const schema = buildSchema();
   const requestLog = createRequestLog({ logger, metrics });
   const readiness = createReadiness({
     config,
     http,
-    redis: redis && { ready: () => redis.status === 'ready', ping: () => redis.ping() },
+    redis: redis && { ready: () => redis.up(), ping: () => redis.commands.ping() },
+    redisTimeoutMs: config.redis.timeoutMs,
   });
   let graphiqlPage: Promise<string> | undefined;
   const yoga = createYoga<Record<string, unknown>, AppContext>({
@@ -207,23 +249,48 @@ export function createGateway(config: Config, deps: GatewayDeps = {}): Gateway {
       warn: (...args) => logger.warn(args.map(String).join(' ')),
       error: (...args) => logger.error(args.map(describe).join(' ')),
     },
-    context: (initial) => createContext(services, (initial as Partial<FastPathServerContext>).freshness),
+    context: (initial) =>
+      createContext(services, { freshness: (initial as Partial<FastPathServerContext>).freshness }),
     graphiql: { title: 'marketgraph', defaultQuery: EXAMPLE_QUERY, subscriptionsProtocol: 'WS' },
     // The bundled GraphiQL needs no CDN; the page is ~9 MB, so it is rendered once. Its module is loaded
     // on the first GraphiQL request, not at start: it costs ~80 MB of RSS, which a gateway that only
     // serves API traffic never needs.
     renderGraphiQL: (options) =>
       (graphiqlPage ??= import('@graphql-yoga/render-graphiql').then((m) => m.renderGraphiQL(options))),
+    // Limits, in the order a request meets them: README.md "Limits".
+    maxRequestBodySize: config.limits.maxBodyBytes,
+    // Yoga's cache keeps failed documents too, by count; use-document-cache replaces it.
+    parserAndValidationCache: false,
+    maskedErrors: {
+      maskError: (error, message, isDev) => {
+        const masked = maskError(error, message, isDev);
+        return masked instanceof GraphQLError ? shortenError(masked) : masked;
+      },
+    },
     plugins: [
       // First: it gives every response its x-request-id, those of the endpoints below included.
       requestLog.plugin,
       useEndpoints({
         registry: metrics.registry,
-        health: () => ({ profile: config.profile, liveFeeds: live.hub.active().length, live: live.health() }),
+        health: () => ({
+          profile: config.profile,
+          redis: redis ? redis.state() : 'off',
+          liveFeeds: live.hub.active().length,
+          live: live.health(),
+        }),
         ready: readiness,
       }),
-      useLimits({ maxCost: config.limits.maxComplexity, maxPageSize: config.limits.maxPageSize }),
+      useRequestParams(),
+      useDocumentLimits(config.limits),
+      useDocumentCache({ maxBytes: config.limits.documentCacheBytes }),
+      useOperationLimits(config.limits),
+      useLimits({
+        maxCost: config.limits.maxComplexity,
+        maxNodes: config.limits.maxNodes,
+        maxPageSize: config.limits.maxPageSize,
+      }),
       useResponseCache(),
+      useUpstreamBudget({ logger }),
       // Last: it ends Envelop's subscribe hooks (see the plugin).
       useSharedSubscriptionResults(live.shared, { onStream: requestLog.streamStarted }),
     ],
@@ -247,6 +314,7 @@ export function createGateway(config: Config, deps: GatewayDeps = {}): Gateway {
   return {
     yoga,
     services,
+    redisState: () => (redis ? redis.state() : 'off'),
     async start() {
       const limits = config.server;
       server = createServer({
@@ -303,7 +371,7 @@ export function createGateway(config: Config, deps: GatewayDeps = {}): Gateway {
       await yoga.dispose();
       await http.close();
       await cache.close();
-      redis?.disconnect();
+      await redis?.close();
     },
   };
 }

@@ -38,9 +38,29 @@ describe('loadConfig', () => {
     ],
     [{ REDIS_URL: 'localhost:6379' }, /^REDIS_URL: must be a redis:\/\/ or rediss:\/\/ URL/],
     [{ MARKETGRAPH_COINGECKO_RPM: '0' }, /^MARKETGRAPH_COINGECKO_RPM: must be a whole number from 1/],
+    [{ MARKETGRAPH_REDIS_PREFIX: 'my app' }, /^MARKETGRAPH_REDIS_PREFIX: must be 1 to 100 characters from /],
+    [
+      { MARKETGRAPH_REDIS_TIMEOUT_MS: '0' },
+      /^MARKETGRAPH_REDIS_TIMEOUT_MS: must be a whole number from 1 to 10000/,
+    ],
+    [
+      { MARKETGRAPH_CACHE_MAX_BYTES: '1000' },
+      /^MARKETGRAPH_CACHE_MAX_BYTES: must be a whole number from 1048576/,
+    ],
   ])('rejects %o with one line naming the setting', (env, message) => {
     expect(() => loadConfig({ env })).toThrow(ConfigError);
     expect(() => loadConfig({ env })).toThrow(message);
+  });
+
+  it('ends the Redis prefix with one separator and defaults the cache to 32 MiB', () => {
+    expect(loadConfig({ env: {} }).redis).toEqual({
+      prefix: 'marketgraph:',
+      timeoutMs: 500,
+      connectTimeoutMs: 2_000,
+    });
+    expect(loadConfig({ env: { MARKETGRAPH_REDIS_PREFIX: 'team-a:mg' } }).redis.prefix).toBe('team-a:mg:');
+    expect(loadConfig({ env: { MARKETGRAPH_REDIS_PREFIX: 'team-a:' } }).redis.prefix).toBe('team-a:');
+    expect(loadConfig({ env: {} }).cache.maxBytes).toBe(32 * 1024 * 1024);
   });
 
   it('rejects unknown flags', () => {

@@ -20,7 +20,7 @@ const ALERTS = `${root}deploy/prometheus/alerts.yml`;
 const ALERT_TESTS = `${root}deploy/prometheus/alerts.test.yml`;
 const DASHBOARD = `${root}deploy/grafana/marketgraph.json`;
 
-/** Added by the Redis work (src/redis.ts); referenced by name before it lands on this branch. */
+/** Registered only in Redis mode (src/redis.ts), which this gateway is not in. */
 const NOT_YET_REGISTERED = new Set(['marketgraph_redis_up']);
 /** Labels Prometheus adds at scrape time, and the bucket label of histograms. */
 const SCRAPE_LABELS = new Set(['instance', 'job']);

@@ -9,6 +9,8 @@ describe('createMetrics', () => {
     expect(names).toEqual([
       'marketgraph_breaker_state',
       'marketgraph_cache_events_total',
+      'marketgraph_cache_memory_bytes',
+      'marketgraph_cache_memory_entries',
       'marketgraph_operation_duration_seconds',
       'marketgraph_operation_errors_total',
       'marketgraph_quota_tokens_left',
@@ -69,6 +71,22 @@ describe('createMetrics', () => {
     expect(text).toContain('marketgraph_response_cache_events_total{event="skip",reason="stale"} 1');
     expect(text).toContain('marketgraph_response_cache_bytes 250');
     expect(text).toContain('marketgraph_response_cache_entries 1');
+  });
+
+  it('reports Redis only once it is configured, and the cache tier at each scrape', async () => {
+    const metrics = createMetrics();
+    expect(await metrics.registry.metrics()).not.toContain('marketgraph_redis_up');
+    metrics.setRedisUp(false);
+    expect(await metrics.registry.metrics()).toContain('marketgraph_redis_up 0');
+    metrics.setRedisUp(true);
+    expect(await metrics.registry.metrics()).toContain('marketgraph_redis_up 1');
+    let bytes = 1_000;
+    metrics.observeCache({ size: () => 3, bytes: () => bytes });
+    expect(await metrics.registry.metrics()).toContain('marketgraph_cache_memory_bytes 1000');
+    bytes = 2_500;
+    const text = await metrics.registry.metrics();
+    expect(text).toContain('marketgraph_cache_memory_bytes 2500');
+    expect(text).toContain('marketgraph_cache_memory_entries 3');
   });
 
   it('adds the default process metrics under their standard names (no prefix) only when asked', async () => {

@@ -4,15 +4,20 @@ import type { HttpCall } from '../http.js';
 import type { Metrics } from '../metrics.js';
 import { waitFor } from './backoff.js';
 import type { Breaker, BreakerTicket } from './breaker.js';
+import type { UpstreamBudget } from './budget.js';
 import type { Failure } from './classify.js';
 import type { Quota } from './quota.js';
 import { redactText } from './redact.js';
 
 // What an attempt must pass before it may leave the process, in order: the circuit breaker, the
-// provider-wide Retry-After block, a quota token, the block again (it may have been set while we
-// queued for the token), and the breaker's probe slot. Waits are taken only when they end early
-// enough to leave `minAttemptMs` of the deadline for the request itself; otherwise the call is
-// refused at once. Refusing a retry surfaces the previous attempt's error, which says more.
+// provider-wide Retry-After block, the request's upstream budget (when the call is made for a request),
+// a quota token, the block again (it may have been set while we queued for the token), and the
+// breaker's probe slot. Waits are taken only when they end early enough to leave `minAttemptMs` of the
+// deadline for the request itself; otherwise the call is refused at once. Refusing a retry surfaces
+// the previous attempt's error, which says more. An attempt refused after its budget reservation gives
+// the reservation back: the budget counts attempts that left.
+// A refused call made for a request logs at debug and is counted in the request's budget, which the
+// request reports in one line (plugins/use-upstream-budget.ts); one made outside requests logs a warning.
 
 /** Per-provider state shared by every call in this process. */
 export interface ProviderState {
@@ -29,6 +34,7 @@ export type Admit = <T>(
   state: ProviderState,
   deadlineAt: number,
   last: Failure | undefined,
+  budget?: UpstreamBudget,
 ) => Promise<BreakerTicket>;
 
 export function createAdmission(deps: {
@@ -40,21 +46,32 @@ export function createAdmission(deps: {
 }): Admit {
   const { quota, metrics, logger, now, minAttemptMs } = deps;
 
-  return async function admit(call, state, deadlineAt, last) {
+  return async function admit(call, state, deadlineAt, last, budget) {
     const { provider, endpoint } = call;
+    const log = budget ? logger.debug.bind(logger) : logger.warn.bind(logger);
     const refuse = (
       outcome: 'shed' | 'breaker_open',
       code: UpstreamCode,
       reason: string,
       retryAfter?: number,
     ) => {
+      budget?.noteRefused(provider, outcome);
       if (last) return last.error;
       const details = { endpoint, ...(retryAfter !== undefined ? { retryAfter } : {}) };
       const error = new UpstreamError(code, provider, `${provider} ${endpoint}: ${reason}`, details);
       metrics.recordUpstream({ provider, endpoint, outcome });
-      logger.warn({ provider, endpoint, outcome, code }, 'upstream call refused');
+      log({ provider, endpoint, outcome, code }, 'upstream call refused');
       state.lastFailure = { error, at: now() };
       return error;
+    };
+    /** The request's own limit, not the provider's health: state.lastError stays as it was. */
+    const refuseOverBudget = (error: UpstreamError) => {
+      metrics.recordUpstream({ provider, endpoint, outcome: 'over_budget' });
+      logger.debug(
+        { provider, endpoint, outcome: 'over_budget', reason: error.details.reason },
+        'upstream call refused',
+      );
+      return last ? last.error : error;
     };
     const refuseOpen = () =>
       refuse('breaker_open', 'UPSTREAM_UNAVAILABLE', 'circuit open after repeated failures, not calling');
@@ -77,24 +94,34 @@ export function createAdmission(deps: {
 
     if (!state.breaker.canPass()) throw refuseOpen();
     await waitUnblocked();
-    const grant = await quota
-      .acquire(provider, call.cost ?? 1, deadlineAt - minAttemptMs)
-      .catch((error: unknown) => {
-        logger.warn({ provider, reason: redactText(String(error)) }, 'quota store failed; calling unmetered');
-        return { ok: true as const };
-      });
-    if (!grant.ok) {
-      const seconds = Math.ceil(grant.retryAfterMs / 1000);
-      throw refuse(
-        'shed',
-        'UPSTREAM_RATE_LIMITED',
-        `local quota exhausted, a token frees in ${seconds} s`,
-        seconds,
-      );
+    const spend = budget?.reserve(provider, endpoint, call.cost ?? 1);
+    if (spend instanceof UpstreamError) throw refuseOverBudget(spend);
+    try {
+      const grant = await quota
+        .acquire(provider, call.cost ?? 1, deadlineAt - minAttemptMs)
+        .catch((error: unknown) => {
+          logger.warn(
+            { provider, reason: redactText(String(error)) },
+            'quota store failed; calling unmetered',
+          );
+          return { ok: true as const };
+        });
+      if (!grant.ok) {
+        const seconds = Math.ceil(grant.retryAfterMs / 1000);
+        throw refuse(
+          'shed',
+          'UPSTREAM_RATE_LIMITED',
+          `local quota exhausted, a token frees in ${seconds} s`,
+          seconds,
+        );
+      }
+      await waitUnblocked();
+      const ticket = state.breaker.tryPass();
+      if (!ticket) throw refuseOpen();
+      return ticket;
+    } catch (error) {
+      spend?.release();
+      throw error;
     }
-    await waitUnblocked();
-    const ticket = state.breaker.tryPass();
-    if (!ticket) throw refuseOpen();
-    return ticket;
   };
 }

@@ -6,6 +6,7 @@ import {
   RateLimiterRes,
 } from 'rate-limiter-flexible';
 import type { Config, UpstreamName } from '../config.js';
+import { LATE, withinBudget } from '../redis.js';
 import { waitFor } from './backoff.js';
 
 // One quota bucket per provider: `rpm` tokens per 60 s window, `cost` tokens per attempt. The bucket
@@ -13,13 +14,18 @@ import { waitFor } from './backoff.js';
 // its tokens when that is within its deadline, and is refused at once otherwise, never left hanging.
 //
 // With a Redis client the bucket lives in Redis (one key per provider under `keyPrefix`), so every
-// gateway process sharing the prefix draws from the same tokens. If Redis is not ready the bucket
-// falls back to a per-process memory bucket instead of blocking calls on a dead store.
+// gateway process sharing the prefix draws from the same tokens. If Redis is not ready, fails, or does
+// not answer within config.redis.timeoutMs, the bucket falls back to a per-process memory bucket
+// instead of blocking calls on a dead store; it uses Redis again as soon as Redis answers.
 
 export interface QuotaStore {
   redis: Redis;
   /** Key prefix shared by every process that should draw from the same buckets. */
   keyPrefix?: string;
+  /** False skips the store altogether (the per-process bucket answers); default: always try it. */
+  available?: () => boolean;
+  /** Told when the store did not answer within its budget (RedisConnection.reportLate). */
+  onLate?: () => void;
 }
 
 export type QuotaGrant = { ok: true } | { ok: false; retryAfterMs: number };
@@ -31,7 +37,6 @@ export interface Quota {
 }
 
 const WINDOW_SECONDS = 60;
-const STORE_TIMEOUT_MS = 500;
 
 interface Bucket {
   limiter: RateLimiterAbstract;
@@ -50,6 +55,7 @@ export function createQuota(deps: {
 }): Quota {
   const { config, store, now, onLeft } = deps;
   const duration = deps.windowSeconds ?? WINDOW_SECONDS;
+  const storeTimeoutMs = config.redis.timeoutMs;
   const limiters = new Map<UpstreamName, Bucket>();
   const views = new Map<UpstreamName, { remaining: number; resetAt: number }>();
 
@@ -78,27 +84,21 @@ export function createQuota(deps: {
   /** A store that is up but does not answer in time must not hold the caller: use the memory bucket. */
   async function consume(bucket: Bucket, provider: UpstreamName, tokens: number, deadlineAt: number) {
     if (bucket.limiter === bucket.fallback || !store) return bucket.limiter.consume(provider, tokens);
-    await waitWhileConnecting(store.redis, Math.min(STORE_TIMEOUT_MS, deadlineAt - now()));
-    const pending = bucket.limiter.consume(provider, tokens);
-    pending.catch(() => {});
-    let timer: NodeJS.Timeout | undefined;
+    // A ready client that the connection counts as down is a hung server: skip it. A client that is
+    // not ready is handled below (first connection) and by rejectIfRedisNotReady.
+    if (store.available && !store.available() && store.redis.status === 'ready') {
+      return bucket.fallback.consume(provider, tokens);
+    }
+    await waitWhileConnecting(store.redis, Math.min(storeTimeoutMs, deadlineAt - now()));
     // The store's budget starts when the command is sent. Measured from before the await above, it
     // also counted whatever kept this process busy meanwhile (a stall longer than the budget left 0 ms
     // for a store that answers in 1 ms), and the per-process fallback then granted a token the shared
-    // bucket had refused.
-    const budget = Math.max(0, Math.min(STORE_TIMEOUT_MS, deadlineAt - now()));
-    // Timers run before I/O in each event-loop turn: after a stall longer than the budget, the timer
-    // would win even though the store's answer is already waiting on the socket. setImmediate lets
-    // that I/O be read first, so "late" means the store really did not answer.
-    const late = new Promise<'late'>((resolve) => {
-      timer = setTimeout(() => setImmediate(() => resolve('late')), budget).unref();
-    });
-    try {
-      const result = await Promise.race([pending, late]);
-      return result === 'late' ? bucket.fallback.consume(provider, tokens) : result;
-    } finally {
-      clearTimeout(timer);
-    }
+    // bucket had refused. withinBudget also lets an answer already on the socket win after a stall.
+    const budget = Math.max(0, Math.min(storeTimeoutMs, deadlineAt - now()));
+    const result = await withinBudget(bucket.limiter.consume(provider, tokens), budget);
+    if (result !== LATE) return result;
+    store.onLate?.();
+    return bucket.fallback.consume(provider, tokens);
   }
 
   function remember(provider: UpstreamName, res: RateLimiterRes): void {

@@ -1,4 +1,5 @@
 import type { Redis } from 'ioredis';
+import { LATE, type RedisState, withinBudget } from '../redis.js';
 
 // Who produces a topic (opens its upstream stream or runs its poller). In one process every claim is
 // granted at once. Across processes a lease in Redis gives each topic to exactly one holder: the
@@ -6,8 +7,13 @@ import type { Redis } from 'ioredis';
 // that wants the topic (has listeners on it) retries every `retryMs`, so when the holder dies the
 // lease expires and one of them takes over within ttlMs + retryMs.
 // Contract: `acquired` and `lost` alternate, starting with `acquired`; after `release` neither is
-// called again. A holder that cannot reach Redis for longer than ttlMs assumes the lease lost (someone
-// else may hold it by now) and keeps competing.
+// called again.
+// Without Redis a process produces every topic it wants itself: its listeners have no other source,
+// since the bus delivers in process then too (bus.ts). So while Redis is down (`state()`), or has
+// failed every attempt for longer than ttlMs, a claim is granted locally and a holder keeps its
+// lease; when Redis is back (at once, on reconnect) each claim competes as usual and a process that
+// Redis does not grant gives the lease up. Before the first connection settled, claims just wait. Between processes that lost Redis, one
+// upstream stream per asset becomes one per asset and process until it returns.
 
 export interface LeaseHandlers {
   acquired(): void;
@@ -64,16 +70,24 @@ interface Claim {
   key: string;
   handlers: LeaseHandlers;
   held: boolean;
-  /** When Redis last confirmed we hold it (performance.now()). */
-  confirmedAt: number;
   /** When the last claim attempt started (performance.now()). */
   triedAt: number;
+  /** When attempts started failing (performance.now()); undefined after an answer. */
+  failingSince: number | undefined;
   inFlight: boolean;
   released: boolean;
 }
 
 export interface RedisLeasesDeps {
   redis: Redis;
+  /** Whether Redis can be asked (default: from the client's status); 'down' grants claims locally. */
+  state?: () => RedisState;
+  /** How long one attempt may take before it counts as failed (default ttlMs / 3). */
+  timeoutMs?: number;
+  /** Told when an attempt did not get its answer within timeoutMs (RedisConnection.reportLate). */
+  onLate?: () => void;
+  /** Calls `listener` whenever Redis becomes reachable again (default: the client's 'ready'); returns the unsubscribe. */
+  onReachable?: (listener: () => void) => () => void;
   /** Unique per process, e.g. `${hostname}:${pid}:${random}`; stored as the lease's value. */
   owner: string;
   /** Key prefix, e.g. 'marketgraph:live:lease:'. */
@@ -92,9 +106,19 @@ export function createRedisLeases(deps: RedisLeasesDeps): Leases {
   if (!(renewMs * 2 <= ttlMs)) {
     throw new RangeError(`leases: renewMs (${renewMs}) must be at most half of ttlMs (${ttlMs})`);
   }
+  const state = deps.state ?? (() => clientState(deps.redis));
+  const timeoutMs = deps.timeoutMs ?? ttlMs / 3;
   const claims = new Map<string, Claim>();
   let timer: NodeJS.Timeout | undefined;
   let lastError = 0;
+  // A reconnect is when processes that produced locally should find out who produces now.
+  const onReachable =
+    deps.onReachable ??
+    ((listener: () => void) => {
+      deps.redis.on('ready', listener);
+      return () => deps.redis.off('ready', listener);
+    });
+  const stopWatching = onReachable(() => tick(true));
 
   function reportError(error: unknown) {
     // One report per renew period is enough to say Redis is unreachable.
@@ -106,12 +130,25 @@ export function createRedisLeases(deps: RedisLeasesDeps): Leases {
 
   async function attempt(claim: Claim) {
     if (claim.inFlight || claim.released) return;
-    claim.inFlight = true;
     const started = performance.now();
     claim.triedAt = started;
+    const redis = state();
+    if (redis !== 'up') {
+      if (redis === 'down') grantLocally(claim);
+      return;
+    }
+    claim.inFlight = true;
     let ours: boolean | undefined;
     try {
-      ours = (await deps.redis.eval(CLAIM, 1, deps.prefix + claim.key, deps.owner, ttlMs)) === 1;
+      const answer = await withinBudget(
+        deps.redis.eval(CLAIM, 1, deps.prefix + claim.key, deps.owner, ttlMs),
+        timeoutMs,
+      );
+      if (answer === LATE) {
+        deps.onLate?.();
+        throw new Error(`leases: Redis did not answer within ${timeoutMs} ms`);
+      }
+      ours = answer === 1;
     } catch (error) {
       reportError(error);
     } finally {
@@ -121,16 +158,27 @@ export function createRedisLeases(deps: RedisLeasesDeps): Leases {
       if (ours) void release(claim.key);
       return;
     }
-    if (ours === true) {
-      claim.confirmedAt = started;
+    if (ours === undefined) {
+      claim.failingSince ??= started;
+      if (performance.now() - claim.failingSince > ttlMs) grantLocally(claim);
+      return;
+    }
+    claim.failingSince = undefined;
+    if (ours) {
       if (!claim.held) {
         claim.held = true;
         call(claim.handlers.acquired);
       }
-    } else if (claim.held && (ours === false || performance.now() - claim.confirmedAt > ttlMs)) {
+    } else if (claim.held) {
       claim.held = false;
       call(claim.handlers.lost);
     }
+  }
+
+  function grantLocally(claim: Claim) {
+    if (claim.held) return;
+    claim.held = true;
+    call(claim.handlers.acquired);
   }
 
   function call(fn: () => void) {
@@ -142,18 +190,19 @@ export function createRedisLeases(deps: RedisLeasesDeps): Leases {
   }
 
   async function release(key: string) {
+    if (state() !== 'up') return;
     try {
-      await deps.redis.eval(RELEASE, 1, deps.prefix + key, deps.owner);
+      await withinBudget(deps.redis.eval(RELEASE, 1, deps.prefix + key, deps.owner), timeoutMs);
     } catch (error) {
       reportError(error);
     }
   }
 
-  function tick() {
+  function tick(all = false) {
     const t = performance.now();
     for (const claim of claims.values()) {
       // A small margin keeps renewals on the renewMs beat despite timer jitter.
-      if (!claim.held || t - claim.triedAt >= renewMs - retryMs / 2) void attempt(claim);
+      if (all || !claim.held || t - claim.triedAt >= renewMs - retryMs / 2) void attempt(claim);
     }
   }
 
@@ -164,13 +213,13 @@ export function createRedisLeases(deps: RedisLeasesDeps): Leases {
         key,
         handlers,
         held: false,
-        confirmedAt: 0,
         triedAt: 0,
+        failingSince: undefined,
         inFlight: false,
         released: false,
       };
       claims.set(key, claim);
-      timer ??= setInterval(tick, retryMs);
+      timer ??= setInterval(() => tick(), retryMs);
       void attempt(claim);
       return () => {
         if (claim.released) return;
@@ -189,6 +238,7 @@ export function createRedisLeases(deps: RedisLeasesDeps): Leases {
     },
     held: () => [...claims.values()].filter((c) => c.held).map((c) => c.key),
     async close() {
+      stopWatching();
       if (timer) clearInterval(timer);
       timer = undefined;
       const held = [...claims.values()].filter((c) => c.held);
@@ -198,4 +248,11 @@ export function createRedisLeases(deps: RedisLeasesDeps): Leases {
       await Promise.all(held.map((c) => release(c.key)));
     },
   };
+}
+
+function clientState(redis: Redis): RedisState {
+  if (redis.status === 'ready') return 'up';
+  return redis.status === 'wait' || redis.status === 'connecting' || redis.status === 'connect'
+    ? 'connecting'
+    : 'down';
 }

@@ -1,17 +1,16 @@
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
-import { createRedisEventTarget } from '@graphql-yoga/redis-event-target';
 import type { GraphQLError } from 'graphql';
-import { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import type { Config } from '../config.js';
 import type { Context } from '../context.js';
 import type { OnChainService } from '../onchain.js';
+import type { RedisConnection } from '../redis.js';
 import type { AssetRegistry } from '../registry.js';
 import type { SignalService } from '../signals/service.js';
 import { parseTickerEvent } from '../sources/binance.js';
 import { type BinanceStreams, createBinanceStreams } from './binance-streams.js';
-import { createEventTargetBus, createLocalBus, type LiveBus } from './bus.js';
+import { createLocalBus, createRedisBus, type LiveBus } from './bus.js';
 import { type ChannelStats, createChannels } from './channels.js';
 import { createLocalLeases, createRedisLeases, type Leases } from './leases.js';
 import { createMetricFeed, type MetricFeed } from './metric-feed.js';
@@ -22,14 +21,18 @@ import { createSignalFeed, type SignalFeed } from './signal-feed.js';
 
 // The live layer of one gateway process: upstream streams and pollers, the bus and leases that spread
 // them across processes, and the per-subscriber feeds behind the Subscription fields.
-// Without REDIS_URL everything stays in this process. With it, events travel through Yoga's Redis
-// event target and each topic (an asset's price stream, a chain's metric poller, ...) is produced by
+// Without Redis everything stays in this process. With it, events travel through Redis pub/sub and
+// each topic (an asset's price stream, a chain's metric poller, ...) is produced by
 // the one process holding its lease in Redis (TTL 3 s, renewed every second, retried every 500 ms by
 // the others), so N processes open one upstream stream per asset between them, and another listening
 // process takes a topic over within ~3.5 s of its holder dying (at once when it shuts down cleanly).
+// While Redis is unreachable each process produces what its own listeners need and delivers it in
+// process (bus.ts, leases.ts); when Redis returns they share again.
 
 export interface LiveDeps {
   config: Config;
+  /** Spreads topics across processes; everything stays in this process without it. */
+  redis?: RedisConnection;
   logger: Logger;
   registry: AssetRegistry;
   onchain: OnChainService;
@@ -74,8 +77,8 @@ export function createLive(deps: LiveDeps): Live {
   const { config, logger } = deps;
   const warn = (msg: string) => (error: unknown) => logger.warn({ err: describe(error) }, msg);
 
-  const transport = config.redisUrl
-    ? createRedisTransport(config.redisUrl, logger)
+  const transport = deps.redis
+    ? createRedisTransport(deps.redis, config, logger)
     : { bus: createLocalBus({ onError: warn('live listener threw') }), leases: createLocalLeases() };
   const channels = createChannels({
     bus: transport.bus,
@@ -155,40 +158,32 @@ interface Transport {
   close?: () => Promise<void>;
 }
 
-function createRedisTransport(url: string, logger: Logger): Transport {
-  // Two connections: a subscribed connection can do nothing else. Commands fail after a second rather
-  // than queue while Redis is away, so a lease holder notices it can no longer renew.
-  const options = { maxRetriesPerRequest: 1, commandTimeout: LEASE_RENEW_MS } as const;
-  const publishClient = new Redis(url, options);
-  const subscribeClient = new Redis(url, { maxRetriesPerRequest: 1 });
-  for (const client of [publishClient, subscribeClient]) {
-    client.on('error', (error) => logger.warn({ err: describe(error) }, 'live redis error'));
-  }
+function createRedisTransport(redis: RedisConnection, config: Config, logger: Logger): Transport {
   // Redis channels are server-wide, keys are per database: both get the database in their prefix so
   // gateways on different databases of one server never hear each other.
+  const url = config.redisUrl ?? '';
   const db = Number(new URL(url).pathname.slice(1) || '0') || 0;
-  const prefix = `marketgraph:${db}:live:`;
-  const bus = createEventTargetBus({
-    target: createRedisEventTarget({ publishClient, subscribeClient }),
+  const prefix = `${redis.prefix}${db}:live:`;
+  const bus = createRedisBus({
+    publisher: redis.commands,
+    subscriber: redis.subscriber,
     prefix,
-    onError: (error) => logger.warn({ err: describe(error) }, 'live listener threw'),
+    up: redis.up,
+    onError: (error) => logger.warn({ err: describe(error) }, 'live bus error'),
   });
   const leases = createRedisLeases({
-    redis: publishClient,
+    redis: redis.commands,
+    state: redis.state,
+    onReachable: redis.onUp,
+    onLate: redis.reportLate,
+    timeoutMs: Math.min(redis.timeoutMs, LEASE_RENEW_MS),
     owner: `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`,
     prefix: `${prefix}lease:`,
     ttlMs: LEASE_TTL_MS,
     renewMs: LEASE_RENEW_MS,
     onError: (error) => logger.warn({ err: describe(error) }, 'live lease renewal failed'),
   });
-  return {
-    bus,
-    leases,
-    async close() {
-      subscribeClient.disconnect();
-      await publishClient.quit().catch(() => publishClient.disconnect());
-    },
-  };
+  return { bus, leases };
 }
 
 function describe(error: unknown): string {

@@ -8,21 +8,58 @@ import { createEtherscanSource } from './etherscan.js';
 import { createMempoolSource } from './mempool.js';
 import { createTokenMetricsSource } from './tokenmetrics.js';
 
-// Every provider source, built once per process over the shared Http. Building one makes no call;
-// whether a provider is used is decided by config.providers[name].enabled at the call sites.
+// Every provider source over one Http: the process's, or a request's view of it (http.forRequest), so
+// a set is built per request that calls providers. Building one makes no call; each source is built on
+// first use, since a request usually reaches one or two providers. Whether a provider is used is
+// decided by config.providers[name].enabled at the call sites.
 
 export function createSources(deps: { http: Http; config: Config }) {
-  const { http, config } = deps;
-  const p = config.providers;
-  return {
-    coingecko: createCoinGeckoSource({ http, config: p.coingecko }),
-    binance: createBinanceSource({ http, config: p.binance }),
-    defillama: createDefiLlamaSource({ http, config: p.defillama }),
-    mempool: createMempoolSource({ http, config: p.mempool }),
-    tokenmetrics: createTokenMetricsSource({ http, config: p.tokenmetrics }),
-    coincap: createCoinCapSource({ http, config: p.coincap }),
-    etherscan: createEtherscanSource({ http, config: p.etherscan }),
-  };
+  return new SourceSet(deps.http, deps.config.providers);
 }
 
 export type Sources = ReturnType<typeof createSources>;
+
+/** A class, so that the set built per request is a few fields; its getters live on the prototype. */
+class SourceSet {
+  private cg: ReturnType<typeof createCoinGeckoSource> | undefined;
+  private bn: ReturnType<typeof createBinanceSource> | undefined;
+  private llama: ReturnType<typeof createDefiLlamaSource> | undefined;
+  private mp: ReturnType<typeof createMempoolSource> | undefined;
+  private tm: ReturnType<typeof createTokenMetricsSource> | undefined;
+  private cc: ReturnType<typeof createCoinCapSource> | undefined;
+  private es: ReturnType<typeof createEtherscanSource> | undefined;
+
+  constructor(
+    private readonly http: Http,
+    private readonly providers: Config['providers'],
+  ) {}
+
+  get coingecko() {
+    this.cg ??= createCoinGeckoSource({ http: this.http, config: this.providers.coingecko });
+    return this.cg;
+  }
+  get binance() {
+    this.bn ??= createBinanceSource({ http: this.http, config: this.providers.binance });
+    return this.bn;
+  }
+  get defillama() {
+    this.llama ??= createDefiLlamaSource({ http: this.http, config: this.providers.defillama });
+    return this.llama;
+  }
+  get mempool() {
+    this.mp ??= createMempoolSource({ http: this.http, config: this.providers.mempool });
+    return this.mp;
+  }
+  get tokenmetrics() {
+    this.tm ??= createTokenMetricsSource({ http: this.http, config: this.providers.tokenmetrics });
+    return this.tm;
+  }
+  get coincap() {
+    this.cc ??= createCoinCapSource({ http: this.http, config: this.providers.coincap });
+    return this.cc;
+  }
+  get etherscan() {
+    this.es ??= createEtherscanSource({ http: this.http, config: this.providers.etherscan });
+    return this.es;
+  }
+}

@@ -4,20 +4,25 @@ import { type GatewayProcess, sandboxProviderEnv, spawnGateway } from '../../scr
 import { UPSTREAMS } from '../../src/config.js';
 import { type Sandbox, startSandbox } from '../../src/sandbox/server.js';
 import { type Received, subscribeSse, subscribeWs, waitFor, wsClient } from '../helpers/clients.js';
+import { deleteKeys, keysUnder, redisTestUrl, testPrefix } from '../helpers/redis.js';
 
-// Issue #5 acceptance: two gateway processes over the real Redis (database 6, flushed first). Both
+// Issue #5 acceptance: two gateway processes over the real Redis (REDIS_TEST_URL, default
+// 127.0.0.1:6379) under a key prefix of this run, whose keys it deletes at the end. Both
 // processes' subscribers get the same ticks, the sandbox sees one upstream connection with one stream
 // per asset, and killing the process that holds the streams' lease moves them to the other within 5 s
 // while its subscribers keep receiving. Every provider points at the sandbox (nothing leaves loopback).
 
-const REDIS_URL = 'redis://127.0.0.1:6379/6';
+const REDIS_URL = redisTestUrl();
+const PREFIX = testPrefix('live-processes');
+/** Lease keys carry the database (channels are server-wide); see src/live/live.ts. */
+const LEASE_PREFIX = `${PREFIX}${Number(new URL(REDIS_URL).pathname.slice(1) || '0') || 0}:live:lease:`;
 const PRICES = 'subscription ($ids: [ID!]!) { priceUpdated(assetIds: $ids) { assetId value asOf source } }';
 const IDS = ['bitcoin', 'ethereum'];
 
 type PriceEvent = { assetId: string; value: number; asOf: string; source: string };
 const price = (e: Received) => e.data?.priceUpdated as PriceEvent;
 
-const LEASES = IDS.map((id) => `marketgraph:6:live:lease:price:${id}`);
+const LEASES = IDS.map((id) => `${LEASE_PREFIX}price:${id}`);
 
 /** Binance ticks (asset@asOf → value) received after `from`. */
 function ticks(events: Received[], from = 0) {
@@ -43,9 +48,8 @@ describe('live prices across two gateway processes', () => {
 
   beforeAll(async () => {
     redis = new Redis(REDIS_URL, { maxRetriesPerRequest: 1 });
-    await redis.flushdb();
     sandbox = await startSandbox({ quotas: false, tickMs: 200 });
-    const env = { ...sandboxProviderEnv(sandbox, UPSTREAMS), REDIS_URL };
+    const env = { ...sandboxProviderEnv(sandbox, UPSTREAMS), REDIS_URL, MARKETGRAPH_REDIS_PREFIX: PREFIX };
     procs = await Promise.all([spawnGateway({ env }), spawnGateway({ env })]);
   }, 40_000);
 
@@ -53,7 +57,7 @@ describe('live prices across two gateway processes', () => {
     for (const stop of stops) stop();
     await Promise.all(procs.map((p) => p.stop()));
     await sandbox?.close();
-    await redis?.flushdb();
+    if (redis) await deleteKeys(redis, PREFIX);
     redis?.disconnect();
   });
 
@@ -115,6 +119,6 @@ describe('live prices across two gateway processes', () => {
     subB2.stop();
     await Promise.all([clientA.dispose(), clientB.dispose()]);
     await waitFor(() => sandbox.wsConnections('binance') === 0, 5_000, 'the upstream connection to close');
-    expect(await redis.keys('marketgraph:6:live:lease:*')).toEqual([]);
+    expect(await keysUnder(redis, LEASE_PREFIX)).toEqual([]);
   }, 40_000);
 });

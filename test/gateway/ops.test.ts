@@ -161,6 +161,7 @@ describe('request ids and the log line per operation', () => {
 
   it('echoes a valid x-request-id and writes exactly one info line for the operation, carrying it', async () => {
     const before = lines.length;
+    const calls = t.sandbox.count('coingecko');
     const response = await post(
       { query: 'query BitcoinPrice { asset(id: "bitcoin") { price { value } } }' },
       { 'x-request-id': 'trace-42.abc_DEF:1' },
@@ -182,6 +183,10 @@ describe('request ids and the log line per operation', () => {
     });
     expect(line!.durationMs).toBeGreaterThan(0);
     expect(line!.errorCodes).toBeUndefined();
+    // The calls this request made, from its upstream budget (src/http/budget.ts): what reached the provider.
+    const made = t.sandbox.count('coingecko') - calls;
+    expect(made).toBeGreaterThan(0);
+    expect(line!.upstreamCalls).toEqual({ coingecko: made });
   });
 
   it('creates an id when there is none, or when the given one is too long or has other characters', async () => {

@@ -1,16 +1,17 @@
-import { randomUUID } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type GatewayProcess, sandboxProviderEnv, spawnGateway } from '../../scripts/lib/gateway-process.js';
 import { loadConfig, UPSTREAMS } from '../../src/config.js';
 import { createQuota } from '../../src/http/quota.js';
 import { type Sandbox, startSandbox } from '../../src/sandbox/server.js';
+import { deleteKeys, keysUnder, redisTestUrl, testPrefix } from '../helpers/redis.js';
 
-// Issue #3 acceptance: two gateway processes sharing the real Redis at 127.0.0.1:6379. What one
-// fetched, the other serves with 0 upstream calls; together they stay inside one provider quota.
-// Both run the live profile with every provider URL pointed at the sandbox (nothing leaves loopback).
+// Issue #3 acceptance: two gateway processes sharing the real Redis (REDIS_TEST_URL, default
+// 127.0.0.1:6379) under a key prefix of this run, whose keys it deletes at the end. What one fetched,
+// the other serves with 0 upstream calls; together they stay inside one provider quota. Both run the
+// live profile with every provider URL pointed at the sandbox (nothing leaves loopback).
 
-const REDIS_URL = 'redis://127.0.0.1:6379/5';
+const REDIS_URL = redisTestUrl();
 const RPM = 10;
 
 interface PriceAnswer {
@@ -21,6 +22,7 @@ interface PriceAnswer {
 }
 
 describe('two gateway processes sharing Redis', () => {
+  const prefix = testPrefix('gateways');
   let sandbox: Sandbox;
   let redis: Redis;
   let a: GatewayProcess;
@@ -34,7 +36,6 @@ describe('two gateway processes sharing Redis', () => {
 
   beforeAll(async () => {
     redis = new Redis(REDIS_URL, { maxRetriesPerRequest: 1 });
-    await redis.flushdb();
     // Only CoinGecko runs; the other providers are disabled so prices cannot fail over elsewhere.
     sandbox = await startSandbox({
       providers: ['coingecko'],
@@ -43,6 +44,7 @@ describe('two gateway processes sharing Redis', () => {
     const env = {
       ...sandboxProviderEnv(sandbox, UPSTREAMS),
       REDIS_URL,
+      MARKETGRAPH_REDIS_PREFIX: prefix,
       MARKETGRAPH_COINGECKO_RPM: String(RPM),
       MARKETGRAPH_UPSTREAM_DEADLINE_MS: '3000',
     };
@@ -52,7 +54,7 @@ describe('two gateway processes sharing Redis', () => {
   afterAll(async () => {
     await Promise.all([a?.stop(), b?.stop()]);
     await sandbox?.close();
-    await redis?.flushdb();
+    if (redis) await deleteKeys(redis, prefix);
     redis?.disconnect();
   });
 
@@ -65,7 +67,7 @@ describe('two gateway processes sharing Redis', () => {
     expect(first.body.data!.asset!.price!.value).toBeGreaterThan(0);
     expect(first.body.data!.asset!.price!.source).toBe('COINGECKO');
     expect(sandbox.count('coingecko')).toBeGreaterThan(0);
-    expect(await redis.dbsize()).toBeGreaterThan(0);
+    expect((await keysUnder(redis, `${prefix}cache:`)).length).toBeGreaterThan(0);
 
     reset();
     const second = await b.query<PriceAnswer>(query);
@@ -95,11 +97,11 @@ describe('two gateway processes sharing Redis', () => {
       JSON.stringify({
         spent,
         now: sandbox.counts(),
-        redisPoints: await redis.get('marketgraph:quota:coingecko'),
+        redisPoints: await redis.get(`${prefix}quota:coingecko`),
         a: await upstreamCounts(a),
         b: await upstreamCounts(b),
       });
-    // Everything either process sent to CoinGecko since the quota window opened (Redis was flushed).
+    // Everything either process sent to CoinGecko since the quota window opened (the prefix is new).
     expect(spent + all.length, await why()).toBeLessThanOrEqual(RPM);
     expect(all.every((r) => r.status !== 429)).toBe(true);
     const refused = results.flatMap((r) => r.body.errors ?? []);
@@ -131,7 +133,7 @@ async function upstreamCounts(gateway: GatewayProcess): Promise<Record<string, n
 // letting N processes exceed the shared quota (both fixed in src/http/quota.ts).
 describe('the shared quota bucket over the real Redis', () => {
   it('counts the first calls in Redis, not in a per-process bucket, while the client is still connecting', async () => {
-    const keyPrefix = `marketgraph-test:startup:${randomUUID()}`;
+    const keyPrefix = `${testPrefix('startup')}quota`;
     const fresh = new Redis(REDIS_URL, { maxRetriesPerRequest: 2, enableOfflineQueue: false });
     const check = new Redis(REDIS_URL);
     try {
@@ -141,8 +143,7 @@ describe('the shared quota bucket over the real Redis', () => {
       expect(await quota.acquire('coingecko', 1, Date.now() + 2_000)).toEqual({ ok: true });
       expect(await check.get(`${keyPrefix}:coingecko`)).toBe('1');
     } finally {
-      const keys = await check.keys(`${keyPrefix}*`);
-      if (keys.length > 0) await check.del(...keys);
+      await deleteKeys(check, keyPrefix);
       fresh.disconnect();
       check.disconnect();
     }
@@ -150,7 +151,7 @@ describe('the shared quota bucket over the real Redis', () => {
 
   it('still obeys Redis when the process was too busy to read its (prompt) answer in time', async () => {
     const redis = new Redis(REDIS_URL, { maxRetriesPerRequest: 1 });
-    const keyPrefix = `marketgraph-test:stall:${randomUUID()}`;
+    const keyPrefix = `${testPrefix('stall')}quota`;
     try {
       await redis.ping();
       const config = loadConfig({ env: { MARKETGRAPH_COINGECKO_RPM: '1' } });
@@ -170,8 +171,7 @@ describe('the shared quota bucket over the real Redis', () => {
       const grant = await pending;
       expect(grant.ok).toBe(false);
     } finally {
-      const keys = await redis.keys(`${keyPrefix}*`);
-      if (keys.length > 0) await redis.del(...keys);
+      await deleteKeys(redis, keyPrefix);
       redis.disconnect();
     }
   });

@@ -1,10 +1,13 @@
-import { randomUUID } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
+import { loadConfig } from '../../src/config.js';
 import type { UpstreamError } from '../../src/errors.js';
 import { createQuota } from '../../src/http/quota.js';
 import type { HttpCall } from '../../src/http.js';
+import { createRedisConnection } from '../../src/redis.js';
+import { deleteKeys, keysUnder, redisTestUrl, testPrefix } from '../helpers/redis.js';
+import { startPrivateRedis } from '../helpers/redis-server.js';
 import { buildConfig, makeHttp, type ScriptedServer, sendJson, startScriptedServer } from './helpers.js';
 
 const call: HttpCall<unknown> = {
@@ -114,16 +117,15 @@ describe('createQuota', () => {
 });
 
 describe('shared quota through Redis', () => {
-  const redis = new Redis('redis://127.0.0.1:6379', { lazyConnect: true, maxRetriesPerRequest: 1 });
-  const prefix = `marketgraph-test:quota:${randomUUID()}`;
+  const redis = new Redis(redisTestUrl(), { lazyConnect: true, maxRetriesPerRequest: 1 });
+  const prefix = `${testPrefix('quota')}quota`;
 
   beforeAll(async () => {
     await redis.connect();
     await redis.ping();
   });
   afterAll(async () => {
-    const keys = await redis.keys(`${prefix}*`);
-    if (keys.length > 0) await redis.del(...keys);
+    await deleteKeys(redis, prefix);
     await redis.quit();
   });
 
@@ -154,7 +156,7 @@ describe('shared quota through Redis', () => {
 describe('quota store outage', () => {
   it('falls back to a per-process bucket when Redis is not ready, instead of blocking calls', async () => {
     const server = await countingServer();
-    const offline = new Redis('redis://127.0.0.1:6379', { lazyConnect: true });
+    const offline = new Redis(redisTestUrl(), { lazyConnect: true });
     const config = buildConfig(
       { MARKETGRAPH_COINGECKO_RPM: '5', MARKETGRAPH_UPSTREAM_DEADLINE_MS: '800' },
       { coingecko: server.url },
@@ -169,3 +171,60 @@ describe('quota store outage', () => {
     offline.disconnect();
   });
 });
+
+describe('quota while its Redis is killed and restarted', () => {
+  it('serves from the per-process bucket within the store budget, and from Redis again once it is back', async () => {
+    const server = await countingServer();
+    const redisServer = await startPrivateRedis();
+    const env = {
+      REDIS_URL: redisServer.url,
+      MARKETGRAPH_REDIS_TIMEOUT_MS: '100',
+      MARKETGRAPH_COINGECKO_RPM: '4',
+      MARKETGRAPH_UPSTREAM_DEADLINE_MS: '800',
+    };
+    const connection = createRedisConnection({ config: loadConfig({ env }) });
+    const inspect = new Redis(redisServer.url, { lazyConnect: true, maxRetriesPerRequest: 0 });
+    inspect.on('error', () => {});
+    try {
+      const config = buildConfig(env, { coingecko: server.url });
+      const keyPrefix = 'q';
+      const { http } = makeHttp(config, { quotaStore: { redis: connection.commands, keyPrefix } });
+      open.push(http);
+      await inspect.connect();
+      expect((await Promise.allSettled([http.get(call), http.get(call)])).map((r) => r.status)).toEqual([
+        'fulfilled',
+        'fulfilled',
+      ]);
+      expect(await inspect.get('q:coingecko')).toBe('2');
+      inspect.disconnect();
+
+      await redisServer.kill();
+      await waitUntil(() => !connection.up());
+      // The per-process bucket (a fresh one: 4 tokens) takes over; the surplus is shed, not hung.
+      const started = Date.now();
+      const during = await Promise.allSettled(Array.from({ length: 6 }, () => http.get(call)));
+      expect(Date.now() - started).toBeLessThan(800);
+      expect(during.filter((r) => r.status === 'fulfilled')).toHaveLength(4);
+      expect(server.requests).toHaveLength(6);
+
+      await redisServer.start();
+      await waitUntil(() => connection.up());
+      await inspect.connect();
+      await http.get({ ...call, endpoint: 'simple/price#after' });
+      expect(await keysUnder(inspect, 'q:')).toEqual(['q:coingecko']);
+      expect(await inspect.get('q:coingecko')).toBe('1');
+    } finally {
+      inspect.disconnect();
+      await connection.close();
+      await redisServer.close();
+    }
+  });
+});
+
+async function waitUntil(check: () => boolean, timeoutMs = 5_000) {
+  const deadline = Date.now() + timeoutMs;
+  while (!check()) {
+    if (Date.now() > deadline) throw new Error('timed out');
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}

@@ -1,36 +1,52 @@
-import { randomUUID } from 'node:crypto';
-import { createRedisEventTarget } from '@graphql-yoga/redis-event-target';
 import { Redis } from 'ioredis';
 import { afterAll, describe, expect, it } from 'vitest';
-import { createEventTargetBus } from '../../src/live/bus.js';
+import { loadConfig } from '../../src/config.js';
+import { createRedisBus } from '../../src/live/bus.js';
 import { createChannels } from '../../src/live/channels.js';
 import { createRedisLeases, type Leases } from '../../src/live/leases.js';
+import { createRedisConnection, type RedisConnection } from '../../src/redis.js';
+import { deleteKeys, redisTestUrl, testPrefix } from '../helpers/redis.js';
+import { startPrivateRedis } from '../helpers/redis-server.js';
 
-// Leases and the bus over the real Redis (127.0.0.1:6379, database 7, a fresh prefix per run so
-// parallel runs never meet): one producer per topic among several "processes" (each its own Redis
-// connections), takeover after the holder dies, and events reaching every process.
+// Leases and the bus over a real Redis: one producer per topic among several "processes" (each its
+// own connections, as src/redis.ts makes them), takeover after the holder dies, and events reaching
+// every process. The shared Redis (REDIS_TEST_URL, default 127.0.0.1:6379) under a prefix of this run,
+// whose keys it deletes; and a private redis-server the last test kills and restarts.
 
-const URL = 'redis://127.0.0.1:6379/7';
-const prefix = `test:${randomUUID()}:`;
-const clients: Redis[] = [];
+const prefix = testPrefix('live');
+const connections: RedisConnection[] = [];
 const opened: Leases[] = [];
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-function connect() {
-  const client = new Redis(URL, { maxRetriesPerRequest: 1, commandTimeout: 500 });
-  client.on('error', () => {});
-  clients.push(client);
-  return client;
+function connect(url = redisTestUrl()) {
+  const config = loadConfig({
+    env: { REDIS_URL: url, MARKETGRAPH_REDIS_PREFIX: prefix, MARKETGRAPH_REDIS_TIMEOUT_MS: '200' },
+  });
+  const connection = createRedisConnection({ config });
+  connections.push(connection);
+  return connection;
 }
 
-/** One simulated gateway process: its own connections, leases and bus. */
-function process(name: string, ttlMs = 600, renewMs = 200) {
-  const redis = connect();
-  const leases = createRedisLeases({ redis, owner: name, prefix: `${prefix}lease:`, ttlMs, renewMs });
+/** One simulated gateway process: its own connections, leases and bus (wired as src/live/live.ts does). */
+function process(name: string, options: { ttlMs?: number; renewMs?: number; url?: string } = {}) {
+  const redis = connect(options.url);
+  const leases = createRedisLeases({
+    redis: redis.commands,
+    state: redis.state,
+    onReachable: redis.onUp,
+    onLate: redis.reportLate,
+    timeoutMs: 200,
+    owner: name,
+    prefix: `${prefix}lease:`,
+    ttlMs: options.ttlMs ?? 600,
+    renewMs: options.renewMs ?? 200,
+  });
   opened.push(leases);
-  const bus = createEventTargetBus({
-    target: createRedisEventTarget({ publishClient: redis, subscribeClient: connect() }),
+  const bus = createRedisBus({
+    publisher: redis.commands,
+    subscriber: redis.subscriber,
     prefix,
+    up: redis.up,
   });
   return { name, redis, leases, bus, channels: createChannels({ bus, leases }) };
 }
@@ -45,9 +61,10 @@ async function until(check: () => boolean, timeoutMs: number, what: string) {
 
 afterAll(async () => {
   await Promise.all(opened.map((leases) => leases.close()));
-  const keys = await clients[0]?.keys(`${prefix}*`);
-  if (keys?.length) await clients[0]!.del(...keys);
-  for (const client of clients) client.disconnect();
+  const cleaner = new Redis(redisTestUrl(), { maxRetriesPerRequest: 1 });
+  await deleteKeys(cleaner, prefix);
+  cleaner.disconnect();
+  await Promise.all(connections.map((c) => c.close()));
 });
 
 describe('redis leases', () => {
@@ -61,6 +78,7 @@ describe('redis leases', () => {
       }),
     );
     await until(() => events.length === 1, 2_000, 'a holder');
+    expect(holders.map((l) => l.held().length).reduce((x, y) => x + y)).toBe(1);
     await sleep(1_500); // > 2 TTLs: renewals keep it, nobody else gets it
     expect(events).toHaveLength(1);
     const first = Number(events[0]!.slice(1));
@@ -83,11 +101,13 @@ describe('redis leases', () => {
     b.leases.claim('k2', { acquired: () => got.push('b'), lost: () => got.push('b lost') });
     await sleep(400);
     const died = Date.now();
-    a.redis.disconnect(); // renewals stop; the lease runs out
+    a.redis.commands.disconnect(); // renewals stop; the lease runs out
     await until(() => got.includes('b'), 2_000, 'b to take k2 over');
     expect(Date.now() - died).toBeLessThanOrEqual(600 + 200 + 150);
-    // a notices it can no longer renew and stops producing.
-    await until(() => got.includes('a lost'), 2_000, 'a to give k2 up');
+    // a, cut off from Redis, keeps producing for its own listeners (its bus delivers in process now).
+    await sleep(600);
+    expect(got).toEqual(['a', 'b']);
+    expect(a.leases.held()).toEqual(['k2']);
   });
 });
 
@@ -129,5 +149,59 @@ describe('channels across processes', () => {
     for (const leave of leaves) leave();
     await until(() => running.size === 0, 1_000, 'no producer');
     for (const p of procs) expect(p.channels.stats()).toEqual({ topics: [], listeners: 0, producing: [] });
+  });
+});
+
+describe('channels while Redis is killed and restarted', () => {
+  it('lets every process produce for its own listeners without Redis, and one again after', async () => {
+    const server = await startPrivateRedis();
+    try {
+      const procs = ['q1', 'q2'].map((name) => process(name, { url: server.url }));
+      await until(() => procs.every((p) => p.redis.up()), 2_000, 'both processes connected');
+      const running = new Set<string>();
+      const received = procs.map(() => [] as string[]);
+      const leaves = procs.map((p, i) =>
+        p.channels.join(
+          'price:ethereum',
+          (emit) => {
+            running.add(p.name);
+            let n = 0;
+            const timer = setInterval(() => emit({ n: ++n, by: p.name }), 50);
+            return () => {
+              clearInterval(timer);
+              running.delete(p.name);
+            };
+          },
+          (event) => received[i]!.push((event as { by: string }).by),
+        ),
+      );
+      await until(() => received.every((r) => r.length >= 3), 3_000, 'events in both processes');
+      expect(running.size).toBe(1);
+      const [first] = [...running];
+      expect(received.every((r) => r.every((by) => by === first))).toBe(true);
+
+      await server.kill();
+      await until(() => procs.every((p) => !p.redis.up()), 2_000, 'both processes to see Redis down');
+      // Each process now produces the topic itself and hears only its own producer.
+      await until(() => running.size === 2, 2_000, 'a producer in each process');
+      const mark = received.map((r) => r.length);
+      await until(() => received.every((r, i) => r.length >= mark[i]! + 5), 2_000, 'events without Redis');
+      procs.forEach((p, i) => {
+        expect(received[i]!.slice(mark[i]!).every((by) => by === p.name)).toBe(true);
+      });
+
+      await server.start();
+      await until(() => procs.every((p) => p.redis.up()), 5_000, 'both processes to see Redis up');
+      await until(() => running.size === 1, 2_000, 'one producer again');
+      const [producer] = [...running];
+      const again = received.map((r) => r.length);
+      await until(() => received.every((r, i) => r.length >= again[i]! + 5), 2_000, 'shared events');
+      // Both hear the one producer through Redis (skip the events of the hand-over itself).
+      for (const r of received) expect(r.slice(-3)).toEqual([producer, producer, producer]);
+      for (const leave of leaves) leave();
+      await until(() => running.size === 0, 1_000, 'no producer');
+    } finally {
+      await server.close();
+    }
   });
 });

@@ -1,8 +1,9 @@
 import { resolveOffsetConnection } from '@pothos/plugin-relay';
-import { badUserInput, notFound } from '../../errors.js';
+import { badUserInput, notFound, quote } from '../../errors.js';
 import { MARKETS_PAGE_SIZE } from '../../loaders.js';
 import type { AssetInfo } from '../../model.js';
 import type { Builder } from '../builder.js';
+import { ASSET_ID, CHAIN, CONTRACT_ADDRESS, inputLimit, SYMBOL } from '../input-limits.js';
 import type { Enums } from './enums.js';
 
 // Asset: the node every market value hangs off, with Query.asset and the Query.assets connection.
@@ -66,8 +67,12 @@ export function addAsset(builder: Builder, _enums: Enums) {
 
   const ContractInput = builder.inputType('ContractInput', {
     fields: (t) => ({
-      chain: t.string({ required: true, description: 'Chain slug, e.g. ethereum.' }),
-      address: t.string({ required: true }),
+      chain: t.string({
+        required: true,
+        description: 'Chain slug, e.g. ethereum.',
+        extensions: inputLimit(CHAIN),
+      }),
+      address: t.string({ required: true, extensions: inputLimit(CONTRACT_ADDRESS) }),
     }),
   });
 
@@ -78,8 +83,8 @@ export function addAsset(builder: Builder, _enums: Enums) {
       description:
         'One asset by canonical id, by symbol (ambiguous symbols resolve to the highest-ranked asset) or by contract.',
       args: {
-        id: t.arg.id({ required: false }),
-        symbol: t.arg.string({ required: false }),
+        id: t.arg.id({ required: false, extensions: inputLimit(ASSET_ID) }),
+        symbol: t.arg.string({ required: false, extensions: inputLimit(SYMBOL) }),
         contract: t.arg({ type: ContractInput, required: false }),
       },
       resolve: async (_root, args, ctx) => {
@@ -107,7 +112,11 @@ export function addAsset(builder: Builder, _enums: Enums) {
       type: Asset,
       description: `Assets ranked by the chosen order, ${MARKETS_PAGE_SIZE} at most per page.`,
       args: {
-        ids: t.arg.idList({ required: false, description: 'Only these assets (unknown ids are left out).' }),
+        ids: t.arg.idList({
+          required: false,
+          description: 'Only these assets (unknown ids are left out).',
+          extensions: inputLimit(ASSET_ID, { maxItems: MARKETS_PAGE_SIZE }),
+        }),
         orderBy: t.arg({ type: AssetOrder, required: false, defaultValue: 'market_cap_desc' }),
       },
       resolve: async (_root, args, ctx) => {
@@ -179,7 +188,7 @@ function checkPageArgs(
   for (const name of ['after', 'before'] as const) {
     const cursor = args[name];
     if (cursor != null && !isOffsetCursor(cursor))
-      throw badUserInput(`${name} is not a cursor this API issued: ${JSON.stringify(cursor)}`, name);
+      throw badUserInput(`${name} is not a cursor this API issued: ${quote(cursor)}`, name);
   }
 }
 

@@ -1,7 +1,8 @@
-import { badUserInput } from '../../errors.js';
+import { badUserInput, quote } from '../../errors.js';
 import { alignDown, alignUp, intervalMs } from '../../intervals.js';
 import type { Candle } from '../../model.js';
 import type { Builder } from '../builder.js';
+import { DATE_TIME, inputLimit } from '../input-limits.js';
 import type { AssetRefs } from './asset.js';
 import type { Enums } from './enums.js';
 
@@ -62,8 +63,14 @@ export function addCandle(builder: Builder, enums: Enums, refs: AssetRefs) {
             type: 'DateTime',
             required: false,
             description: 'Default: 30 intervals before `to`.',
+            extensions: inputLimit(DATE_TIME),
           }),
-          to: t.arg({ type: 'DateTime', required: false, description: 'Default: now.' }),
+          to: t.arg({
+            type: 'DateTime',
+            required: false,
+            description: 'Default: now.',
+            extensions: inputLimit(DATE_TIME),
+          }),
           currency: t.arg({ type: enums.Currency, required: false, defaultValue: 'usd' }),
         },
         resolve: async (asset, args, ctx) => {
@@ -100,7 +107,7 @@ export function addCandle(builder: Builder, enums: Enums, refs: AssetRefs) {
                 .replace(/^Candle:/, ''),
             );
             if (!Number.isFinite(after))
-              throw badUserInput(`after is not a candle cursor: ${JSON.stringify(args.after)}`, 'after');
+              throw badUserInput(`after is not a candle cursor: ${quote(args.after)}`, 'after');
             start = window.candles.findIndex((c) => c.openTime.getTime() > after);
             if (start < 0) start = window.candles.length;
           }

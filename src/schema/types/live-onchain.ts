@@ -1,5 +1,6 @@
 import { badUserInput } from '../../errors.js';
 import type { Builder } from '../builder.js';
+import { CHAIN, inputLimit, METRIC_KIND } from '../input-limits.js';
 import type { addOnChainMetric } from './on-chain-metric.js';
 
 // Subscription.onChainMetricUpdated: live on-chain metrics (the feed: src/live/metric-feed.ts).
@@ -16,10 +17,12 @@ export function addLiveOnChain(builder: Builder, refs: ReturnType<typeof addOnCh
         chain: t.arg.string({
           required: true,
           description: 'bitcoin, ethereum, or a DefiLlama chain name for TVL.',
+          extensions: inputLimit(CHAIN),
         }),
         kinds: t.arg.stringList({
           required: false,
           description: 'Only these kinds, e.g. FEE_FASTEST, BLOCK_HEIGHT (default: all of the chain).',
+          extensions: inputLimit(METRIC_KIND, { maxItems: MAX_KINDS }),
         }),
       },
       subscribe: (_root, args, ctx) => {

@@ -1,5 +1,6 @@
 import { badUserInput } from '../../errors.js';
 import type { Builder } from '../builder.js';
+import { ASSET_ID, inputLimit } from '../input-limits.js';
 import type { Enums } from './enums.js';
 import type { addSignal } from './signal.js';
 
@@ -14,7 +15,10 @@ export function addLiveSignal(builder: Builder, enums: Enums, refs: ReturnType<t
       description:
         "Live signals: each signal of each asset first, then each change of a signal's direction or strength (recomputed upstream once for all subscribers). A slow client receives the latest value per signal, never a backlog.",
       args: {
-        assetIds: t.arg.idList({ required: true }),
+        assetIds: t.arg.idList({
+          required: true,
+          extensions: inputLimit(ASSET_ID, { maxItems: MAX_ASSETS }),
+        }),
         interval: t.arg({ type: enums.CandleInterval, required: false, defaultValue: '1d' }),
       },
       subscribe: (_root, args, ctx) => {

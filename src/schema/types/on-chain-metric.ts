@@ -1,6 +1,7 @@
 import { badUserInput, notFound } from '../../errors.js';
 import type { MetricPoint, OnChainMetric } from '../../model.js';
 import type { Builder } from '../builder.js';
+import { CHAIN, inputLimit, METRIC_KIND, PROTOCOL_SLUG } from '../input-limits.js';
 import type { AssetRefs } from './asset.js';
 import type { Enums } from './enums.js';
 
@@ -8,6 +9,8 @@ import type { Enums } from './enums.js';
 // Query.onChainMetrics and Asset.onChainMetrics (for assets that are a chain's native coin).
 
 export const CHAINS = ['bitcoin', 'ethereum'] as const;
+
+const MAX_KINDS = 50;
 
 export function addOnChainMetric(builder: Builder, enums: Enums, refs: AssetRefs) {
   const Point = builder.objectRef<MetricPoint>('MetricPoint').implement({
@@ -47,8 +50,12 @@ export function addOnChainMetric(builder: Builder, enums: Enums, refs: AssetRefs
         chain: t.arg.string({
           required: true,
           description: 'bitcoin, ethereum, or a DefiLlama chain name for TVL.',
+          extensions: inputLimit(CHAIN),
         }),
-        kinds: t.arg.stringList({ required: false }),
+        kinds: t.arg.stringList({
+          required: false,
+          extensions: inputLimit(METRIC_KIND, { maxItems: MAX_KINDS }),
+        }),
       },
       resolve: async (_root, args, ctx) => {
         if (args.chain.trim() === '') throw badUserInput('chain must not be empty', 'chain');
@@ -64,15 +71,13 @@ export function addOnChainMetric(builder: Builder, enums: Enums, refs: AssetRefs
       description:
         "A DeFi protocol's total value locked (kind PROTOCOL_TVL, DefiLlama), with its daily history.",
       args: {
-        slug: t.arg.string({ required: true, description: 'DefiLlama protocol slug, e.g. aave-v3, lido.' }),
+        slug: t.arg.string({
+          required: true,
+          description: 'DefiLlama protocol slug, e.g. aave-v3, lido.',
+          extensions: inputLimit(PROTOCOL_SLUG),
+        }),
       },
       resolve: async (_root, args, ctx) => {
-        if (!/^[a-z0-9.-]{1,80}$/.test(args.slug)) {
-          throw badUserInput(
-            `slug must be a DefiLlama protocol slug (a-z, 0-9, '.', '-'), got ${JSON.stringify(args.slug)}`,
-            'slug',
-          );
-        }
         const metric = await ctx.services.onchain.forProtocol(args.slug);
         if (!metric) throw notFound('protocol', args.slug);
         return metric;
@@ -86,7 +91,12 @@ export function addOnChainMetric(builder: Builder, enums: Enums, refs: AssetRefs
       extensions: { cost: 5 },
       nullable: { list: false, items: true },
       description: 'Metrics of the chain whose native coin this asset is; empty for tokens.',
-      args: { kinds: t.arg.stringList({ required: false }) },
+      args: {
+        kinds: t.arg.stringList({
+          required: false,
+          extensions: inputLimit(METRIC_KIND, { maxItems: MAX_KINDS }),
+        }),
+      },
       resolve: async (asset, args, ctx) =>
         asListItems(await ctx.services.onchain.forAsset(asset.id, args.kinds ?? undefined)),
     }),

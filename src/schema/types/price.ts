@@ -1,6 +1,7 @@
 import { badUserInput } from '../../errors.js';
 import type { Price } from '../../model.js';
 import type { Builder } from '../builder.js';
+import { ASSET_ID, inputLimit } from '../input-limits.js';
 import type { AssetRefs } from './asset.js';
 import type { CurrencyValue, Enums } from './enums.js';
 
@@ -39,7 +40,10 @@ export function addPrice(builder: Builder, enums: Enums, refs: AssetRefs) {
       description:
         'Live prices: the current price of each asset first, then every change. A slow client receives the latest value, never a backlog.',
       args: {
-        assetIds: t.arg.idList({ required: true }),
+        assetIds: t.arg.idList({
+          required: true,
+          extensions: inputLimit(ASSET_ID, { maxItems: MAX_SUBSCRIBED_ASSETS }),
+        }),
         currency: t.arg({ type: enums.Currency, required: false, defaultValue: 'usd' }),
         throttleMs: t.arg.int({
           required: false,

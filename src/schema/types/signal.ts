@@ -1,6 +1,7 @@
 import { badUserInput } from '../../errors.js';
 import type { Signal } from '../../model.js';
 import type { Builder } from '../builder.js';
+import { ASSET_ID, ENUM_LIST, inputLimit } from '../input-limits.js';
 import type { AssetRefs } from './asset.js';
 import type { Enums } from './enums.js';
 
@@ -54,6 +55,7 @@ export function addSignal(builder: Builder, enums: Enums, refs: AssetRefs) {
           type: [Kind],
           required: false,
           description: 'Only these kinds (default: all available).',
+          extensions: inputLimit(ENUM_LIST),
         }),
       },
       resolve: async (asset, a, ctx) =>
@@ -69,12 +71,16 @@ export function addSignal(builder: Builder, enums: Enums, refs: AssetRefs) {
       nullable: { list: false, items: true },
       extensions: { cost: 10 },
       args: {
-        assetIds: t.arg.idList({ required: true }),
+        assetIds: t.arg.idList({
+          required: true,
+          extensions: inputLimit(ASSET_ID, { maxItems: MAX_ASSETS }),
+        }),
         interval: t.arg({ type: enums.CandleInterval, required: false, defaultValue: '1d' }),
         kinds: t.arg({
           type: [Kind],
           required: false,
           description: 'Only these kinds (default: all available).',
+          extensions: inputLimit(ENUM_LIST),
         }),
       },
       resolve: async (_root, a, ctx) => {
