@@ -12,7 +12,11 @@ export interface EndpointOptions {
   ready?: () => Promise<{ ready: boolean }>;
 }
 
-const NO_STORE = { 'content-type': 'application/json', 'cache-control': 'no-store' };
+/**
+ * A new object per response: the fetch ponyfill may keep the init object as the response's headers,
+ * and later writes (content-length, x-request-id) must not leak into the next response.
+ */
+const jsonHeaders = () => ({ 'content-type': 'application/json', 'cache-control': 'no-store' });
 
 export function useEndpoints({ registry, health, ready }: EndpointOptions): Plugin {
   return {
@@ -22,7 +26,7 @@ export function useEndpoints({ registry, health, ready }: EndpointOptions): Plug
         endResponse(
           new fetchAPI.Response(JSON.stringify({ status: 'ok', ...(await health()) }), {
             status: 200,
-            headers: NO_STORE,
+            headers: jsonHeaders(),
           }),
         );
       } else if (url.pathname === '/ready' && ready) {
@@ -30,7 +34,7 @@ export function useEndpoints({ registry, health, ready }: EndpointOptions): Plug
         endResponse(
           new fetchAPI.Response(JSON.stringify({ status: isReady ? 'ready' : 'unready', ...report }), {
             status: isReady ? 200 : 503,
-            headers: NO_STORE,
+            headers: jsonHeaders(),
           }),
         );
       } else if (url.pathname === '/metrics') {

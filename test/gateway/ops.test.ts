@@ -241,6 +241,25 @@ describe('request ids and the log line per operation', () => {
     expect(unknown.headers.get('x-request-id')).toBe('lost');
   });
 
+  // The fetch ponyfill writes content-length and later headers into a Response's init object: a
+  // headers object shared between responses made /health carry a stale length (a hung client).
+  it('gives each /health and /ready answer its own headers: its length, its request id', async () => {
+    for (const [path, id] of [
+      ['/health', 'h-1'],
+      ['/ready', 'r-1'],
+      ['/health', 'h-2'],
+      ['/ready', 'r-2'],
+    ] as const) {
+      const response = await t.gateway.yoga.fetch(`http://gateway.test${path}`, {
+        headers: { 'x-request-id': id },
+      });
+      const body = await response.text();
+      expect(response.headers.get('x-request-id'), path).toBe(id);
+      const length = response.headers.get('content-length');
+      if (length !== null) expect(Number(length), path).toBe(Buffer.byteLength(body));
+    }
+  });
+
   it('moves the per-operation histogram and the error-code counter', async () => {
     const scrape = async () => (await t.gateway.yoga.fetch('http://gateway.test/metrics')).text();
     const ok = { operation: 'EthId', type: 'query', status: 'ok' };
