@@ -1,6 +1,8 @@
+import type { Keyv, KeyvEntry } from 'keyv';
 import { LRUCache } from 'lru-cache';
 import { estimateBytes } from './cache/estimate-bytes.js';
-import { createRedisTier } from './cache/redis-tier.js';
+import type { Held } from './cache/keyv-lru-store.js';
+import { localKeyv, sharedKeyv } from './cache/keyv-tiers.js';
 import type { Config } from './config.js';
 import type { RedisConnection } from './redis.js';
 
@@ -13,13 +15,16 @@ import type { RedisConnection } from './redis.js';
 // Concurrent misses for the same key share one upstream call (singleflight), so N requests that batch
 // the same keys at the same moment cost one call per batch, not N.
 //
-// Storage has two tiers. In process: an LRU bounded in estimated bytes (config.cache.maxBytes) and in
-// entries, each entry expiring with its lifetime (2·ttl + stale). With Redis (shared by every process
-// on the same prefix): a fresh in-process entry is served without asking Redis, anything older is
-// looked up there too and the newer of the two wins, and every write goes to both. Redis calls are
-// bounded by the connection's budget (src/redis.ts); when Redis is down, slow or failing, the cache
-// serves from its in-process tier and the providers, as if there were no Redis, and shares again as
-// soon as it is back.
+// Storage has two tiers, each a Keyv per namespace. In process: keyv over an LRU bounded in estimated
+// bytes (config.cache.maxBytes) and in entries, each entry expiring with its lifetime (2·ttl + stale).
+// With Redis (shared by every process on the same prefix): keyv over our budgeted connection
+// (cache/keyv-redis-store.ts, JSON with tagged Dates); a fresh in-process entry is served without
+// asking Redis, anything older is looked up there too and the newer of the two wins, and every write
+// goes to both. The two Keyvs are tiered here, not by a layered-cache library, because which tier is
+// asked and which copy wins follow our entries' ages. Redis calls are bounded by the connection's
+// budget; when Redis is down, slow or failing, the store says so through Keyv's 'error' and the cache
+// serves from its in-process tier and the providers, as if there were no Redis, and shares again once
+// it is back. Keyvs are made in cache/keyv-tiers.ts only.
 
 export type Namespace =
   | 'asset'
@@ -77,6 +82,11 @@ interface Entry<T> {
   at: number;
 }
 
+interface Tiers {
+  memory: Keyv<Entry<unknown>>;
+  shared: Keyv<Entry<unknown>> | undefined;
+}
+
 export interface CacheDeps {
   config: Config;
   /** Shares entries with every process on the same Redis and prefix. */
@@ -94,10 +104,11 @@ export function createCache(deps: CacheDeps): Cache {
   const now = deps.now ?? Date.now;
   const events = deps.events;
   const staleMs = config.cache.staleMs;
-  const memory = new LRUCache<string, Entry<unknown>>({
+  const memory = new LRUCache<string, Held>({
     max: config.cache.maxEntries,
     maxSize: config.cache.maxBytes,
-    sizeCalculation: (entry, id) => ENTRY_BYTES + 2 * id.length + estimateBytes(entry.v),
+    sizeCalculation: (held, id) =>
+      ENTRY_BYTES + 2 * id.length + estimateBytes((held.value as Entry<unknown>).v),
     // Expiry runs on the cache's clock, so an injected clock ages the tier like the entries.
     perf: { now },
     ttlResolution: 0,
@@ -105,45 +116,70 @@ export function createCache(deps: CacheDeps): Cache {
   // Expired entries at the cold end would otherwise hold their bytes until evicted by newer ones.
   const purge = setInterval(() => memory.purgeStale(), deps.purgeEveryMs ?? PURGE_EVERY_MS);
   purge.unref();
-  const tier = deps.redis ? createRedisTier(deps.redis) : undefined;
+  const redis = deps.redis;
+  /** Each namespace's Keyvs, made on first use and shared by every caller of `namespace(name)`. */
+  const tiers = new Map<Namespace, Tiers>();
+  const tiersOf = (name: Namespace): Tiers => {
+    const known = tiers.get(name);
+    if (known) return known;
+    // Keyv's 'error' is how a store reports a call it could not serve: a Redis that is down or late.
+    const reported = (kv: Keyv<Entry<unknown>>) => kv.on('error', () => events?.cacheEvent(name, 'error'));
+    const made: Tiers = {
+      memory: reported(localKeyv<Entry<unknown>>(memory, name)),
+      shared: redis && reported(sharedKeyv<Entry<unknown>>(redis, name)),
+    };
+    tiers.set(name, made);
+    return made;
+  };
   /** In-flight fetches per namespaced key, shared by every request in this process. */
   const inflight = new Map<string, Promise<Entry<unknown> | Error>>();
 
   function namespace<T>(name: Namespace, ttlMs: number): CacheNamespace<T> {
     const storeTtl = 2 * ttlMs + staleMs;
-    /** What is left of an entry's lifetime; 0 when it is over. */
-    const lifeLeft = (entry: Entry<unknown>) => Math.max(0, storeTtl - (now() - entry.at));
-
-    function remember(id: string, entry: Entry<unknown>) {
-      const ttl = lifeLeft(entry);
-      if (ttl > 0) memory.set(id, entry, { ttl });
-    }
+    const { memory: local, shared } = tiersOf(name);
+    /** Entries with what is left of their lifetime as their ttl; those whose life is over are left out. */
+    const living = (entries: Iterable<readonly [string, Entry<unknown>]>) => {
+      const t = now();
+      const rows: KeyvEntry[] = [];
+      for (const [key, entry] of entries) {
+        const ttl = storeTtl - (t - entry.at);
+        // Keyv reads a ttl of 0 as "never expires".
+        if (ttl > 0) rows.push({ key, value: entry, ttl });
+      }
+      return rows;
+    };
 
     async function write(entries: Map<string, Entry<T>>) {
-      if (entries.size === 0) return;
-      const rows = [...entries].map(([key, entry]) => [`${name}:${key}`, entry] as const);
-      for (const [id, entry] of rows) remember(id, entry);
-      if (tier && !(await tier.setMany(rows, storeTtl))) events?.cacheEvent(name, 'error');
+      const rows = living(entries);
+      if (rows.length === 0) return;
+      await local.setMany(rows);
+      // Never rejects: keyv catches and emits, and our store reports a missed Redis as an 'error'.
+      if (shared) await shared.setMany(rows);
     }
 
     async function read(keys: readonly string[]): Promise<Array<Entry<T> | undefined>> {
-      const ids = keys.map((k) => `${name}:${k}`);
-      const stored = ids.map((id) => memory.get(id) as Entry<T> | undefined);
-      if (!tier) return stored;
+      const stored = (await local.getMany(keys as string[])) as Array<Entry<T> | undefined>;
+      if (!shared) return stored;
       const t = now();
-      const ask = ids.flatMap((_, i) => (stored[i] && t - stored[i].at < ttlMs ? [] : [i]));
+      const ask = keys.flatMap((_, i) => (stored[i] && t - stored[i].at < ttlMs ? [] : [i]));
       if (ask.length === 0) return stored;
-      const shared = await tier.getMany(ask.map((i) => ids[i]!));
-      if (!shared) {
+      let found: unknown[];
+      try {
+        found = await shared.getMany(ask.map((i) => keys[i]!));
+      } catch {
+        // Keyv does not catch around a store's getMany; ours never rejects, this is for keyv's own steps.
         events?.cacheEvent(name, 'error');
         return stored;
       }
+      const newer: Array<readonly [string, Entry<unknown>]> = [];
       ask.forEach((i, j) => {
-        const entry = shared[j];
+        const entry = found[j];
         if (!isEntry(entry) || (stored[i] && stored[i].at >= entry.at)) return;
         stored[i] = entry as Entry<T>;
-        remember(ids[i]!, entry);
+        newer.push([keys[i]!, entry]);
       });
+      const rows = living(newer);
+      if (rows.length > 0) await local.setMany(rows);
       return stored;
     }
 
@@ -264,8 +300,11 @@ export function createCache(deps: CacheDeps): Cache {
   };
 }
 
-/** Charged per in-process entry on top of its value: the entry object, its key and the LRU's slots. */
-const ENTRY_BYTES = 160;
+/**
+ * Charged per in-process entry on top of its value: the entry object, the `{ value }` the keyv store
+ * wraps it in, its key and the LRU's slots.
+ */
+const ENTRY_BYTES = 192;
 const PURGE_EVERY_MS = 30_000;
 
 function isEntry(value: unknown): value is Entry<unknown> {

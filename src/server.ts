@@ -1,5 +1,6 @@
 import { createServer, type RequestListener, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { useDeferStream } from '@graphql-yoga/plugin-defer-stream';
 import { GraphQLError } from 'graphql';
 import { createYoga, maskError, type YogaServerInstance } from 'graphql-yoga';
 import pino, { type Logger } from 'pino';
@@ -8,6 +9,7 @@ import { createCache } from './cache.js';
 import { type Config, UPSTREAMS } from './config.js';
 import { capConnections, UPGRADE_REFUSAL } from './connection-cap.js';
 import { type AppContext, type Context, createContext, type Services } from './context.js';
+import { graphiqlTabs } from './examples.js';
 import type { Condition, Freshness } from './freshness.js';
 import { budgetLimits, createUpstreamBudget, type UpstreamBudget } from './http/budget.js';
 import { collectConfigSecrets, redactLogger } from './http/redact.js';
@@ -41,30 +43,6 @@ import { createUpstreamScope } from './upstream-scope.js';
 // Nothing listens until start() is called, so tests drive `yoga.fetch` without a socket.
 
 export const GRAPHQL_PATH = '/graphql';
-
-export const EXAMPLE_QUERY = `# marketgraph: one GraphQL API over CoinGecko, Binance, DefiLlama, mempool.space, ...
-# Press the ▶ button (or Ctrl+Enter) to run. Open the Docs panel for the whole schema.
-{
-  assets(first: 10) {
-    edges {
-      node {
-        id
-        symbol
-        name
-        rank
-        price(currency: USD) { value change24h asOf source stale }
-      }
-    }
-  }
-  btc: asset(id: "bitcoin") {
-    market(currency: EUR) { price marketCap volume24h high24h low24h }
-    candles(interval: D1, first: 3) { edges { node { openTime open high low close volume } } }
-  }
-}
-
-# Live prices (graphql-ws or SSE):
-# subscription { priceUpdated(assetIds: ["bitcoin", "ethereum"]) { assetId value asOf source } }
-`;
 
 /** Yoga's default message for a masked error. */
 const UNEXPECTED_ERROR = 'Unexpected error.';
@@ -251,7 +229,8 @@ export function createGateway(config: Config, deps: GatewayDeps = {}): Gateway {
     },
     context: (initial) =>
       createContext(services, { freshness: (initial as Partial<FastPathServerContext>).freshness }),
-    graphiql: { title: 'marketgraph', defaultQuery: EXAMPLE_QUERY, subscriptionsProtocol: 'WS' },
+    // Every README example as a ready tab (src/examples.ts).
+    graphiql: { title: 'marketgraph', defaultTabs: graphiqlTabs(), subscriptionsProtocol: 'WS' },
     // The bundled GraphiQL needs no CDN; the page is ~9 MB, so it is rendered once. Its module is loaded
     // on the first GraphiQL request, not at start: it costs ~80 MB of RSS, which a gateway that only
     // serves API traffic never needs.
@@ -291,6 +270,7 @@ export function createGateway(config: Config, deps: GatewayDeps = {}): Gateway {
       }),
       useResponseCache(),
       useUpstreamBudget({ logger }),
+      useDeferStream(),
       // Last: it ends Envelop's subscribe hooks (see the plugin).
       useSharedSubscriptionResults(live.shared, { onStream: requestLog.streamStarted }),
     ],

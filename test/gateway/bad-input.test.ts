@@ -249,7 +249,7 @@ describe('document limits: refused with a coded 400 before anything runs', () =>
     const mixed = await post('{ nodes(ids: ["bitcoin", "Foo:bar"]) { id } }');
     expect(mixed.body.errors).toEqual([
       expect.objectContaining({
-        message: 'node id "Foo:bar" names no type of this API; node ids are asset ids such as "bitcoin"',
+        message: `"Foo:bar" is not a node id this API issued (an asset slug, or one of OnChainMetric, Signal followed by ':')`,
         path: ['nodes'],
         extensions: { code: 'BAD_USER_INPUT', argument: 'id' },
       }),
@@ -315,7 +315,7 @@ describe('argument limits: lists and strings checked before they reach a cost es
     ],
     [
       'onChainMetrics(kinds:)',
-      'query($v: [String!]) { onChainMetrics(chain: "bitcoin", kinds: $v) { kind } }',
+      'query($v: [OnChainMetricKind!]) { onChainMetrics(chain: "bitcoin", kinds: $v) { kind } }',
       51,
       50,
     ],
@@ -326,7 +326,7 @@ describe('argument limits: lists and strings checked before they reach a cost es
     const fromVariable = await post(query, { v: items });
     expect(codes(fromVariable.body)).toEqual(['BAD_USER_INPUT']);
     expect(fromVariable.body.errors![0]!.message).toBe(`${field} takes at most ${cap} items, got ${count}`);
-    const literalValue = field.startsWith('signals(kinds')
+    const literalValue = field.includes('(kinds')
       ? items.join(', ')
       : items.map((i) => `"${i}"`).join(', ');
     const literal = await post(query.replace(/^query\([^)]*\) /, '').replace('$v', `[${literalValue}]`));

@@ -266,7 +266,7 @@ describe('full coverage', () => {
       btc: Array<{ kind: string; unit: string; history: unknown[] | null }>;
       all: Array<{ kind: string; value: number }>;
     }>(
-      '{ btc: onChainMetrics(chain: "bitcoin", kinds: ["HASHRATE", "FEE_FASTEST"]) { kind unit history { at value } } all: onChainMetrics(chain: "all") { kind value } }',
+      '{ btc: onChainMetrics(chain: "bitcoin", kinds: [HASHRATE, FEE_FASTEST]) { kind unit history { at value } } all: onChainMetrics(chain: "all") { kind value } }',
     );
     expect(res.body.errors).toBeUndefined();
     const byKind = Object.fromEntries(res.body.data!.btc.map((m) => [m.kind, m]));

@@ -49,7 +49,7 @@ describe('retained heap with the default limits', () => {
   });
 
   it('200 distinct 0.8 MB documents are refused unparsed and leave the heap flat', {
-    timeout: 60_000,
+    timeout: 120_000,
   }, async () => {
     await sendAll(t, directives, 5);
     const before = retainedHeap();
@@ -88,7 +88,9 @@ describe('retained heap with the document limits raised to 1 MB and 20,000 token
     },
   );
 
-  it('300 distinct valid 8 KB documents: the cache keeps what its 16 MB budget allows', async () => {
+  it('300 distinct valid 8 KB documents: the cache keeps what its 16 MB budget allows', {
+    timeout: 120_000,
+  }, async () => {
     // Dense query text, ~650 KB of heap once parsed: the old cache (1,024 entries) would keep all 300.
     const dense = (i: number) =>
       `query Q${i} { ${'sources { name enabled healthy quotaLeft requestsPerMinute lastLatencyMs lastError breaker } '.repeat(80)}}`;

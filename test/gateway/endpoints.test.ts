@@ -150,7 +150,7 @@ describe('GET /health and GET /metrics', () => {
     expect(initial('marketgraph_breaker_state', mempool)).toBe(0);
     t.sandbox.faults.set('mempool', 'blocks/tip/height', { kind: 'server-error', status: 503 });
     try {
-      const query = '{ onChainMetrics(chain: "bitcoin", kinds: ["BLOCK_HEIGHT"]) { value } }';
+      const query = '{ onChainMetrics(chain: "bitcoin", kinds: [BLOCK_HEIGHT]) { value } }';
       for (let i = 0; i < 3; i++) await t.query(query);
       const failing = await scrape();
       const labels = { provider: 'mempool', endpoint: 'blocks/tip/height' };

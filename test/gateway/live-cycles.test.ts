@@ -11,7 +11,7 @@ setFlagsFromString('--expose-gc');
 const gc = runInNewContext('gc') as () => void;
 
 const PRICES = 'subscription ($ids: [ID!]!) { priceUpdated(assetIds: $ids) { assetId value asOf } }';
-const METRICS = 'subscription { onChainMetricUpdated(chain: "bitcoin", kinds: ["FEE_FASTEST"]) { value } }';
+const METRICS = 'subscription { onChainMetricUpdated(chain: "bitcoin", kinds: [FEE_FASTEST]) { value } }';
 const ASSET_SETS = [['bitcoin'], ['ethereum', 'solana'], ['bitcoin', 'ripple', 'dogecoin'], ['cardano']];
 
 async function heapAfterGc(): Promise<number> {

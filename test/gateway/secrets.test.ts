@@ -181,7 +181,7 @@ describe('secrets stay secret, end to end', () => {
     try {
       const chain = await query(
         gateway,
-        '{ onChainMetrics(chain: "ethereum", kinds: ["GAS_PROPOSE"]) { value } }',
+        '{ onChainMetrics(chain: "ethereum", kinds: [GAS_PROPOSE]) { value } }',
         responses,
       );
       await query(

@@ -110,7 +110,7 @@ describe('a hung provider', () => {
       onChainMetrics: Array<{ kind: string; value: number; source: string } | null>;
     }>(`{
       asset(id: "ethereum") { id price { value } market { price } }
-      onChainMetrics(chain: "bitcoin", kinds: ["BLOCK_HEIGHT", "FEE_FASTEST"]) { kind value source }
+      onChainMetrics(chain: "bitcoin", kinds: [BLOCK_HEIGHT, FEE_FASTEST]) { kind value source }
     }`);
     const elapsed = Date.now() - started;
     expect(elapsed).toBeGreaterThanOrEqual(1500);
@@ -147,11 +147,11 @@ describe('HTML 429 pages', () => {
   it("classifies mempool.space's own quota page (nginx HTML, no Retry-After) as UPSTREAM_RATE_LIMITED", async () => {
     t.sandbox.setQuota('mempool', { limit: 1, windowMs: 60_000 });
     try {
-      const first = await t.query('{ onChainMetrics(chain: "bitcoin", kinds: ["BLOCK_HEIGHT"]) { value } }');
+      const first = await t.query('{ onChainMetrics(chain: "bitcoin", kinds: [BLOCK_HEIGHT]) { value } }');
       expect(first.body.errors).toBeUndefined();
       t.sandbox.resetCounts();
       const res = await t.query<{ onChainMetrics: unknown[] }>(
-        '{ onChainMetrics(chain: "bitcoin", kinds: ["FEE_FASTEST"]) { value } }',
+        '{ onChainMetrics(chain: "bitcoin", kinds: [FEE_FASTEST]) { value } }',
       );
       expect(res.body.data!.onChainMetrics).toEqual([null]);
       expect(res.body.errors?.[0]?.extensions).toMatchObject({
@@ -387,14 +387,14 @@ describe('what errors never carry', () => {
         t,
         `{
           onChainMetrics(chain: "ethereum") { kind value }
-          btc: onChainMetrics(chain: "bitcoin", kinds: ["FEE_FASTEST"]) { value }
+          btc: onChainMetrics(chain: "bitcoin", kinds: [FEE_FASTEST]) { value }
           asset(id: "ethereum") { price(currency: ${currency}) { value } market(currency: ${currency}) { price } }
         }`,
       );
       t.sandbox.faults.clear();
     }
     // A key the provider rejects: Etherscan answers with an error envelope naming the problem.
-    await run(wrongKey, '{ onChainMetrics(chain: "ethereum", kinds: ["GAS_PROPOSE"]) { value } }');
+    await run(wrongKey, '{ onChainMetrics(chain: "ethereum", kinds: [GAS_PROPOSE]) { value } }');
 
     expect(errors.some((e) => e.extensions?.provider === 'etherscan')).toBe(true);
     expect(errors.some((e) => e.extensions?.provider === 'coingecko')).toBe(true);

@@ -13,6 +13,14 @@ import type { Enums } from './enums.js';
 // AUTO asks providers in health/quota order and fails over per batch; a named source asks only that
 // provider; MEDIAN takes every provider's quote and reports the consensus with its spread.
 
+const SOURCE_DESCRIPTIONS: Record<keyof typeof SOURCES, string> = {
+  AUTO: 'The healthiest enabled provider with quota left; fails over to the next on an error.',
+  COINGECKO: 'CoinGecko simple/price, in any Currency.',
+  BINANCE: 'Binance spot, the USDT pair taken as USD and converted for other currencies.',
+  COINCAP: 'CoinCap v3 (needs a key), USD converted for other currencies.',
+  DEFILLAMA: 'DefiLlama coins prices, USD converted for other currencies.',
+};
+
 const SOURCES = {
   AUTO: 'auto',
   COINGECKO: 'coingecko',
@@ -30,12 +38,15 @@ export function addAssetPrice(
   const PriceSource = builder.enumType('PriceSource', {
     description:
       'Which provider a price comes from; AUTO picks the healthiest with quota left and fails over.',
-    values: Object.fromEntries(Object.entries(SOURCES).map(([k, v]) => [k, { value: v }])) as Record<
-      keyof typeof SOURCES,
-      { value: (typeof SOURCES)[keyof typeof SOURCES] }
-    >,
+    values: Object.fromEntries(
+      Object.entries(SOURCES).map(([k, v]) => [
+        k,
+        { value: v, description: SOURCE_DESCRIPTIONS[k as keyof typeof SOURCES] },
+      ]),
+    ) as Record<keyof typeof SOURCES, { value: (typeof SOURCES)[keyof typeof SOURCES]; description: string }>,
   });
   const PriceAggregate = builder.enumType('PriceAggregate', {
+    description: 'Whether Asset.price is one provider’s quote or the consensus of all of them.',
     values: {
       NONE: { value: 'none', description: 'One provider’s price.' },
       MEDIAN: {
@@ -48,12 +59,14 @@ export function addAssetPrice(
   builder.objectFields(PriceRef, (t) => ({
     spread: t.exposeFloat('spread', {
       nullable: true,
-      description: 'Aggregated prices: (highest − lowest quote) / value, in percent.',
+      description:
+        'Aggregated prices: (highest − lowest quote) / value, in percent; null for one provider’s price.',
     }),
     sources: t.field({
       type: [enums.Provider],
       nullable: true,
-      description: 'Aggregated prices: the providers whose quotes were combined.',
+      description:
+        'Aggregated prices: the providers whose quotes were combined; null for one provider’s price.',
       resolve: (p) => p.sources ?? null,
     }),
   }));
@@ -62,10 +75,27 @@ export function addAssetPrice(
     t.field({
       type: PriceRef,
       nullable: true,
+      description:
+        'Spot price in `currency`. Null with a coded error when no provider could answer (UPSTREAM_* codes) or none lists the asset (NOT_FOUND).',
       args: {
-        currency: t.arg({ type: enums.Currency, required: false, defaultValue: 'usd' }),
-        source: t.arg({ type: PriceSource, required: false, defaultValue: 'auto' }),
-        aggregate: t.arg({ type: PriceAggregate, required: false, defaultValue: 'none' }),
+        currency: t.arg({
+          type: enums.Currency,
+          required: false,
+          defaultValue: 'usd',
+          description: 'Quote currency.',
+        }),
+        source: t.arg({
+          type: PriceSource,
+          required: false,
+          defaultValue: 'auto',
+          description: 'Which provider to ask; a named one must be enabled (BAD_USER_INPUT otherwise).',
+        }),
+        aggregate: t.arg({
+          type: PriceAggregate,
+          required: false,
+          defaultValue: 'none',
+          description: 'MEDIAN combines every enabled provider (leave `source` at AUTO).',
+        }),
       },
       resolve: async (asset, args, ctx) => {
         const currency = args.currency ?? 'usd';
@@ -89,7 +119,14 @@ export function addAssetPrice(
       nullable: { list: false, items: true },
       description:
         'Each enabled provider’s quote. Providers that do not list the asset are left out; one that fails leaves a null entry and a coded error.',
-      args: { currency: t.arg({ type: enums.Currency, required: false, defaultValue: 'usd' }) },
+      args: {
+        currency: t.arg({
+          type: enums.Currency,
+          required: false,
+          defaultValue: 'usd',
+          description: 'Quote currency.',
+        }),
+      },
       resolve: async (asset, args, ctx) => {
         const results = await loadQuotes(ctx, asset.id, args.currency ?? 'usd');
         // graphql-js turns an Error list item into a null entry plus an error with its path.

@@ -1,5 +1,5 @@
 import { resolveOffsetConnection } from '@pothos/plugin-relay';
-import { badUserInput, notFound, quote } from '../../errors.js';
+import { badUserInput, notFound, quote, toClientError } from '../../errors.js';
 import { MARKETS_PAGE_SIZE } from '../../loaders.js';
 import type { AssetInfo } from '../../model.js';
 import type { Builder } from '../builder.js';
@@ -7,6 +7,15 @@ import { ASSET_ID, CHAIN, CONTRACT_ADDRESS, inputLimit, SYMBOL } from '../input-
 import type { Enums } from './enums.js';
 
 // Asset: the node every market value hangs off, with Query.asset and the Query.assets connection.
+
+const ORDER_DESCRIPTIONS: Record<keyof typeof ORDERS, string> = {
+  MARKET_CAP_DESC: 'Largest market cap first (rank 1 first).',
+  MARKET_CAP_ASC: 'Smallest market cap first.',
+  VOLUME_DESC: 'Largest 24 h trading volume first.',
+  VOLUME_ASC: 'Smallest 24 h trading volume first.',
+  ID_ASC: 'By canonical id, a to z.',
+  ID_DESC: 'By canonical id, z to a.',
+};
 
 const ORDERS = {
   MARKET_CAP_DESC: 'market_cap_desc',
@@ -19,23 +28,41 @@ const ORDERS = {
 
 export function addAsset(builder: Builder, _enums: Enums) {
   const ContractAddress = builder.objectRef<{ chain: string; address: string }>('ContractAddress').implement({
+    description: 'Where a token lives: its contract (or mint) address on one chain.',
     fields: (t) => ({
       chain: t.exposeString('chain', {
         description: 'Chain slug, e.g. ethereum, solana, binance-smart-chain.',
       }),
-      address: t.exposeString('address'),
+      address: t.exposeString('address', {
+        description: 'Contract address as the catalogue lists it (EVM chains: 0x-prefixed hex).',
+      }),
     }),
   });
 
   const Asset = builder.node(builder.objectRef<AssetInfo>('Asset'), {
     description: 'A crypto asset. `id` is its canonical slug (the CoinGecko id), e.g. "bitcoin".',
-    id: { resolve: (asset) => asset.id },
-    loadOne: async (id, ctx) => (await ctx.loaders.asset.load(id)).value,
+    id: {
+      resolve: (asset) => asset.id,
+      description: 'Canonical id, the CoinGecko slug ("bitcoin"); also its node id.',
+    },
+    // Error entries: an unknown id is a null node with NOT_FOUND, and does not fail the others in nodes().
+    loadMany: async (ids, ctx) =>
+      (await ctx.loaders.asset.loadMany(ids)).map((r) =>
+        r instanceof Error ? toClientError(r) : r.value,
+      ) as AssetInfo[],
     fields: (t) => ({
-      symbol: t.exposeString('symbol'),
-      name: t.exposeString('name'),
-      rank: t.exposeInt('rank', { nullable: true, description: 'Market-cap rank, 1 = largest.' }),
-      logo: t.exposeString('logo', { nullable: true, description: 'Image URL as the provider gives it.' }),
+      symbol: t.exposeString('symbol', {
+        description: 'Ticker in upper case, e.g. "BTC". Not unique: see sameSymbol.',
+      }),
+      name: t.exposeString('name', { description: 'Display name, e.g. "Bitcoin".' }),
+      rank: t.exposeInt('rank', {
+        nullable: true,
+        description: 'Market-cap rank, 1 = largest; null when the provider does not rank the asset.',
+      }),
+      logo: t.exposeString('logo', {
+        nullable: true,
+        description: 'Image URL as the provider gives it; null when it has none.',
+      }),
       contracts: t.field({
         type: [ContractAddress],
         description: 'Token contracts per chain; empty for native coins.',
@@ -49,7 +76,7 @@ export function addAsset(builder: Builder, _enums: Enums) {
     t.field({
       type: [Asset],
       description:
-        'Other assets with this ticker, best-ranked first. asset(symbol:) picks the best-ranked one; these are the alternatives.',
+        'Other assets with this ticker, best-ranked first. asset(by: { symbol: }) picks the best-ranked one; these are the alternatives.',
       resolve: async (asset, _args, ctx) => {
         const ids = await ctx.services.registry.sameSymbol(asset.id);
         const loaded = await ctx.loaders.asset.loadMany(ids);
@@ -59,20 +86,43 @@ export function addAsset(builder: Builder, _enums: Enums) {
   );
 
   const AssetOrder = builder.enumType('AssetOrder', {
-    values: Object.fromEntries(Object.entries(ORDERS).map(([k, v]) => [k, { value: v }])) as Record<
-      keyof typeof ORDERS,
-      { value: (typeof ORDERS)[keyof typeof ORDERS] }
-    >,
+    description: 'Order of Query.assets, by CoinGecko market data in USD.',
+    values: Object.fromEntries(
+      Object.entries(ORDERS).map(([k, v]) => [
+        k,
+        { value: v, description: ORDER_DESCRIPTIONS[k as keyof typeof ORDERS] },
+      ]),
+    ) as Record<keyof typeof ORDERS, { value: (typeof ORDERS)[keyof typeof ORDERS]; description: string }>,
   });
 
   const ContractInput = builder.inputType('ContractInput', {
+    description: 'A token contract to look an asset up by.',
     fields: (t) => ({
       chain: t.string({
         required: true,
         description: 'Chain slug, e.g. ethereum.',
         extensions: inputLimit(CHAIN),
       }),
-      address: t.string({ required: true, extensions: inputLimit(CONTRACT_ADDRESS) }),
+      address: t.string({
+        required: true,
+        description: 'Contract address; EVM addresses match in any letter case.',
+        extensions: inputLimit(CONTRACT_ADDRESS),
+      }),
+    }),
+  });
+
+  const AssetLookup = builder.inputType('AssetLookup', {
+    description:
+      'How to find one asset: exactly one of id, symbol or contract (checked when the query is validated).',
+    isOneOf: true,
+    fields: (t) => ({
+      id: t.id({ description: 'Canonical id, e.g. "bitcoin".', extensions: inputLimit(ASSET_ID) }),
+      symbol: t.string({
+        description:
+          'Ticker in any case, e.g. "eth". Several assets share some tickers; the best-ranked one is picked (see Asset.sameSymbol).',
+        extensions: inputLimit(SYMBOL),
+      }),
+      contract: t.field({ type: ContractInput, description: 'A token contract on one chain.' }),
     }),
   });
 
@@ -81,25 +131,50 @@ export function addAsset(builder: Builder, _enums: Enums) {
       type: Asset,
       nullable: true,
       description:
-        'One asset by canonical id, by symbol (ambiguous symbols resolve to the highest-ranked asset) or by contract.',
+        'One asset by canonical id, by symbol (ambiguous symbols resolve to the highest-ranked asset) or by contract, given as `by`. Null with NOT_FOUND when nothing matches.',
       args: {
-        id: t.arg.id({ required: false, extensions: inputLimit(ASSET_ID) }),
-        symbol: t.arg.string({ required: false, extensions: inputLimit(SYMBOL) }),
-        contract: t.arg({ type: ContractInput, required: false }),
+        by: t.arg({
+          type: AssetLookup,
+          required: false,
+          description: 'What to look the asset up by. Required unless a deprecated argument is given.',
+        }),
+        id: t.arg.id({
+          required: false,
+          deprecationReason: 'Use by: { id: ... }.',
+          description: 'Canonical id.',
+          extensions: inputLimit(ASSET_ID),
+        }),
+        symbol: t.arg.string({
+          required: false,
+          deprecationReason: 'Use by: { symbol: ... }.',
+          description: 'Ticker in any case.',
+          extensions: inputLimit(SYMBOL),
+        }),
+        contract: t.arg({
+          type: ContractInput,
+          required: false,
+          deprecationReason: 'Use by: { contract: ... }.',
+          description: 'A token contract.',
+        }),
       },
       resolve: async (_root, args, ctx) => {
-        const given = [args.id, args.symbol, args.contract].filter((v) => v != null).length;
-        if (given !== 1) throw badUserInput('asset takes exactly one of id, symbol or contract');
+        const given = [args.by, args.id, args.symbol, args.contract].filter((v) => v != null).length;
+        if (given !== 1) throw badUserInput('asset takes by: { id | symbol | contract } (exactly one)', 'by');
+        const lookup: {
+          id?: string | number | null;
+          symbol?: string | null;
+          contract?: typeof args.contract;
+        } = args.by ?? args;
         let id: string;
-        if (args.id != null) id = String(args.id);
-        else if (args.symbol != null) {
-          const match = await ctx.services.registry.resolveSymbol(args.symbol);
-          if (!match) throw notFound('asset with symbol', args.symbol);
+        if (lookup.id != null) id = String(lookup.id);
+        else if (lookup.symbol != null) {
+          const match = await ctx.services.registry.resolveSymbol(lookup.symbol);
+          if (!match) throw notFound('asset with symbol', lookup.symbol);
           id = match.id;
         } else {
-          const match = await ctx.services.registry.byContract(args.contract!.chain, args.contract!.address);
-          if (!match)
-            throw notFound('asset with contract', `${args.contract!.chain}:${args.contract!.address}`);
+          const contract = lookup.contract!;
+          const match = await ctx.services.registry.byContract(contract.chain, contract.address);
+          if (!match) throw notFound('asset with contract', `${contract.chain}:${contract.address}`);
           id = match;
         }
         return (await ctx.loaders.asset.load(id)).value;
@@ -117,7 +192,12 @@ export function addAsset(builder: Builder, _enums: Enums) {
           description: 'Only these assets (unknown ids are left out).',
           extensions: inputLimit(ASSET_ID, { maxItems: MARKETS_PAGE_SIZE }),
         }),
-        orderBy: t.arg({ type: AssetOrder, required: false, defaultValue: 'market_cap_desc' }),
+        orderBy: t.arg({
+          type: AssetOrder,
+          required: false,
+          defaultValue: 'market_cap_desc',
+          description: 'Order of the list; with `ids`, the order of `ids` is kept instead.',
+        }),
       },
       resolve: async (_root, args, ctx) => {
         checkPageArgs(args, ctx.services.config.limits.maxPageSize);

@@ -24,29 +24,44 @@ interface CandleWindow {
 
 export function addCandle(builder: Builder, enums: Enums, refs: AssetRefs) {
   const CandleRef = builder.objectRef<Candle>('Candle').implement({
+    description:
+      'Open, high, low and close of one interval, in the currency asked for. The last candle of a window that reaches now is still open and changes until closeTime.',
     fields: (t) => ({
-      openTime: t.expose('openTime', { type: 'DateTime' }),
+      openTime: t.expose('openTime', {
+        type: 'DateTime',
+        description: 'Start of the interval, on a UTC boundary of its length.',
+      }),
       closeTime: t.expose('closeTime', {
         type: 'DateTime',
         description: 'Exclusive end: the next candle opens here.',
       }),
-      open: t.exposeFloat('open'),
-      high: t.exposeFloat('high'),
-      low: t.exposeFloat('low'),
-      close: t.exposeFloat('close'),
+      open: t.exposeFloat('open', { description: 'First price of the interval.' }),
+      high: t.exposeFloat('high', { description: 'Highest price of the interval.' }),
+      low: t.exposeFloat('low', { description: 'Lowest price of the interval.' }),
+      close: t.exposeFloat('close', {
+        description: 'Last price of the interval (so far, for an open candle).',
+      }),
       volume: t.exposeFloat('volume', {
         nullable: true,
-        description: 'Base-asset volume; null where the provider has none.',
+        description:
+          'Amount of the asset traded in the interval, in the asset itself (e.g. BTC); null where the provider has none (CoinGecko OHLC).',
       }),
-      source: t.expose('source', { type: enums.Provider }),
+      source: t.expose('source', {
+        type: enums.Provider,
+        description:
+          'BINANCE (USD, from the USDT pair) or COINGECKO (any currency; its 1d candles are built from its 4 h ones).',
+      }),
     }),
   });
 
   const GapRef = builder.objectRef<Gap>('CandleGap').implement({
     description: 'A span inside the requested window for which no provider returned candles.',
     fields: (t) => ({
-      from: t.expose('from', { type: 'DateTime' }),
-      to: t.expose('to', { type: 'DateTime' }),
+      from: t.expose('from', { type: 'DateTime', description: 'Open time of the first missing candle.' }),
+      to: t.expose('to', {
+        type: 'DateTime',
+        description: 'Exclusive end: open time of the next candle present, or the end of the window.',
+      }),
     }),
   });
 
@@ -56,22 +71,35 @@ export function addCandle(builder: Builder, enums: Enums, refs: AssetRefs) {
         type: CandleRef,
         nullable: true,
         extensions: { cost: 10, paged: false },
-        description: `Candles in [from, to), oldest first; up to ${MAX_PAGE} per page, ${MAX_WINDOW_CANDLES} per window.`,
+        description: `Candles in [from, to), oldest first; up to ${MAX_PAGE} per page, ${MAX_WINDOW_CANDLES} per window. Pages forward only (first/after; last/before are BAD_USER_INPUT). Null with a coded error when no provider could serve the window.`,
         args: {
-          interval: t.arg({ type: enums.CandleInterval, required: false, defaultValue: '1d' }),
+          interval: t.arg({
+            type: enums.CandleInterval,
+            required: false,
+            defaultValue: '1d',
+            description: 'Candle length.',
+          }),
           from: t.arg({
             type: 'DateTime',
             required: false,
-            description: 'Default: 30 intervals before `to`.',
+            description:
+              'Start of the window, inclusive, rounded down to an interval boundary. Default: 30 intervals before `to`.',
             extensions: inputLimit(DATE_TIME),
           }),
           to: t.arg({
             type: 'DateTime',
             required: false,
-            description: 'Default: now.',
+            description:
+              'End of the window, exclusive, rounded up to an interval boundary and capped at now. Default: now.',
             extensions: inputLimit(DATE_TIME),
           }),
-          currency: t.arg({ type: enums.Currency, required: false, defaultValue: 'usd' }),
+          currency: t.arg({
+            type: enums.Currency,
+            required: false,
+            defaultValue: 'usd',
+            description:
+              'Currency of the prices. USD candles come from Binance first; others from CoinGecko only.',
+          }),
         },
         resolve: async (asset, args, ctx) => {
           if (args.last != null || args.before != null)
@@ -126,8 +154,14 @@ export function addCandle(builder: Builder, enums: Enums, refs: AssetRefs) {
         },
       },
       {
+        description: 'One page of candles, with the gaps of the whole window.',
         fields: (c) => ({
-          gaps: c.field({ type: [GapRef], resolve: (conn) => (conn as unknown as CandleWindow).gaps }),
+          gaps: c.field({
+            type: [GapRef],
+            description:
+              'Spans of the whole [from, to) window (not only this page) for which no provider had candles; empty when none is missing.',
+            resolve: (conn) => (conn as unknown as CandleWindow).gaps,
+          }),
         }),
       },
     ),

@@ -19,9 +19,10 @@ export function addLiveOnChain(builder: Builder, refs: ReturnType<typeof addOnCh
           description: 'bitcoin, ethereum, or a DefiLlama chain name for TVL.',
           extensions: inputLimit(CHAIN),
         }),
-        kinds: t.arg.stringList({
+        kinds: t.arg({
+          type: [refs.OnChainMetricKind],
           required: false,
-          description: 'Only these kinds, e.g. FEE_FASTEST, BLOCK_HEIGHT (default: all of the chain).',
+          description: `Only these kinds, 1 to ${MAX_KINDS} (default: every kind of the chain).`,
           extensions: inputLimit(METRIC_KIND, { maxItems: MAX_KINDS }),
         }),
       },

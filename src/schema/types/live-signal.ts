@@ -17,9 +17,15 @@ export function addLiveSignal(builder: Builder, enums: Enums, refs: ReturnType<t
       args: {
         assetIds: t.arg.idList({
           required: true,
+          description: `Canonical ids of the assets, 1 to ${MAX_ASSETS}; an unknown id fails the subscription with NOT_FOUND.`,
           extensions: inputLimit(ASSET_ID, { maxItems: MAX_ASSETS }),
         }),
-        interval: t.arg({ type: enums.CandleInterval, required: false, defaultValue: '1d' }),
+        interval: t.arg({
+          type: enums.CandleInterval,
+          required: false,
+          defaultValue: '1d',
+          description: 'Candle interval the signals read.',
+        }),
       },
       subscribe: (_root, args, ctx) => {
         const ids = [...new Set(args.assetIds.map(String))];

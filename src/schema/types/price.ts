@@ -14,20 +14,29 @@ export function addPrice(builder: Builder, enums: Enums, refs: AssetRefs) {
   const PriceRef = builder.objectRef<Price>('Price').implement({
     description: 'A price with its provenance: which provider said it, and when.',
     fields: (t) => ({
-      assetId: t.exposeID('assetId'),
+      assetId: t.exposeID('assetId', { description: 'Canonical id of the priced asset, e.g. "bitcoin".' }),
       asset: t.field({
         type: refs.Asset,
         nullable: true,
+        description: 'The priced asset; null with a coded error when its catalogue entry cannot be loaded.',
         resolve: async (price, _args, ctx) => (await ctx.loaders.asset.load(price.assetId)).value,
       }),
-      value: t.exposeFloat('value'),
-      currency: t.field({ type: enums.Currency, resolve: (p) => p.currency as CurrencyValue }),
+      value: t.exposeFloat('value', { description: 'Price of one unit of the asset, in `currency`.' }),
+      currency: t.field({
+        type: enums.Currency,
+        description: 'Currency of `value`.',
+        resolve: (p) => p.currency as CurrencyValue,
+      }),
       change24h: t.exposeFloat('change24h', {
         nullable: true,
-        description: 'Percent change over the last 24 h.',
+        description:
+          'Percent change over the last 24 h (-2.5 = down 2.5 %); null when the provider does not say.',
       }),
       asOf: t.expose('asOf', { type: 'DateTime', description: 'When the provider last updated this value.' }),
-      source: t.expose('source', { type: enums.Provider }),
+      source: t.expose('source', {
+        type: enums.Provider,
+        description: 'Provider that quoted it; COMPUTED for an aggregate (see `sources`).',
+      }),
       stale: t.exposeBoolean('stale', {
         description: 'True when served past its freshness window, e.g. because the provider is failing.',
       }),
@@ -42,12 +51,19 @@ export function addPrice(builder: Builder, enums: Enums, refs: AssetRefs) {
       args: {
         assetIds: t.arg.idList({
           required: true,
+          description: `Canonical ids of the assets, 1 to ${MAX_SUBSCRIBED_ASSETS}; an unknown id fails the subscription with NOT_FOUND.`,
           extensions: inputLimit(ASSET_ID, { maxItems: MAX_SUBSCRIBED_ASSETS }),
         }),
-        currency: t.arg({ type: enums.Currency, required: false, defaultValue: 'usd' }),
+        currency: t.arg({
+          type: enums.Currency,
+          required: false,
+          defaultValue: 'usd',
+          description: 'Quote currency of the events.',
+        }),
         throttleMs: t.arg.int({
           required: false,
-          description: 'At most one event per asset per this many ms.',
+          description:
+            'At most one event per asset per this many milliseconds (0 to 3600000; default 0: every change).',
         }),
       },
       subscribe: async (_root, args, ctx) => {

@@ -1,9 +1,10 @@
-import { badUserInput } from '../../errors.js';
+import { badUserInput, notFound, toClientError } from '../../errors.js';
 import type { Signal } from '../../model.js';
 import type { Builder } from '../builder.js';
 import { ASSET_ID, ENUM_LIST, inputLimit } from '../input-limits.js';
+import { malformedNodeId } from '../node-id.js';
 import type { AssetRefs } from './asset.js';
-import type { Enums } from './enums.js';
+import { CANDLE_INTERVALS, type Enums } from './enums.js';
 
 // Signal: a directional call about an asset, computed from its candles or reported by a provider
 // (Token Metrics), always with the inputs that produced it. Query.signals and Asset.signals.
@@ -19,26 +20,112 @@ export const SIGNAL_KINDS = [
   'TM_INVESTOR_GRADE',
 ] as const;
 
+const KIND_DESCRIPTIONS: Record<(typeof SIGNAL_KINDS)[number], string> = {
+  SMA_CROSSOVER:
+    'SMA(20) against SMA(50) of closes: fast above slow BULLISH, below BEARISH. Strength 1 at a gap of 5 % or more.',
+  RSI: "Wilder's RSI(14): above 70 (overbought) BEARISH, below 30 (oversold) BULLISH, else NEUTRAL.",
+  MACD_CROSSOVER:
+    'MACD(12, 26, 9) histogram sign: positive BULLISH, negative BEARISH. Strength 1 at a histogram of 1 % of the price.',
+  RANGE_BREAKOUT:
+    'Last close against the high-low range of the 20 candles before it: above BULLISH, below BEARISH, inside NEUTRAL.',
+  VOLATILITY_REGIME:
+    'Realised volatility of the last 20 returns against the last 100; always NEUTRAL, the rationale names the regime (high, normal, low).',
+  TM_TRADING_SIGNAL: 'Token Metrics daily trading signal (needs a Token Metrics key; D1 only).',
+  TM_TRADER_GRADE:
+    'Token Metrics trader grade (0-100): 65 or more BULLISH, 35 or less BEARISH (needs a key; D1 only).',
+  TM_INVESTOR_GRADE:
+    'Token Metrics investor grade (0-100): 65 or more BULLISH, 35 or less BEARISH (needs a key; D1 only).',
+};
+
 const MAX_ASSETS = 50;
+
+/** What a Signal's node id names: the signal of one kind for one asset at one interval, not one computation. */
+interface SignalKey {
+  assetId: string;
+  kind: string;
+  interval: string;
+}
+
+const INTERVAL_VALUES: readonly string[] = Object.values(CANDLE_INTERVALS).map((i) => i.value);
+
+function parseSignalKey(id: string): SignalKey {
+  const [assetId, kind, interval, ...rest] = id.split(':');
+  if (
+    !assetId ||
+    !kind ||
+    !interval ||
+    rest.length > 0 ||
+    !(SIGNAL_KINDS as readonly string[]).includes(kind) ||
+    !INTERVAL_VALUES.includes(interval)
+  ) {
+    throw malformedNodeId('Signal', id, '<asset id>:<SignalKind>:<interval, e.g. 1d>');
+  }
+  return { assetId, kind, interval };
+}
 
 export function addSignal(builder: Builder, enums: Enums, refs: AssetRefs) {
   const Direction = builder.enumType('SignalDirection', {
-    values: ['BULLISH', 'BEARISH', 'NEUTRAL'] as const,
+    description: 'Which way a signal leans.',
+    values: {
+      BULLISH: { description: 'Points to a rising price.' },
+      BEARISH: { description: 'Points to a falling price.' },
+      NEUTRAL: { description: 'Points neither way (or, for VOLATILITY_REGIME, has no direction).' },
+    } as const,
   });
-  const Kind = builder.enumType('SignalKind', { values: SIGNAL_KINDS });
+  const Kind = builder.enumType('SignalKind', {
+    description:
+      'What a signal reads. Computed kinds work for every asset with enough candles; TM_* kinds come from Token Metrics.',
+    values: Object.fromEntries(SIGNAL_KINDS.map((k) => [k, { description: KIND_DESCRIPTIONS[k] }])) as Record<
+      (typeof SIGNAL_KINDS)[number],
+      { description: string }
+    >,
+  });
 
-  const SignalRef = builder.objectRef<Signal>('Signal').implement({
+  const SignalRef = builder.node(builder.objectRef<Signal>('Signal'), {
+    description:
+      'A directional call about an asset, with the inputs that produced it: computed from its candles (source COMPUTED) or published by Token Metrics.',
+    id: {
+      // One id per (asset, kind, interval): refetching it, or a signalChanged event, updates the same object.
+      resolve: (s) => `${s.assetId}:${s.kind}:${s.interval}`,
+      parse: parseSignalKey,
+      description:
+        'Names the signal of this kind for this asset and interval ("Signal:bitcoin:RSI:1d"); node(id:) gives its current value.',
+    },
+    loadMany: (keys, ctx) =>
+      Promise.all(
+        keys.map(async (key): Promise<Signal | Error> => {
+          try {
+            await ctx.loaders.asset.load(key.assetId);
+            const found = await ctx.services.signals.forAsset(ctx, key.assetId, key.interval, [key.kind]);
+            const signal = found.find((s): s is Signal => !(s instanceof Error) && s.kind === key.kind);
+            if (signal) return signal;
+            // A source that failed is reported as such, never as a missing signal.
+            const failure = found.find((s): s is Error => s instanceof Error);
+            return failure
+              ? toClientError(failure)
+              : notFound('signal', `${key.assetId}:${key.kind}:${key.interval}`);
+          } catch (error) {
+            return toClientError(error);
+          }
+        }),
+      ) as Promise<Signal[]>,
     fields: (t) => ({
-      id: t.exposeID('id'),
-      assetId: t.exposeID('assetId'),
-      kind: t.field({ type: Kind, resolve: (s) => s.kind as (typeof SIGNAL_KINDS)[number] }),
-      direction: t.expose('direction', { type: Direction }),
+      assetId: t.exposeID('assetId', { description: 'Canonical id of the asset, e.g. "bitcoin".' }),
+      kind: t.field({
+        type: Kind,
+        description: 'What the signal reads.',
+        resolve: (s) => s.kind as (typeof SIGNAL_KINDS)[number],
+      }),
+      direction: t.expose('direction', { type: Direction, description: 'Which way it leans.' }),
       strength: t.exposeFloat('strength', { description: '0 (weak) to 1 (strong).' }),
       generatedAt: t.expose('generatedAt', {
         type: 'DateTime',
         description: 'Close time of the data the signal was computed from.',
       }),
-      source: t.expose('source', { type: enums.Provider }),
+      source: t.expose('source', {
+        type: enums.Provider,
+        description: 'COMPUTED (from candles) or TOKENMETRICS.',
+      }),
       interval: t.exposeString('interval', { description: 'Candle interval the signal reads, e.g. 1d.' }),
       rationale: t.exposeString('rationale', { description: 'One line naming the inputs and their values.' }),
     }),
@@ -49,8 +136,15 @@ export function addSignal(builder: Builder, enums: Enums, refs: AssetRefs) {
       type: [SignalRef],
       nullable: { list: false, items: true },
       extensions: { cost: 10 },
+      description:
+        'Current signals of this asset. A kind without enough candles is left out; a failing source leaves a null entry with a coded error.',
       args: {
-        interval: t.arg({ type: enums.CandleInterval, required: false, defaultValue: '1d' }),
+        interval: t.arg({
+          type: enums.CandleInterval,
+          required: false,
+          defaultValue: '1d',
+          description: 'Candle interval the signals read.',
+        }),
         kinds: t.arg({
           type: [Kind],
           required: false,
@@ -70,12 +164,20 @@ export function addSignal(builder: Builder, enums: Enums, refs: AssetRefs) {
       type: [SignalRef],
       nullable: { list: false, items: true },
       extensions: { cost: 10 },
+      description:
+        'Current signals of several assets, asset by asset. A kind without enough candles is left out; a failing source leaves a null entry with a coded error.',
       args: {
         assetIds: t.arg.idList({
           required: true,
+          description: `Canonical ids of the assets, 1 to ${MAX_ASSETS}.`,
           extensions: inputLimit(ASSET_ID, { maxItems: MAX_ASSETS }),
         }),
-        interval: t.arg({ type: enums.CandleInterval, required: false, defaultValue: '1d' }),
+        interval: t.arg({
+          type: enums.CandleInterval,
+          required: false,
+          defaultValue: '1d',
+          description: 'Candle interval the signals read.',
+        }),
         kinds: t.arg({
           type: [Kind],
           required: false,
