@@ -15,6 +15,14 @@ import type { BreakerState } from './http.js';
 //       event: hit, miss, stale (served past its TTL), refresh (background revalidation), error.
 //   marketgraph_breaker_state{provider}                                  gauge  0 closed, 1 half-open, 2 open
 //   marketgraph_quota_tokens_left{provider}                              gauge  this process's view of the bucket
+//   marketgraph_quota_tokens_limit{provider}                             gauge  the bucket's size (tokens per minute), enabled providers
+//   marketgraph_operation_duration_seconds{operation,type,status}        histogram
+//       One per GraphQL operation, until its response was ready (a subscription: until its stream
+//       started). operation: the operation's name while fewer than `maxOperationNames` distinct names
+//       were seen, then `other`; `unnamed` for anonymous ones. type: query, mutation, subscription,
+//       unknown (the document did not parse). status: ok (no errors), partial (data and errors), error.
+//   marketgraph_operation_errors_total{code}                             counter  one per error sent, by extensions.code
+//   marketgraph_subscriptions_active{transport}                          gauge  sse, multipart, graphql-ws
 //   marketgraph_response_cache_events_total{event,reason}                counter
 //       event: hit (answered from the response cache, 200 or 304), miss (looked up, executed), store,
 //       skip (executed, not stored; reason says why: errors, stale, unobserved, ...), invalidate (an
@@ -23,7 +31,8 @@ import type { BreakerState } from './http.js';
 //   marketgraph_redis_up                                                 gauge  1 while both Redis connections are ready, 0 otherwise (only with REDIS_URL)
 //   marketgraph_cache_memory_bytes / marketgraph_cache_memory_entries    gauge  the in-process cache tier (estimated bytes)
 //
-// With `defaultMetrics: true`, prom-client's process/runtime metrics are added with the same prefix.
+// With `defaultMetrics: true`, prom-client's process/runtime metrics are added under their standard
+// names (process_*, nodejs_*), without the prefix, so stock Node.js dashboards read them.
 
 export type UpstreamOutcome =
   | 'ok'
@@ -37,6 +46,19 @@ export type UpstreamOutcome =
 
 export type CacheEvent = 'hit' | 'miss' | 'stale' | 'refresh' | 'error';
 
+export type OperationType = 'query' | 'mutation' | 'subscription' | 'unknown';
+export type OperationStatus = 'ok' | 'partial' | 'error';
+export type SubscriptionTransport = 'sse' | 'multipart' | 'graphql-ws';
+
+export interface OperationSample {
+  /** The operation's name; undefined for an anonymous operation. */
+  name: string | undefined;
+  type: OperationType;
+  status: OperationStatus;
+  seconds: number;
+  /** extensions.code of every error sent, one entry per error. */
+  errorCodes: readonly string[];
+}
 export type ResponseCacheEvent = 'hit' | 'miss' | 'store' | 'skip' | 'invalidate' | 'evict';
 
 export interface Metrics {
@@ -51,6 +73,8 @@ export interface Metrics {
   cacheEvent(namespace: string, event: CacheEvent): void;
   setBreakerState(provider: UpstreamName, state: BreakerState): void;
   setQuotaLeft(provider: UpstreamName, tokens: number): void;
+  /** The bucket's size, so quota left can be read as a share of it. */
+  setQuotaLimit(provider: UpstreamName, tokens: number): void;
   /** `reason` only for skip. */
   responseCacheEvent(event: ResponseCacheEvent, reason?: string): void;
   /** What the response cache holds, read when /metrics is scraped. */
@@ -58,17 +82,24 @@ export interface Metrics {
   setRedisUp(up: boolean): void;
   /** Reads the in-process cache tier's size at each scrape. */
   observeCache(cache: { size(): number; bytes(): number }): void;
+  recordOperation(sample: OperationSample): void;
+  /** +1 when a subscription's stream starts, -1 when it ends. */
+  addActiveSubscriptions(transport: SubscriptionTransport, delta: 1 | -1): void;
+}
+
+export interface MetricsOptions {
+  defaultMetrics?: boolean;
+  /** Distinct operation names kept as label values; later names are counted as `other` (default 100). */
+  maxOperationNames?: number;
 }
 
 export const METRIC_PREFIX = 'marketgraph_';
 
 const BREAKER_VALUE: Record<BreakerState, number> = { closed: 0, 'half-open': 1, open: 2 };
 
-export function createMetrics(
-  registry: Registry = new Registry(),
-  options: { defaultMetrics?: boolean } = {},
-): Metrics {
-  if (options.defaultMetrics) collectDefaultMetrics({ register: registry, prefix: METRIC_PREFIX });
+export function createMetrics(registry: Registry = new Registry(), options: MetricsOptions = {}): Metrics {
+  if (options.defaultMetrics) collectDefaultMetrics({ register: registry });
+  const maxOperationNames = options.maxOperationNames ?? 100;
 
   const requests = new Counter({
     name: `${METRIC_PREFIX}upstream_requests_total`,
@@ -102,6 +133,42 @@ export function createMetrics(
     registers: [registry],
   });
 
+  const quotaLimit = new Gauge({
+    name: `${METRIC_PREFIX}quota_tokens_limit`,
+    help: "Size of the provider's quota bucket: tokens per minute (MARKETGRAPH_<PROVIDER>_RPM).",
+    labelNames: ['provider'] as const,
+    registers: [registry],
+  });
+  const operationDuration = new Histogram({
+    name: `${METRIC_PREFIX}operation_duration_seconds`,
+    help: 'GraphQL operations: time until the response was ready (a subscription: until its stream started), in seconds.',
+    labelNames: ['operation', 'type', 'status'] as const,
+    buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+    registers: [registry],
+  });
+  const operationErrors = new Counter({
+    name: `${METRIC_PREFIX}operation_errors_total`,
+    help: 'GraphQL errors sent to clients, by extensions.code.',
+    labelNames: ['code'] as const,
+    registers: [registry],
+  });
+  const activeSubscriptions = new Gauge({
+    name: `${METRIC_PREFIX}subscriptions_active`,
+    help: 'Subscriptions whose stream is open, by transport (sse, multipart, graphql-ws).',
+    labelNames: ['transport'] as const,
+    registers: [registry],
+  });
+  for (const transport of ['sse', 'multipart', 'graphql-ws'] as const)
+    activeSubscriptions.set({ transport }, 0);
+  // Label values must stay few: operation names are the client's choice.
+  const operationNames = new Set<string>();
+  const operationLabel = (name: string | undefined): string => {
+    if (name === undefined) return 'unnamed';
+    if (operationNames.has(name)) return name;
+    if (operationNames.size >= maxOperationNames) return 'other';
+    operationNames.add(name);
+    return name;
+  };
   const responseCacheEvents = new Counter({
     name: `${METRIC_PREFIX}response_cache_events_total`,
     help: 'Response cache events: hit, miss, store, skip (with the reason), invalidate, evict.',
@@ -162,6 +229,16 @@ export function createMetrics(
     },
     setQuotaLeft(provider, tokens) {
       quotaLeft.set({ provider }, tokens);
+    },
+    setQuotaLimit(provider, tokens) {
+      quotaLimit.set({ provider }, tokens);
+    },
+    recordOperation({ name, type, status, seconds, errorCodes }) {
+      operationDuration.observe({ operation: operationLabel(name), type, status }, seconds);
+      for (const code of errorCodes) operationErrors.inc({ code });
+    },
+    addActiveSubscriptions(transport, delta) {
+      activeSubscriptions.inc({ transport }, delta);
     },
     responseCacheEvent(event, reason = '') {
       if (event === 'hit') hits.inc();

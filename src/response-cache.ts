@@ -3,6 +3,7 @@ import { LRUCache } from 'lru-cache';
 import type { Cache } from './cache.js';
 import { createFreshness, type Freshness, observeWrites } from './freshness.js';
 import type { Metrics } from './metrics.js';
+import { REQUEST_ID_HEADER } from './request-id.js';
 import { type Coding, encode } from './transport/content-coding.js';
 
 // Whole answers, bounded by the freshness of the values they contain. An answer is stored only when
@@ -199,7 +200,8 @@ export function createResponseCache(deps: {
       let headerBytes = 0;
       for (const [name, value] of answer.headers) {
         const lower = name.toLowerCase();
-        if (lower === 'content-length') continue;
+        // Per response, not per answer: the fast path gives each its own length and request id.
+        if (lower === 'content-length' || lower === REQUEST_ID_HEADER) continue;
         if (lower === 'content-type') contentType = value;
         headers.push(lower, value);
         headerBytes += lower.length + value.length;

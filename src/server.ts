@@ -6,7 +6,7 @@ import { createYoga, maskError, type YogaServerInstance } from 'graphql-yoga';
 import pino, { type Logger } from 'pino';
 import { WebSocketServer } from 'ws';
 import { createCache } from './cache.js';
-import type { Config } from './config.js';
+import { type Config, UPSTREAMS } from './config.js';
 import { capConnections, UPGRADE_REFUSAL } from './connection-cap.js';
 import { type AppContext, type Context, createContext, type Services } from './context.js';
 import { graphiqlTabs } from './examples.js';
@@ -25,11 +25,13 @@ import { useDocumentLimits } from './plugins/use-document-limits.js';
 import { useEndpoints } from './plugins/use-endpoints.js';
 import { useLimits } from './plugins/use-limits.js';
 import { useOperationLimits } from './plugins/use-operation-limits.js';
+import { createRequestLog } from './plugins/use-request-log.js';
 import { useRequestParams } from './plugins/use-request-params.js';
 import { useResponseCache } from './plugins/use-response-cache.js';
 import { useSharedSubscriptionResults } from './plugins/use-shared-subscription-results.js';
 import { useUpstreamBudget } from './plugins/use-upstream-budget.js';
 import { orderQuoteProviders } from './quotes.js';
+import { createReadiness } from './readiness.js';
 import { createRedisConnection, type RedisState } from './redis.js';
 import { createAssetRegistry } from './registry.js';
 import { createResponseCache } from './response-cache.js';
@@ -82,6 +84,8 @@ export interface Gateway {
 export function createGateway(config: Config, deps: GatewayDeps = {}): Gateway {
   const logger = redactLogger(deps.logger ?? pino({ level: config.logLevel }), collectConfigSecrets(config));
   const metrics = createMetrics(undefined, { defaultMetrics: deps.processMetrics });
+  for (const p of UPSTREAMS)
+    if (config.providers[p].enabled) metrics.setQuotaLimit(p, config.providers[p].rpm);
   // With REDIS_URL, processes share the cache, the quota buckets (so N processes together stay inside
   // one provider quota) and the live topics. Redis may come and go: every user of it carries on
   // without it (src/redis.ts); one log line per change of state says so.
@@ -213,6 +217,13 @@ export function createGateway(config: Config, deps: GatewayDeps = {}): Gateway {
   };
   const subscriptions = trackSubscriptions();
   const schema = buildSchema();
+  const requestLog = createRequestLog({ logger, metrics });
+  const readiness = createReadiness({
+    config,
+    http,
+    redis: redis && { ready: () => redis.up(), ping: () => redis.commands.ping() },
+    redisTimeoutMs: config.redis.timeoutMs,
+  });
   let graphiqlPage: Promise<string> | undefined;
   const yoga = createYoga<Record<string, unknown>, AppContext>({
     schema,
@@ -247,6 +258,8 @@ export function createGateway(config: Config, deps: GatewayDeps = {}): Gateway {
       },
     },
     plugins: [
+      // First: it gives every response its x-request-id, those of the endpoints below included.
+      requestLog.plugin,
       useEndpoints({
         registry: metrics.registry,
         health: () => ({
@@ -256,6 +269,7 @@ export function createGateway(config: Config, deps: GatewayDeps = {}): Gateway {
           liveFeeds: live.hub.active().length,
           live: live.health(),
         }),
+        ready: readiness,
       }),
       useRequestParams(),
       useDocumentLimits(config.limits),
@@ -272,7 +286,7 @@ export function createGateway(config: Config, deps: GatewayDeps = {}): Gateway {
       // Before the next one, whose streams it tracks for a shutdown.
       subscriptions.plugin,
       // Last: it ends Envelop's subscribe hooks (see the plugin).
-      useSharedSubscriptionResults(live.shared),
+      useSharedSubscriptionResults(live.shared, { onStream: requestLog.streamStarted }),
     ],
   });
 

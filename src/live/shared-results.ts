@@ -32,8 +32,15 @@ export interface SharedResultsStats {
 }
 
 export interface SharedResults {
-  /** Drop-in for graphql's `subscribe` (give it to Envelop's setSubscribeFn). */
-  subscribe(args: ExecutionArgs): Promise<AsyncIterableIterator<ExecutionResult> | ExecutionResult>;
+  /**
+   * Drop-in for graphql's `subscribe` (give it to Envelop's setSubscribeFn). `onOpen` is called when the
+   * subscriber's stream opens; what it returns is called once when that stream ends (the source ended
+   * or failed, or the consumer returned), so a caller can watch streams without wrapping them.
+   */
+  subscribe(
+    args: ExecutionArgs,
+    onOpen?: () => () => void,
+  ): Promise<AsyncIterableIterator<ExecutionResult> | ExecutionResult>;
   /** The JSON text of a shared result (computed once), or undefined for any other value. */
   json(result: unknown): string | undefined;
   stats(): SharedResultsStats;
@@ -117,10 +124,17 @@ export function createSharedResults(options: SharedResultsOptions = {}): SharedR
   }
 
   return {
-    async subscribe(args) {
+    async subscribe(args, onOpen) {
       const stream = await createSourceEventStream(args);
       if (!isAsyncIterable(stream)) return masked(stream);
-      return new EventResults(stream[Symbol.asyncIterator](), args, keyOf(args), resultFor, maskError);
+      return new EventResults(
+        stream[Symbol.asyncIterator](),
+        args,
+        keyOf(args),
+        resultFor,
+        maskError,
+        onOpen?.(),
+      );
     },
     json: (result) => (enabled ? json(result) : undefined),
     stats: () => ({ ...stats }),
@@ -158,13 +172,32 @@ class EventResults extends SourceIterator<ExecutionResult> {
     private readonly key: string,
     private readonly resultFor: ResultFor,
     private readonly maskError: ((error: unknown) => GraphQLError) | undefined,
+    /** Called once when this stream ends, however it ends. */
+    private onEnd: (() => void) | undefined,
   ) {
     super(source);
     // Assigned here, not as a field initializer: tsx (esbuild keepNames) tags named closures.
     this.onStep = (step) => this.mapStep(step);
     this.onSourceError = (error) => {
+      this.end();
       throw this.maskError ? this.maskError(error) : error;
     };
+  }
+
+  override return(): Promise<IteratorResult<ExecutionResult>> {
+    this.end();
+    return super.return();
+  }
+
+  override throw(error?: unknown): Promise<IteratorResult<ExecutionResult>> {
+    this.end();
+    return super.throw(error);
+  }
+
+  private end(): void {
+    const onEnd = this.onEnd;
+    this.onEnd = undefined;
+    onEnd?.();
   }
 
   next(): Promise<IteratorResult<ExecutionResult>> {
@@ -176,7 +209,10 @@ class EventResults extends SourceIterator<ExecutionResult> {
   private mapStep(
     step: IteratorResult<unknown>,
   ): IteratorResult<ExecutionResult> | Promise<IteratorResult<ExecutionResult>> {
-    if (step.done) return DONE;
+    if (step.done) {
+      this.end();
+      return DONE;
+    }
     const result = this.resultFor(this.args, this.key, step.value);
     return result instanceof Promise
       ? result.then(
@@ -187,6 +223,7 @@ class EventResults extends SourceIterator<ExecutionResult> {
   }
 
   private async fail(error: unknown): Promise<never> {
+    this.end();
     await this.source.return?.();
     throw this.maskError ? this.maskError(error) : error;
   }

@@ -1,3 +1,4 @@
+import type { ExecutionArgs } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
 import type { SharedResults } from '../live/shared-results.js';
 
@@ -12,12 +13,21 @@ import type { SharedResults } from '../live/shared-results.js';
 // maskError). Hence this plugin must come last among the gateway's plugins: one listed after it would
 // not see subscriptions.
 
-export function useSharedSubscriptionResults(shared: SharedResults): Plugin {
+// `onStream` is told when each subscriber's stream opens and, through the function it returns, when it
+// ends (the request log counts active subscriptions this way, with no per-event layer).
+
+export function useSharedSubscriptionResults(
+  shared: SharedResults,
+  options: { onStream?: (args: ExecutionArgs) => () => void } = {},
+): Plugin {
+  const { onStream } = options;
   return {
     onSubscribe({ args, setResultAndStopExecution }) {
       // Envelop resolves a promised result like a subscribe function's (handleMaybePromise).
       setResultAndStopExecution(
-        shared.subscribe(args) as unknown as Parameters<typeof setResultAndStopExecution>[0],
+        shared.subscribe(args, onStream && (() => onStream(args))) as unknown as Parameters<
+          typeof setResultAndStopExecution
+        >[0],
       );
     },
   };

@@ -1,5 +1,6 @@
 import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http';
 import type { Freshness } from '../freshness.js';
+import { REQUEST_ID_HEADER, resolveRequestId } from '../request-id.js';
 import { hashKey, type ResponseCache, type StoredAnswer } from '../response-cache.js';
 import {
   COMPRESS_MIN_BYTES,
@@ -182,7 +183,11 @@ export function createFastPath(deps: FastPathDeps): RequestListener {
     try {
       const response = await deps.execute(
         `http://localhost${req.url}`,
-        { method, headers: headerPairs(req.rawHeaders), ...(body ? { body } : {}) },
+        {
+          method,
+          headers: headerPairs(req.rawHeaders, req.headers[REQUEST_ID_HEADER] as string),
+          ...(body ? { body } : {}),
+        },
         { req, res, freshness, scope },
       );
       status = response.status;
@@ -360,6 +365,11 @@ export function createFastPath(deps: FastPathDeps): RequestListener {
       deps.passThrough(req, res);
       return;
     }
+    // Every answer written here carries the request's id (writeHead merges it in); a miss hands the
+    // same id to Yoga, so its log line names it too.
+    const requestId = resolveRequestId(req.headers[REQUEST_ID_HEADER] as string | undefined);
+    req.headers[REQUEST_ID_HEADER] = requestId;
+    res.setHeader(REQUEST_ID_HEADER, requestId);
     if (method === 'GET') {
       serve(req, res, method);
       return;
@@ -371,8 +381,11 @@ export function createFastPath(deps: FastPathDeps): RequestListener {
   };
 }
 
-function headerPairs(raw: string[]): Array<[string, string]> {
+function headerPairs(raw: string[], requestId: string): Array<[string, string]> {
   const pairs: Array<[string, string]> = [];
-  for (let i = 0; i < raw.length; i += 2) pairs.push([raw[i]!, raw[i + 1]!]);
+  for (let i = 0; i < raw.length; i += 2) {
+    if (raw[i]!.toLowerCase() !== REQUEST_ID_HEADER) pairs.push([raw[i]!, raw[i + 1]!]);
+  }
+  pairs.push([REQUEST_ID_HEADER, requestId]);
   return pairs;
 }

@@ -1,6 +1,6 @@
 import type { TypedDocumentNode } from '@graphql-typed-document-node/core';
 import { print } from 'graphql';
-import pino from 'pino';
+import pino, { type Logger } from 'pino';
 import type { GraphQLResponse } from '../../scripts/lib/gateway-process.js';
 import { type Config, loadConfig, UPSTREAMS, type UpstreamName, withProviderUrls } from '../../src/config.js';
 import { sandboxEndpoints } from '../../src/sandbox/dialects.js';
@@ -22,13 +22,19 @@ export interface TestGateway {
 }
 
 export async function startTestGateway(
-  options: { env?: Record<string, string>; sandbox?: SandboxOptions; sandboxInstance?: Sandbox } = {},
+  options: {
+    env?: Record<string, string>;
+    sandbox?: SandboxOptions;
+    sandboxInstance?: Sandbox;
+    /** Silent by default; tests that read log lines pass their own. */
+    logger?: Logger;
+  } = {},
 ): Promise<TestGateway> {
   const sandbox = options.sandboxInstance ?? (await startSandbox({ quotas: false, ...options.sandbox }));
   const env = { MARKETGRAPH_PORT: '0', MARKETGRAPH_LOG_LEVEL: 'silent', ...options.env };
   const endpoints = sandboxEndpoints(sandbox);
   const config = withProviderUrls(loadConfig({ env }), endpoints, env);
-  const gateway = createGateway(config, { logger: pino({ level: 'silent' }) });
+  const gateway = createGateway(config, { logger: options.logger ?? pino({ level: 'silent' }) });
   return {
     sandbox,
     gateway,

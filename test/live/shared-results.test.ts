@@ -208,3 +208,56 @@ describe('shared subscription results', () => {
     expect(invalid.errors?.[0]?.message).toBe('Argument "asset" has invalid value 1.');
   });
 });
+
+describe('shared subscription results: stream watchers', () => {
+  it('tells onOpen of each stream and its end once, however it ends, and never for a refused subscribe', async () => {
+    const s = setup();
+    const log: string[] = [];
+    const watch = (name: string) => () => {
+      log.push(`open ${name}`);
+      return () => log.push(`end ${name}`);
+    };
+    const subscribe = (name: string, document = DOC) =>
+      s.shared.subscribe(
+        { schema: s.schema, document, variableValues: { a: 'btc' } },
+        watch(name),
+      ) as Promise<AsyncIterableIterator<ExecutionResult>>;
+    const returned = await subscribe('returned');
+    const thrown = await subscribe('thrown');
+    await s.shared.subscribe(
+      { schema: s.schema, document: parse('subscription { price(asset: 1) { value } }') },
+      watch('refused'),
+    );
+    expect(log).toEqual(['open returned', 'open thrown']);
+    await returned.return?.();
+    await returned.return?.();
+    await thrown.throw?.(new Error('client went away')).catch(() => undefined);
+    expect(log).toEqual(['open returned', 'open thrown', 'end returned', 'end thrown']);
+
+    // A source that ends by itself.
+    const finite = new GraphQLSchema({
+      query: new GraphQLObjectType({ name: 'Query', fields: { ok: { type: GraphQLString } } }),
+      subscription: new GraphQLObjectType({
+        name: 'Subscription',
+        fields: {
+          once: {
+            type: GraphQLString,
+            subscribe: async function* () {
+              yield 'only';
+            },
+            resolve: (value: string) => value,
+          },
+        },
+      }),
+    });
+    const ends = (await s.shared.subscribe(
+      { schema: finite, document: parse('subscription { once }') },
+      watch('finite'),
+    )) as AsyncIterableIterator<ExecutionResult>;
+    expect((await ends.next()).value).toEqual({ data: { once: 'only' } });
+    expect(log.at(-1)).toBe('open finite');
+    expect((await ends.next()).done).toBe(true);
+    await ends.return?.();
+    expect(log.filter((l) => l.endsWith('finite'))).toEqual(['open finite', 'end finite']);
+  });
+});
