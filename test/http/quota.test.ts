@@ -6,6 +6,7 @@ import type { UpstreamError } from '../../src/errors.js';
 import { createQuota } from '../../src/http/quota.js';
 import type { HttpCall } from '../../src/http.js';
 import { createRedisConnection } from '../../src/redis.js';
+import { waitFor } from '../helpers/clients.js';
 import { deleteKeys, keysUnder, redisTestUrl, testPrefix } from '../helpers/redis.js';
 import { startPrivateRedis } from '../helpers/redis-server.js';
 import { buildConfig, makeHttp, type ScriptedServer, sendJson, startScriptedServer } from './helpers.js';
@@ -29,16 +30,36 @@ async function countingServer(): Promise<ScriptedServer> {
 
 describe('quota bucket (through createHttp)', () => {
   it('rpm 30 and a burst of 60: the server sees 30, the surplus fails fast with UPSTREAM_RATE_LIMITED', async () => {
-    const server = await countingServer();
+    // The server holds its answers until the test lets go, so "fast" is counted, not timed: all 30
+    // refusals arrive while every admitted call is still waiting for its answer.
+    let release!: () => void;
+    const held = new Promise<void>((resolve) => (release = resolve));
+    const server = await startScriptedServer((_req, res) => {
+      void held.then(() => sendJson(res, 200, { bitcoin: { usd: 1 } }));
+    });
+    open.push(server);
+    // A deadline far beyond what a loaded machine needs, and far short of the 60 s window a refused
+    // call would have to wait for.
     const config = buildConfig(
-      { MARKETGRAPH_COINGECKO_RPM: '30', MARKETGRAPH_UPSTREAM_DEADLINE_MS: '800' },
+      { MARKETGRAPH_COINGECKO_RPM: '30', MARKETGRAPH_UPSTREAM_DEADLINE_MS: '20000' },
       { coingecko: server.url },
     );
     const { http, metrics } = makeHttp(config);
     open.push(http);
-    const started = Date.now();
-    const results = await Promise.allSettled(Array.from({ length: 60 }, () => http.get(call)));
-    expect(Date.now() - started).toBeLessThan(800 + 200);
+    let settled = 0;
+    const calls = Promise.allSettled(
+      Array.from({ length: 60 }, async () => {
+        try {
+          return await http.get(call);
+        } finally {
+          settled += 1;
+        }
+      }),
+    );
+    await waitFor(() => settled === 30 && server.requests.length === 30, 15_000, '30 refusals, 30 calls held');
+    expect(settled).toBe(30);
+    release();
+    const results = await calls;
     expect(server.requests).toHaveLength(30);
     const refused = results.filter((r): r is PromiseRejectedResult => r.status === 'rejected');
     expect(refused).toHaveLength(30);
