@@ -56,7 +56,11 @@ describe('quota bucket (through createHttp)', () => {
         }
       }),
     );
-    await waitFor(() => settled === 30 && server.requests.length === 30, 15_000, '30 refusals, 30 calls held');
+    await waitFor(
+      () => settled === 30 && server.requests.length === 30,
+      15_000,
+      '30 refusals, 30 calls held',
+    );
     expect(settled).toBe(30);
     release();
     const results = await calls;
