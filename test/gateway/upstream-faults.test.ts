@@ -2,6 +2,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { UpstreamName } from '../../src/config.js';
 import { SANDBOX_KEYS } from '../../src/sandbox/dialects.js';
 import { onlyUpstreams, startTestGateway, type TestGateway } from '../helpers/gateway.js';
+import { shiftedClock } from '../helpers/manual-clock.js';
 
 // Issue #3 acceptance, end to end: each fault is injected in the sandbox, the query goes through the
 // whole gateway, and the test asserts what the client saw and what reached the provider. CoinGecko
@@ -14,10 +15,11 @@ type GqlError = { message: string; path?: unknown[]; extensions?: Record<string,
 
 const OTHERS_OFF = onlyUpstreams('coingecko', 'mempool');
 
-function startCoinGeckoGateway(env: Record<string, string> = {}) {
+function startCoinGeckoGateway(env: Record<string, string> = {}, now?: () => number) {
   return startTestGateway({
     env: { ...OTHERS_OFF, ...env },
     sandbox: { providers: ['coingecko', 'mempool'] },
+    now,
   });
 }
 
@@ -180,13 +182,20 @@ describe('HTML 429 pages', () => {
 });
 
 describe('circuit breaker', () => {
+  // The half-open wait runs on the gateway's clock (wall time plus the test's jumps).
+  const HALF_OPEN_MS = 60_000;
+  const clock = shiftedClock();
   let t: TestGateway;
   beforeAll(async () => {
-    t = await startCoinGeckoGateway({
-      MARKETGRAPH_BREAKER_THRESHOLD: '3',
-      MARKETGRAPH_BREAKER_HALF_OPEN_MS: '1000',
-      MARKETGRAPH_UPSTREAM_RETRIES: '0',
-    });
+    t = await startCoinGeckoGateway(
+      {
+        MARKETGRAPH_BREAKER_THRESHOLD: '3',
+        // Long, so the real time the test takes is nothing beside it; the test jumps the clock instead.
+        MARKETGRAPH_BREAKER_HALF_OPEN_MS: String(HALF_OPEN_MS),
+        MARKETGRAPH_UPSTREAM_RETRIES: '0',
+      },
+      clock.now,
+    );
   });
   afterAll(async () => {
     await t.close();
@@ -201,7 +210,7 @@ describe('circuit breaker', () => {
   const priceError = async (currency = 'USD') =>
     errorAt((await t.query(PRICE(currency))).body.errors, ['asset', 'price']);
 
-  it('opens after 3 consecutive failures, refuses without calling, probes once, then closes', async () => {
+  it('opens after 3 consecutive failures, refuses without calling, probes once after the wait, then closes', async () => {
     await t.query('{ asset(id: "ethereum") { id } }');
     t.sandbox.resetCounts();
     t.sandbox.faults.set('coingecko', 'simple/price', { kind: 'server-error', status: 503 });
@@ -226,8 +235,11 @@ describe('circuit breaker', () => {
     expect(errorAt(market.body.errors, ['asset', 'market'])?.extensions?.code).toBe('UPSTREAM_UNAVAILABLE');
     expect(t.sandbox.count('coingecko')).toBe(3);
 
-    // Half-open after 1 s: of five concurrent queries needing five different calls, one probe passes.
-    await sleep(1100);
+    // Still open well inside the wait (the test's own seconds included); half-open after it: of five
+    // concurrent queries needing five different calls, one probe passes.
+    clock.advance(HALF_OPEN_MS - 10_000);
+    expect((await breakerOf('coingecko')).breaker).toBe('OPEN');
+    clock.advance(10_000);
     expect((await breakerOf('coingecko')).breaker).toBe('HALF_OPEN');
     const probes = await Promise.all(['USD', 'EUR', 'GBP', 'JPY', 'AUD'].map((c) => priceError(c)));
     expect(probes.every((e) => e?.extensions?.code === 'UPSTREAM_UNAVAILABLE')).toBe(true);
@@ -236,7 +248,7 @@ describe('circuit breaker', () => {
 
     // The provider recovers; the next probe succeeds and closes the circuit.
     t.sandbox.faults.clear();
-    await sleep(1100);
+    clock.advance(HALF_OPEN_MS);
     const recovered = await t.query<PriceData>(PRICE());
     expect(recovered.body.errors).toBeUndefined();
     expect(recovered.body.data!.asset!.price!.value).toBeGreaterThan(0);
@@ -249,16 +261,20 @@ describe('circuit breaker', () => {
 });
 
 describe('stale on error', () => {
+  const clock = shiftedClock();
   let t: TestGateway;
   beforeAll(async () => {
-    t = await startCoinGeckoGateway({
-      MARKETGRAPH_TTL_PRICE_MS: '200',
-      MARKETGRAPH_TTL_MARKET_MS: '200',
-      MARKETGRAPH_CACHE_STALE_MS: '600000',
-      MARKETGRAPH_UPSTREAM_DEADLINE_MS: '2000',
-      // Each failing round costs several failures; keep the breaker out of this test.
-      MARKETGRAPH_BREAKER_THRESHOLD: '1000',
-    });
+    t = await startCoinGeckoGateway(
+      {
+        MARKETGRAPH_TTL_PRICE_MS: '200',
+        MARKETGRAPH_TTL_MARKET_MS: '200',
+        MARKETGRAPH_CACHE_STALE_MS: '600000',
+        MARKETGRAPH_UPSTREAM_DEADLINE_MS: '2000',
+        // Each failing round costs several failures; keep the breaker out of this test.
+        MARKETGRAPH_BREAKER_THRESHOLD: '1000',
+      },
+      clock.now,
+    );
   });
   afterAll(async () => {
     await t.close();
@@ -280,7 +296,7 @@ describe('stale on error', () => {
       expect(before.price!.stale).toBe(false);
       expect(before.market!.stale).toBe(false);
 
-      await sleep(450); // past 2 × TTL: a refetch is needed before anything can be served
+      clock.advance(450); // past 2 × TTL on the gateway's clock: a refetch is needed before anything is served
       t.sandbox.faults.set('coingecko', '*', fault);
       try {
         const res = await t.query<Data>(query);

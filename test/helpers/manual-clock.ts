@@ -29,3 +29,18 @@ export function deferred<T>() {
 export function settle(): Promise<void> {
   return new Promise((resolve) => setImmediate(resolve));
 }
+
+/**
+ * Wall-clock time plus the jumps a test makes, for a whole gateway (GatewayDeps.now): real sockets
+ * and timers keep working, and "past 2 × TTL" or "after the half-open wait" is a jump, not a sleep.
+ */
+export function shiftedClock(): ManualClock {
+  let offset = 0;
+  return {
+    now: () => Date.now() + offset,
+    advance: (ms) => {
+      offset += ms;
+      return Date.now() + offset;
+    },
+  };
+}
