@@ -116,11 +116,10 @@ describe('Subscription.priceUpdated', () => {
       const client = wsClient(quietUrl);
       const ws = subscribeWs(client, SUBSCRIPTION, { ids: ['bitcoin'] });
       const sse = subscribeSse(quietUrl, SUBSCRIPTION, { ids: ['bitcoin'] });
-      const started = Date.now();
-      await waitFor(() => ws.events.length > 0 && sse.events.length > 0, 3_000, 'a first event on both');
+      // Well before the first upstream tick (a minute away), whatever the load.
+      await waitFor(() => ws.events.length > 0 && sse.events.length > 0, 15_000, 'a first event on both');
       for (const first of [ws.events[0]!, sse.events[0]!]) {
         expect(first.errors).toBeUndefined();
-        expect(first.at - started).toBeLessThan(3_000);
         const price = (first.data as { priceUpdated: { value: number; source: string } }).priceUpdated;
         // The price a query returns right now, from the REST path (no tick has come).
         expect(price.value).toBe(rest.value);
