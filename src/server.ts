@@ -59,7 +59,7 @@ export interface GatewayDeps {
    * gateway, and their collectors outlive it.
    */
   processMetrics?: boolean;
-  /** The clock of the per-process cache and the response cache (tests move it). */
+  /** The clock of the per-process cache, the response cache and the upstream client (tests move it). */
   now?: () => number;
   /** Execute and serialize each live event once per distinct subscription (default true; off only to measure it). */
   shareLiveResults?: boolean;
@@ -109,6 +109,7 @@ export function createGateway(config: Config, deps: GatewayDeps = {}): Gateway {
     config,
     metrics,
     logger,
+    now: deps.now,
     quotaStore: redis && {
       redis: redis.commands,
       keyPrefix: `${config.redis.prefix}quota`,

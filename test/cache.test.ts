@@ -234,7 +234,9 @@ describe('the cache while its Redis is killed and restarted', () => {
       while (redis.up()) await new Promise((r) => setTimeout(r, 5));
       const started = Date.now();
       const answers = await ns.getMany(['held', 'other'], fetch, missing);
-      expect(Date.now() - started).toBeLessThan(100);
+      // Not held on the dead Redis: ten times its 100 ms budget tells that from ioredis's own waits
+      // (seconds, or for ever), and leaves room for a loaded machine.
+      expect(Date.now() - started).toBeLessThan(1000);
       expect(answers).toMatchObject([
         { value: 4, stale: false },
         { value: 5, stale: false },

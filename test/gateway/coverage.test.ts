@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestGateway, type TestGateway } from '../helpers/gateway.js';
+import { shiftedClock } from '../helpers/manual-clock.js';
 
 // Issue #4 acceptance: one schema over every provider, multi-source prices with failover, candles
 // assembled across calls, computed and provider signals, on-chain metrics, with batching counted.
@@ -43,9 +44,10 @@ interface Row {
 }
 
 describe('full coverage', () => {
+  const clock = shiftedClock();
   let t: TestGateway;
   beforeAll(async () => {
-    t = await startTestGateway({ env: { MARKETGRAPH_TTL_PRICE_MS: '300' } });
+    t = await startTestGateway({ env: { MARKETGRAPH_TTL_PRICE_MS: '300' }, now: clock.now });
   });
   afterAll(async () => {
     await t.close();
@@ -167,7 +169,7 @@ describe('full coverage', () => {
     await t.query(
       '{ asset(symbol: "ETH") { id } assets(ids: ["bitcoin", "ethereum", "solana"]) { edges { node { id } } } }',
     );
-    await new Promise((resolve) => setTimeout(resolve, 700)); // prices (TTL 300 ms) are now past 2 × TTL
+    clock.advance(700); // prices (TTL 300 ms) are now past 2 × TTL, on the gateway's clock
     t.sandbox.faults.set('coingecko', '*', { kind: 'down' });
     try {
       const res = await t.query<{

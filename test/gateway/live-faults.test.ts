@@ -60,7 +60,8 @@ describe('live prices when the upstream stream fails', () => {
       'a polled price while the stream is down',
     );
     expect(t.gateway.services.live.stats().prices.polled).toEqual(['bitcoin']);
-    await new Promise((r) => setTimeout(r, 2_500));
+    // More polled values, each a change from the one before (never a repeat).
+    await waitFor(() => ws.events.filter((e) => e.at > down).length >= 3, 10_000, 'three polled prices');
     const polled = ws.events.filter((e) => e.at > down).map(price);
     expect(polled.every((p) => p.source !== 'BINANCE')).toBe(true);
     for (let i = 1; i < polled.length; i++) expect(polled[i]!.value).not.toBe(polled[i - 1]!.value);

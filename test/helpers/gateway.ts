@@ -28,13 +28,18 @@ export async function startTestGateway(
     sandboxInstance?: Sandbox;
     /** Silent by default; tests that read log lines pass their own. */
     logger?: Logger;
+    /** The gateway's clock (caches, breakers, quotas' views); tests jump it (helpers/manual-clock.ts). */
+    now?: () => number;
   } = {},
 ): Promise<TestGateway> {
   const sandbox = options.sandboxInstance ?? (await startSandbox({ quotas: false, ...options.sandbox }));
   const env = { MARKETGRAPH_PORT: '0', MARKETGRAPH_LOG_LEVEL: 'silent', ...options.env };
   const endpoints = sandboxEndpoints(sandbox);
   const config = withProviderUrls(loadConfig({ env }), endpoints, env);
-  const gateway = createGateway(config, { logger: options.logger ?? pino({ level: 'silent' }) });
+  const gateway = createGateway(config, {
+    logger: options.logger ?? pino({ level: 'silent' }),
+    now: options.now,
+  });
   return {
     sandbox,
     gateway,

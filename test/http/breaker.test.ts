@@ -2,6 +2,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { createBreaker } from '../../src/http/breaker.js';
 import type { HttpCall } from '../../src/http.js';
+import { manualClock } from '../helpers/manual-clock.js';
 import { buildConfig, makeHttp, sendJson, startScriptedServer } from './helpers.js';
 
 const call: HttpCall<unknown> = {
@@ -15,8 +16,6 @@ afterEach(async () => {
   await Promise.all(open.splice(0).map((thing) => thing.close()));
 });
 
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
 async function setup(respond: { status: number; delayMs?: number }) {
   const server = await startScriptedServer((_req, res) => {
     setTimeout(() => sendJson(res, respond.status, { fastestFee: 12 }), respond.delayMs ?? 0);
@@ -29,30 +28,34 @@ async function setup(respond: { status: number; delayMs?: number }) {
     },
     { mempool: server.url },
   );
-  const made = makeHttp(config);
+  // The breaker's half-open wait runs on this clock: the test moves it instead of sleeping.
+  const clock = manualClock(Date.now());
+  const made = makeHttp(config, { now: clock.now });
   open.push(server, made.http);
-  return { server, ...made };
+  return { server, clock, ...made };
 }
 
 describe('circuit breaker (through createHttp)', () => {
   it('opens after N consecutive failures, refuses without touching the network, probes, and closes', async () => {
     const respond = { status: 503 };
-    const { server, http, metrics } = await setup(respond);
+    const { server, http, metrics, clock } = await setup(respond);
     for (let i = 0; i < 3; i++)
       await expect(http.get(call)).rejects.toMatchObject({ code: 'UPSTREAM_UNAVAILABLE' });
     expect(http.health('mempool').breaker).toBe('open');
 
-    const started = Date.now();
     const refused = http.get(call);
     await expect(refused).rejects.toMatchObject({ code: 'UPSTREAM_UNAVAILABLE', provider: 'mempool' });
     await expect(refused).rejects.toThrow(/circuit open/);
-    expect(Date.now() - started).toBeLessThan(50);
+    // Refused without a request reaching the server.
     expect(server.requests).toHaveLength(3);
     expect(await metrics.registry.getSingleMetricAsString('marketgraph_breaker_state')).toContain(
       '{provider="mempool"} 2',
     );
 
-    await sleep(320);
+    clock.advance(299);
+    expect(http.health('mempool').breaker).toBe('open');
+    await expect(http.get(call)).rejects.toThrow(/circuit open/);
+    clock.advance(1);
     expect(http.health('mempool').breaker).toBe('half-open');
     respond.status = 200;
     await expect(http.get(call)).resolves.toEqual({ fastestFee: 12 });
@@ -62,14 +65,14 @@ describe('circuit breaker (through createHttp)', () => {
       '{provider="mempool"} 0',
     );
     const counter = await metrics.registry.getSingleMetricAsString('marketgraph_upstream_requests_total');
-    expect(counter).toContain('outcome="breaker_open"} 1');
+    expect(counter).toContain('outcome="breaker_open"} 2');
   });
 
   it('re-opens when the half-open probe fails, and lets only one probe through', async () => {
     const respond = { status: 500, delayMs: 50 };
-    const { server, http } = await setup(respond);
+    const { server, http, clock } = await setup(respond);
     for (let i = 0; i < 3; i++) await expect(http.get(call)).rejects.toThrow();
-    await sleep(320);
+    clock.advance(300);
     const results = await Promise.allSettled([http.get(call), http.get(call), http.get(call)]);
     expect(server.requests).toHaveLength(4);
     const messages = results.map((r) => (r.status === 'rejected' ? String(r.reason.message) : 'ok'));

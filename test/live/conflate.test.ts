@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { conflate } from '../../src/live/conflate.js';
 
 // One subscriber's stream: latest value per key, throttle per key, snapshot first, release on return().
@@ -23,6 +23,10 @@ function source() {
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+afterEach(() => {
+  vi.useRealTimers();
+});
 
 /** Resolves with the next value, or 'pending' if none comes within `ms`. */
 async function nextWithin<T>(it: AsyncIterator<T>, ms: number): Promise<T | 'pending' | 'done'> {
@@ -83,6 +87,8 @@ describe('conflate', () => {
   });
 
   it('spaces deliveries per key by throttleMs and then sends the newest value', async () => {
+    // On fake time (Date and timers): the throttle's clock and timer move only with the test.
+    vi.useFakeTimers({ toFake: ['Date', 'setTimeout', 'clearTimeout'] });
     const src = source();
     const stream = conflate<Tick, Tick>({
       listen: src.listen,
@@ -92,26 +98,22 @@ describe('conflate', () => {
     });
     const received: Array<{ at: number; tick: Tick }> = [];
     const reading = (async () => {
-      for await (const tick of stream) received.push({ at: performance.now(), tick });
+      for await (const tick of stream) received.push({ at: Date.now(), tick });
     })();
-    const started = performance.now();
-    let n = 0;
-    while (performance.now() - started < 1_000) {
-      src.emit('btc', ++n);
+    const started = Date.now();
+    // Both keys offered every 10 ms for 1 s: 100 offers each.
+    for (let n = 1; n <= 100; n++) {
+      src.emit('btc', n);
       src.emit('eth', n);
-      await sleep(10);
+      await vi.advanceTimersByTimeAsync(10);
     }
     await stream.return?.();
     await reading;
     for (const key of ['btc', 'eth']) {
       const mine = received.filter((r) => r.tick.key === key);
-      // ~1 s at one per 200 ms: 5 or 6 deliveries, not the ~90 offered.
-      expect(mine.length).toBeGreaterThanOrEqual(4);
-      expect(mine.length).toBeLessThanOrEqual(6);
-      for (let i = 1; i < mine.length; i++) {
-        expect(mine[i]!.at - mine[i - 1]!.at).toBeGreaterThanOrEqual(195);
-        expect(mine[i]!.tick.n).toBeGreaterThan(mine[i - 1]!.tick.n);
-      }
+      // At 0, 200, 400, 600, 800 and 1000 ms: six deliveries of the hundred offered, each the newest.
+      expect(mine.map((r) => r.at - started)).toEqual([0, 200, 400, 600, 800, 1000]);
+      expect(mine.map((r) => r.tick.n)).toEqual([1, 20, 40, 60, 80, 100]);
     }
   });
 

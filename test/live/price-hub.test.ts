@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { createLocalBus } from '../../src/live/bus.js';
 import { createChannels } from '../../src/live/channels.js';
 import { createLocalLeases } from '../../src/live/leases.js';
@@ -8,9 +8,20 @@ import type { AssetRegistry } from '../../src/registry.js';
 // The hub with a controllable stream client and REST poller: one upstream per asset, failover to
 // polling when a stream is down, diff-before-emit of polled values, and everything released.
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 /** Ticks reach listeners right after the synchronous run that received them. */
 const flush = () => new Promise((r) => setImmediate(r));
+
+// The hub's staleness checks and polling run on timers and Date.now: on fake time (setImmediate stays
+// real, for the fan-out), a test moves them by exactly the milliseconds it means.
+afterEach(() => {
+  vi.useRealTimers();
+});
+const fakeTime = () =>
+  vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'setInterval', 'clearInterval', 'Date'] });
+async function advance(ms: number) {
+  await vi.advanceTimersByTimeAsync(ms);
+  await flush();
+}
 
 function fakeStreams() {
   const subs = new Map<string, Set<(data: unknown) => void>>();
@@ -81,7 +92,7 @@ describe('price hub', () => {
     const b: number[] = [];
     const offA = hub.listen('bitcoin', (t) => a.push(t.value));
     const offB = hub.listen('bitcoin', (t) => b.push(t.value));
-    await sleep(5);
+    await flush();
     expect(streams.streams()).toEqual(['btcusdt@ticker']);
     streams.send('btcusdt@ticker', 100);
     await flush();
@@ -100,7 +111,7 @@ describe('price hub', () => {
     const { hub, streams } = setup(async () => []);
     const got: number[] = [];
     const off = hub.listen('bitcoin', (t) => got.push(t.value));
-    await sleep(5);
+    await flush();
     for (let v = 1; v <= 50; v++) streams.send('btcusdt@ticker', v);
     await flush();
     expect(got).toEqual([50]);
@@ -109,21 +120,29 @@ describe('price hub', () => {
   });
 
   it('fails over to polling when the stream goes silent, without repeating values, and back when it resumes', async () => {
+    fakeTime();
     let value = 50_000;
     let asOf = Date.now();
     const { hub, streams, polls } = setup(async (ids) => ids.map((id) => tick(id, value, asOf)));
     const got: PriceTick[] = [];
     const off = hub.listen('bitcoin', (t) => got.push(t));
-    await sleep(5);
+    await flush();
     streams.send('btcusdt@ticker', 49_000, asOf - 1000);
     await flush();
     expect(got.map((t) => t.source)).toEqual(['binance']);
     expect(polls).toEqual([]);
 
-    // Silent for staleAfterMs (300 ms): polled every 100 ms; the same value is published once.
-    await sleep(650);
+    // Silent for staleAfterMs (300 ms) is not yet silent; the first check past it (checks run every
+    // 100 ms) fails over and polls.
+    await advance(300);
+    expect(hub.stats().polled).toEqual([]);
+    expect(polls).toEqual([]);
+    await advance(100);
     expect(hub.stats().polled).toEqual(['bitcoin']);
-    expect(polls.length).toBeGreaterThanOrEqual(2);
+    expect(polls).toEqual([['bitcoin']]);
+    // Polled every 100 ms from then on; the same value is published once.
+    await advance(250);
+    expect(polls).toHaveLength(3);
     expect(got.map((t) => [t.source, t.value])).toEqual([
       ['binance', 49_000],
       ['coingecko', 50_000],
@@ -131,10 +150,10 @@ describe('price hub', () => {
     // A changed value is published; an older one is not.
     value = 50_100;
     asOf += 1000;
-    await sleep(150);
+    await advance(150);
     value = 1;
     asOf -= 5000;
-    await sleep(150);
+    await advance(150);
     expect(got.map((t) => t.value)).toEqual([49_000, 50_000, 50_100]);
 
     // The stream resumes: polling stops.
@@ -142,39 +161,43 @@ describe('price hub', () => {
     await flush();
     expect(hub.stats().polled).toEqual([]);
     const pollsAfter = polls.length;
-    await sleep(200);
+    await advance(200);
     expect(polls.length).toBe(pollsAfter);
     expect(got.at(-1)!.value).toBe(50_200);
     off();
   });
 
   it('fails over when the client reports the connection down', async () => {
+    fakeTime();
     const { hub, streams } = setup(async (ids) => ids.map((id) => tick(id, 1, Date.now())));
     const got: PriceTick[] = [];
     const off = hub.listen('ethereum', (t) => got.push(t));
     // Keep the stream "delivering" while the connection is up, then report it down.
     const keepAlive = setInterval(() => streams.send('ethusdt@ticker', 3_000), 50);
-    await sleep(400);
+    await advance(400);
+    expect(hub.stats().polled).toEqual([]);
     clearInterval(keepAlive);
     streams.setLive(false);
-    await sleep(250);
+    // The next check (within 100 ms) sees the connection down; no silence needed.
+    await advance(100);
     expect(hub.stats().polled).toEqual(['ethereum']);
     expect(got.at(-1)!.source).toBe('coingecko');
     off();
   });
 
   it('polls an asset without a stream from the start, one batch for all of them', async () => {
+    fakeTime();
     const { hub, polls, streams } = setup(async (ids) => ids.map((id) => tick(id, 10, Date.now())));
     const got: PriceTick[] = [];
     const off = hub.listen('monero', (t) => got.push(t));
-    await sleep(250);
+    await advance(250);
     expect(streams.streams()).toEqual([]);
-    expect(polls.length).toBeGreaterThanOrEqual(2);
+    expect(polls).toHaveLength(2);
     expect(polls.every((ids) => ids.join() === 'monero')).toBe(true);
     expect(got.map((t) => t.value)).toEqual([10]);
     off();
     const after = polls.length;
-    await sleep(250);
+    await advance(250);
     expect(polls.length).toBe(after);
   });
 

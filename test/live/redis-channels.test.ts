@@ -30,8 +30,22 @@ function connect(url = redisTestUrl()) {
 /** One simulated gateway process: its own connections, leases and bus (wired as src/live/live.ts does). */
 function process(name: string, options: { ttlMs?: number; renewMs?: number; url?: string } = {}) {
   const redis = connect(options.url);
+  // Counts the lease script calls (claims and renewals) this process sends, per key: the tests wait
+  // for renew periods to go by, counted, instead of sleeping.
+  const evals = new Map<string, number>();
+  const commands = new Proxy(redis.commands, {
+    get(target, property) {
+      const value = Reflect.get(target, property, target);
+      if (property !== 'eval' || typeof value !== 'function') return value;
+      return (...args: unknown[]) => {
+        const key = String(args[2]).slice(`${prefix}lease:`.length);
+        evals.set(key, (evals.get(key) ?? 0) + 1);
+        return value.apply(target, args);
+      };
+    },
+  });
   const leases = createRedisLeases({
-    redis: redis.commands,
+    redis: commands,
     state: redis.state,
     onReachable: redis.onUp,
     onLate: redis.reportLate,
@@ -48,7 +62,8 @@ function process(name: string, options: { ttlMs?: number; renewMs?: number; url?
     prefix,
     up: redis.up,
   });
-  return { name, redis, leases, bus, channels: createChannels({ bus, leases }) };
+  const tries = (key: string) => evals.get(key) ?? 0;
+  return { name, redis, leases, bus, tries, channels: createChannels({ bus, leases }) };
 }
 
 async function until(check: () => boolean, timeoutMs: number, what: string) {
@@ -70,7 +85,8 @@ afterAll(async () => {
 describe('redis leases', () => {
   it('gives a key to exactly one holder, renews it past its TTL, and hands it over on release', async () => {
     const events: string[] = [];
-    const holders: Leases[] = ['a', 'b', 'c'].map((name) => process(name).leases);
+    const procs = ['a', 'b', 'c'].map((name) => process(name));
+    const holders: Leases[] = procs.map((p) => p.leases);
     const releases = holders.map((leases, i) =>
       leases.claim('k1', {
         acquired: () => events.push(`+${i}`),
@@ -79,15 +95,22 @@ describe('redis leases', () => {
     );
     await until(() => events.length === 1, 2_000, 'a holder');
     expect(holders.map((l) => l.held().length).reduce((x, y) => x + y)).toBe(1);
-    await sleep(1_500); // > 2 TTLs: renewals keep it, nobody else gets it
-    expect(events).toHaveLength(1);
     const first = Number(events[0]!.slice(1));
+    // Seven more renewals (200 ms apart): more than two TTLs (600 ms) held by renewing alone, and
+    // nobody else got it meanwhile.
+    const triesBefore = procs[first]!.tries('k1');
+    await until(() => procs[first]!.tries('k1') >= triesBefore + 7, 10_000, 'seven renewals');
+    expect(events).toHaveLength(1);
     expect(holders.map((l) => l.held().length)).toEqual([0, 1, 2].map((i) => (i === first ? 1 : 0)));
 
-    const released = Date.now();
+    const waiting = procs.filter((_, i) => i !== first);
+    const triedAtRelease = waiting.map((p) => p.tries('k1'));
     releases[first]!();
-    await until(() => events.length === 3, 1_000, 'a new holder');
-    expect(Date.now() - released).toBeLessThan(500); // the next retry, not the TTL
+    await until(() => events.length === 3, 5_000, 'a new holder');
+    // Taken on the next retry (every 100 ms), not after the TTL ran out (six retries or more).
+    const next = Number(events[2]!.slice(1));
+    const i = waiting.indexOf(procs[next]!);
+    expect(procs[next]!.tries('k1') - triedAtRelease[i]!).toBeLessThanOrEqual(2);
     expect(events[1]).toBe(`-${first}`);
     for (const release of releases) release();
   });
@@ -99,13 +122,18 @@ describe('redis leases', () => {
     a.leases.claim('k2', { acquired: () => got.push('a'), lost: () => got.push('a lost') });
     await until(() => got.length === 1, 1_000, 'a to hold k2');
     b.leases.claim('k2', { acquired: () => got.push('b'), lost: () => got.push('b lost') });
-    await sleep(400);
-    const died = Date.now();
+    // b has tried, and been refused, twice: it is waiting.
+    await until(() => b.tries('k2') >= 2, 2_000, 'b to try for k2');
+    expect(got).toEqual(['a']);
+    const triedAtDeath = b.tries('k2');
     a.redis.commands.disconnect(); // renewals stop; the lease runs out
-    await until(() => got.includes('b'), 2_000, 'b to take k2 over');
-    expect(Date.now() - died).toBeLessThanOrEqual(600 + 200 + 150);
-    // a, cut off from Redis, keeps producing for its own listeners (its bus delivers in process now).
-    await sleep(600);
+    await until(() => got.includes('b'), 5_000, 'b to take k2 over');
+    // Within ttl + renew (600 + 200 ms) of retries every 100 ms, and a retry's slack.
+    expect(b.tries('k2') - triedAtDeath).toBeLessThanOrEqual(9);
+    // a, cut off from Redis, keeps producing for its own listeners (its bus delivers in process now):
+    // three renew periods later (b's renewals, on the same beat) it still holds k2, never told lost.
+    const bRenewals = b.tries('k2');
+    await until(() => b.tries('k2') >= bRenewals + 3, 5_000, 'three renew periods');
     expect(got).toEqual(['a', 'b']);
     expect(a.leases.held()).toEqual(['k2']);
   });

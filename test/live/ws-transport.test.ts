@@ -226,7 +226,18 @@ describe('graphql-ws transport', () => {
       // Time for a server that is not held back to take every tick.
       await new Promise((resolve) => setImmediate(resolve));
     }
-    await new Promise((resolve) => setTimeout(resolve, 200));
+    // Until the server stops taking ticks (the same count over four polls, 25 ms apart).
+    let seen = -1;
+    let same = 0;
+    await waitFor(
+      () => {
+        same = t.pulled() === seen ? same + 1 : 0;
+        seen = t.pulled();
+        return same >= 4;
+      },
+      5_000,
+      'the server to stop pulling',
+    );
     // Far fewer than offered were taken from the source: the rest were conflated away.
     const pulledWhilePaused = t.pulled();
     expect(pulledWhilePaused).toBeLessThan(offered / 2);
@@ -275,9 +286,10 @@ describe('graphql-ws transport', () => {
     // subscription goes with it.
     await waitFor(() => silent.closed(), 3_000, 'the silent client to be dropped');
     await waitFor(() => t.listeners() === 1, 2_000, "the silent client's subscription to be released");
-    await new Promise((resolve) => setTimeout(resolve, 1_000));
+    // Kept through four more pings (each answered), where the silent one was dropped after one.
+    const pingsThen = answering.pings();
+    await waitFor(() => answering.pings() >= pingsThen + 4 || answering.closed(), 5_000, 'four more pings');
     expect(answering.closed()).toBe(false);
-    expect(answering.pings()).toBeGreaterThanOrEqual(4);
     answering.socket.close();
     await waitFor(() => t.listeners() === 0, 2_000, 'the source to be released');
   });

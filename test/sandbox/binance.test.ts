@@ -512,12 +512,17 @@ describe('binance dialect: combined streams', () => {
       c: sandbox.market.priceUsd('ethereum', T).toFixed(8),
     });
 
-    // One frame per stream per tick: ~10 in a second at tickMs 100.
-    const before = client.frames.filter((f) => f.stream === 'btcusdt@ticker').length;
-    await new Promise((r) => setTimeout(r, 1000));
-    const perSecond = client.frames.filter((f) => f.stream === 'btcusdt@ticker').length - before;
-    expect(perSecond).toBeGreaterThanOrEqual(6);
-    expect(perSecond).toBeLessThanOrEqual(12);
+    // One frame per stream per tick, and ticks no closer than tickMs (100 ms): ten more frames of one
+    // stream, the other stream in step, and no more frames than ticks could fit in the time taken.
+    const count = (stream: string) => client.frames.filter((f) => f.stream === stream).length;
+    const [btc0, eth0] = [count('btcusdt@ticker'), count('ethusdt@miniTicker')];
+    const started = Date.now();
+    await until(() => count('btcusdt@ticker') - btc0 >= 10, 10_000);
+    const elapsed = Date.now() - started;
+    const btc = count('btcusdt@ticker') - btc0;
+    expect(Math.abs(count('ethusdt@miniTicker') - eth0 - btc)).toBeLessThanOrEqual(1);
+    // +2: a tick already on its way when counting started, and the one that ended the wait.
+    expect(btc).toBeLessThanOrEqual(2 + Math.floor(elapsed / 100));
     client.ws.close();
     await client.closed;
     await until(() => sandbox.streams('binance').length === 0);
@@ -550,8 +555,10 @@ describe('binance dialect: combined streams', () => {
     client.ws.send(JSON.stringify({ method: 'UNSUBSCRIBE', params: ['btcusdt@kline_1m'], id: 4 }));
     expect(await client.next((f) => f.id === 4)).toEqual({ result: null, id: 4 });
     expect(sandbox.streams('binance')).toEqual(['nopeusdt@ticker']);
-    // An unknown symbol is accepted and stays silent.
-    await new Promise((r) => setTimeout(r, 300));
+    // An unknown symbol is accepted and stays silent: three ticks of a known stream go by without it.
+    client.ws.send(JSON.stringify({ method: 'SUBSCRIBE', params: ['btcusdt@ticker'], id: 5 }));
+    expect(await client.next((f) => f.id === 5)).toEqual({ result: null, id: 5 });
+    await until(() => client.frames.filter((f) => f.stream === 'btcusdt@ticker').length >= 3);
     expect(client.frames.some((f) => f.stream === 'nopeusdt@ticker')).toBe(false);
     client.ws.close();
     await client.closed;
@@ -570,16 +577,20 @@ describe('binance dialect: combined streams', () => {
       /^Invalid request: unknown variant `SUBSCRIB`, expected one of `SUBSCRIBE`/,
     );
 
-    await new Promise((r) => setTimeout(r, 1000)); // stay under 5 messages per second
-    const tooMany = Array.from({ length: 1025 }, (_, i) => `s${i}usdt@ticker`);
-    client.ws.send(JSON.stringify({ method: 'SUBSCRIBE', params: tooMany, id: 8 }));
-    const refused = await client.next((f) => f.id === 8);
-    expect(refused.error.code).toBe(2);
-    expect(refused.error.msg).toMatch(/1024/);
-    client.ws.send(JSON.stringify({ method: 'LIST_SUBSCRIPTIONS', id: 9 }));
-    expect((await client.next((f) => f.id === 9)).result).toEqual([]);
     client.ws.close();
     await client.closed;
+
+    // A connection of its own, to stay under 5 messages per second without waiting a second.
+    const other = await connect('/stream');
+    const tooMany = Array.from({ length: 1025 }, (_, i) => `s${i}usdt@ticker`);
+    other.ws.send(JSON.stringify({ method: 'SUBSCRIBE', params: tooMany, id: 8 }));
+    const refused = await other.next((f) => f.id === 8);
+    expect(refused.error.code).toBe(2);
+    expect(refused.error.msg).toMatch(/1024/);
+    other.ws.send(JSON.stringify({ method: 'LIST_SUBSCRIPTIONS', id: 9 }));
+    expect((await other.next((f) => f.id === 9)).result).toEqual([]);
+    other.ws.close();
+    await other.closed;
   });
 
   it('disconnects a client that sends more than 5 messages per second', async () => {
