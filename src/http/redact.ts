@@ -75,12 +75,19 @@ export function collectSecrets(
 }
 
 /** Every secret the configuration holds: providers' keys and URLs' credentials, Redis's password. */
-export function collectConfigSecrets(config: Pick<Config, 'providers' | 'redisUrl'>): string[] {
+export function collectConfigSecrets(
+  config: Pick<Config, 'providers' | 'redisUrl'> & Partial<Pick<Config, 'tracing'>>,
+): string[] {
   const secrets = Object.values(config.providers).flatMap((provider) => [
     ...collectSecrets(provider.key, undefined, undefined, provider.url),
     ...(provider.wsUrl ? collectUrlSecrets(provider.wsUrl) : []),
   ]);
   if (config.redisUrl) secrets.push(...collectUrlSecrets(config.redisUrl));
+  // A collector's auth header (OTEL_EXPORTER_OTLP_HEADERS) is a credential whatever its name.
+  if (config.tracing?.endpoint) secrets.push(...collectUrlSecrets(config.tracing.endpoint));
+  for (const value of Object.values(config.tracing?.headers ?? {})) {
+    if (value.length >= MIN_SECRET) secrets.push(value);
+  }
   return [...new Set(secrets)];
 }
 

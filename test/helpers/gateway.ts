@@ -6,6 +6,7 @@ import { type Config, loadConfig, UPSTREAMS, type UpstreamName, withProviderUrls
 import { sandboxEndpoints } from '../../src/sandbox/dialects.js';
 import { type Sandbox, type SandboxOptions, startSandbox } from '../../src/sandbox/server.js';
 import { createGateway, type Gateway } from '../../src/server.js';
+import type { Tracing } from '../../src/telemetry/tracing.js';
 
 // Starts the sandbox and a gateway over it in-process, the way `npm start` does, with knobs for tests.
 
@@ -28,13 +29,18 @@ export async function startTestGateway(
     sandboxInstance?: Sandbox;
     /** Silent by default; tests that read log lines pass their own. */
     logger?: Logger;
+    /** OpenTelemetry as main.ts would load it (src/telemetry/tracing.ts loadTracing). */
+    tracing?: Tracing;
   } = {},
 ): Promise<TestGateway> {
   const sandbox = options.sandboxInstance ?? (await startSandbox({ quotas: false, ...options.sandbox }));
   const env = { MARKETGRAPH_PORT: '0', MARKETGRAPH_LOG_LEVEL: 'silent', ...options.env };
   const endpoints = sandboxEndpoints(sandbox);
   const config = withProviderUrls(loadConfig({ env }), endpoints, env);
-  const gateway = createGateway(config, { logger: options.logger ?? pino({ level: 'silent' }) });
+  const gateway = createGateway(config, {
+    logger: options.logger ?? pino({ level: 'silent' }),
+    tracing: options.tracing,
+  });
   return {
     sandbox,
     gateway,
