@@ -86,7 +86,9 @@ export function collectConfigSecrets(
   // A collector's auth header (OTEL_EXPORTER_OTLP_HEADERS) is a credential whatever its name.
   if (config.tracing?.endpoint) secrets.push(...collectUrlSecrets(config.tracing.endpoint));
   for (const value of Object.values(config.tracing?.headers ?? {})) {
-    if (value.length >= MIN_SECRET) secrets.push(value);
+    // The whole value, and the credential of a `Scheme credential` value (Bearer, Basic) on its own.
+    const credential = /^\S+\s+(\S+)$/.exec(value)?.[1];
+    for (const secret of [value, credential]) if (secret && secret.length >= MIN_SECRET) secrets.push(secret);
   }
   return [...new Set(secrets)];
 }

@@ -113,6 +113,23 @@ describe('tracing over OTLP/HTTP', () => {
     expect(exported?.headers.authorization).toBe('Bearer collector-token');
   });
 
+  it("follows the client's sampling decision: nothing is exported for an unsampled traceparent", async () => {
+    const unsampled = traceparent();
+    const response = await t.gateway.yoga.fetch('http://gateway.test/graphql', {
+      method: 'POST',
+      headers: {
+        'content-type': 'application/json',
+        accept: 'application/json',
+        traceparent: unsampled.header.replace(/-01$/, '-00'),
+      },
+      body: JSON.stringify({ query: '{ asset(id: "ethereum") { price(currency: JPY) { value } } }' }),
+    });
+    expect(response.status).toBe(200);
+    // A sampled query after it: once its spans are in, the unsampled one's would have been too.
+    await tracedQuery('query Later { asset(id: "ethereum") { id } }');
+    expect(receiver.spans.filter((s) => s.traceId === unsampled.traceId)).toEqual([]);
+  });
+
   it('records retries on the call span, and a cache hit as a lookup with no provider call', async () => {
     t.sandbox.faults.set('coingecko', 'simple/price', { kind: 'server-error', status: 503, times: 1 });
     const query = '{ asset(id: "ethereum") { price(currency: EUR) { value } } }';
