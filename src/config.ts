@@ -170,6 +170,9 @@ export interface TracingConfig {
   sampler: TracesSampler;
   /** The ratio of the traceidratio samplers, 0 to 1. */
   samplerRatio: number;
+  /** One export's timeout, ms. */
+  timeoutMs: number;
+  compression: 'none' | 'gzip';
 }
 
 export class ConfigError extends Error {
@@ -592,8 +595,22 @@ function tracingSettings(env: Env): TracingConfig {
     },
     sampler,
     samplerRatio: setting('OTEL_TRACES_SAMPLER_ARG', env.OTEL_TRACES_SAMPLER_ARG, ratio, 1),
+    timeoutMs: setting(
+      'OTEL_EXPORTER_OTLP_TRACES_TIMEOUT',
+      env.OTEL_EXPORTER_OTLP_TRACES_TIMEOUT,
+      positiveInt(1, 600_000),
+      setting('OTEL_EXPORTER_OTLP_TIMEOUT', env.OTEL_EXPORTER_OTLP_TIMEOUT, positiveInt(1, 600_000), 10_000),
+    ),
+    compression: setting(
+      'OTEL_EXPORTER_OTLP_TRACES_COMPRESSION',
+      env.OTEL_EXPORTER_OTLP_TRACES_COMPRESSION,
+      compression,
+      setting('OTEL_EXPORTER_OTLP_COMPRESSION', env.OTEL_EXPORTER_OTLP_COMPRESSION, compression, 'none'),
+    ),
   };
 }
+
+const compression = z.enum(['none', 'gzip'], { message: 'must be none or gzip' });
 
 /** `name=value,name=value`, values percent-encoded (the OTLP exporter's format). */
 const otlpHeaders = z.string().transform((raw, ctx) => {

@@ -2,6 +2,7 @@ import { getCurrentOtelContext, useOpenTelemetry } from '@envelop/opentelemetry'
 import { SpanKind } from '@opentelemetry/api';
 import { W3CTraceContextPropagator } from '@opentelemetry/core';
 import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
+import { CompressionAlgorithm } from '@opentelemetry/otlp-exporter-base';
 import { resourceFromAttributes } from '@opentelemetry/resources';
 import {
   AlwaysOffSampler,
@@ -27,7 +28,14 @@ import { usePhaseSpans } from './use-phase-spans.js';
 const TRACER = 'marketgraph';
 
 export function createTracing(config: TracingConfig & { endpoint: string }): Tracing {
-  const exporter = new OTLPTraceExporter({ url: config.endpoint, headers: { ...config.headers } });
+  // Every setting is passed, so the exporter's own reading of the environment (which it merges under
+  // what it is given) can add only the TLS certificate variables, which config does not carry.
+  const exporter = new OTLPTraceExporter({
+    url: config.endpoint,
+    headers: { ...config.headers },
+    timeoutMillis: config.timeoutMs,
+    compression: config.compression === 'gzip' ? CompressionAlgorithm.GZIP : CompressionAlgorithm.NONE,
+  });
   const processor = new BatchSpanProcessor({ exporter });
   const provider = new TracerProvider({
     resource: resourceFromAttributes({ 'service.name': config.serviceName }),

@@ -14,6 +14,8 @@ describe('tracing settings', () => {
       headers: {},
       sampler: 'parentbased_always_on',
       samplerRatio: 1,
+      timeoutMs: 10_000,
+      compression: 'none',
     });
   });
 
@@ -43,12 +45,17 @@ describe('tracing settings', () => {
         OTEL_TRACES_SAMPLER_ARG: '0.25',
         OTEL_EXPORTER_OTLP_HEADERS: 'Authorization=Bearer%20abc,x-team=markets',
         OTEL_EXPORTER_OTLP_TRACES_HEADERS: 'x-team=traces',
+        OTEL_EXPORTER_OTLP_TIMEOUT: '3000',
+        OTEL_EXPORTER_OTLP_COMPRESSION: 'none',
+        OTEL_EXPORTER_OTLP_TRACES_COMPRESSION: 'gzip',
       }),
     ).toMatchObject({
       serviceName: 'gateway-eu',
       sampler: 'parentbased_traceidratio',
       samplerRatio: 0.25,
       headers: { authorization: 'Bearer abc', 'x-team': 'traces' },
+      timeoutMs: 3000,
+      compression: 'gzip',
     });
   });
 

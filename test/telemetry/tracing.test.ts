@@ -37,6 +37,7 @@ describe('tracing over OTLP/HTTP', () => {
       OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url,
       OTEL_SERVICE_NAME: 'marketgraph-under-test',
       OTEL_EXPORTER_OTLP_HEADERS: 'authorization=Bearer%20collector-token',
+      OTEL_EXPORTER_OTLP_COMPRESSION: 'gzip',
     };
     const loaded = await loadTracing(loadConfig({ env }).tracing);
     if (!loaded) throw new Error('tracing did not load with OTEL_EXPORTER_OTLP_ENDPOINT set');
@@ -110,7 +111,10 @@ describe('tracing over OTLP/HTTP', () => {
       new Set(['marketgraph-under-test']),
     );
     const exported = receiver.requests.find((r) => r.path === '/v1/traces');
-    expect(exported?.headers.authorization).toBe('Bearer collector-token');
+    expect(exported?.headers).toMatchObject({
+      authorization: 'Bearer collector-token',
+      'content-encoding': 'gzip',
+    });
   });
 
   it("follows the client's sampling decision: nothing is exported for an unsampled traceparent", async () => {
