@@ -32,7 +32,12 @@ export function usePhaseSpans(deps: { tracer: Tracer; propagator: TextMapPropaga
   const { tracer, propagator } = deps;
   return {
     onParse({ context }) {
-      const headers = (context as { request?: { headers?: HeaderBag } }).request?.headers;
+      // HTTP and SSE contexts carry the Fetch request; graphql-ws ones the upgrade request as `req`.
+      const { request, req } = context as {
+        request?: { headers?: HeaderBag };
+        req?: { headers?: HeaderBag };
+      };
+      const headers = request?.headers ?? req?.headers;
       const parent = headers ? propagator.extract(ROOT_CONTEXT, headers, headerGetter) : ROOT_CONTEXT;
       const span = tracer.startSpan('graphql.parse', {}, setCurrentOtelContext(context, parent));
       return ({ result }) => {

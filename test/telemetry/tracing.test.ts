@@ -1,5 +1,7 @@
 import { randomBytes } from 'node:crypto';
+import { createClient } from 'graphql-ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import WebSocket from 'ws';
 import { loadConfig } from '../../src/config.js';
 import { loadTracing, type Tracing } from '../../src/telemetry/tracing.js';
 import { onlyUpstreams, startTestGateway, type TestGateway } from '../helpers/gateway.js';
@@ -157,6 +159,43 @@ describe('tracing over OTLP/HTTP', () => {
     expect(
       hit.every((s) => s.attributes['cache.misses'] === 0 && Number(s.attributes['cache.hits']) > 0),
     ).toBe(true);
+  });
+
+  it("takes a graphql-ws operation's traceparent from the WebSocket upgrade request", async () => {
+    const { url } = await t.gateway.start();
+    const parent = traceparent();
+    class WithTraceparent extends WebSocket {
+      constructor(address: string, protocols?: string | string[]) {
+        super(address, protocols, { headers: { traceparent: parent.header } });
+      }
+    }
+    const client = createClient({
+      url: url.replace(/^http/, 'ws'),
+      webSocketImpl: WithTraceparent,
+      retryAttempts: 0,
+    });
+    try {
+      const result = await new Promise<unknown>((resolve, reject) => {
+        let value: unknown;
+        client.subscribe(
+          { query: 'query OverWs { asset(id: "ethereum") { price(currency: CHF) { value } } }' },
+          { next: (v) => (value = v), error: reject, complete: () => resolve(value) },
+        );
+      });
+      expect(result).toMatchObject({ data: { asset: { price: { value: expect.any(Number) } } } });
+    } finally {
+      await client.dispose();
+    }
+    await tracing.flush();
+    const execute = await until(
+      () => receiver.spans.find((s) => s.traceId === parent.traceId && s.name === 'query.OverWs'),
+      'the graphql-ws operation span',
+    );
+    expect(execute.parentSpanId).toBe(parent.spanId);
+    const call = receiver.spans.find(
+      (s) => s.traceId === parent.traceId && s.attributes['upstream.endpoint'] === 'simple/price',
+    );
+    expect(call?.parentSpanId).toBe(execute.spanId);
   });
 
   it('marks a failed provider call with its error code', async () => {
