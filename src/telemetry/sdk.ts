@@ -44,19 +44,21 @@ export function createTracing(config: TracingConfig & { endpoint: string }): Tra
   });
   const tracer = provider.getTracer(TRACER);
   const propagator = new W3CTraceContextPropagator();
-  const plugins: Plugin[] = [
-    usePhaseSpans({ tracer, propagator }),
-    // Per-resolver spans would outnumber everything else; variables and results may carry what
-    // clients would not want exported; documents with inline arguments are left out by the plugin.
-    // Its context type names a symbol of its own that Yoga's context lacks; it reads nothing of it.
-    useOpenTelemetry(
-      { resolvers: false, variables: false, result: false },
-      provider,
-      SpanKind.SERVER,
-      {},
-      TRACER,
-    ) as Plugin,
-  ];
+  // Per-resolver spans would outnumber everything else; variables and results may carry what clients
+  // would not want exported; documents with inline arguments are left out by the plugin.
+  // Its context type names a symbol of its own that Yoga's context lacks; it reads nothing of it.
+  const operationSpans = useOpenTelemetry(
+    { resolvers: false, variables: false, result: false },
+    provider,
+    SpanKind.SERVER,
+    {},
+    TRACER,
+  ) as Plugin;
+  // Its subscription span would wrap every subscriber's stream in a per-event layer, which the shared
+  // subscription results exist to avoid (plugins/use-shared-subscription-results.ts): subscriptions
+  // get the parse and validate spans only.
+  const { onSubscribe: _perEventLayer, ...queryAndMutationSpans } = operationSpans;
+  const plugins: Plugin[] = [usePhaseSpans({ tracer, propagator }), queryAndMutationSpans];
   return {
     plugins,
     forRequest(yogaContext) {

@@ -6,6 +6,7 @@ import { loadConfig } from '../../src/config.js';
 import { loadTracing, type Tracing } from '../../src/telemetry/tracing.js';
 import { onlyUpstreams, startTestGateway, type TestGateway } from '../helpers/gateway.js';
 import { type OtlpReceiver, type ReceivedSpan, startOtlpReceiver } from '../helpers/otlp-receiver.js';
+import { firstSseEvents } from '../helpers/yoga-stream.js';
 
 // Issue #13 part 2, end to end: a gateway with tracing loaded from the standard OTEL_* variables
 // exports to an OTLP/HTTP receiver on loopback; a client's traceparent makes the operation's spans
@@ -196,6 +197,17 @@ describe('tracing over OTLP/HTTP', () => {
       (s) => s.traceId === parent.traceId && s.attributes['upstream.endpoint'] === 'simple/price',
     );
     expect(call?.parentSpanId).toBe(execute.spanId);
+  });
+
+  it('delivers subscriptions as before, with no span held open for their lifetime', async () => {
+    const events = await firstSseEvents(
+      t.gateway,
+      { query: 'subscription Ticks { priceUpdated(assetIds: ["ethereum"]) { assetId value } }' },
+      1,
+    );
+    expect(events[0]?.data).toMatchObject({ priceUpdated: { assetId: 'ethereum' } });
+    await tracing.flush();
+    expect(receiver.spans.filter((s) => s.name.startsWith('subscription.'))).toEqual([]);
   });
 
   it('marks a failed provider call with its error code', async () => {
