@@ -191,9 +191,9 @@ export function createHttp(deps: HttpDeps): HttpClient {
     const url = buildUrl(settings.url, call.path, call.query);
 
     for (let attempt = 0, last: Failure | undefined; ; attempt++) {
-      const admitStarted = span && performance.now();
+      const admitStarted = span ? performance.now() : 0;
       const ticket = await admit(call, state, deadlineAt, last, budget);
-      if (span) span.waited(performance.now() - (admitStarted as number));
+      span?.waited(performance.now() - admitStarted);
       const verdict = await send(call, url, { deadlineAt, deadlineMs, secrets, attempt, state, span });
       state.breaker.record(ticket, verdict.breaker);
       if (verdict.ok) return verdict.value;
