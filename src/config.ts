@@ -149,6 +149,30 @@ export interface Config {
     /** Largest WebSocket message accepted; a bigger one closes the socket (1009). */
     maxMessageBytes: number;
   };
+  /** OpenTelemetry traces over OTLP/HTTP, from the standard OTEL_* variables (src/telemetry/). */
+  tracing: TracingConfig;
+}
+
+export type TracesSampler =
+  | 'always_on'
+  | 'always_off'
+  | 'traceidratio'
+  | 'parentbased_always_on'
+  | 'parentbased_always_off'
+  | 'parentbased_traceidratio';
+
+export interface TracingConfig {
+  /** Where spans are POSTed (OTLP/HTTP JSON, the traces URL itself); undefined = tracing off. */
+  endpoint: string | undefined;
+  serviceName: string;
+  /** Sent with every export (e.g. a collector's auth token); treated as secrets. */
+  headers: Readonly<Record<string, string>>;
+  sampler: TracesSampler;
+  /** The ratio of the traceidratio samplers, 0 to 1. */
+  samplerRatio: number;
+  /** One export's timeout, ms. */
+  timeoutMs: number;
+  compression: 'none' | 'gzip';
 }
 
 export class ConfigError extends Error {
@@ -464,6 +488,7 @@ export function loadConfig(input: { env?: Env; argv?: string[] } = {}): Config {
         1_048_576,
       ),
     },
+    tracing: tracingSettings(env),
   };
   // node:http refuses a headers timeout longer than the request timeout.
   if (config.server.headersTimeoutMs > config.server.requestTimeoutMs) {
@@ -508,6 +533,106 @@ export function withProviderUrls(
   }
   return deepFreeze({ ...config, providers });
 }
+
+/**
+ * The OpenTelemetry SDK's standard variables, read here like every other setting. Tracing is on when an
+ * OTLP endpoint is set, unless OTEL_SDK_DISABLED=true or OTEL_TRACES_EXPORTER=none. Only OTLP over
+ * HTTP with JSON bodies is exported, so any other exporter or protocol is refused rather than ignored.
+ */
+function tracingSettings(env: Env): TracingConfig {
+  const base = setting('OTEL_EXPORTER_OTLP_ENDPOINT', env.OTEL_EXPORTER_OTLP_ENDPOINT, httpUrl, undefined);
+  const traces = setting(
+    'OTEL_EXPORTER_OTLP_TRACES_ENDPOINT',
+    env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT,
+    httpUrl,
+    undefined,
+  );
+  const disabled = setting('OTEL_SDK_DISABLED', env.OTEL_SDK_DISABLED, bool, false);
+  const exporter = setting(
+    'OTEL_TRACES_EXPORTER',
+    env.OTEL_TRACES_EXPORTER,
+    z.enum(['otlp', 'none'], { message: 'must be otlp or none' }),
+    'otlp',
+  );
+  for (const name of ['OTEL_EXPORTER_OTLP_PROTOCOL', 'OTEL_EXPORTER_OTLP_TRACES_PROTOCOL']) {
+    setting(name, env[name], z.literal('http/json', { message: 'only http/json is supported' }), undefined);
+  }
+  const sampler = setting(
+    'OTEL_TRACES_SAMPLER',
+    env.OTEL_TRACES_SAMPLER,
+    z.enum(
+      [
+        'always_on',
+        'always_off',
+        'traceidratio',
+        'parentbased_always_on',
+        'parentbased_always_off',
+        'parentbased_traceidratio',
+      ],
+      {
+        message:
+          'must be one of always_on, always_off, traceidratio, parentbased_always_on, parentbased_always_off, parentbased_traceidratio',
+      },
+    ),
+    'parentbased_always_on',
+  );
+  const ratio = z
+    .string()
+    .transform(Number)
+    .pipe(
+      z
+        .number({ message: 'must be a number from 0 to 1' })
+        .min(0, { message: 'must be a number from 0 to 1' })
+        .max(1, { message: 'must be a number from 0 to 1' }),
+    );
+  const endpoint = traces ?? (base ? `${base.replace(/\/+$/, '')}/v1/traces` : undefined);
+  return {
+    endpoint: disabled || exporter === 'none' ? undefined : endpoint,
+    serviceName: setting('OTEL_SERVICE_NAME', env.OTEL_SERVICE_NAME, z.string().min(1), 'marketgraph'),
+    headers: {
+      ...setting('OTEL_EXPORTER_OTLP_HEADERS', env.OTEL_EXPORTER_OTLP_HEADERS, otlpHeaders, {}),
+      ...setting('OTEL_EXPORTER_OTLP_TRACES_HEADERS', env.OTEL_EXPORTER_OTLP_TRACES_HEADERS, otlpHeaders, {}),
+    },
+    sampler,
+    samplerRatio: setting('OTEL_TRACES_SAMPLER_ARG', env.OTEL_TRACES_SAMPLER_ARG, ratio, 1),
+    timeoutMs: setting(
+      'OTEL_EXPORTER_OTLP_TRACES_TIMEOUT',
+      env.OTEL_EXPORTER_OTLP_TRACES_TIMEOUT,
+      positiveInt(1, 600_000),
+      setting('OTEL_EXPORTER_OTLP_TIMEOUT', env.OTEL_EXPORTER_OTLP_TIMEOUT, positiveInt(1, 600_000), 10_000),
+    ),
+    compression: setting(
+      'OTEL_EXPORTER_OTLP_TRACES_COMPRESSION',
+      env.OTEL_EXPORTER_OTLP_TRACES_COMPRESSION,
+      compression,
+      setting('OTEL_EXPORTER_OTLP_COMPRESSION', env.OTEL_EXPORTER_OTLP_COMPRESSION, compression, 'none'),
+    ),
+  };
+}
+
+const compression = z.enum(['none', 'gzip'], { message: 'must be none or gzip' });
+
+/** `name=value,name=value`, values percent-encoded (the OTLP exporter's format). */
+const otlpHeaders = z.string().transform((raw, ctx) => {
+  const headers: Record<string, string> = {};
+  for (const pair of raw.split(',')) {
+    if (pair.trim() === '') continue;
+    const at = pair.indexOf('=');
+    const name = at > 0 ? pair.slice(0, at).trim() : '';
+    let value: string | undefined;
+    try {
+      value = at > 0 ? decodeURIComponent(pair.slice(at + 1).trim()) : undefined;
+    } catch {
+      value = undefined;
+    }
+    if (!/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/.test(name) || value === undefined) {
+      ctx.addIssue({ code: 'custom', message: 'must be name=value pairs separated by commas' });
+      return z.NEVER;
+    }
+    headers[name.toLowerCase()] = value;
+  }
+  return headers;
+});
 
 function parseFlags(argv: string[]): { port?: string; host?: string; profile?: string; workers?: string } {
   try {

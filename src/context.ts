@@ -14,6 +14,7 @@ import type { OnChainService } from './onchain.js';
 import type { AssetRegistry } from './registry.js';
 import type { SignalService } from './signals/service.js';
 import type { Sources } from './sources/index.js';
+import type { RequestTrace } from './telemetry/tracing.js';
 import type { UpstreamScope } from './upstream-scope.js';
 
 // Per-process services and per-request loaders. Services are built once by createGateway; loaders are
@@ -41,9 +42,10 @@ export interface Services {
   newBudget: () => UpstreamBudget;
   /**
    * The services that call providers as one request sees them: every provider call spends `budget`.
-   * With `freshness`, they read through its recording view of the cache (src/freshness.ts).
+   * With `freshness`, they read through its recording view of the cache (src/freshness.ts); with
+   * `trace`, their provider calls and cache lookups are spans of the request's trace (src/telemetry/).
    */
-  forRequest: (budget: UpstreamBudget, freshness?: Freshness) => UpstreamScope;
+  forRequest: (budget: UpstreamBudget, freshness?: Freshness, trace?: RequestTrace) => UpstreamScope;
 }
 
 /** What marketgraph adds to Yoga's initial context. */
@@ -69,12 +71,12 @@ export type Context = YogaInitialContext & AppContext;
  */
 export function createContext(
   services: Services,
-  options: { outsideRequests?: boolean; freshness?: Freshness } = {},
+  options: { outsideRequests?: boolean; freshness?: Freshness; trace?: RequestTrace } = {},
 ): AppContext {
   if (options.outsideRequests) return { services, loaders: lazily(services.newLoaders) };
-  const { freshness } = options;
+  const { freshness, trace } = options;
   const upstream = services.newBudget();
-  const scoped = once(() => services.forRequest(upstream, freshness));
+  const scoped = once(() => services.forRequest(upstream, freshness, trace));
   const requestServices: Services = { ...services, onchain: lazily(() => scoped().onchain) };
   const loaders = lazily(() => scoped().newLoaders());
   if (!freshness) return { services: requestServices, loaders, upstream };

@@ -13,6 +13,7 @@ import type { Failure, Verdict } from './http/classify.js';
 import { createQuota, type QuotaStore } from './http/quota.js';
 import { collectSecrets } from './http/redact.js';
 import type { Metrics } from './metrics.js';
+import type { RequestTrace, UpstreamSpan } from './telemetry/tracing.js';
 
 // The one way to call a provider. Per call: a deadline (config.http.deadlineMs or call.deadlineMs)
 // bounds everything — quota waits, Retry-After waits, every attempt and every backoff — so no caller
@@ -23,6 +24,8 @@ import type { Metrics } from './metrics.js';
 // Error messages and logs name provider, endpoint, status and latency, never URLs, keys or stacks.
 // forRequest(budget) is the same client seen by one request: every attempt is reserved against the
 // request's budget before its quota token (http/budget.ts), so a call knows which request it is for.
+// With the request's trace as well, each call is one span under the request's operation
+// (telemetry/upstream-span.ts): its attempts, its waits to be let out and how it ended.
 
 export type { BackoffPolicy } from './http/backoff.js';
 export type { UpstreamBudget } from './http/budget.js';
@@ -89,9 +92,9 @@ export interface Http {
 export interface HttpClient extends Http {
   /**
    * A view whose calls count against, and are limited by, one request's budget. Same pool, quotas and
-   * breakers; its close() does nothing (the pool is the process's).
+   * breakers; its close() does nothing (the pool is the process's). With `trace`, every call is a span.
    */
-  forRequest(budget: UpstreamBudget): Http;
+  forRequest(budget: UpstreamBudget, trace?: RequestTrace): Http;
 }
 
 export interface HttpDeps {
@@ -159,7 +162,20 @@ export function createHttp(deps: HttpDeps): HttpClient {
     return state;
   }
 
-  async function get<T>(call: HttpCall<T>, budget?: UpstreamBudget): Promise<T> {
+  async function get<T>(call: HttpCall<T>, budget?: UpstreamBudget, trace?: RequestTrace): Promise<T> {
+    if (!trace) return attempts(call, budget, undefined);
+    const span = trace.upstream(call);
+    try {
+      const value = await attempts(call, budget, span);
+      span.end();
+      return value;
+    } catch (error) {
+      span.end(error);
+      throw error;
+    }
+  }
+
+  async function attempts<T>(call: HttpCall<T>, budget?: UpstreamBudget, span?: UpstreamSpan): Promise<T> {
     const { provider, endpoint } = call;
     const state = stateOf(provider);
     const deadlineMs = call.deadlineMs ?? config.http.deadlineMs;
@@ -175,8 +191,10 @@ export function createHttp(deps: HttpDeps): HttpClient {
     const url = buildUrl(settings.url, call.path, call.query);
 
     for (let attempt = 0, last: Failure | undefined; ; attempt++) {
+      const admitStarted = span ? performance.now() : 0;
       const ticket = await admit(call, state, deadlineAt, last, budget);
-      const verdict = await send(call, url, { deadlineAt, deadlineMs, secrets, attempt, state });
+      span?.waited(performance.now() - admitStarted);
+      const verdict = await send(call, url, { deadlineAt, deadlineMs, secrets, attempt, state, span });
       state.breaker.record(ticket, verdict.breaker);
       if (verdict.ok) return verdict.value;
       last = verdict;
@@ -197,11 +215,13 @@ export function createHttp(deps: HttpDeps): HttpClient {
       secrets: string[];
       attempt: number;
       state: ProviderState;
+      span: UpstreamSpan | undefined;
     },
   ): Promise<Verdict<T>> {
     const { provider, endpoint } = call;
-    const { state, attempt, ...budget } = context;
+    const { state, attempt, span, ...budget } = context;
     const { verdict, status, latencyMs } = await sendAttempt({ dispatcher, call, url, now, ...budget });
+    span?.attempt({ attempt, status, outcome: verdict.outcome, latencyMs });
     state.lastLatencyMs = latencyMs;
     metrics.recordUpstream({ provider, endpoint, outcome: verdict.outcome, seconds: latencyMs / 1000 });
     const line = { provider, endpoint, status, latencyMs, attempt, outcome: verdict.outcome };
@@ -253,8 +273,8 @@ export function createHttp(deps: HttpDeps): HttpClient {
         blockedUntil: state.blockedUntil > now() ? state.blockedUntil : 0,
       };
     },
-    forRequest: (budget) => ({
-      get: (call) => get(call, budget),
+    forRequest: (budget, trace) => ({
+      get: (call) => get(call, budget, trace),
       health: (provider) => client.health(provider),
       close: async () => {},
     }),

@@ -14,6 +14,7 @@ import { installProcessPolicy } from './process-policy.js';
 import { sandboxEndpoints } from './sandbox/dialects.js';
 import { type Sandbox, startSandbox } from './sandbox/server.js';
 import { createGateway } from './server.js';
+import { loadTracing } from './telemetry/tracing.js';
 import { SANDBOX_ENDPOINTS_ENV, startPrimary, type WorkerMessage } from './workers.js';
 
 // The process entry: the only module that reads process.env and argv, listens and handles signals.
@@ -70,7 +71,9 @@ async function main() {
     config = withProviderUrls(config, endpoints, process.env);
   }
 
-  const gateway = createGateway(config, { processMetrics: true });
+  // The OpenTelemetry SDK is imported only when config.tracing (the OTEL_* variables) names an endpoint.
+  const tracing = await loadTracing(config.tracing);
+  const gateway = createGateway(config, { processMetrics: true, tracing });
   closeOnFatal = async () => {
     await gateway.close();
     await sandbox?.close();

@@ -38,6 +38,7 @@ import { createResponseCache } from './response-cache.js';
 import { buildSchema } from './schema/index.js';
 import { createSignalService } from './signals/service.js';
 import { createSources } from './sources/index.js';
+import type { RequestTrace, Tracing } from './telemetry/tracing.js';
 import { compressResponses } from './transport/content-coding.js';
 import { createFastPath, type FastPathServerContext } from './transport/fast-path.js';
 import { serveStaticPage } from './transport/static-page.js';
@@ -63,6 +64,11 @@ export interface GatewayDeps {
   now?: () => number;
   /** Execute and serialize each live event once per distinct subscription (default true; off only to measure it). */
   shareLiveResults?: boolean;
+  /**
+   * OpenTelemetry, loaded by loadTracing (src/telemetry/tracing.ts) when config.tracing names an
+   * endpoint; without it nothing is traced and no SDK is loaded. close() shuts it down (flushing).
+   */
+  tracing?: Tracing;
 }
 
 export interface Gateway {
@@ -149,15 +155,18 @@ export function createGateway(config: Config, deps: GatewayDeps = {}): Gateway {
   const outside = createUpstreamScope({ config, cache, sources, registry, quoteOrder: providerOrder });
   const { candles, fx, onchain } = outside;
   const limits = budgetLimits(config);
-  const forRequest = (budget: UpstreamBudget, freshness?: Freshness) =>
-    createUpstreamScope({
+  const { tracing } = deps;
+  const forRequest = (budget: UpstreamBudget, freshness?: Freshness, trace?: RequestTrace) => {
+    const observed = freshness ? freshness.observe(cache) : cache;
+    return createUpstreamScope({
       config,
-      cache: freshness ? freshness.observe(cache) : cache,
-      sources: createSources({ http: http.forRequest(budget), config }),
+      cache: trace ? trace.cache(observed) : observed,
+      sources: createSources({ http: http.forRequest(budget, trace), config }),
       registry,
       quoteOrder: quoteOrder(freshness),
       budget,
     });
+  };
   /** Fresh loaders for one use outside requests (the live feed). */
   const newLoaders = () => outside.newLoaders();
   const loadersOutsideRequests = newLoaders;
@@ -240,7 +249,10 @@ export function createGateway(config: Config, deps: GatewayDeps = {}): Gateway {
       error: (...args) => logger.error(args.map(describe).join(' ')),
     },
     context: (initial) =>
-      createContext(services, { freshness: (initial as Partial<FastPathServerContext>).freshness }),
+      createContext(services, {
+        freshness: (initial as Partial<FastPathServerContext>).freshness,
+        trace: tracing?.forRequest(initial),
+      }),
     // Every README example as a ready tab (src/examples.ts).
     graphiql: { title: 'marketgraph', defaultTabs: graphiqlTabs(), subscriptionsProtocol: 'WS' },
     // The bundled GraphiQL needs no CDN; the page is ~9 MB, so it is rendered once. Its module is loaded
@@ -273,6 +285,8 @@ export function createGateway(config: Config, deps: GatewayDeps = {}): Gateway {
         ready: readiness,
       }),
       useRequestParams(),
+      // The client's traceparent, then spans for parse, validate and execute (src/telemetry/).
+      ...(tracing?.plugins ?? []),
       useDocumentLimits(config.limits),
       useDocumentCache({ maxBytes: config.limits.documentCacheBytes }),
       useOperationLimits(config.limits),
@@ -403,6 +417,7 @@ export function createGateway(config: Config, deps: GatewayDeps = {}): Gateway {
       await http.close();
       await cache.close();
       await redis?.close();
+      await tracing?.shutdown();
     },
   };
 }

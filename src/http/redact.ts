@@ -75,12 +75,21 @@ export function collectSecrets(
 }
 
 /** Every secret the configuration holds: providers' keys and URLs' credentials, Redis's password. */
-export function collectConfigSecrets(config: Pick<Config, 'providers' | 'redisUrl'>): string[] {
+export function collectConfigSecrets(
+  config: Pick<Config, 'providers' | 'redisUrl'> & Partial<Pick<Config, 'tracing'>>,
+): string[] {
   const secrets = Object.values(config.providers).flatMap((provider) => [
     ...collectSecrets(provider.key, undefined, undefined, provider.url),
     ...(provider.wsUrl ? collectUrlSecrets(provider.wsUrl) : []),
   ]);
   if (config.redisUrl) secrets.push(...collectUrlSecrets(config.redisUrl));
+  // A collector's auth header (OTEL_EXPORTER_OTLP_HEADERS) is a credential whatever its name.
+  if (config.tracing?.endpoint) secrets.push(...collectUrlSecrets(config.tracing.endpoint));
+  for (const value of Object.values(config.tracing?.headers ?? {})) {
+    // The whole value, and the credential of a `Scheme credential` value (Bearer, Basic) on its own.
+    const credential = /^\S+\s+(\S+)$/.exec(value)?.[1];
+    for (const secret of [value, credential]) if (secret && secret.length >= MIN_SECRET) secrets.push(secret);
+  }
   return [...new Set(secrets)];
 }
 

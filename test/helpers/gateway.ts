@@ -6,6 +6,7 @@ import { type Config, loadConfig, UPSTREAMS, type UpstreamName, withProviderUrls
 import { sandboxEndpoints } from '../../src/sandbox/dialects.js';
 import { type Sandbox, type SandboxOptions, startSandbox } from '../../src/sandbox/server.js';
 import { createGateway, type Gateway } from '../../src/server.js';
+import type { Tracing } from '../../src/telemetry/tracing.js';
 
 // Starts the sandbox and a gateway over it in-process, the way `npm start` does, with knobs for tests.
 
@@ -30,6 +31,8 @@ export async function startTestGateway(
     logger?: Logger;
     /** The gateway's clock (caches, breakers, quotas' views); tests jump it (helpers/manual-clock.ts). */
     now?: () => number;
+    /** OpenTelemetry as main.ts would load it (src/telemetry/tracing.ts loadTracing). */
+    tracing?: Tracing;
   } = {},
 ): Promise<TestGateway> {
   const sandbox = options.sandboxInstance ?? (await startSandbox({ quotas: false, ...options.sandbox }));
@@ -39,6 +42,7 @@ export async function startTestGateway(
   const gateway = createGateway(config, {
     logger: options.logger ?? pino({ level: 'silent' }),
     now: options.now,
+    tracing: options.tracing,
   });
   return {
     sandbox,
