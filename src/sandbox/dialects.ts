@@ -1,14 +1,14 @@
 import type { ProviderEndpointOverride, UpstreamName } from '../config.js';
 import type { ProviderName } from '../model.js';
-import { createBinanceDialect } from './binance.js';
-import { createCoinCapDialect, SANDBOX_COINCAP_KEY } from './coincap.js';
-import { createCoinGeckoDialect } from './coingecko.js';
-import { createDefiLlamaDialect } from './defillama.js';
 import type { DialectFactory } from './dialect.js';
-import { createEtherscanDialect, SANDBOX_ETHERSCAN_KEY } from './etherscan.js';
-import { createMempoolDialect } from './mempool.js';
+import { createBinanceDialect } from './providers/binance/dialect.js';
+import { createCoinCapDialect, SANDBOX_COINCAP_KEY } from './providers/coincap/dialect.js';
+import { createCoinGeckoDialect } from './providers/coingecko/dialect.js';
+import { createDefiLlamaDialect } from './providers/defillama/dialect.js';
+import { createEtherscanDialect, SANDBOX_ETHERSCAN_KEY } from './providers/etherscan/dialect.js';
+import { createMempoolDialect } from './providers/mempool/dialect.js';
+import { createTokenMetricsDialect, SANDBOX_TOKENMETRICS_KEY } from './providers/tokenmetrics/dialect.js';
 import type { Sandbox } from './server.js';
-import { createTokenMetricsDialect, SANDBOX_TOKENMETRICS_KEY } from './tokenmetrics.js';
 
 /** Every provider dialect the sandbox can run, by provider name. */
 export const DIALECTS: Partial<Record<ProviderName, DialectFactory>> = {

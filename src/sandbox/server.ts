@@ -2,7 +2,6 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo, Socket } from 'node:net';
 import { WebSocketServer } from 'ws';
 import type { ProviderName } from '../model.js';
-import { CATALOGUE } from './catalogue.js';
 import {
   compilePath,
   type Dialect,
@@ -13,7 +12,8 @@ import {
 } from './dialect.js';
 import { DIALECTS } from './dialects.js';
 import { createFaultRegistry, type FaultRegistry, parseFault } from './faults.js';
-import { createMarket, type Market } from './market.js';
+import { CATALOGUE } from './market/catalogue.js';
+import { createMarket, type Market } from './market/market.js';
 
 // The sandbox shell: one loopback HTTP server per provider dialect, plus an admin server. The shell
 // counts every request by provider and endpoint, enforces each provider's quota the way the provider

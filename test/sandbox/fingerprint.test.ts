@@ -1,10 +1,10 @@
 import { createHash } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
-import { SANDBOX_COINCAP_KEY } from '../../src/sandbox/coincap.js';
-import { SANDBOX_ETHERSCAN_KEY } from '../../src/sandbox/etherscan.js';
+import { SANDBOX_COINCAP_KEY } from '../../src/sandbox/providers/coincap/dialect.js';
+import { SANDBOX_ETHERSCAN_KEY } from '../../src/sandbox/providers/etherscan/dialect.js';
+import { SANDBOX_TOKENMETRICS_KEY } from '../../src/sandbox/providers/tokenmetrics/dialect.js';
 import { type Sandbox, startSandbox } from '../../src/sandbox/server.js';
-import { SANDBOX_TOKENMETRICS_KEY } from '../../src/sandbox/tokenmetrics.js';
 import { T } from '../helpers/clock.js';
 
 // The sandbox's answers are a pure function of (seed, clock): this pins a digest of each dialect's

@@ -1,5 +1,5 @@
-import type { CatalogueAsset } from './catalogue.js';
-import type { Market } from './market.js';
+import type { CatalogueAsset } from '../../market/catalogue.js';
+import type { Market } from '../../market/market.js';
 
 // The numbers behind the Token Metrics dialect, derived only from the simulated market's daily closes
 // (price at 00:00 UTC), so they are deterministic and consistent across endpoints: the TM_TRADER_GRADE

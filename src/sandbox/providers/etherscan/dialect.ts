@@ -1,6 +1,6 @@
 import { STATUS_CODES } from 'node:http';
-import type { DialectFactory, SandboxRequest, SandboxResponse } from './dialect.js';
-import type { Market } from './market.js';
+import type { DialectFactory, SandboxRequest, SandboxResponse } from '../../dialect.js';
+import type { Market } from '../../market/market.js';
 
 // Etherscan API V2, gas oracle only (shared/reference/upstream-apis.md §6). Everything is
 // GET /v2/api?chainid=&module=&action=&apikey=, every value is a string, and every error — a bad key,
