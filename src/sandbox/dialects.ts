@@ -28,7 +28,7 @@ export const SANDBOX_KEYS: Partial<Record<UpstreamName, string>> = {
   etherscan: SANDBOX_ETHERSCAN_KEY,
 };
 
-/** The sandbox's providers as endpoint overrides for withProviderUrls: URL, WebSocket URL, demo key. */
+/** The sandbox's providers as loadConfig's `endpoints`: URL, WebSocket URL, demo key. */
 export function sandboxEndpoints(
   sandbox: Pick<Sandbox, 'endpoints'>,
 ): Partial<Record<UpstreamName, ProviderEndpointOverride>> {
