@@ -1,4 +1,4 @@
-import type { ProviderEndpointOverride, UpstreamName } from '../config.js';
+import type { ProviderEndpoints, UpstreamName } from '../config.js';
 import type { ProviderName } from '../model.js';
 import type { DialectFactory } from './dialect.js';
 import { createBinanceDialect } from './providers/binance/dialect.js';
@@ -8,7 +8,6 @@ import { createDefiLlamaDialect } from './providers/defillama/dialect.js';
 import { createEtherscanDialect, SANDBOX_ETHERSCAN_KEY } from './providers/etherscan/dialect.js';
 import { createMempoolDialect } from './providers/mempool/dialect.js';
 import { createTokenMetricsDialect, SANDBOX_TOKENMETRICS_KEY } from './providers/tokenmetrics/dialect.js';
-import type { Sandbox } from './server.js';
 
 /** Every provider dialect the sandbox can run, by provider name. */
 export const DIALECTS: Partial<Record<ProviderName, DialectFactory>> = {
@@ -29,9 +28,9 @@ export const SANDBOX_KEYS: Partial<Record<UpstreamName, string>> = {
 };
 
 /** The sandbox's providers as loadConfig's `endpoints`: URL, WebSocket URL, demo key. */
-export function sandboxEndpoints(
-  sandbox: Pick<Sandbox, 'endpoints'>,
-): Partial<Record<UpstreamName, ProviderEndpointOverride>> {
+export function sandboxEndpoints(sandbox: {
+  endpoints: Partial<Record<ProviderName, { url: string; wsUrl?: string }>>;
+}): ProviderEndpoints {
   return Object.fromEntries(
     Object.entries(sandbox.endpoints).map(([name, e]) => [
       name,
