@@ -1,10 +1,11 @@
 import { readFileSync } from 'node:fs';
+import { plain, providerNames, settingDocs } from './config/docs.js';
+import { flagRows } from './config/resolve.js';
 import { loadConfig, UPSTREAMS } from './config.js';
 
 // `--help` and `--version`, answered before any configuration is validated. The settings list is not
-// written here: its names are the variables loadConfig reads (so it cannot miss one), and each one's
-// default and meaning are README's configuration table row for it (the one place they are written
-// down; test/cli.test.ts fails when a setting has no row).
+// written here: it is the settings table (src/config/settings.ts), the one place each setting's
+// default and meaning are written down, README's configuration table being generated from it too.
 
 export type CliAction = 'help' | 'version';
 
@@ -39,50 +40,20 @@ export function settingNames(): string[] {
   return [...new Set(read.map((name) => name.replace(provider, 'MARKETGRAPH_<P>_')))];
 }
 
-export interface SettingDoc {
-  /** The flag of the same setting, if it has one. */
-  flag?: string;
-  defaultValue: string;
-  meaning: string;
-}
-
-/** README's configuration table: variable name → its row (an empty map without a README). */
-export function readmeSettings(readme = readReadme()): Map<string, SettingDoc> {
-  const rows = new Map<string, SettingDoc>();
-  for (const line of readme.split('\n')) {
-    const cells = line.split(/(?<!\\)\|/).map((c) => c.trim());
-    // | `NAME` [/ `--flag`] | default | meaning |
-    if (cells.length < 5 || !cells[1]?.startsWith('`')) continue;
-    const names = [...cells[1].matchAll(/`([^`]+)`/g)].map((m) => m[1]!);
-    const variable = names.find((n) => /^[A-Z][A-Z0-9_<>]*$/.test(n));
-    if (!variable) continue;
-    rows.set(variable, {
-      flag: names.find((n) => n.startsWith('--')),
-      defaultValue: plain(cells[2]!),
-      meaning: plain(cells[3]!),
-    });
-  }
-  return rows;
-}
-
 export function helpText(): string {
-  const docs = readmeSettings();
-  const names = settingNames();
-  const width = Math.max(
-    ...names.map((n) => n.length + (docs.get(n)?.flag ? docs.get(n)!.flag!.length + 2 : 0)),
-  );
-  const settings = names.map((name) => {
-    const doc = docs.get(name);
-    const label = doc?.flag ? `${name}, ${doc.flag}` : name;
-    if (!doc) return `  ${label}`;
-    const meaning =
-      doc.defaultValue && doc.defaultValue !== '—'
-        ? `${doc.meaning} (default: ${doc.defaultValue})`
-        : doc.meaning;
-    return `  ${label.padEnd(width)}  ${meaning}`;
+  const docs = settingDocs();
+  const label = (doc: (typeof docs)[number]) => (doc.flag ? `${doc.name}, ${doc.flag}` : doc.name);
+  const width = Math.max(...docs.map((doc) => label(doc).length));
+  const settings = docs.map((doc) => {
+    const defaultValue = plain(doc.defaultValue);
+    const meaning = plain(doc.meaning);
+    const line = defaultValue && defaultValue !== '—' ? `${meaning} (default: ${defaultValue})` : meaning;
+    return `  ${label(doc).padEnd(width)}  ${line}`;
   });
   return [
-    'Usage: marketgraph [--profile sandbox|live] [--port N] [--host ADDR] [--workers N]',
+    `Usage: marketgraph ${flagRows()
+      .map((row) => `[--${row.flag!.name} ${row.flag!.value}]`)
+      .join(' ')}`,
     '       marketgraph --help | --version',
     '',
     'The marketgraph GraphQL gateway. It serves on http://HOST:PORT/graphql (HTTP, SSE, graphql-ws,',
@@ -91,23 +62,6 @@ export function helpText(): string {
     'Settings (environment variables; a flag overrides its variable):',
     ...settings,
     '',
-    `<P> is one of ${UPSTREAMS.map((p) => p.toUpperCase()).join(', ')}.`,
+    `<P> is one of ${providerNames().join(', ')}.`,
   ].join('\n');
-}
-
-function readReadme(): string {
-  try {
-    return readFileSync(new URL('README.md', ROOT), 'utf8');
-  } catch {
-    return '';
-  }
-}
-
-/** A table cell as plain text: no backticks, no escaped pipes, no link targets. */
-function plain(cell: string): string {
-  return cell
-    .replace(/\\\|/g, '|')
-    .replace(/\[([^\]]+)\]\([^)]+\)/g, '$1')
-    .replace(/`/g, '')
-    .replace(/\*\*/g, '');
 }

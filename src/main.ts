@@ -1,13 +1,6 @@
 import cluster from 'node:cluster';
 import { cliAction, helpText, version } from './cli.js';
-import {
-  type Config,
-  ConfigError,
-  loadConfig,
-  type ProviderEndpointOverride,
-  type UpstreamName,
-  withProviderUrls,
-} from './config.js';
+import { type Config, ConfigError, loadConfig, type ProviderEndpoints } from './config.js';
 import { stopOnSignals } from './lifecycle/signals.js';
 import { checkRedisHost, describeStartupError } from './lifecycle/startup.js';
 import { installProcessPolicy } from './process-policy.js';
@@ -64,11 +57,10 @@ async function main() {
       ? await startSandbox({ seed: config.sandbox.seed, tickMs: config.sandbox.tickMs })
       : undefined;
   if (sandbox) {
-    const endpoints = sandboxEndpoints(sandbox);
-    config = withProviderUrls(config, endpoints, process.env);
+    config = loadConfig({ env: process.env, argv, endpoints: sandboxEndpoints(sandbox) });
   } else if (inherited) {
-    const endpoints = JSON.parse(inherited) as Partial<Record<UpstreamName, ProviderEndpointOverride>>;
-    config = withProviderUrls(config, endpoints, process.env);
+    const endpoints = JSON.parse(inherited) as ProviderEndpoints;
+    config = loadConfig({ env: process.env, argv, endpoints });
   }
 
   // The OpenTelemetry SDK is imported only when config.tracing (the OTEL_* variables) names an endpoint.

@@ -1,9 +1,10 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { cliAction, helpText, readmeSettings, settingNames, version } from '../src/cli.js';
+import { cliAction, helpText, settingNames, version } from '../src/cli.js';
+import { settingDocs } from '../src/config/docs.js';
 
-// --help and --version, and the drift check they make possible: every variable loadConfig reads has a
-// row in README's configuration table (which --help prints).
+// --help and --version, and the check that the settings table is complete: every variable loadConfig
+// reads is a row of it (so README's generated table and --help list it).
 
 describe('the command line', () => {
   it('asks for help or the version before anything else', () => {
@@ -15,29 +16,20 @@ describe('the command line', () => {
     expect(version()).toBe(pkg.version);
   });
 
-  it('documents every setting loadConfig reads in README, and --help lists them with their defaults', () => {
+  it('reads no variable that is not a row of the settings table, and --help lists every row with its default', () => {
     const names = settingNames();
     expect(names).toContain('MARKETGRAPH_PORT');
     expect(names).toContain('MARKETGRAPH_<P>_RPM');
     expect(names).not.toContain('MARKETGRAPH_COINGECKO_RPM');
-    const rows = readmeSettings();
-    expect(names.filter((name) => !rows.has(name))).toEqual([]);
+    const rows = settingDocs().map((doc) => doc.name);
+    expect(names.filter((name) => !rows.includes(name))).toEqual([]);
+    expect([...names].sort()).toEqual([...rows].sort());
 
     const help = helpText();
     for (const name of names) expect(help).toContain(`  ${name}`);
     expect(help).toMatch(/MARKETGRAPH_PORT, --port +listen port \(0 = any free port\) \(default: 4000\)/);
     expect(help).toMatch(/MARKETGRAPH_<P>_RPM +.*\(default: coingecko 30, binance 1200/);
-  });
-
-  it('reads a README row with its flag, default and meaning as plain text', () => {
-    const rows = readmeSettings(
-      '| variable | default | meaning |\n| --- | --- | --- |\n' +
-        '| `MARKETGRAPH_X` / `--x` | `5` (five) | a [link](docs/x.md) and `code`, a \\| pipe |\n',
-    );
-    expect(rows.get('MARKETGRAPH_X')).toEqual({
-      flag: '--x',
-      defaultValue: '5 (five)',
-      meaning: 'a link and code, a | pipe',
-    });
+    expect(help).toMatch(/^Usage: marketgraph .*\[--port N\]/);
+    expect(help).toMatch(/REDIS_URL +redis:\/\/…: shared cache.*see Redis$/m);
   });
 });

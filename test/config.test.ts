@@ -1,6 +1,6 @@
 import { spawnSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
-import { ConfigError, loadConfig, withProviderUrls } from '../src/config.js';
+import { ConfigError, loadConfig } from '../src/config.js';
 
 describe('loadConfig', () => {
   it('defaults to the sandbox profile on 127.0.0.1:4000 with keyed providers off', () => {
@@ -68,15 +68,27 @@ describe('loadConfig', () => {
   });
 
   it('fills sandbox URLs and demo keys without overriding what was configured', () => {
-    const base = loadConfig({ env: { MARKETGRAPH_BINANCE_URL: 'http://127.0.0.1:1' } });
-    const filled = withProviderUrls(base, {
+    const endpoints = {
       binance: { url: 'http://127.0.0.1:2', wsUrl: 'ws://127.0.0.1:2' },
       coincap: { url: 'http://127.0.0.1:3/v3', key: 'demo' },
-    });
+    };
+    const filled = loadConfig({ env: { MARKETGRAPH_BINANCE_URL: 'http://127.0.0.1:1' }, endpoints });
     expect(filled.providers.binance.url).toBe('http://127.0.0.1:1');
     expect(filled.providers.binance.wsUrl).toBe('ws://127.0.0.1:2');
+    expect(filled.providers.coincap.url).toBe('http://127.0.0.1:3/v3');
     expect(filled.providers.coincap.key).toBe('demo');
     expect(filled.providers.coincap.enabled).toBe(true);
+    expect(filled.providers.etherscan).toMatchObject({ url: '', key: undefined, enabled: false });
+  });
+
+  it('keeps a configured key and an explicit MARKETGRAPH_<P>_ENABLED over the endpoint and its demo key', () => {
+    const endpoints = { coincap: { url: 'http://127.0.0.1:3/v3', key: 'demo' } };
+    const own = loadConfig({ env: { MARKETGRAPH_COINCAP_KEY: 'mine' }, endpoints });
+    expect(own.providers.coincap).toMatchObject({ key: 'mine', enabled: true });
+    const off = loadConfig({ env: { MARKETGRAPH_COINCAP_ENABLED: 'false' }, endpoints });
+    expect(off.providers.coincap).toMatchObject({ key: 'demo', enabled: false });
+    const live = loadConfig({ env: { MARKETGRAPH_PROFILE: 'live' }, endpoints });
+    expect(live.providers.coincap.url).toBe('https://rest.coincap.io/v3');
   });
 });
 

@@ -4,7 +4,7 @@ import { fileURLToPath } from 'node:url';
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
-import { loadConfig, withProviderUrls } from '../src/config.js';
+import { loadConfig } from '../src/config.js';
 import { createMetrics } from '../src/metrics.js';
 import { sandboxEndpoints } from '../src/sandbox/dialects.js';
 import { type Sandbox, startSandbox } from '../src/sandbox/server.js';
@@ -164,7 +164,7 @@ describe('metric names in the dashboard and the alerts', () => {
   beforeAll(async () => {
     sandbox = await startSandbox({ quotas: false });
     const env = { MARKETGRAPH_PORT: '0', MARKETGRAPH_LOG_LEVEL: 'silent' };
-    const config = withProviderUrls(loadConfig({ env }), sandboxEndpoints(sandbox), env);
+    const config = loadConfig({ env, endpoints: sandboxEndpoints(sandbox) });
     gateway = createGateway(config, { logger: pino({ level: 'silent' }), processMetrics: true });
     const response = await gateway.yoga.fetch('http://gateway.test/graphql', {
       method: 'POST',

@@ -1,7 +1,7 @@
 import type { IncomingHttpHeaders, IncomingMessage } from 'node:http';
 import type { WebSocket } from 'ws';
 import type { ProviderName } from '../model.js';
-import type { Market } from './market.js';
+import type { Market } from './market/market.js';
 
 // What a provider dialect gives the sandbox shell (src/sandbox/server.ts). A dialect knows its
 // provider's paths, parameters, JSON shapes and error bodies; the shell owns the sockets, request

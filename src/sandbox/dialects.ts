@@ -1,14 +1,13 @@
-import type { ProviderEndpointOverride, UpstreamName } from '../config.js';
+import type { ProviderEndpoints, UpstreamName } from '../config.js';
 import type { ProviderName } from '../model.js';
-import { createBinanceDialect } from './binance.js';
-import { createCoinCapDialect, SANDBOX_COINCAP_KEY } from './coincap.js';
-import { createCoinGeckoDialect } from './coingecko.js';
-import { createDefiLlamaDialect } from './defillama.js';
 import type { DialectFactory } from './dialect.js';
-import { createEtherscanDialect, SANDBOX_ETHERSCAN_KEY } from './etherscan.js';
-import { createMempoolDialect } from './mempool.js';
-import type { Sandbox } from './server.js';
-import { createTokenMetricsDialect, SANDBOX_TOKENMETRICS_KEY } from './tokenmetrics.js';
+import { createBinanceDialect } from './providers/binance/dialect.js';
+import { createCoinCapDialect, SANDBOX_COINCAP_KEY } from './providers/coincap/dialect.js';
+import { createCoinGeckoDialect } from './providers/coingecko/dialect.js';
+import { createDefiLlamaDialect } from './providers/defillama/dialect.js';
+import { createEtherscanDialect, SANDBOX_ETHERSCAN_KEY } from './providers/etherscan/dialect.js';
+import { createMempoolDialect } from './providers/mempool/dialect.js';
+import { createTokenMetricsDialect, SANDBOX_TOKENMETRICS_KEY } from './providers/tokenmetrics/dialect.js';
 
 /** Every provider dialect the sandbox can run, by provider name. */
 export const DIALECTS: Partial<Record<ProviderName, DialectFactory>> = {
@@ -28,10 +27,10 @@ export const SANDBOX_KEYS: Partial<Record<UpstreamName, string>> = {
   etherscan: SANDBOX_ETHERSCAN_KEY,
 };
 
-/** The sandbox's providers as endpoint overrides for withProviderUrls: URL, WebSocket URL, demo key. */
-export function sandboxEndpoints(
-  sandbox: Pick<Sandbox, 'endpoints'>,
-): Partial<Record<UpstreamName, ProviderEndpointOverride>> {
+/** The sandbox's providers as loadConfig's `endpoints`: URL, WebSocket URL, demo key. */
+export function sandboxEndpoints(sandbox: {
+  endpoints: Partial<Record<ProviderName, { url: string; wsUrl?: string }>>;
+}): ProviderEndpoints {
   return Object.fromEntries(
     Object.entries(sandbox.endpoints).map(([name, e]) => [
       name,

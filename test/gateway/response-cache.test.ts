@@ -1,6 +1,6 @@
 import pino from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
-import { loadConfig, withProviderUrls } from '../../src/config.js';
+import { loadConfig } from '../../src/config.js';
 import { sandboxEndpoints } from '../../src/sandbox/dialects.js';
 import { type Sandbox, startSandbox } from '../../src/sandbox/server.js';
 import { createGateway, type Gateway } from '../../src/server.js';
@@ -61,7 +61,7 @@ async function start(
     ...onlyUpstreams(...providers),
     ...env,
   };
-  const config = withProviderUrls(loadConfig({ env: fullEnv }), sandboxEndpoints(sandbox), fullEnv);
+  const config = loadConfig({ env: fullEnv, endpoints: sandboxEndpoints(sandbox) });
   const gateway = createGateway(config, { logger: pino({ level: 'silent' }), now: clock.now });
   const { url } = await gateway.start();
   const read = async (response: Response): Promise<Reply> => {

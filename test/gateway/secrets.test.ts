@@ -3,7 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { Writable } from 'node:stream';
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadConfig, withProviderUrls } from '../../src/config.js';
+import { loadConfig } from '../../src/config.js';
 import { sandboxEndpoints } from '../../src/sandbox/dialects.js';
 import { type Sandbox, startSandbox } from '../../src/sandbox/server.js';
 import { createGateway, type Gateway } from '../../src/server.js';
@@ -151,7 +151,7 @@ describe('secrets stay secret, end to end', () => {
       MARKETGRAPH_TOKENMETRICS_URL: `${echo.url}/tokenmetrics/${PATH_KEY}/v2`,
       MARKETGRAPH_TOKENMETRICS_KEY: TOKENMETRICS_KEY,
     };
-    const config = withProviderUrls(loadConfig({ env }), sandboxEndpoints(sandbox), env);
+    const config = loadConfig({ env, endpoints: sandboxEndpoints(sandbox) });
     const stream = new Writable({
       write(chunk, _encoding, done) {
         lines.push(String(chunk));

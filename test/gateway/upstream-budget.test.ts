@@ -2,7 +2,7 @@ import { Writable } from 'node:stream';
 import pino from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { GraphQLResponse } from '../../scripts/lib/gateway-process.js';
-import { loadConfig, withProviderUrls } from '../../src/config.js';
+import { loadConfig } from '../../src/config.js';
 import { sandboxEndpoints } from '../../src/sandbox/dialects.js';
 import { type Sandbox, startSandbox } from '../../src/sandbox/server.js';
 import { createGateway, type Gateway } from '../../src/server.js';
@@ -34,7 +34,7 @@ interface Setup {
 async function start(env: Record<string, string>): Promise<Setup> {
   const sandbox = await startSandbox({ quotas: false });
   const full = { MARKETGRAPH_PORT: '0', MARKETGRAPH_LOG_LEVEL: 'debug', ...env };
-  const config = withProviderUrls(loadConfig({ env: full }), sandboxEndpoints(sandbox), full);
+  const config = loadConfig({ env: full, endpoints: sandboxEndpoints(sandbox) });
   const lines: Line[] = [];
   const stream = new Writable({
     write(chunk, _encoding, done) {

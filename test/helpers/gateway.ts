@@ -2,7 +2,7 @@ import type { TypedDocumentNode } from '@graphql-typed-document-node/core';
 import { print } from 'graphql';
 import pino, { type Logger } from 'pino';
 import type { GraphQLResponse } from '../../scripts/lib/gateway-process.js';
-import { type Config, loadConfig, UPSTREAMS, type UpstreamName, withProviderUrls } from '../../src/config.js';
+import { type Config, loadConfig, UPSTREAMS, type UpstreamName } from '../../src/config.js';
 import { sandboxEndpoints } from '../../src/sandbox/dialects.js';
 import { type Sandbox, type SandboxOptions, startSandbox } from '../../src/sandbox/server.js';
 import { createGateway, type Gateway } from '../../src/server.js';
@@ -38,7 +38,7 @@ export async function startTestGateway(
   const sandbox = options.sandboxInstance ?? (await startSandbox({ quotas: false, ...options.sandbox }));
   const env = { MARKETGRAPH_PORT: '0', MARKETGRAPH_LOG_LEVEL: 'silent', ...options.env };
   const endpoints = sandboxEndpoints(sandbox);
-  const config = withProviderUrls(loadConfig({ env }), endpoints, env);
+  const config = loadConfig({ env, endpoints });
   const gateway = createGateway(config, {
     logger: options.logger ?? pino({ level: 'silent' }),
     now: options.now,

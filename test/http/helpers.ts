@@ -2,7 +2,7 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import type { AddressInfo, Socket } from 'node:net';
 import { Writable } from 'node:stream';
 import { pino } from 'pino';
-import { type Config, loadConfig, type UpstreamName, withProviderUrls } from '../../src/config.js';
+import { type Config, loadConfig, type UpstreamName } from '../../src/config.js';
 import { createHttp, type Http, type HttpDeps } from '../../src/http.js';
 import { createMetrics, type Metrics } from '../../src/metrics.js';
 
@@ -85,9 +85,8 @@ export function buildConfig(
   env: Record<string, string>,
   urls: Partial<Record<UpstreamName, string>>,
 ): Config {
-  const config = loadConfig({ env: { MARKETGRAPH_LOG_LEVEL: 'silent', ...env } });
-  const entries = Object.entries(urls).map(([name, url]) => [name, { url }]);
-  return withProviderUrls(config, Object.fromEntries(entries));
+  const endpoints = Object.fromEntries(Object.entries(urls).map(([name, url]) => [name, { url }]));
+  return loadConfig({ env: { MARKETGRAPH_LOG_LEVEL: 'silent', ...env }, endpoints });
 }
 
 /** Captures pino's JSON lines so tests can assert what was (not) logged. */

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { loadConfig, type UpstreamName, withProviderUrls } from '../../src/config.js';
+import { loadConfig, type UpstreamName } from '../../src/config.js';
 import type { BreakerState, Http, ProviderHealth } from '../../src/http.js';
 import { orderQuoteProviders } from '../../src/quotes.js';
 
@@ -10,11 +10,14 @@ import { orderQuoteProviders } from '../../src/quotes.js';
 const NOW = 1_750_000_000_000;
 
 function config() {
-  return withProviderUrls(loadConfig({ env: {} }), {
-    coingecko: { url: 'http://coingecko.test' },
-    binance: { url: 'http://binance.test' },
-    coincap: { url: 'http://coincap.test', key: 'test-key' },
-    defillama: { url: 'http://defillama.test' },
+  return loadConfig({
+    env: {},
+    endpoints: {
+      coingecko: { url: 'http://coingecko.test' },
+      binance: { url: 'http://binance.test' },
+      coincap: { url: 'http://coincap.test', key: 'test-key' },
+      defillama: { url: 'http://defillama.test' },
+    },
   });
 }
 
@@ -54,11 +57,10 @@ describe('orderQuoteProviders', () => {
 
   it('leaves out disabled providers and those without a URL', () => {
     const env = { MARKETGRAPH_BINANCE_ENABLED: 'false' };
-    const c = withProviderUrls(
-      loadConfig({ env }),
-      { coingecko: { url: 'http://coingecko.test' }, binance: { url: 'http://binance.test' } },
+    const c = loadConfig({
       env,
-    );
+      endpoints: { coingecko: { url: 'http://coingecko.test' }, binance: { url: 'http://binance.test' } },
+    });
     // Binance is off; DefiLlama is on but has no URL here; CoinCap has no key.
     expect(orderQuoteProviders(c, fakeHttp().http, NOW)).toEqual(['coingecko']);
   });

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
-import { createBinanceDialect } from '../../src/sandbox/binance.js';
 import type { DialectFactory } from '../../src/sandbox/dialect.js';
+import { createBinanceDialect } from '../../src/sandbox/providers/binance/dialect.js';
 import type { Sandbox } from '../../src/sandbox/server.js';
 import { DAY, HOUR, MINUTE, T } from '../helpers/clock.js';
 import {

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createCoinCapDialect, SANDBOX_COINCAP_KEY } from '../../src/sandbox/coincap.js';
+import { createCoinCapDialect, SANDBOX_COINCAP_KEY } from '../../src/sandbox/providers/coincap/dialect.js';
 import type { Sandbox } from '../../src/sandbox/server.js';
 import { DAY, HOUR, T } from '../helpers/clock.js';
 import {

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createCoinGeckoDialect } from '../../src/sandbox/coingecko.js';
+import { createCoinGeckoDialect } from '../../src/sandbox/providers/coingecko/dialect.js';
 import type { Sandbox } from '../../src/sandbox/server.js';
 import { DAY, HOUR, MINUTE, T } from '../helpers/clock.js';
 import {

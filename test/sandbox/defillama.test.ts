@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createDefiLlamaDialect } from '../../src/sandbox/defillama.js';
+import { createDefiLlamaDialect } from '../../src/sandbox/providers/defillama/dialect.js';
 import type { Sandbox } from '../../src/sandbox/server.js';
 import { DAY, MINUTE, T } from '../helpers/clock.js';
 import {

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { SANDBOX_ETHERSCAN_KEY } from '../../src/sandbox/etherscan.js';
+import { SANDBOX_ETHERSCAN_KEY } from '../../src/sandbox/providers/etherscan/dialect.js';
 import type { Sandbox } from '../../src/sandbox/server.js';
 import { T } from '../helpers/clock.js';
 import { fetchReply, startProviderSandbox } from '../helpers/sandbox-http.js';

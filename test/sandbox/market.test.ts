@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { CATALOGUE, type CatalogueAsset } from '../../src/sandbox/catalogue.js';
-import { createMarket, type Market } from '../../src/sandbox/market.js';
+import { CATALOGUE, type CatalogueAsset } from '../../src/sandbox/market/catalogue.js';
+import { createMarket, type Market } from '../../src/sandbox/market/market.js';
 
 const SECOND = 1_000;
 const MINUTE = 60_000;

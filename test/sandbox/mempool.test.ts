@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { SandboxRequest } from '../../src/sandbox/dialect.js';
-import { createMempoolDialect } from '../../src/sandbox/mempool.js';
+import { createMempoolDialect } from '../../src/sandbox/providers/mempool/dialect.js';
 import type { Sandbox } from '../../src/sandbox/server.js';
 import { DAY, T } from '../helpers/clock.js';
 import {

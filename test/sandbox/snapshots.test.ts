@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { SANDBOX_COINCAP_KEY } from '../../src/sandbox/coincap.js';
+import { SANDBOX_COINCAP_KEY } from '../../src/sandbox/providers/coincap/dialect.js';
 import { type Sandbox, startSandbox } from '../../src/sandbox/server.js';
 import { DAY, T } from '../helpers/clock.js';
 import { fetchReply, type Reply } from '../helpers/sandbox-http.js';

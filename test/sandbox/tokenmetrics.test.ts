@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { SANDBOX_TOKENMETRICS_KEY } from '../../src/sandbox/providers/tokenmetrics/dialect.js';
 import type { Sandbox } from '../../src/sandbox/server.js';
-import { SANDBOX_TOKENMETRICS_KEY } from '../../src/sandbox/tokenmetrics.js';
 import { DAY, T } from '../helpers/clock.js';
 import {
   fetchJson,

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { UpstreamError } from '../../src/errors.js';
-import { SANDBOX_ETHERSCAN_KEY } from '../../src/sandbox/etherscan.js';
+import { SANDBOX_ETHERSCAN_KEY } from '../../src/sandbox/providers/etherscan/dialect.js';
 import type { Sandbox } from '../../src/sandbox/server.js';
 import { createEtherscanSource, readEtherscanEnvelopeError } from '../../src/sources/etherscan.js';
 import { T } from '../helpers/clock.js';

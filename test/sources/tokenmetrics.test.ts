@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { UpstreamError } from '../../src/errors.js';
+import { SANDBOX_TOKENMETRICS_KEY } from '../../src/sandbox/providers/tokenmetrics/dialect.js';
 import type { Sandbox } from '../../src/sandbox/server.js';
-import { SANDBOX_TOKENMETRICS_KEY } from '../../src/sandbox/tokenmetrics.js';
 import {
   createTokenMetricsSource,
   readTokenMetricsEnvelopeError,

@@ -3,7 +3,7 @@ import { fileURLToPath } from 'node:url';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import pino from 'pino';
-import { loadConfig, withProviderUrls } from '../../../src/config.js';
+import { loadConfig } from '../../../src/config.js';
 import { sandboxEndpoints } from '../../../src/sandbox/dialects.js';
 import { startSandbox } from '../../../src/sandbox/server.js';
 import { createGateway } from '../../../src/server.js';
@@ -25,7 +25,7 @@ async function main() {
   const sandbox = await startSandbox({ quotas: false, tickMs: 100 });
   const env = { MARKETGRAPH_PORT: '0', MARKETGRAPH_LOG_LEVEL: 'silent' };
   const endpoints = sandboxEndpoints(sandbox);
-  const gateway = createGateway(withProviderUrls(loadConfig({ env }), endpoints, env), {
+  const gateway = createGateway(loadConfig({ env, endpoints }), {
     logger: pino({ level: 'silent' }),
   });
   const { url } = await gateway.start();

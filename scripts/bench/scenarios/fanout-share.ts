@@ -1,7 +1,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import pino from 'pino';
-import { loadConfig, withProviderUrls } from '../../../src/config.js';
+import { loadConfig } from '../../../src/config.js';
 import { sandboxEndpoints } from '../../../src/sandbox/dialects.js';
 import { type Sandbox, startSandbox } from '../../../src/sandbox/server.js';
 import { createGateway } from '../../../src/server.js';
@@ -28,7 +28,7 @@ async function main() {
 async function measure(sandbox: Sandbox, n: number, seconds: number, share: boolean): Promise<string> {
   const env = { MARKETGRAPH_PORT: '0', MARKETGRAPH_LOG_LEVEL: 'silent' };
   const endpoints = sandboxEndpoints(sandbox);
-  const gateway = createGateway(withProviderUrls(loadConfig({ env }), endpoints, env), {
+  const gateway = createGateway(loadConfig({ env, endpoints }), {
     logger: pino({ level: 'silent' }),
     shareLiveResults: share,
   });

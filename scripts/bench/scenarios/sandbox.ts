@@ -1,6 +1,6 @@
 import autocannon from 'autocannon';
-import { CATALOGUE } from '../../../src/sandbox/catalogue.js';
-import { SANDBOX_COINCAP_KEY } from '../../../src/sandbox/coincap.js';
+import { CATALOGUE } from '../../../src/sandbox/market/catalogue.js';
+import { SANDBOX_COINCAP_KEY } from '../../../src/sandbox/providers/coincap/dialect.js';
 import type { ProviderEndpoint } from '../../../src/sandbox/server.js';
 import { canPin, pinProcess, readAffinity, readCpuMs } from '../processes.js';
 import type { StandaloneScenario } from '../scenario.js';

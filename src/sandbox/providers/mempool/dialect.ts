@@ -1,7 +1,7 @@
 import { STATUS_CODES } from 'node:http';
+import type { DialectFactory, Route, SandboxRequest, SandboxResponse } from '../../dialect.js';
+import { hashText, layeredNoise } from '../../market/noise.js';
 import { createBitcoinChain, EPOCH_BLOCKS, GENESIS_TIME_S, TARGET_BLOCK_SECONDS } from './bitcoin-chain.js';
-import type { DialectFactory, Route, SandboxRequest, SandboxResponse } from './dialect.js';
-import { hashText, layeredNoise } from './smooth-noise.js';
 
 // mempool.space's REST API (shared/reference/upstream-apis.md §5) over a simulated chain
 // (bitcoin-chain.ts) and a simulated mempool. Dialect facts kept here: numbers are JSON numbers, the

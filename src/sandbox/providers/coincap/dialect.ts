@@ -1,7 +1,7 @@
 import { STATUS_CODES } from 'node:http';
-import type { CatalogueAsset } from './catalogue.js';
-import type { DialectFactory, Route, SandboxRequest, SandboxResponse } from './dialect.js';
-import { createPageMemo } from './page-memo.js';
+import type { DialectFactory, Route, SandboxRequest, SandboxResponse } from '../../dialect.js';
+import type { CatalogueAsset } from '../../market/catalogue.js';
+import { createPageMemo } from '../../page-memo.js';
 
 // CoinCap REST v3 (shared/reference/upstream-apis.md §2): key as `Authorization: Bearer <key>` or
 // `?apiKey=`, envelope {data, timestamp (ms)}, EVERY number a string (rank too), `maxSupply`,

@@ -1,6 +1,6 @@
 // The sandbox's asset universe: real assets with their real ids, symbols, names and contract
 // addresses, and reference figures (price, supplies) of the right order of magnitude. Prices then move
-// from the reference according to src/sandbox/market.ts.
+// from the reference according to src/sandbox/market/market.ts.
 //
 // What the figures promise:
 // - Reference prices and supplies are a late-2024 snapshot, rounded; ranks are 1..N by

@@ -1,4 +1,5 @@
 import type { CatalogueAsset } from './catalogue.js';
+import { hashText, smoothNoise } from './noise.js';
 
 // The simulated market behind every sandbox dialect. Prices are a pure function of (seed, asset, time):
 // the sum of value-noise octaves whose amplitude grows with the square root of their period, like a
@@ -82,15 +83,15 @@ export function createMarket(options: MarketOptions): Market {
   const byId = new Map(assets.map((a) => [a.id, a]));
   // The seed is hashed, not XOR-ed in: seeds differing in low bits would otherwise only permute
   // neighbouring noise knots and give mirror-image paths (seeds 42 and 43 were anti-correlated).
-  const seedMix = hashString(`seed:${seed}`);
-  const assetSeeds = new Map(assets.map((a) => [a.id, hashString(a.id) ^ seedMix]));
+  const seedMix = hashText(`seed:${seed}`);
+  const assetSeeds = new Map(assets.map((a) => [a.id, hashText(a.id) ^ seedMix]));
 
   function noiseSum(assetSeed: number, t: number, dailyVol: number): number {
     let sum = 0;
     for (let k = 0; k < OCTAVES.length; k++) {
       const period = OCTAVES[k]!;
       const amplitude = dailyVol * Math.sqrt(period / DAY);
-      sum += amplitude * valueNoise(assetSeed + k * 0x9e3779b1, t / period);
+      sum += amplitude * smoothNoise(assetSeed + k * 0x9e3779b1, t / period);
     }
     return sum;
   }
@@ -108,7 +109,7 @@ export function createMarket(options: MarketOptions): Market {
     const ref = FIAT_PER_USD[code];
     if (ref === undefined) return undefined;
     if (code === 'usd') return 1;
-    return ref * Math.exp(noiseSum(hashString(code) ^ seedMix, t, 0.004));
+    return ref * Math.exp(noiseSum(hashText(code) ^ seedMix, t, 0.004));
   }
 
   function price(id: string, currency: string, t: number): number | undefined {
@@ -118,7 +119,7 @@ export function createMarket(options: MarketOptions): Market {
 
   function dailyVolumeUsd(id: string, t: number): number {
     const asset = byId.get(id)!;
-    const turnover = asset.turnover * Math.exp(0.3 * valueNoise(assetSeeds.get(id)! ^ 0x5bd1e995, t / DAY));
+    const turnover = asset.turnover * Math.exp(0.3 * smoothNoise(assetSeeds.get(id)! ^ 0x5bd1e995, t / DAY));
     return asset.circulatingSupply * priceUsd(id, t) * turnover;
   }
 
@@ -201,31 +202,4 @@ export function createMarket(options: MarketOptions): Market {
     dailyVolumeUsd,
     currencies: [...Object.keys(FIAT_PER_USD), 'btc', 'eth'],
   };
-}
-
-/** Smooth value noise in [-1, 1]: hashed knots at integers, cubic Hermite between them. */
-function valueNoise(seed: number, x: number): number {
-  const i = Math.floor(x);
-  const f = x - i;
-  const a = knot(seed, i);
-  const b = knot(seed, i + 1);
-  const s = f * f * (3 - 2 * f);
-  return a + (b - a) * s;
-}
-
-function knot(seed: number, i: number): number {
-  let h = Math.imul(seed ^ i, 0x85ebca6b) ^ Math.imul(i >>> 16, 0xc2b2ae35);
-  h ^= h >>> 13;
-  h = Math.imul(h, 0x27d4eb2f);
-  h ^= h >>> 16;
-  return ((h >>> 0) / 0xffffffff) * 2 - 1;
-}
-
-function hashString(text: string): number {
-  let h = 0x811c9dc5;
-  for (let i = 0; i < text.length; i++) {
-    h ^= text.charCodeAt(i);
-    h = Math.imul(h, 0x01000193);
-  }
-  return h >>> 0;
 }

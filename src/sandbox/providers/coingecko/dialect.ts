@@ -1,9 +1,9 @@
 import { STATUS_CODES } from 'node:http';
-import type { CatalogueAsset } from './catalogue.js';
-import { createCoinGeckoSeries, DAY, round } from './coingecko-series.js';
-import type { DialectFactory, Route, SandboxRequest, SandboxResponse } from './dialect.js';
-import type { Market } from './market.js';
-import { createPageMemo } from './page-memo.js';
+import type { DialectFactory, Route, SandboxRequest, SandboxResponse } from '../../dialect.js';
+import type { CatalogueAsset } from '../../market/catalogue.js';
+import type { Market } from '../../market/market.js';
+import { createPageMemo } from '../../page-memo.js';
+import { createCoinGeckoSeries, DAY, round } from './series.js';
 
 // CoinGecko API v3 as the keyless/Demo tier answers it (shared/reference/upstream-apis.md §1): JSON
 // numbers, lower-case symbols, ISO timestamps except `last_updated_at` (unix seconds) and chart/OHLC

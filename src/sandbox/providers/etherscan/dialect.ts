@@ -1,6 +1,7 @@
 import { STATUS_CODES } from 'node:http';
-import type { DialectFactory, SandboxRequest, SandboxResponse } from './dialect.js';
-import type { Market } from './market.js';
+import type { DialectFactory, SandboxRequest, SandboxResponse } from '../../dialect.js';
+import type { Market } from '../../market/market.js';
+import { linearNoise, noiseKnot } from '../../market/noise.js';
 
 // Etherscan API V2, gas oracle only (shared/reference/upstream-apis.md §6). Everything is
 // GET /v2/api?chainid=&module=&action=&apikey=, every value is a string, and every error — a bad key,
@@ -57,8 +58,8 @@ function gasOracle(market: Market, now: number) {
   const ethereum = market.byId('ethereum');
   const demand = (t: number) => (ethereum ? (market.priceUsd('ethereum', t) / ethereum.priceUsd) ** 4 : 1);
   const baseFee = (block: number) =>
-    REFERENCE_BASE_FEE_GWEI * demand(blockTime(block)) * Math.exp(0.3 * smoothNoise(0x6a5, block / 25));
-  const usedRatio = (block: number) => 0.5 + 0.45 * knot(0x3c1, block);
+    REFERENCE_BASE_FEE_GWEI * demand(blockTime(block)) * Math.exp(0.3 * linearNoise(0x6a5, block / 25));
+  const usedRatio = (block: number) => 0.5 + 0.45 * noiseKnot(0x3c1, block);
 
   const ratios = [4, 3, 2, 1, 0].map((back) => usedRatio(lastBlock - back));
   const lastRatio = ratios[4]!;
@@ -89,19 +90,4 @@ function htmlPage(status: number): SandboxResponse {
 
 function gwei(value: number, digits: number): string {
   return value.toFixed(digits);
-}
-
-/** Value noise in [-1, 1], linear between hashed knots at integers. */
-function smoothNoise(seed: number, x: number): number {
-  const i = Math.floor(x);
-  const a = knot(seed, i);
-  return a + (knot(seed, i + 1) - a) * (x - i);
-}
-
-function knot(seed: number, i: number): number {
-  let h = Math.imul(seed ^ i, 0x85ebca6b) ^ Math.imul(i >>> 16, 0xc2b2ae35);
-  h ^= h >>> 13;
-  h = Math.imul(h, 0x27d4eb2f);
-  h ^= h >>> 16;
-  return ((h >>> 0) / 0xffffffff) * 2 - 1;
 }

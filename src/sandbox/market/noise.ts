@@ -1,15 +1,22 @@
-// Deterministic smooth noise for sandbox series that are not prices (TVL, stablecoin supply, hashrate,
-// mempool congestion). Same construction as the market's private value noise: hashed knots at integers,
-// cubic Hermite between them, so a series is a pure function of (seed, time) and never needs replaying.
+// The sandbox's one source of deterministic noise: prices (market.ts) and the series that are not prices
+// (TVL, stablecoin supply, hashrate, mempool congestion, gas). Hashed knots at integers, interpolated
+// between them, so a series is a pure function of (seed, time) and never needs replaying.
 
-/** Smooth value noise in [-1, 1]; `x` is time divided by the noise period. */
+/** Smooth value noise in [-1, 1], cubic Hermite between the knots; `x` is time divided by the noise period. */
 export function smoothNoise(seed: number, x: number): number {
   const i = Math.floor(x);
   const f = x - i;
-  const a = knot(seed, i);
-  const b = knot(seed, i + 1);
+  const a = noiseKnot(seed, i);
+  const b = noiseKnot(seed, i + 1);
   const s = f * f * (3 - 2 * f);
   return a + (b - a) * s;
+}
+
+/** Value noise in [-1, 1], linear between the knots (kinks at integers, cheaper than smoothNoise). */
+export function linearNoise(seed: number, x: number): number {
+  const i = Math.floor(x);
+  const a = noiseKnot(seed, i);
+  return a + (noiseKnot(seed, i + 1) - a) * (x - i);
 }
 
 /** Sum of octaves whose periods are `periods` (same unit as `t`) and amplitudes `amplitudes`. */
@@ -36,7 +43,8 @@ export function hashText(text: string): number {
   return h >>> 0;
 }
 
-function knot(seed: number, i: number): number {
+/** The hashed value in [-1, 1] at integer `i`: uncorrelated from one `i` to the next. */
+export function noiseKnot(seed: number, i: number): number {
   let h = Math.imul(seed ^ i, 0x85ebca6b) ^ Math.imul(i >>> 16, 0xc2b2ae35);
   h ^= h >>> 13;
   h = Math.imul(h, 0x27d4eb2f);

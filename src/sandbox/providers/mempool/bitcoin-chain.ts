@@ -1,4 +1,4 @@
-import { hashText, layeredNoise } from './smooth-noise.js';
+import { hashText, layeredNoise } from '../../market/noise.js';
 
 // A simulated Bitcoin chain for the mempool.space dialect: block heights, difficulty epochs and network
 // hashrate as pure functions of time, consistent with each other.

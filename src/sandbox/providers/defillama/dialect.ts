@@ -1,4 +1,6 @@
-import type { CatalogueAsset } from './catalogue.js';
+import type { DialectFactory, Route, SandboxRequest, SandboxResponse } from '../../dialect.js';
+import type { CatalogueAsset } from '../../market/catalogue.js';
+import { hashText, layeredNoise } from '../../market/noise.js';
 import {
   LLAMA_CHAINS,
   LLAMA_PROTOCOLS,
@@ -6,9 +8,7 @@ import {
   PLATFORMS,
   STABLECOIN_META,
   tokenDecimals,
-} from './defillama-reference.js';
-import type { DialectFactory, Route, SandboxRequest, SandboxResponse } from './dialect.js';
-import { hashText, layeredNoise } from './smooth-noise.js';
+} from './reference.js';
 
 // DefiLlama's free API (shared/reference/upstream-apis.md §4), every path under one host as the free
 // OpenAPI lists them. Dialect facts kept here: TVL and prices are JSON numbers, times are unix seconds

@@ -1,3 +1,5 @@
+import type { Dialect, DialectDeps, SandboxRequest, SandboxResponse } from '../../dialect.js';
+import { createPageMemo } from '../../page-memo.js';
 import {
   type BinanceSymbol,
   createIntervalClock,
@@ -7,10 +9,8 @@ import {
   snapshotTicker,
   type TickerSnapshot,
   takerBuyShare,
-} from './binance-market.js';
-import { createBinanceStreamServer } from './binance-ws.js';
-import type { Dialect, DialectDeps, SandboxRequest, SandboxResponse } from './dialect.js';
-import { createPageMemo } from './page-memo.js';
+} from './market.js';
+import { createBinanceStreamServer } from './streams.js';
 
 // Binance spot public market data (api.binance.com): /api/v3 exchangeInfo, ticker/price, ticker/24hr,
 // klines, ping, time, plus the combined-stream WebSocket. Errors are Binance's {code, msg} bodies with

@@ -1,5 +1,6 @@
-import type { CatalogueAsset } from './catalogue.js';
-import type { Market } from './market.js';
+import type { CatalogueAsset } from '../../market/catalogue.js';
+import type { Market } from '../../market/market.js';
+import { hashText } from '../../market/noise.js';
 
 // The numbers behind the Token Metrics dialect, derived only from the simulated market's daily closes
 // (price at 00:00 UTC), so they are deterministic and consistent across endpoints: the TM_TRADER_GRADE
@@ -99,7 +100,7 @@ export function createTokenAnalytics(market: Market): TokenAnalytics {
   function investorParts(asset: CatalogueAsset, date: number) {
     const vol = asset.volatility;
     const fundamental = Math.min(95, Math.max(25, 95 - 12 * Math.log(Math.max(1, asset.rank))));
-    const technology = 45 + (hashString(asset.id) % 4500) / 100;
+    const technology = 45 + (hashText(asset.id) % 4500) / 100;
     const drift = Math.log(close(asset, date) / close(asset, date - 30 * DAY)) / (vol * Math.sqrt(30));
     const valuation = 50 - 45 * Math.tanh(drift);
     return {
@@ -145,13 +146,4 @@ export function createTokenAnalytics(market: Market): TokenAnalytics {
       };
     },
   };
-}
-
-function hashString(text: string): number {
-  let h = 0x811c9dc5;
-  for (let i = 0; i < text.length; i++) {
-    h ^= text.charCodeAt(i);
-    h = Math.imul(h, 0x01000193);
-  }
-  return h >>> 0;
 }

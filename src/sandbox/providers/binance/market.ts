@@ -1,5 +1,5 @@
-import type { CatalogueAsset } from './catalogue.js';
-import type { Market } from './market.js';
+import type { CatalogueAsset } from '../../market/catalogue.js';
+import type { Market } from '../../market/market.js';
 
 // The simulated market as Binance spot sees it: every catalogue asset with a `binanceBase` trades as
 // `<base>USDT` at the market's USD price (USDT ≈ USD). Shared by the REST dialect and the stream server

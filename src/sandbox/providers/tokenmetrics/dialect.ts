@@ -1,6 +1,6 @@
-import type { CatalogueAsset } from './catalogue.js';
-import type { DialectFactory, Route, SandboxRequest, SandboxResponse } from './dialect.js';
-import { createTokenAnalytics, DAY, type TokenAnalytics, type TokenDay } from './tokenmetrics-analytics.js';
+import type { DialectFactory, Route, SandboxRequest, SandboxResponse } from '../../dialect.js';
+import type { CatalogueAsset } from '../../market/catalogue.js';
+import { createTokenAnalytics, DAY, type TokenAnalytics, type TokenDay } from './analytics.js';
 
 // Token Metrics data API v2 (shared/reference/upstream-apis.md §7): header `api_key` (a community
 // plugin's `x-api-key` is accepted too), envelope {success, message, length, data[]}, UPPER_CASE

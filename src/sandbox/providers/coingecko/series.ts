@@ -1,5 +1,5 @@
-import type { CatalogueAsset } from './catalogue.js';
-import type { Market } from './market.js';
+import type { CatalogueAsset } from '../../market/catalogue.js';
+import type { Market } from '../../market/market.js';
 
 // Time series for the CoinGecko dialect: /market_chart(/range) points and /ohlc candles, with
 // CoinGecko's automatic granularity, all taken from the market model so they agree with its ticks and

@@ -1,5 +1,7 @@
 import type { IncomingMessage } from 'node:http';
 import type { RawData, WebSocket } from 'ws';
+import type { WebSocketEndpoint } from '../../dialect.js';
+import type { Market } from '../../market/market.js';
 import {
   type BinanceSymbol,
   createIntervalClock,
@@ -8,9 +10,7 @@ import {
   snapshotTicker,
   type TickerSnapshot,
   takerBuyShare,
-} from './binance-market.js';
-import type { WebSocketEndpoint } from './dialect.js';
-import type { Market } from './market.js';
+} from './market.js';
 
 // Binance's combined-stream server (/stream?streams=a/b): live SUBSCRIBE / UNSUBSCRIBE /
 // LIST_SUBSCRIPTIONS / SET_PROPERTY / GET_PROPERTY, ≤1024 streams and ≤5 incoming messages per second
