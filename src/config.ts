@@ -149,6 +149,32 @@ export interface Config {
     /** Largest WebSocket message accepted; a bigger one closes the socket (1009). */
     maxMessageBytes: number;
   };
+  /** GraphQL over HTTP batching: a JSON array of operations, each executed and limited on its own. */
+  batching: {
+    /** Operations per batch; 0 = batches refused. */
+    limit: number;
+  };
+  /** The MCP server for agents (src/mcp/): Streamable HTTP at /mcp, and stdio with `npm run mcp`. */
+  mcp: {
+    /** Serve /mcp on the gateway's port. */
+    enabled: boolean;
+    /** Trusted-documents manifest whose `# @mcp` operations become tools; empty = the shipped mcp/operations.json. */
+    operationsFile: string;
+    /** Send a tool's document as `documentId` only (for a gateway that serves trusted documents), not its text. */
+    byDocumentId: boolean;
+    /** Offer describe_type and run_graphql (arbitrary documents, still under the gateway's rules). */
+    schemaTools: boolean;
+    /** Key the stdio server sends as `Authorization: Bearer <key>` (a desktop host has no headers). */
+    apiKey: string | undefined;
+    /** At most one price notification per resource per this many ms. */
+    notifyThrottleMs: number;
+    /** Open Streamable HTTP sessions; an initialize past it is answered 503. */
+    maxSessions: number;
+    /** A session unused for this long is closed. */
+    sessionIdleMs: number;
+    /** Price resource subscriptions per session. */
+    maxSubscriptions: number;
+  };
 }
 
 export class ConfigError extends Error {
@@ -462,6 +488,40 @@ export function loadConfig(input: { env?: Env; argv?: string[] } = {}): Config {
         env.MARKETGRAPH_WS_MAX_MESSAGE_BYTES,
         positiveInt(1024, 104_857_600),
         1_048_576,
+      ),
+    },
+    batching: {
+      limit: setting('MARKETGRAPH_BATCH_LIMIT', env.MARKETGRAPH_BATCH_LIMIT, positiveInt(0, 100), 0),
+    },
+    mcp: {
+      enabled: setting('MARKETGRAPH_MCP', env.MARKETGRAPH_MCP, bool, true),
+      operationsFile: setting('MARKETGRAPH_MCP_OPERATIONS', env.MARKETGRAPH_MCP_OPERATIONS, z.string(), ''),
+      byDocumentId: setting('MARKETGRAPH_MCP_BY_DOCUMENT_ID', env.MARKETGRAPH_MCP_BY_DOCUMENT_ID, bool, false),
+      schemaTools: setting('MARKETGRAPH_MCP_SCHEMA_TOOLS', env.MARKETGRAPH_MCP_SCHEMA_TOOLS, bool, true),
+      apiKey: setting('MARKETGRAPH_MCP_API_KEY', env.MARKETGRAPH_MCP_API_KEY, z.string().min(1), undefined),
+      notifyThrottleMs: setting(
+        'MARKETGRAPH_MCP_NOTIFY_THROTTLE_MS',
+        env.MARKETGRAPH_MCP_NOTIFY_THROTTLE_MS,
+        positiveInt(0, 3_600_000),
+        1_000,
+      ),
+      maxSessions: setting(
+        'MARKETGRAPH_MCP_MAX_SESSIONS',
+        env.MARKETGRAPH_MCP_MAX_SESSIONS,
+        positiveInt(1, 100_000),
+        100,
+      ),
+      sessionIdleMs: setting(
+        'MARKETGRAPH_MCP_SESSION_IDLE_MS',
+        env.MARKETGRAPH_MCP_SESSION_IDLE_MS,
+        positiveInt(1_000, 86_400_000),
+        600_000,
+      ),
+      maxSubscriptions: setting(
+        'MARKETGRAPH_MCP_MAX_SUBSCRIPTIONS',
+        env.MARKETGRAPH_MCP_MAX_SUBSCRIPTIONS,
+        positiveInt(1, 1_000),
+        20,
       ),
     },
   };

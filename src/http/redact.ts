@@ -75,12 +75,15 @@ export function collectSecrets(
 }
 
 /** Every secret the configuration holds: providers' keys and URLs' credentials, Redis's password. */
-export function collectConfigSecrets(config: Pick<Config, 'providers' | 'redisUrl'>): string[] {
+export function collectConfigSecrets(
+  config: Pick<Config, 'providers' | 'redisUrl'> & { mcp?: Pick<Config['mcp'], 'apiKey'> },
+): string[] {
   const secrets = Object.values(config.providers).flatMap((provider) => [
     ...collectSecrets(provider.key, undefined, undefined, provider.url),
     ...(provider.wsUrl ? collectUrlSecrets(provider.wsUrl) : []),
   ]);
   if (config.redisUrl) secrets.push(...collectUrlSecrets(config.redisUrl));
+  if (config.mcp?.apiKey) secrets.push(config.mcp.apiKey);
   return [...new Set(secrets)];
 }
 
