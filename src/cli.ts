@@ -83,6 +83,7 @@ export function helpText(): string {
   });
   return [
     'Usage: marketgraph [--profile sandbox|live] [--port N] [--host ADDR] [--workers N]',
+    '       marketgraph --mcp [--profile sandbox|live]   (MCP over stdin/stdout, for desktop agent hosts)',
     '       marketgraph --help | --version',
     '',
     'The marketgraph GraphQL gateway. It serves on http://HOST:PORT/graphql (HTTP, SSE, graphql-ws,',
