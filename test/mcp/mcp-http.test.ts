@@ -58,7 +58,7 @@ describe('MCP over Streamable HTTP', () => {
       'search_assets',
     ]);
     const prices = tools.find((tool) => tool.name === 'asset_prices')!;
-    expect(prices.description).toMatch(/^Current prices of up to 25 assets/);
+    expect(prices.description).toMatch(/^Current prices of up to 50 assets/);
     expect(prices.inputSchema).toMatchObject({
       type: 'object',
       required: ['ids'],
