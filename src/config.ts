@@ -496,7 +496,12 @@ export function loadConfig(input: { env?: Env; argv?: string[] } = {}): Config {
     mcp: {
       enabled: setting('MARKETGRAPH_MCP', env.MARKETGRAPH_MCP, bool, true),
       operationsFile: setting('MARKETGRAPH_MCP_OPERATIONS', env.MARKETGRAPH_MCP_OPERATIONS, z.string(), ''),
-      byDocumentId: setting('MARKETGRAPH_MCP_BY_DOCUMENT_ID', env.MARKETGRAPH_MCP_BY_DOCUMENT_ID, bool, false),
+      byDocumentId: setting(
+        'MARKETGRAPH_MCP_BY_DOCUMENT_ID',
+        env.MARKETGRAPH_MCP_BY_DOCUMENT_ID,
+        bool,
+        false,
+      ),
       schemaTools: setting('MARKETGRAPH_MCP_SCHEMA_TOOLS', env.MARKETGRAPH_MCP_SCHEMA_TOOLS, bool, true),
       apiKey: setting('MARKETGRAPH_MCP_API_KEY', env.MARKETGRAPH_MCP_API_KEY, z.string().min(1), undefined),
       notifyThrottleMs: setting(

@@ -1,4 +1,6 @@
 import cluster from 'node:cluster';
+import { StdioServerTransport } from '@modelcontextprotocol/sdk/server/stdio.js';
+import pino from 'pino';
 import { cliAction, helpText, version } from './cli.js';
 import {
   type Config,
@@ -8,8 +10,6 @@ import {
   type UpstreamName,
   withProviderUrls,
 } from './config.js';
-import { StdioServerTransport } from '@modelcontextprotocol/sdk/server/stdio.js';
-import pino from 'pino';
 import { stopOnSignals } from './lifecycle/signals.js';
 import { checkRedisHost, describeStartupError } from './lifecycle/startup.js';
 import { installProcessPolicy } from './process-policy.js';

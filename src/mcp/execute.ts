@@ -77,7 +77,12 @@ export function createGraphqlExecutor(deps: { fetch: GraphqlFetch; byDocumentId:
       parsed = JSON.parse(text) as Omit<GraphqlAnswer, 'status'>;
     } catch {
       parsed = {
-        errors: [{ message: `the gateway answered ${response.status} without a GraphQL body`, extensions: { code: `HTTP_${response.status}` } }],
+        errors: [
+          {
+            message: `the gateway answered ${response.status} without a GraphQL body`,
+            extensions: { code: `HTTP_${response.status}` },
+          },
+        ],
       };
     }
     return { status: response.status, ...(Number.isFinite(retryAfter) ? { retryAfter } : {}), ...parsed };

@@ -72,7 +72,8 @@ export function createMcpHttp(deps: Omit<SessionDeps, 'headers'>, options: McpHt
           await entry.transport.handleRequest(req, res);
           return;
         }
-        if (req.method !== 'POST') return refuse(res, 400, 'no mcp-session-id: POST an initialize request first');
+        if (req.method !== 'POST')
+          return refuse(res, 400, 'no mcp-session-id: POST an initialize request first');
         let body: unknown;
         try {
           body = await readBody(req);
@@ -81,10 +82,15 @@ export function createMcpHttp(deps: Omit<SessionDeps, 'headers'>, options: McpHt
             ? refuse(res, 413, `the request body is over ${options.maxBodyBytes} bytes`)
             : refuse(res, 400, 'the body is not JSON');
         }
-        if (!isInitializeRequest(body)) return refuse(res, 400, 'no mcp-session-id: POST an initialize request first');
+        if (!isInitializeRequest(body))
+          return refuse(res, 400, 'no mcp-session-id: POST an initialize request first');
         if (sessions.size >= options.maxSessions) {
           res.setHeader('retry-after', '30');
-          return refuse(res, 503, `${sessions.size} MCP sessions are open, the most this gateway holds: retry later`);
+          return refuse(
+            res,
+            503,
+            `${sessions.size} MCP sessions are open, the most this gateway holds: retry later`,
+          );
         }
         const session = createMcpSession(deps);
         const transport: StreamableHTTPServerTransport = new StreamableHTTPServerTransport({

@@ -1,7 +1,7 @@
 import {
-  getNamedType,
   type GraphQLInputType,
   type GraphQLSchema,
+  getNamedType,
   isEnumType,
   isInputObjectType,
   isListType,
@@ -85,7 +85,10 @@ function typeSchema(type: GraphQLInputType): JsonSchema {
     const properties: Record<string, JsonSchema> = {};
     const required: string[] = [];
     for (const field of Object.values(type.getFields())) {
-      properties[field.name] = { ...typeSchema(field.type), ...(field.description ? { description: field.description } : {}) };
+      properties[field.name] = {
+        ...typeSchema(field.type),
+        ...(field.description ? { description: field.description } : {}),
+      };
       if (isNonNullType(field.type) && field.defaultValue === undefined) required.push(field.name);
     }
     return {
@@ -97,7 +100,11 @@ function typeSchema(type: GraphQLInputType): JsonSchema {
       ...(type.description ? { description: type.description } : {}),
     };
   }
-  if (isScalarType(type)) return { ...(SCALARS[type.name] ?? {}), ...(type.description && !SCALARS[type.name] ? { description: type.description } : {}) };
+  if (isScalarType(type))
+    return {
+      ...(SCALARS[type.name] ?? {}),
+      ...(type.description && !SCALARS[type.name] ? { description: type.description } : {}),
+    };
   return {};
 }
 
@@ -105,7 +112,10 @@ function typeSchema(type: GraphQLInputType): JsonSchema {
  * Each variable → the description of the first place it is passed to: a field argument, or a field of
  * an input object (`asset(by: { id: $id })`).
  */
-function variableArguments(schema: GraphQLSchema, operation: OperationDefinitionNode): Map<string, { description?: string | null }> {
+function variableArguments(
+  schema: GraphQLSchema,
+  operation: OperationDefinitionNode,
+): Map<string, { description?: string | null }> {
   const found = new Map<string, { description?: string | null }>();
   const typeInfo = new TypeInfo(schema);
   visit(
@@ -126,4 +136,3 @@ function variableArguments(schema: GraphQLSchema, operation: OperationDefinition
   );
   return found;
 }
-

@@ -19,7 +19,9 @@ export function documentId(text: string): string {
 /** Builds the manifest from a folder of `.graphql` files, one operation each, refusing any that do not validate. */
 export function buildManifest(folder: string, schema: GraphQLSchema): Manifest {
   const manifest: Manifest = {};
-  for (const file of readdirSync(folder).filter((f) => f.endsWith('.graphql')).sort()) {
+  for (const file of readdirSync(folder)
+    .filter((f) => f.endsWith('.graphql'))
+    .sort()) {
     const text = readFileSync(join(folder, file), 'utf8');
     const errors = validate(schema, parse(text));
     if (errors.length) throw new Error(`${file}: ${errors.map((e) => e.message).join('; ')}`);

@@ -1,7 +1,18 @@
-import { ErrorCode, type IsomorphicHeaders, McpError, type ReadResourceResult } from '@modelcontextprotocol/sdk/types.js';
+import {
+  ErrorCode,
+  type IsomorphicHeaders,
+  McpError,
+  type ReadResourceResult,
+} from '@modelcontextprotocol/sdk/types.js';
 import { createParser } from 'eventsource-parser';
 import { agentError, describeAgentError } from './errors.js';
-import { forwardedHeaders, GRAPHQL_URL, type GraphqlError, type GraphqlExecutor, type GraphqlFetch } from './execute.js';
+import {
+  forwardedHeaders,
+  GRAPHQL_URL,
+  type GraphqlError,
+  type GraphqlExecutor,
+  type GraphqlFetch,
+} from './execute.js';
 
 // Live prices as MCP resources, `price://<asset id>/<currency>`. Reading one asks the gateway for the
 // current price; subscribing to one opens the gateway's own `priceUpdated` subscription (over SSE,
@@ -93,7 +104,11 @@ export function createPriceResources(deps: {
       void (async () => {
         const response = await deps.fetch(GRAPHQL_URL, {
           method: 'POST',
-          headers: { 'content-type': 'application/json', accept: 'text/event-stream', ...forwardedHeaders(headers) },
+          headers: {
+            'content-type': 'application/json',
+            accept: 'text/event-stream',
+            ...forwardedHeaders(headers),
+          },
           body: JSON.stringify({
             query: SUBSCRIBE,
             variables: { ids: [target.assetId], currency: target.currency, throttleMs: deps.throttleMs },
@@ -103,13 +118,21 @@ export function createPriceResources(deps: {
         if (!response.ok || !response.body) {
           const body = (await response.json().catch(() => ({}))) as { errors?: GraphqlError[] };
           const retry = Number(response.headers.get('retry-after') ?? Number.NaN);
-          return fail(asMcpError(body.errors?.[0] ?? { message: `the gateway answered ${response.status}` }, Number.isFinite(retry) ? retry : undefined));
+          return fail(
+            asMcpError(
+              body.errors?.[0] ?? { message: `the gateway answered ${response.status}` },
+              Number.isFinite(retry) ? retry : undefined,
+            ),
+          );
         }
         let events = 0;
         const parser = createParser({
           onEvent(event) {
             if (event.event !== 'next') return;
-            const payload = JSON.parse(event.data) as { data?: { priceUpdated?: unknown }; errors?: GraphqlError[] };
+            const payload = JSON.parse(event.data) as {
+              data?: { priceUpdated?: unknown };
+              errors?: GraphqlError[];
+            };
             const price = payload.data?.priceUpdated;
             if (!price) return fail(asMcpError(payload.errors?.[0] ?? { message: 'the subscription ended' }));
             entry.latest = price;
@@ -127,7 +150,10 @@ export function createPriceResources(deps: {
         }
         fail(new McpError(ErrorCode.InternalError, 'the price subscription ended'));
       })().catch((error: unknown) => {
-        if (!abort.signal.aborted) fail(new McpError(ErrorCode.InternalError, `price subscription failed: ${(error as Error).message}`));
+        if (!abort.signal.aborted)
+          fail(
+            new McpError(ErrorCode.InternalError, `price subscription failed: ${(error as Error).message}`),
+          );
       });
       return started;
     },
@@ -147,6 +173,9 @@ export function createPriceResources(deps: {
 /** A gateway error as a JSON-RPC error whose message is the code, message and hint, and data the rest. */
 function asMcpError(error: GraphqlError, retryAfter?: number): McpError {
   const agent = agentError(error, { retryAfter, status: 200 });
-  const code = agent.code === 'NOT_FOUND' || agent.code === 'BAD_USER_INPUT' ? ErrorCode.InvalidParams : ErrorCode.InternalError;
+  const code =
+    agent.code === 'NOT_FOUND' || agent.code === 'BAD_USER_INPUT'
+      ? ErrorCode.InvalidParams
+      : ErrorCode.InternalError;
   return new McpError(code, describeAgentError(agent), agent);
 }

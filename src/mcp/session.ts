@@ -71,9 +71,13 @@ export function createMcpSession(deps: SessionDeps): McpSession {
     ],
   }));
   server.setRequestHandler(ListResourcesRequestSchema, () => ({
-    resources: prices.subscribed().map((uri) => ({ uri, name: uri.replace('price://', ''), mimeType: 'application/json' })),
+    resources: prices
+      .subscribed()
+      .map((uri) => ({ uri, name: uri.replace('price://', ''), mimeType: 'application/json' })),
   }));
-  server.setRequestHandler(ReadResourceRequestSchema, (request, extra) => prices.read(request.params.uri, headersOf(extra)));
+  server.setRequestHandler(ReadResourceRequestSchema, (request, extra) =>
+    prices.read(request.params.uri, headersOf(extra)),
+  );
   server.setRequestHandler(SubscribeRequestSchema, async (request, extra) => {
     await prices.subscribe(request.params.uri, headersOf(extra));
     return {};

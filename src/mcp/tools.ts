@@ -2,7 +2,7 @@ import type { CallToolResult, IsomorphicHeaders, Tool } from '@modelcontextproto
 import type { GraphQLSchema } from 'graphql';
 import { type AgentError, agentError, describeAgentError } from './errors.js';
 import type { GraphqlAnswer, GraphqlExecutor } from './execute.js';
-import { type JsonSchema, inputSchema } from './input-schema.js';
+import { inputSchema, type JsonSchema } from './input-schema.js';
 import { type AgentOperation, agentOperations, type Manifest } from './manifest.js';
 
 // The tools an agent sees: one per operation of the manifest marked `# @mcp`, named after the
@@ -12,7 +12,11 @@ import { type AgentOperation, agentOperations, type Manifest } from './manifest.
 
 export interface ToolSet {
   list(): Tool[];
-  call(name: string, args: Record<string, unknown> | undefined, headers: IsomorphicHeaders | undefined): Promise<CallToolResult>;
+  call(
+    name: string,
+    args: Record<string, unknown> | undefined,
+    headers: IsomorphicHeaders | undefined,
+  ): Promise<CallToolResult>;
 }
 
 const DESCRIBE_TYPE = `query DescribeType($name: String!) {
@@ -73,7 +77,10 @@ export function createToolSet(deps: {
           properties: {
             query: { type: 'string', description: 'The GraphQL document.' },
             variables: { type: 'object', description: 'Its variables.' },
-            operationName: { type: 'string', description: 'Which operation to run, when the document holds several.' },
+            operationName: {
+              type: 'string',
+              description: 'Which operation to run, when the document holds several.',
+            },
           } satisfies Record<string, JsonSchema>,
           required: ['query'],
           additionalProperties: false,
@@ -99,10 +106,17 @@ export function createToolSet(deps: {
         );
       }
       if (deps.schemaTools && name === 'describe_type') {
-        return toolResult(await deps.execute({ text: DESCRIBE_TYPE, variables: { name: args?.name }, headers }));
+        return toolResult(
+          await deps.execute({ text: DESCRIBE_TYPE, variables: { name: args?.name }, headers }),
+        );
       }
       if (deps.schemaTools && name === 'run_graphql') {
-        if (typeof args?.query !== 'string') return refusal({ code: 'BAD_USER_INPUT', message: 'query must be a string', hint: 'pass the GraphQL document as query' });
+        if (typeof args?.query !== 'string')
+          return refusal({
+            code: 'BAD_USER_INPUT',
+            message: 'query must be a string',
+            hint: 'pass the GraphQL document as query',
+          });
         return toolResult(
           await deps.execute({
             text: args.query,
@@ -112,7 +126,11 @@ export function createToolSet(deps: {
           }),
         );
       }
-      return refusal({ code: 'NOT_FOUND', message: `no tool named ${JSON.stringify(name)}`, hint: 'call tools/list for the tools there are' });
+      return refusal({
+        code: 'NOT_FOUND',
+        message: `no tool named ${JSON.stringify(name)}`,
+        hint: 'call tools/list for the tools there are',
+      });
     },
   };
 }
@@ -129,7 +147,8 @@ function toolResult(answer: GraphqlAnswer): CallToolResult {
   if (answer.extensions?.cost !== undefined) content.cost = answer.extensions.cost;
   if (answer.extensions?.freshness !== undefined) content.freshness = answer.extensions.freshness;
   if (!answer.data) {
-    if (!errors.length) errors.push(agentError({ message: `the gateway answered ${answer.status} with no data` }, answer));
+    if (!errors.length)
+      errors.push(agentError({ message: `the gateway answered ${answer.status} with no data` }, answer));
     return {
       isError: true,
       structuredContent: { ...content, errors },

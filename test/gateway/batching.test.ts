@@ -1,6 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestGateway, type TestGateway } from '../helpers/gateway.js';
 
+/** Answers are read as loose JSON: the assertions say what they must hold. */
+// biome-ignore lint/suspicious/noExplicitAny: JSON answers in tests
+type Json = any;
+
 // Issue #14 part 6: GraphQL over HTTP batching (a JSON array of operations), off unless
 // MARKETGRAPH_BATCH_LIMIT is set, capped at that many operations, each operation executed with its
 // own context and checked against every limit on its own.
@@ -11,7 +15,7 @@ const post = async (url: string, body: unknown) => {
     headers: { 'content-type': 'application/json', accept: 'application/json' },
     body: JSON.stringify(body),
   });
-  return { status: response.status, body: (await response.json()) as any };
+  return { status: response.status, body: (await response.json()) as Json };
 };
 
 describe('batching off (the default)', () => {
@@ -26,7 +30,10 @@ describe('batching off (the default)', () => {
   it('refuses a batch with a coded error', async () => {
     const answer = await post(url, [{ query: '{ sources { name } }' }]);
     expect(answer.status).toBe(400);
-    expect(answer.body.errors[0]).toMatchObject({ message: 'Batching is not supported.', extensions: { code: 'BAD_REQUEST' } });
+    expect(answer.body.errors[0]).toMatchObject({
+      message: 'Batching is not supported.',
+      extensions: { code: 'BAD_REQUEST' },
+    });
   });
 });
 
@@ -35,7 +42,11 @@ describe('batching on', () => {
   let url: string;
   beforeAll(async () => {
     t = await startTestGateway({
-      env: { MARKETGRAPH_BATCH_LIMIT: '3', MARKETGRAPH_MAX_COMPLEXITY: '100', MARKETGRAPH_MAX_UPSTREAM_CALLS_PER_REQUEST: '3' },
+      env: {
+        MARKETGRAPH_BATCH_LIMIT: '3',
+        MARKETGRAPH_MAX_COMPLEXITY: '100',
+        MARKETGRAPH_MAX_UPSTREAM_CALLS_PER_REQUEST: '3',
+      },
     });
     url = (await t.gateway.start()).url;
   });
@@ -61,7 +72,7 @@ describe('batching on', () => {
     expect(await inProcess.json()).toEqual(expected);
   });
 
-  it('refuses a batch over the limit with 413 before running any of it', async () => {
+  it('refuses a batch over the limit with 413 before running Json of it', async () => {
     t.sandbox.resetCounts();
     const op = { query: '{ asset(by: { id: "solana" }) { price { value } } }' };
     const answer = await post(url, [op, op, op, op]);
@@ -82,14 +93,15 @@ describe('batching on', () => {
     expect(answer.body[1].errors[0].extensions).toMatchObject({ code: 'COST_LIMIT_EXCEEDED', maxCost: 100 });
     expect(answer.body[2]).toEqual(answer.body[0]);
   });
-
 });
 
 describe('batching and the per-request upstream budget', () => {
   let t: TestGateway;
   let url: string;
   beforeAll(async () => {
-    t = await startTestGateway({ env: { MARKETGRAPH_BATCH_LIMIT: '5', MARKETGRAPH_MAX_UPSTREAM_CALLS_PER_REQUEST: '3' } });
+    t = await startTestGateway({
+      env: { MARKETGRAPH_BATCH_LIMIT: '5', MARKETGRAPH_MAX_UPSTREAM_CALLS_PER_REQUEST: '3' },
+    });
     url = (await t.gateway.start()).url;
   });
   afterAll(async () => t?.close());
@@ -110,7 +122,9 @@ describe('batching and the per-request upstream budget', () => {
       expect(one.data.asset.a.value).toBeGreaterThan(0);
       expect(one.data.asset.b.value).toBeGreaterThan(0);
     }
-    const calls = Object.values(t.sandbox.counts()).flatMap((e) => Object.values(e)).reduce((a, b) => a + b, 0);
+    const calls = Object.values(t.sandbox.counts())
+      .flatMap((e) => Object.values(e))
+      .reduce((a, b) => a + b, 0);
     expect(calls).toBeGreaterThanOrEqual(6);
   });
 });

@@ -3,15 +3,19 @@ import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { ResourceUpdatedNotificationSchema } from '@modelcontextprotocol/sdk/types.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { agentOperations, readManifest } from '../../src/mcp/manifest.js';
 import { shippedOperationsFile } from '../../src/mcp/index.js';
+import { agentOperations, readManifest } from '../../src/mcp/manifest.js';
 import { startTestGateway, type TestGateway } from '../helpers/gateway.js';
+
+/** Answers are read as loose JSON: the assertions say what they must hold. */
+// biome-ignore lint/suspicious/noExplicitAny: JSON answers in tests
+type Json = any;
 
 // Issue #14 over Streamable HTTP: the SDK's own client against the gateway on a real port. Each
 // shipped tool is called and its answer checked against the sandbox or the same operation sent to
 // /graphql; live prices arrive as resource notifications.
 
-type Structured = { data?: Record<string, any>; errors?: Array<Record<string, unknown>> };
+type Structured = { data?: Record<string, Json>; errors?: Array<Record<string, unknown>> };
 
 const operations = agentOperations(readManifest(shippedOperationsFile()));
 const textOf = (name: string) => operations.find((o) => o.operation.name?.value === name)!.text;
@@ -28,7 +32,11 @@ describe('MCP over Streamable HTTP', () => {
   };
   const call = async (name: string, args: Record<string, unknown>) => {
     const result = await client.callTool({ name, arguments: args });
-    return result as { isError?: boolean; structuredContent?: Structured; content: Array<{ type: string; text: string }> };
+    return result as {
+      isError?: boolean;
+      structuredContent?: Structured;
+      content: Array<{ type: string; text: string }>;
+    };
   };
 
   beforeAll(async () => {
@@ -63,7 +71,11 @@ describe('MCP over Streamable HTTP', () => {
       type: 'object',
       required: ['ids'],
       properties: {
-        ids: { type: 'array', items: { type: 'string' }, description: 'Only these assets (unknown ids are left out).' },
+        ids: {
+          type: 'array',
+          items: { type: 'string' },
+          description: 'Only these assets (unknown ids are left out).',
+        },
         currency: { type: 'string', default: 'USD', enum: expect.arrayContaining(['USD', 'EUR', 'BTC']) },
       },
     });
@@ -83,8 +95,8 @@ describe('MCP over Streamable HTTP', () => {
   it('asset_prices: consensus and per-provider quotes agree with the sandbox, each with source, asOf and stale', async () => {
     const result = await call('asset_prices', { ids: ['bitcoin', 'ethereum'] });
     expect(result.isError).toBeUndefined();
-    const nodes = result.structuredContent!.data!.assets.edges.map((e: any) => e.node);
-    expect(nodes.map((n: any) => n.id)).toEqual(['bitcoin', 'ethereum']);
+    const nodes = result.structuredContent!.data!.assets.edges.map((e: Json) => e.node);
+    expect(nodes.map((n: Json) => n.id)).toEqual(['bitcoin', 'ethereum']);
     for (const node of nodes) {
       expect(node.consensus).toMatchObject({ source: 'COMPUTED', stale: false, currency: 'USD' });
       expect(node.consensus.sources.length).toBeGreaterThan(1);
@@ -110,7 +122,7 @@ describe('MCP over Streamable HTTP', () => {
       to: new Date(to).toISOString(),
     });
     expect(result.isError).toBeUndefined();
-    const candles = result.structuredContent!.data!.asset.candles.edges.map((e: any) => e.node);
+    const candles = result.structuredContent!.data!.asset.candles.edges.map((e: Json) => e.node);
     expect(candles).toHaveLength(10);
     for (const candle of candles) {
       const truth = t.sandbox.market.candle('bitcoin', 3_600_000, Date.parse(candle.openTime));
@@ -133,14 +145,15 @@ describe('MCP over Streamable HTTP', () => {
     const data = result.structuredContent!.data!;
     if (tool === 'provider_status') {
       // Latency and quota move between two calls; which providers and their state do not.
-      const pick = (d: any) => d.sources.map((s: any) => [s.name, s.enabled, s.healthy, s.breaker]);
+      const pick = (d: Json) => d.sources.map((s: Json) => [s.name, s.enabled, s.healthy, s.breaker]);
       expect(pick(data)).toEqual(pick(direct.body.data));
     } else expect(data).toEqual(direct.body.data);
     expect(JSON.stringify(data)).not.toBe('{}');
   });
 
   it('on_chain_metrics and search_assets values carry their source and asOf', async () => {
-    const metrics = (await call('on_chain_metrics', { chain: 'bitcoin', kinds: ['BLOCK_HEIGHT'] })).structuredContent!;
+    const metrics = (await call('on_chain_metrics', { chain: 'bitcoin', kinds: ['BLOCK_HEIGHT'] }))
+      .structuredContent!;
     expect(metrics.data!.onChainMetrics[0]).toMatchObject({ kind: 'BLOCK_HEIGHT', source: 'MEMPOOL' });
     expect(Number.isNaN(Date.parse(metrics.data!.onChainMetrics[0].asOf))).toBe(false);
     const search = (await call('search_assets', { symbol: 'btc', first: 2 })).structuredContent!;
@@ -163,9 +176,12 @@ describe('MCP over Streamable HTTP', () => {
 
   it('schema tools go through /graphql too: describe_type and run_graphql', async () => {
     const described = await call('describe_type', { name: 'Price' });
-    const fields = described.structuredContent!.data!.__type.fields.map((f: any) => f.name);
+    const fields = described.structuredContent!.data!.__type.fields.map((f: Json) => f.name);
     expect(fields).toEqual(expect.arrayContaining(['value', 'source', 'asOf', 'stale']));
-    const run = await call('run_graphql', { query: 'query($id: ID!) { asset(by: { id: $id }) { symbol } }', variables: { id: 'ethereum' } });
+    const run = await call('run_graphql', {
+      query: 'query($id: ID!) { asset(by: { id: $id }) { symbol } }',
+      variables: { id: 'ethereum' },
+    });
     expect(run.structuredContent!.data).toEqual({ asset: { symbol: 'ETH' } });
   });
 
@@ -174,7 +190,12 @@ describe('MCP over Streamable HTTP', () => {
     expect(resourceTemplates.map((r) => r.uriTemplate)).toEqual(['price://{assetId}/{currency}']);
     const read = await client.readResource({ uri: 'price://bitcoin/usd' });
     const price = JSON.parse((read.contents[0] as { text: string }).text);
-    expect(price).toMatchObject({ assetId: 'bitcoin', currency: 'USD', stale: false, source: expect.any(String) });
+    expect(price).toMatchObject({
+      assetId: 'bitcoin',
+      currency: 'USD',
+      stale: false,
+      source: expect.any(String),
+    });
 
     const updates: string[] = [];
     client.setNotificationHandler(ResourceUpdatedNotificationSchema, (n) => {
@@ -185,7 +206,9 @@ describe('MCP over Streamable HTTP', () => {
     while (updates.length < 2 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
     expect(updates.length).toBeGreaterThanOrEqual(2);
     expect(new Set(updates)).toEqual(new Set(['price://ethereum/usd']));
-    const latest = JSON.parse(((await client.readResource({ uri: 'price://ethereum/usd' })).contents[0] as { text: string }).text);
+    const latest = JSON.parse(
+      ((await client.readResource({ uri: 'price://ethereum/usd' })).contents[0] as { text: string }).text,
+    );
     expect(latest).toMatchObject({ assetId: 'ethereum', source: 'BINANCE', stale: false });
     const truth = t.sandbox.market.priceUsd('ethereum', Date.parse(latest.asOf));
     expect(Math.abs(latest.value / truth - 1)).toBeLessThan(0.02);
@@ -198,7 +221,9 @@ describe('MCP over Streamable HTTP', () => {
   });
 
   it('an unknown resource is refused with what to ask instead', async () => {
-    await expect(client.readResource({ uri: 'price://bitcoin/xyz' })).rejects.toThrow(/price:\/\/<asset id>\/<currency>/);
+    await expect(client.readResource({ uri: 'price://bitcoin/xyz' })).rejects.toThrow(
+      /price:\/\/<asset id>\/<currency>/,
+    );
     await expect(client.subscribeResource({ uri: 'price://no-such-coin/usd' })).rejects.toThrow(/NOT_FOUND/);
   });
 
@@ -206,6 +231,8 @@ describe('MCP over Streamable HTTP', () => {
     const { buildManifest } = await import('../../src/mcp/manifest.js');
     const { buildSchema } = await import('../../src/schema/index.js');
     const folder = new URL('../../mcp/operations/', import.meta.url).pathname;
-    expect(JSON.parse(readFileSync(shippedOperationsFile(), 'utf8'))).toEqual(buildManifest(folder, buildSchema()));
+    expect(JSON.parse(readFileSync(shippedOperationsFile(), 'utf8'))).toEqual(
+      buildManifest(folder, buildSchema()),
+    );
   });
 });

@@ -41,17 +41,33 @@ describe('MCP refusals', () => {
     const { port } = await t.gateway.start();
     const client = new Client({ name: 'test', version: '1' });
     await client.connect(new StreamableHTTPClientTransport(new URL(`http://127.0.0.1:${port}/mcp`)));
-    const small = (await client.callTool({ name: 'asset_prices', arguments: { ids: ['bitcoin', 'ethereum'] } })) as ToolResult;
+    const small = (await client.callTool({
+      name: 'asset_prices',
+      arguments: { ids: ['bitcoin', 'ethereum'] },
+    })) as ToolResult;
     expect(small.isError).toBeUndefined();
     t.sandbox.resetCounts();
-    const ids = ['bitcoin', 'ethereum', 'solana', 'cardano', 'ripple', 'dogecoin', 'tron', 'chainlink', 'litecoin', 'polkadot'];
+    const ids = [
+      'bitcoin',
+      'ethereum',
+      'solana',
+      'cardano',
+      'ripple',
+      'dogecoin',
+      'tron',
+      'chainlink',
+      'litecoin',
+      'polkadot',
+    ];
     const big = (await client.callTool({ name: 'asset_prices', arguments: { ids } })) as ToolResult;
     expect(big.isError).toBe(true);
     expect(big.structuredContent!.errors![0]).toMatchObject({
       code: 'COST_LIMIT_EXCEEDED',
       hint: expect.stringMatching(/fewer assets/),
     });
-    expect(big.content[0]!.text).toMatch(/^COST_LIMIT_EXCEEDED: query cost \d+ exceeds the limit of 100; .* — too costly in one call: ask for fewer assets/);
+    expect(big.content[0]!.text).toMatch(
+      /^COST_LIMIT_EXCEEDED: query cost \d+ exceeds the limit of 100; .* — too costly in one call: ask for fewer assets/,
+    );
     // Refused before any provider was asked.
     expect(t.sandbox.counts()).toEqual({});
     await client.close();
@@ -69,7 +85,13 @@ describe('MCP refusals', () => {
       const headers = new Headers(init.headers);
       const key = headers.get('authorization');
       seen.push(key);
-      const refuse = (status: number, code: string, message: string, extra: Record<string, unknown> = {}, h: Record<string, string> = {}) =>
+      const refuse = (
+        status: number,
+        code: string,
+        message: string,
+        extra: Record<string, unknown> = {},
+        h: Record<string, string> = {},
+      ) =>
         new Response(JSON.stringify({ errors: [{ message, extensions: { code, ...extra } }] }), {
           status,
           headers: { 'content-type': 'application/json', ...h },
@@ -77,7 +99,14 @@ describe('MCP refusals', () => {
       if (!key) return refuse(401, 'UNAUTHENTICATED', 'an API key is required');
       const n = (used.get(key) ?? 0) + 1;
       used.set(key, n);
-      if (n > BUDGET) return refuse(429, 'RATE_LIMITED', 'over 2 requests per minute', { retryAfter: 7 }, { 'retry-after': '7' });
+      if (n > BUDGET)
+        return refuse(
+          429,
+          'RATE_LIMITED',
+          'over 2 requests per minute',
+          { retryAfter: 7 },
+          { 'retry-after': '7' },
+        );
       return t.gateway.yoga.fetch(input, init);
     };
 
@@ -107,8 +136,13 @@ describe('MCP refusals', () => {
       const client = await connect({});
       const result = (await client.callTool({ name: 'provider_status', arguments: {} })) as ToolResult;
       expect(result.isError).toBe(true);
-      expect(result.structuredContent!.errors![0]).toMatchObject({ code: 'UNAUTHENTICATED', hint: expect.stringMatching(/Authorization: Bearer/) });
-      await expect(client.subscribeResource({ uri: 'price://bitcoin/usd' })).rejects.toThrow(/UNAUTHENTICATED/);
+      expect(result.structuredContent!.errors![0]).toMatchObject({
+        code: 'UNAUTHENTICATED',
+        hint: expect.stringMatching(/Authorization: Bearer/),
+      });
+      await expect(client.subscribeResource({ uri: 'price://bitcoin/usd' })).rejects.toThrow(
+        /UNAUTHENTICATED/,
+      );
       await client.close();
     });
 
@@ -121,10 +155,16 @@ describe('MCP refusals', () => {
       await client.callTool({ name: 'provider_status', arguments: {} });
       const over = (await client.callTool({ name: 'provider_status', arguments: {} })) as ToolResult;
       expect(over.isError).toBe(true);
-      expect(over.structuredContent!.errors![0]).toMatchObject({ code: 'RATE_LIMITED', retryAfter: 7, hint: expect.stringMatching(/^over this key's budget: wait 7 s/) });
+      expect(over.structuredContent!.errors![0]).toMatchObject({
+        code: 'RATE_LIMITED',
+        retryAfter: 7,
+        hint: expect.stringMatching(/^over this key's budget: wait 7 s/),
+      });
       // Another key is unaffected.
       const other = await connect({ authorization: 'Bearer other-key' });
-      expect(((await other.callTool({ name: 'provider_status', arguments: {} })) as ToolResult).isError).toBeUndefined();
+      expect(
+        ((await other.callTool({ name: 'provider_status', arguments: {} })) as ToolResult).isError,
+      ).toBeUndefined();
       await other.close();
       await client.close();
     });
@@ -149,10 +189,16 @@ describe('MCP refusals', () => {
         body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/list' }),
       });
       expect(noSession.status).toBe(400);
-      expect(((await noSession.json()) as { error: { message: string } }).error.message).toMatch(/initialize/);
+      expect(((await noSession.json()) as { error: { message: string } }).error.message).toMatch(
+        /initialize/,
+      );
       const unknown = await fetch(url, {
         method: 'POST',
-        headers: { 'content-type': 'application/json', accept: 'application/json, text/event-stream', 'mcp-session-id': 'nope' },
+        headers: {
+          'content-type': 'application/json',
+          accept: 'application/json, text/event-stream',
+          'mcp-session-id': 'nope',
+        },
         body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/list' }),
       });
       expect(unknown.status).toBe(404);

@@ -5,6 +5,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CATALOGUE } from '../../src/sandbox/catalogue.js';
 import { createMarket } from '../../src/sandbox/market.js';
 
+/** Answers are read as loose JSON: the assertions say what they must hold. */
+// biome-ignore lint/suspicious/noExplicitAny: JSON answers in tests
+type Json = any;
+
 // Issue #14 over stdio, the way a desktop host runs it: `marketgraph --mcp` (npm run mcp) spawned as a
 // child process with its own sandbox (seed 42), spoken to with the SDK's client. The sandbox market is
 // a pure function of seed and time, so the test's own copy says what the child's should have served.
@@ -40,10 +44,15 @@ describe('MCP over stdio (npm run mcp)', () => {
 
   it('lists the tools and answers a price call with values the sandbox stands behind', async () => {
     const { tools } = await client.listTools();
-    expect(tools.map((t) => t.name)).toEqual(expect.arrayContaining(['asset_prices', 'asset_candles', 'provider_status']));
+    expect(tools.map((t) => t.name)).toEqual(
+      expect.arrayContaining(['asset_prices', 'asset_candles', 'provider_status']),
+    );
     expect(tools.find((t) => t.name === 'asset_signals')!.inputSchema.required).toEqual(['assetIds']);
-    const result = (await client.callTool({ name: 'asset_prices', arguments: { ids: ['bitcoin'] } })) as {
-      structuredContent: { data: { assets: { edges: Array<{ node: any }> } } };
+    const result = (await client.callTool({
+      name: 'asset_prices',
+      arguments: { ids: ['bitcoin'] },
+    })) as unknown as {
+      structuredContent: { data: { assets: { edges: Array<{ node: Json }> } } };
     };
     const node = result.structuredContent.data.assets.edges[0]!.node;
     for (const price of [node.consensus, ...node.quotes]) {
