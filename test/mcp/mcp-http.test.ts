@@ -88,6 +88,17 @@ describe('MCP over Streamable HTTP', () => {
       interval: { type: 'string', default: 'D1', enum: expect.arrayContaining(['M1', 'H1', 'D1', 'W1']) },
       first: { type: 'integer', default: 500 },
     });
+    const search = tools.find((tool) => tool.name === 'search_assets')!;
+    expect(search.inputSchema.required).toBeUndefined();
+    expect(search.inputSchema.properties).toMatchObject({
+      // An input object: its fields, their types and descriptions, no other keys.
+      filter: {
+        type: 'object',
+        additionalProperties: false,
+        properties: { minChange24h: { type: 'number', description: expect.stringMatching(/percent/) } },
+      },
+      orderBy: { type: 'string', enum: expect.arrayContaining(['CHANGE_24H_DESC', 'VOLUME_DESC']) },
+    });
     const status = tools.find((tool) => tool.name === 'provider_status')!;
     expect(status.inputSchema).toEqual({ type: 'object', properties: {}, additionalProperties: false });
   });
@@ -136,7 +147,11 @@ describe('MCP over Streamable HTTP', () => {
     ['asset_signals', 'AssetSignals', { assetIds: ['bitcoin'], kinds: ['RSI', 'SMA_CROSSOVER'] }],
     ['on_chain_metrics', 'OnChainMetrics', { chain: 'bitcoin', kinds: ['BLOCK_HEIGHT', 'FEE_FASTEST'] }],
     ['provider_status', 'ProviderStatus', {}],
-    ['search_assets', 'SearchAssets', { symbol: 'eth', first: 3 }],
+    [
+      'search_assets',
+      'SearchAssets',
+      { query: 'eth', filter: { minMarketCap: 1e6 }, orderBy: 'CHANGE_24H_DESC', first: 3 },
+    ],
   ])('%s answers what the same operation answers on /graphql', async (tool, operation, args) => {
     const result = await call(tool, args);
     expect(result.isError).toBeUndefined();
@@ -156,10 +171,10 @@ describe('MCP over Streamable HTTP', () => {
       .structuredContent!;
     expect(metrics.data!.onChainMetrics[0]).toMatchObject({ kind: 'BLOCK_HEIGHT', source: 'MEMPOOL' });
     expect(Number.isNaN(Date.parse(metrics.data!.onChainMetrics[0].asOf))).toBe(false);
-    const search = (await call('search_assets', { symbol: 'btc', first: 2 })).structuredContent!;
-    expect(search.data!.match).toMatchObject({ id: 'bitcoin', symbol: 'BTC' });
-    for (const edge of search.data!.top.edges)
-      expect(edge.node.market).toMatchObject({ source: 'COINGECKO', stale: false, asOf: expect.any(String) });
+    const search = (await call('search_assets', { query: 'btc', first: 2 })).structuredContent!;
+    expect(search.data!.searchAssets[0]).toMatchObject({ id: 'bitcoin', symbol: 'BTC' });
+    for (const row of search.data!.searchAssets)
+      expect(row.market).toMatchObject({ source: 'COINGECKO', stale: false, asOf: expect.any(String) });
   });
 
   it('a refused call is a tool error with its code and a one-line hint, never a stack', async () => {
