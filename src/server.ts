@@ -212,6 +212,7 @@ export function createGateway(config: Config, deps: GatewayDeps = {}): Gateway {
     candles,
     signals,
     onchain,
+    priceHistory: outside.priceHistory,
     priceFeed: live.prices,
     live,
     fx,

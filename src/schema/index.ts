@@ -10,6 +10,7 @@ import { addLiveSignal } from './types/live-signal.js';
 import { addMarket } from './types/market.js';
 import { addOnChainMetric } from './types/on-chain-metric.js';
 import { addPrice } from './types/price.js';
+import { addPriceHistory } from './types/price-history.js';
 import { addSignal } from './types/signal.js';
 import { addSource } from './types/source.js';
 
@@ -19,6 +20,7 @@ export function buildSchema(): GraphQLSchema {
   const enums = addEnums(builder);
   const asset = addAsset(builder, enums);
   addAssetSearch(builder, asset);
+  addPriceHistory(builder, enums, asset);
   const { Price } = addPrice(builder, enums, asset);
   addAssetPrice(builder, enums, asset, Price);
   addMarket(builder, enums, asset);

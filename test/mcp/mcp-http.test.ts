@@ -61,6 +61,7 @@ describe('MCP over Streamable HTTP', () => {
       'asset_signals',
       'describe_type',
       'on_chain_metrics',
+      'price_history',
       'provider_status',
       'run_graphql',
       'search_assets',
@@ -147,6 +148,15 @@ describe('MCP over Streamable HTTP', () => {
     ['asset_signals', 'AssetSignals', { assetIds: ['bitcoin'], kinds: ['RSI', 'SMA_CROSSOVER'] }],
     ['on_chain_metrics', 'OnChainMetrics', { chain: 'bitcoin', kinds: ['BLOCK_HEIGHT', 'FEE_FASTEST'] }],
     ['provider_status', 'ProviderStatus', {}],
+    [
+      'price_history',
+      'PriceHistory',
+      {
+        id: 'bitcoin',
+        from: new Date(Date.now() - 3 * 86_400_000).toISOString(),
+        to: new Date(Date.now() - 86_400_000).toISOString(),
+      },
+    ],
     [
       'search_assets',
       'SearchAssets',
