@@ -111,4 +111,28 @@ describe('price history', () => {
     expect(again.body.errors).toBeUndefined();
     expect(again.body.data!.asset.priceAt!.value).toBeGreaterThan(0);
   });
+
+  it('OnChainMetric.history keeps the points in [from, to]', async () => {
+    type Tvl = { protocolTvl: { history: Array<{ at: string; value: number }> } };
+    const all = await t.query<Tvl>('{ protocolTvl(slug: "lido") { history { at value } } }');
+    const points = all.body.data!.protocolTvl.history;
+    expect(points.length).toBeGreaterThan(10);
+    const from = points[3]!.at;
+    const to = points[8]!.at;
+    const some = await t.query<Tvl>(
+      `query W($from: DateTime, $to: DateTime) { protocolTvl(slug: "lido") { history(from: $from, to: $to) { at value } } }`,
+      { from, to },
+    );
+    expect(some.body.data!.protocolTvl.history).toEqual(points.slice(3, 9));
+    const open = await t.query<Tvl>(
+      `query W($from: DateTime) { protocolTvl(slug: "lido") { history(from: $from) { at value } } }`,
+      { from: points.at(-2)!.at },
+    );
+    expect(open.body.data!.protocolTvl.history).toEqual(points.slice(-2));
+    const backwards = await t.query(
+      `query W($from: DateTime, $to: DateTime) { protocolTvl(slug: "lido") { history(from: $from, to: $to) { at } } }`,
+      { from: to, to: from },
+    );
+    expect(backwards.body.errors![0]!.extensions).toMatchObject({ code: 'BAD_USER_INPUT', argument: 'from' });
+  });
 });
