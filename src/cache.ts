@@ -35,7 +35,8 @@ export type Namespace =
   | 'registry'
   | 'onchain'
   | 'signals'
-  | 'quote';
+  | 'quote'
+  | 'price-history';
 
 export interface Cached<T> {
   value: T;

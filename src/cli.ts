@@ -54,6 +54,7 @@ export function helpText(): string {
     `Usage: marketgraph ${flagRows()
       .map((row) => `[--${row.flag!.name} ${row.flag!.value}]`)
       .join(' ')}`,
+    '       marketgraph --mcp [--profile sandbox|live]   (MCP over stdin/stdout, for desktop agent hosts)',
     '       marketgraph --help | --version',
     '',
     'The marketgraph GraphQL gateway. It serves on http://HOST:PORT/graphql (HTTP, SSE, graphql-ws,',

@@ -11,6 +11,7 @@ import type { Live } from './live/live.js';
 import type { PriceFeed } from './live/price-feed.js';
 import type { Loaders } from './loaders.js';
 import type { OnChainService } from './onchain.js';
+import type { PriceHistory } from './price-history.js';
 import type { AssetRegistry } from './registry.js';
 import type { SignalService } from './signals/service.js';
 import type { Sources } from './sources/index.js';
@@ -35,6 +36,8 @@ export interface Services {
   candles: CandleService;
   signals: SignalService;
   onchain: OnChainService;
+  /** Past prices (CoinGecko market_chart/range); a request's spends its budget, like onchain. */
+  priceHistory: PriceHistory;
   fx: Fx;
   /** A fresh set of DataLoaders outside any request (no budget: the live feeds). */
   newLoaders: () => Loaders;
@@ -50,7 +53,7 @@ export interface Services {
 
 /** What marketgraph adds to Yoga's initial context. */
 export interface AppContext {
-  /** The process's services, except `onchain`, which is the request's (see createContext). */
+  /** The process's services, except `onchain` and `priceHistory`, which are the request's (see createContext). */
   services: Services;
   loaders: Loaders;
   /** What this request may still spend upstream, and what it spent; none outside requests. */
@@ -77,7 +80,11 @@ export function createContext(
   const { freshness, trace } = options;
   const upstream = services.newBudget();
   const scoped = once(() => services.forRequest(upstream, freshness, trace));
-  const requestServices: Services = { ...services, onchain: lazily(() => scoped().onchain) };
+  const requestServices: Services = {
+    ...services,
+    onchain: lazily(() => scoped().onchain),
+    priceHistory: lazily(() => scoped().priceHistory),
+  };
   const loaders = lazily(() => scoped().newLoaders());
   if (!freshness) return { services: requestServices, loaders, upstream };
   return { services: refusingServices(requestServices, freshness), loaders, upstream, freshness };

@@ -90,6 +90,16 @@ export const EXAMPLES: readonly Example[] = [
     document: `query Sources { sources { name enabled healthy breaker quotaLeft requestsPerMinute lastLatencyMs lastFailure { code message endpoint status at } } }`,
   },
   {
+    title:
+      'Search and screen: by name or ticker prefix; by market cap, volume and 24 h change ranges, ordered by change',
+    document: `query Search {
+  bit: searchAssets(query: "bit", first: 5) { id symbol name rank }
+  risers: searchAssets(filter: { minMarketCap: 1e9, minChange24h: 2 }, orderBy: CHANGE_24H_DESC, first: 10) {
+    id symbol market { change24h marketCap volume24h asOf source }
+  }
+}`,
+  },
+  {
     title: 'Live prices: the current price first, then every change; throttleMs spaces events',
     document: `subscription LivePrices { priceUpdated(assetIds: ["bitcoin", "ethereum"], currency: USD, throttleMs: 1000) { assetId value asOf source } }`,
   },

@@ -1,4 +1,6 @@
 import cluster from 'node:cluster';
+import { StdioServerTransport } from '@modelcontextprotocol/sdk/server/stdio.js';
+import pino from 'pino';
 import { cliAction, helpText, version } from './cli.js';
 import { type Config, ConfigError, loadConfig, type ProviderEndpoints } from './config.js';
 import { stopOnSignals } from './lifecycle/signals.js';
@@ -15,7 +17,10 @@ import { SANDBOX_ENDPOINTS_ENV, startPrimary, type WorkerMessage } from './worke
 // this same module (src/workers.ts).
 
 async function main() {
-  const argv = process.argv.slice(2);
+  const args = process.argv.slice(2);
+  // --mcp: serve MCP over stdin/stdout for a desktop host instead of listening (npm run mcp).
+  const stdio = args.includes('--mcp');
+  const argv = args.filter((a) => a !== '--mcp');
   const action = cliAction(argv);
   if (action === 'help') {
     console.log(helpText());
@@ -46,6 +51,10 @@ async function main() {
   if (config.redisUrl) await checkRedisHost(config.redisUrl);
 
   const started = Date.now();
+  if (stdio) {
+    closeOnFatal = await runMcpStdio(config, started, argv);
+    return;
+  }
   if (cluster.isPrimary && config.workers > 1) {
     await runPrimary(config, started);
     return;
@@ -96,6 +105,36 @@ async function main() {
       if (message?.type === 'shutdown') control.stop('shutdown');
     });
   }
+}
+
+/**
+ * The gateway without a socket, its MCP server on stdin/stdout. stdout is the protocol's, so logs and
+ * the banner go to stderr. It stops when the host closes stdin, or on a signal.
+ */
+async function runMcpStdio(
+  config: Config,
+  started: number,
+  argv: readonly string[],
+): Promise<() => Promise<void>> {
+  const sandbox =
+    config.profile === 'sandbox'
+      ? await startSandbox({ seed: config.sandbox.seed, tickMs: config.sandbox.tickMs })
+      : undefined;
+  if (sandbox) config = loadConfig({ env: process.env, argv, endpoints: sandboxEndpoints(sandbox) });
+  const logger = pino({ level: config.logLevel }, pino.destination(2));
+  const gateway = createGateway({ ...config, mcp: { ...config.mcp, enabled: true } }, { logger });
+  let stopping: Promise<void> | undefined;
+  const stop = () =>
+    (stopping ??= (async () => {
+      await gateway.close();
+      await sandbox?.close();
+    })());
+  await gateway.mcp!.connect(new StdioServerTransport());
+  console.error(`marketgraph ${config.profile} profile: MCP on stdio, ready in ${Date.now() - started} ms`);
+  process.stdin.on('end', () => void stop().then(() => process.exit(0)));
+  for (const signal of ['SIGINT', 'SIGTERM'] as const)
+    process.on(signal, () => void stop().then(() => process.exit(0)));
+  return stop;
 }
 
 async function runPrimary(config: Config, started: number) {

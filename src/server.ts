@@ -6,6 +6,7 @@ import { createYoga, maskError, type YogaServerInstance } from 'graphql-yoga';
 import pino, { type Logger } from 'pino';
 import { WebSocketServer } from 'ws';
 import { createCache } from './cache.js';
+import { version } from './cli.js';
 import { type Config, UPSTREAMS } from './config.js';
 import { capConnections, UPGRADE_REFUSAL } from './connection-cap.js';
 import { type AppContext, type Context, createContext, type Services } from './context.js';
@@ -19,6 +20,7 @@ import { trackSubscriptions } from './lifecycle/subscriptions.js';
 import { shortenError } from './limits/short-error.js';
 import { createLive } from './live/live.js';
 import { serveGraphqlWs, type WsTransport } from './live/ws-transport.js';
+import { createMcp, MCP_PATH, type Mcp } from './mcp/index.js';
 import { createMetrics } from './metrics.js';
 import { useDocumentCache } from './plugins/use-document-cache.js';
 import { useDocumentLimits } from './plugins/use-document-limits.js';
@@ -74,6 +76,8 @@ export interface GatewayDeps {
 export interface Gateway {
   yoga: YogaServerInstance<Record<string, unknown>, AppContext>;
   services: Services;
+  /** The MCP server (src/mcp/): served at /mcp once started, or over stdio by main.ts; none when turned off. */
+  mcp: Mcp | undefined;
   /** Redis as this gateway sees it ('off' without REDIS_URL), e.g. for readiness. */
   redisState(): RedisState | 'off';
   /** Listens on config.host:config.port (port 0 = ephemeral) for HTTP, SSE and graphql-ws. */
@@ -218,6 +222,7 @@ export function createGateway(config: Config, deps: GatewayDeps = {}): Gateway {
     candles,
     signals,
     onchain,
+    priceHistory: outside.priceHistory,
     priceFeed: live.prices,
     live,
     fx,
@@ -262,6 +267,8 @@ export function createGateway(config: Config, deps: GatewayDeps = {}): Gateway {
       (graphiqlPage ??= import('@graphql-yoga/render-graphiql').then((m) => m.renderGraphiQL(options))),
     // Limits, in the order a request meets them: README.md "Limits".
     maxRequestBodySize: config.limits.maxBodyBytes,
+    // Each operation of a batch gets its own context (budget) and passes every limit on its own.
+    batching: config.batching.limit > 0 ? { limit: config.batching.limit } : false,
     // Yoga's cache keeps failed documents too, by count; use-document-cache replaces it.
     parserAndValidationCache: false,
     maskedErrors: {
@@ -334,6 +341,22 @@ export function createGateway(config: Config, deps: GatewayDeps = {}): Gateway {
       })
     : pages;
   const drain = createDrain();
+  // Agents' tool calls are ordinary requests through yoga.fetch, so every rule of /graphql applies.
+  const mcp = config.mcp.enabled
+    ? createMcp({
+        config,
+        schema,
+        fetch: async (url, init) => yoga.fetch(url, init),
+        version: version(),
+        onError: (error) => logger.warn({ err: describe(error) }, 'MCP request failed'),
+      })
+    : undefined;
+  const routed: RequestListener = mcp
+    ? (req, res) => {
+        if (req.url === MCP_PATH || req.url?.startsWith(`${MCP_PATH}?`)) void mcp.http.handle(req, res);
+        else listener(req, res);
+      }
+    : listener;
 
   let server: Server | undefined;
   let wss: WebSocketServer | undefined;
@@ -342,6 +365,7 @@ export function createGateway(config: Config, deps: GatewayDeps = {}): Gateway {
   return {
     yoga,
     services,
+    mcp,
     redisState: () => (redis ? redis.state() : 'off'),
     async start() {
       const limits = config.server;
@@ -357,7 +381,7 @@ export function createGateway(config: Config, deps: GatewayDeps = {}): Gateway {
         graceMs: Math.min(1_000, limits.headersTimeoutMs),
         onFull: (open) => logger.warn({ open }, 'connection cap reached: refusing new connections with 503'),
       });
-      server.on('request', drain.requests(cap.requests(listener)));
+      server.on('request', drain.requests(cap.requests(routed)));
       wss = new WebSocketServer({
         server,
         path: GRAPHQL_PATH,
@@ -396,6 +420,7 @@ export function createGateway(config: Config, deps: GatewayDeps = {}): Gateway {
         server,
         graceMs,
         endStreams: () => {
+          void mcp?.close();
           subscriptions.endAll();
           disposeWs?.endAll();
         },
@@ -405,6 +430,7 @@ export function createGateway(config: Config, deps: GatewayDeps = {}): Gateway {
       });
     },
     async close() {
+      await mcp?.close();
       await disposeWs?.dispose();
       for (const client of wss?.clients ?? []) client.terminate();
       wss?.close();

@@ -5,6 +5,7 @@ import { createFx, type Fx } from './fx.js';
 import type { UpstreamBudget } from './http/budget.js';
 import { createLoaders, type Loaders } from './loaders.js';
 import { createOnChainService, type OnChainService } from './onchain.js';
+import { createPriceHistory, type PriceHistory } from './price-history.js';
 import { createQuoteAdapters, type QuoteAdapter, type QuoteProvider } from './quotes.js';
 import type { AssetRegistry } from './registry.js';
 import { fetchTokenMetricsSignals } from './signals/provider-signals.js';
@@ -33,6 +34,7 @@ export interface UpstreamScope {
   readonly candles: CandleService;
   readonly fx: Fx;
   readonly onchain: OnChainService;
+  readonly priceHistory: PriceHistory;
   /** A fresh set of DataLoaders over this scope (never shared between requests). */
   newLoaders(): Loaders;
 }
@@ -45,6 +47,7 @@ class Scope implements UpstreamScope {
   private candleService: CandleService | undefined;
   private fxService: Fx | undefined;
   private onchainService: OnChainService | undefined;
+  private priceHistoryService: PriceHistory | undefined;
   private quoteAdapters: Record<QuoteProvider, QuoteAdapter> | undefined;
 
   constructor(private readonly deps: UpstreamScopeDeps) {}
@@ -63,6 +66,10 @@ class Scope implements UpstreamScope {
   get onchain(): OnChainService {
     this.onchainService ??= createOnChainService(this.deps);
     return this.onchainService;
+  }
+  get priceHistory(): PriceHistory {
+    this.priceHistoryService ??= createPriceHistory(this.deps);
+    return this.priceHistoryService;
   }
   /** Read by the loaders only for cache misses. */
   get quotes(): Record<QuoteProvider, QuoteAdapter> {

@@ -371,6 +371,74 @@ export const SETTINGS = {
       doc: 'memory bound of the response cache; answers larger than an eighth of it are not stored',
     }),
   },
+  batching: {
+    limit: setting({
+      env: 'MARKETGRAPH_BATCH_LIMIT',
+      parse: wholeNumber(0, 100),
+      default: 0,
+      doc: 'GraphQL over HTTP batching: operations per JSON-array request (`0` = batches refused; at most 100); each operation passes every limit and gets its own upstream budget',
+    }),
+  },
+  /** The MCP server for agents (src/mcp/): Streamable HTTP at /mcp, and stdio with `npm run mcp`. */
+  mcp: {
+    enabled: setting({
+      env: 'MARKETGRAPH_MCP',
+      parse: bool,
+      default: true,
+      doc: "serve MCP (Streamable HTTP) at `/mcp` on the gateway's port; see [Agents (MCP)](#agents-mcp)",
+    }),
+    operationsFile: setting({
+      env: 'MARKETGRAPH_MCP_OPERATIONS',
+      parse: nonEmpty,
+      default: '',
+      shown: 'the shipped `mcp/operations.json`',
+      doc: 'trusted-documents manifest (`"sha256:<hash>": document`) whose `# @mcp` operations become the MCP tools',
+    }),
+    byDocumentId: setting({
+      env: 'MARKETGRAPH_MCP_BY_DOCUMENT_ID',
+      parse: bool,
+      default: false,
+      doc: "send a tool's operation as `documentId` only (for a gateway serving that manifest as trusted documents) instead of its text with its persisted-query hash",
+    }),
+    schemaTools: setting({
+      env: 'MARKETGRAPH_MCP_SCHEMA_TOOLS',
+      parse: bool,
+      default: true,
+      doc: 'offer the `describe_type` and `run_graphql` tools (arbitrary documents, still under every rule of `/graphql`)',
+    }),
+    apiKey: setting<string | undefined>({
+      env: 'MARKETGRAPH_MCP_API_KEY',
+      parse: nonEmpty,
+      default: undefined,
+      shown: '—',
+      doc: 'API key the stdio server (`npm run mcp`) sends as `Authorization: Bearer <key>`',
+      secret: true,
+    }),
+    notifyThrottleMs: setting({
+      env: 'MARKETGRAPH_MCP_NOTIFY_THROTTLE_MS',
+      parse: wholeNumber(0, 3_600_000),
+      default: 1_000,
+      doc: 'at most one price-resource notification per resource per this many ms (`0`: every change)',
+    }),
+    maxSessions: setting({
+      env: 'MARKETGRAPH_MCP_MAX_SESSIONS',
+      parse: wholeNumber(1, 100_000),
+      default: 100,
+      doc: 'open MCP sessions over HTTP; an `initialize` past it is answered 503',
+    }),
+    sessionIdleMs: setting({
+      env: 'MARKETGRAPH_MCP_SESSION_IDLE_MS',
+      parse: wholeNumber(1_000, 86_400_000),
+      default: 600_000,
+      doc: 'an MCP session unused for this long is closed (its subscriptions end)',
+    }),
+    maxSubscriptions: setting({
+      env: 'MARKETGRAPH_MCP_MAX_SUBSCRIPTIONS',
+      parse: wholeNumber(1, 1_000),
+      default: 20,
+      doc: 'price-resource subscriptions per MCP session',
+    }),
+  },
   /** OpenTelemetry's standard variables (src/config/tracing.ts); Config.tracing is derived from them. */
   otel: OTEL_SETTINGS,
   sandbox: {

@@ -76,7 +76,8 @@ export function collectSecrets(
 
 /** Every secret the configuration holds: providers' keys and URLs' credentials, Redis's password. */
 export function collectConfigSecrets(
-  config: Pick<Config, 'providers' | 'redisUrl'> & Partial<Pick<Config, 'tracing'>>,
+  config: Pick<Config, 'providers' | 'redisUrl'> &
+    Partial<Pick<Config, 'tracing'>> & { mcp?: Pick<Config['mcp'], 'apiKey'> },
 ): string[] {
   const secrets = Object.values(config.providers).flatMap((provider) => [
     ...collectSecrets(provider.key, undefined, undefined, provider.url),
@@ -90,6 +91,7 @@ export function collectConfigSecrets(
     const credential = /^\S+\s+(\S+)$/.exec(value)?.[1];
     for (const secret of [value, credential]) if (secret && secret.length >= MIN_SECRET) secrets.push(secret);
   }
+  if (config.mcp?.apiKey) secrets.push(config.mcp.apiKey);
   return [...new Set(secrets)];
 }
 

@@ -2,6 +2,7 @@ import { type GraphQLSchema, lexicographicSortSchema } from 'graphql';
 import { createBuilder } from './builder.js';
 import { addAsset } from './types/asset.js';
 import { addAssetPrice } from './types/asset-price.js';
+import { addAssetSearch } from './types/asset-search.js';
 import { addCandle } from './types/candle.js';
 import { addEnums } from './types/enums.js';
 import { addLiveOnChain } from './types/live-onchain.js';
@@ -9,6 +10,7 @@ import { addLiveSignal } from './types/live-signal.js';
 import { addMarket } from './types/market.js';
 import { addOnChainMetric } from './types/on-chain-metric.js';
 import { addPrice } from './types/price.js';
+import { addPriceHistory } from './types/price-history.js';
 import { addSignal } from './types/signal.js';
 import { addSource } from './types/source.js';
 
@@ -17,6 +19,8 @@ export function buildSchema(): GraphQLSchema {
   const builder = createBuilder();
   const enums = addEnums(builder);
   const asset = addAsset(builder, enums);
+  addAssetSearch(builder, asset);
+  addPriceHistory(builder, enums, asset);
   const { Price } = addPrice(builder, enums, asset);
   addAssetPrice(builder, enums, asset, Price);
   addMarket(builder, enums, asset);

@@ -2,7 +2,7 @@ import { badUserInput, notFound, toClientError } from '../../errors.js';
 import type { MetricPoint, OnChainMetric } from '../../model.js';
 import type { OnChainService } from '../../onchain.js';
 import type { Builder } from '../builder.js';
-import { CHAIN, inputLimit, METRIC_KIND, PROTOCOL_SLUG } from '../input-limits.js';
+import { CHAIN, DATE_TIME, inputLimit, METRIC_KIND, PROTOCOL_SLUG } from '../input-limits.js';
 import { malformedNodeId } from '../node-id.js';
 import type { AssetRefs } from './asset.js';
 import type { Enums } from './enums.js';
@@ -127,8 +127,30 @@ export function addOnChainMetric(builder: Builder, enums: Enums, refs: AssetRefs
       history: t.field({
         type: [Point],
         nullable: true,
-        description: 'Past values, oldest first, where the provider has them; null otherwise.',
-        resolve: (m) => m.history,
+        description:
+          'Past values in [from, to] (each bound optional), oldest first, where the provider has them; null otherwise.',
+        args: {
+          from: t.arg({
+            type: 'DateTime',
+            required: false,
+            description: 'Only values at or after this instant.',
+            extensions: inputLimit(DATE_TIME),
+          }),
+          to: t.arg({
+            type: 'DateTime',
+            required: false,
+            description: 'Only values at or before this instant.',
+            extensions: inputLimit(DATE_TIME),
+          }),
+        },
+        resolve: (m, { from, to }) => {
+          if (from && to && from.getTime() > to.getTime())
+            throw badUserInput('from must not be after to', 'from');
+          if (!m.history || (!from && !to)) return m.history;
+          const lo = from?.getTime() ?? -Infinity;
+          const hi = to?.getTime() ?? Infinity;
+          return m.history.filter((p) => p.at.getTime() >= lo && p.at.getTime() <= hi);
+        },
       }),
     }),
   });

@@ -1,0 +1,73 @@
+import type { GraphqlAnswer, GraphqlError } from './execute.js';
+
+// GraphQL errors as an agent can act on them: the stable code, the gateway's message, and one line
+// saying what to do next. Never a stack: the gateway masks unexpected errors before they get here.
+
+export interface AgentError {
+  code: string;
+  message: string;
+  /** What to do about it, in one line. */
+  hint: string;
+  path?: Array<string | number>;
+  /** Seconds to wait before calling again, when the gateway said. */
+  retryAfter?: number;
+}
+
+const HINTS: Record<string, string | ((e: { retryAfter?: number; scope?: string }) => string)> = {
+  RATE_LIMITED: ({ retryAfter }) =>
+    `over this key's budget: wait ${retryAfter ?? 60} s, then call again (or ask for less per call)`,
+  COST_LIMIT_EXCEEDED:
+    'too costly in one call: ask for fewer assets, fewer kinds or a shorter range, or split it into several calls',
+  NODE_LIMIT_EXCEEDED: 'the document selects too many fields: select fewer',
+  DEPTH_LIMIT_EXCEEDED: 'the document nests too deep: flatten it',
+  TOKEN_LIMIT_EXCEEDED: 'the document is too long: shorten it',
+  UPSTREAM_BUDGET_EXCEEDED:
+    'this call would send too many provider requests: ask for fewer assets or a shorter range',
+  UNAUTHENTICATED: 'send an API key: configure the MCP host with "Authorization: Bearer <key>"',
+  FORBIDDEN: ({ scope }) =>
+    scope
+      ? `this key lacks the scope ${scope}: use a key that has it`
+      : 'this key may not read that: use a key with the scope named in the message',
+  PERSISTED_QUERY_NOT_FOUND: 'only trusted operations are allowed for this key: use the listed tools',
+  BAD_USER_INPUT: 'fix the argument the message names and call again',
+  GRAPHQL_VALIDATION_FAILED: 'the document does not match the schema: check it with describe_type',
+  GRAPHQL_PARSE_FAILED: 'the document is not valid GraphQL: fix its syntax',
+  NOT_FOUND: 'no such asset or metric: find the id with search_assets',
+  UPSTREAM_RATE_LIMITED: ({ retryAfter }) =>
+    `the provider asked us to wait${retryAfter !== undefined ? ` ${retryAfter} s` : ''}: retry then, or ask another source (provider_status shows which are healthy)`,
+  UPSTREAM_TIMEOUT: 'the provider did not answer in time: retry in a few seconds, or ask another source',
+  UPSTREAM_UNAVAILABLE:
+    'the provider is failing: retry later, or ask another source (provider_status shows which are healthy)',
+  UPSTREAM_BAD_RESPONSE: 'the provider answered nonsense: retry later, or ask another source',
+};
+
+export function agentError(
+  error: GraphqlError,
+  answer?: Pick<GraphqlAnswer, 'retryAfter' | 'status'>,
+): AgentError {
+  const ext = error.extensions ?? {};
+  const code =
+    typeof ext.code === 'string'
+      ? ext.code
+      : answer?.status === 429
+        ? 'RATE_LIMITED'
+        : 'INTERNAL_SERVER_ERROR';
+  const retryAfter = typeof ext.retryAfter === 'number' ? ext.retryAfter : answer?.retryAfter;
+  const scope = typeof ext.scope === 'string' ? ext.scope : undefined;
+  const hint = HINTS[code];
+  return {
+    code,
+    message: error.message,
+    hint:
+      typeof hint === 'function'
+        ? hint({ retryAfter, scope })
+        : (hint ?? 'unexpected error: retry once, then report it'),
+    ...(error.path ? { path: error.path } : {}),
+    ...(retryAfter !== undefined ? { retryAfter } : {}),
+  };
+}
+
+/** One line for the tool's text content. */
+export function describeAgentError(error: AgentError): string {
+  return `${error.code}: ${error.message} — ${error.hint}`;
+}
