@@ -1,5 +1,6 @@
 import { parseArgs } from 'node:util';
 import { z } from 'zod';
+import type { AuthMode, Plan, Scope } from './auth/client.js';
 import type { ProviderName } from './model.js';
 
 // Environment and flags → one validated, frozen Config. Only src/main.ts passes process.env/argv in;
@@ -149,7 +150,34 @@ export interface Config {
     /** Largest WebSocket message accepted; a bigger one closes the socket (1009). */
     maxMessageBytes: number;
   };
+  /** Client identity, scopes and per-client budgets (src/auth/; README "Clients and keys"). */
+  auth: {
+    mode: AuthMode;
+    /** The keys file (JSON; keys as SHA-256 hashes), re-read on SIGHUP and on change. */
+    keysFile: string | undefined;
+    /** JWT bearer tokens are accepted when a JWKS URL is set. */
+    jwt: { jwksUrl: string; issuer: string | undefined; audience: string | undefined } | undefined;
+    /** Anonymous callers' plan and scopes unless the keys file sets them (per profile). */
+    anonymous: { plan: Plan; scopes: readonly Scope[] };
+  };
 }
+
+/**
+ * What anonymous callers get without a keys file that says otherwise. The sandbox is a demo over fake
+ * data: anonymous callers may use all of it (but send any document only where trusted documents are
+ * not enforced), at budgets no test or demo reaches. Live: a small budget, no subscriptions, no
+ * operator or licensed data.
+ */
+const ANONYMOUS_DEFAULTS: Record<Config['profile'], Config['auth']['anonymous']> = {
+  sandbox: {
+    plan: { requestsPerMinute: 6_000, costPerMinute: 1_000_000, maxSubscriptions: 1_000 },
+    scopes: ['subscribe', 'sources:detail', 'signals:licensed'],
+  },
+  live: {
+    plan: { requestsPerMinute: 60, costPerMinute: 20_000, maxSubscriptions: 0 },
+    scopes: [],
+  },
+};
 
 export class ConfigError extends Error {
   override readonly name = 'ConfigError';
@@ -464,6 +492,22 @@ export function loadConfig(input: { env?: Env; argv?: string[] } = {}): Config {
         1_048_576,
       ),
     },
+    auth: {
+      mode: setting(
+        'MARKETGRAPH_AUTH',
+        env.MARKETGRAPH_AUTH,
+        z.enum(['off', 'optional', 'required']),
+        profile === 'live' ? 'required' : 'optional',
+      ),
+      keysFile: setting(
+        'MARKETGRAPH_API_KEYS_FILE',
+        env.MARKETGRAPH_API_KEYS_FILE,
+        z.string().min(1),
+        undefined,
+      ),
+      jwt: jwtSettings(env),
+      anonymous: ANONYMOUS_DEFAULTS[profile],
+    },
   };
   // node:http refuses a headers timeout longer than the request timeout.
   if (config.server.headersTimeoutMs > config.server.requestTimeoutMs) {
@@ -529,6 +573,25 @@ function parseFlags(argv: string[]): { port?: string; host?: string; profile?: s
       `command line: ${message.split('\n')[0]} (allowed: --port N, --host ADDR, --profile sandbox|live, --workers N, --help, --version)`,
     );
   }
+}
+
+function jwtSettings(env: Env): Config['auth']['jwt'] {
+  const jwksUrl = setting('MARKETGRAPH_JWT_JWKS_URL', env.MARKETGRAPH_JWT_JWKS_URL, httpUrl, undefined);
+  const issuer = setting('MARKETGRAPH_JWT_ISSUER', env.MARKETGRAPH_JWT_ISSUER, z.string().min(1), undefined);
+  const audience = setting(
+    'MARKETGRAPH_JWT_AUDIENCE',
+    env.MARKETGRAPH_JWT_AUDIENCE,
+    z.string().min(1),
+    undefined,
+  );
+  if (!jwksUrl) {
+    if (issuer || audience)
+      throw new ConfigError(
+        'MARKETGRAPH_JWT_JWKS_URL: must be set when MARKETGRAPH_JWT_ISSUER or _AUDIENCE is, got nothing',
+      );
+    return undefined;
+  }
+  return { jwksUrl, issuer, audience };
 }
 
 function setting<T, D extends T | undefined>(

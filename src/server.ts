@@ -5,6 +5,7 @@ import { GraphQLError } from 'graphql';
 import { createYoga, maskError, type YogaServerInstance } from 'graphql-yoga';
 import pino, { type Logger } from 'pino';
 import { WebSocketServer } from 'ws';
+import { createAuth } from './auth/auth.js';
 import { createCache } from './cache.js';
 import { type Config, UPSTREAMS } from './config.js';
 import { capConnections, UPGRADE_REFUSAL } from './connection-cap.js';
@@ -68,6 +69,8 @@ export interface GatewayDeps {
 export interface Gateway {
   yoga: YogaServerInstance<Record<string, unknown>, AppContext>;
   services: Services;
+  /** Re-reads the keys file (main.ts calls it on SIGHUP): true when the new keys are in use. */
+  reloadKeys(): Promise<boolean>;
   /** Redis as this gateway sees it ('off' without REDIS_URL), e.g. for readiness. */
   redisState(): RedisState | 'off';
   /** Listens on config.host:config.port (port 0 = ephemeral) for HTTP, SSE and graphql-ws. */
@@ -105,6 +108,12 @@ export function createGateway(config: Config, deps: GatewayDeps = {}): Gateway {
       })
     : undefined;
   if (redis) metrics.setRedisUp(false);
+  // Who is calling and what they may spend (src/auth/): per-client budgets share Redis like the quotas.
+  const auth = createAuth({
+    config,
+    redis,
+    onLog: (level, line) => logger[level](line),
+  });
   const http = createHttp({
     config,
     metrics,
@@ -191,6 +200,8 @@ export function createGateway(config: Config, deps: GatewayDeps = {}): Gateway {
     fxPerUsd: (currency) => fx.perUsd(currency),
     context: () => createContext(services, { outsideRequests: true }) as Context,
     shareResults: deps.shareLiveResults,
+    // Subscribers with different scopes may be answered differently (src/auth/): never shared.
+    sharePartition: (args) => auth.scopeKeyOf(args.contextValue),
     maskError: (error) => {
       // Yoga's mask and message, so a subscription error reads like a query's.
       const masked = maskError(error, UNEXPECTED_ERROR) as GraphQLError;
@@ -239,7 +250,10 @@ export function createGateway(config: Config, deps: GatewayDeps = {}): Gateway {
       error: (...args) => logger.error(args.map(describe).join(' ')),
     },
     context: (initial) =>
-      createContext(services, { freshness: (initial as Partial<FastPathServerContext>).freshness }),
+      createContext(services, {
+        freshness: (initial as Partial<FastPathServerContext>).freshness,
+        ...auth.contextFor(initial as { request?: Request; identity?: unknown }),
+      }),
     // Every README example as a ready tab (src/examples.ts).
     graphiql: { title: 'marketgraph', defaultTabs: graphiqlTabs(), subscriptionsProtocol: 'WS' },
     // The bundled GraphiQL needs no CDN; the page is ~9 MB, so it is rendered once. Its module is loaded
@@ -271,6 +285,8 @@ export function createGateway(config: Config, deps: GatewayDeps = {}): Gateway {
         }),
         ready: readiness,
       }),
+      // Before anything is parsed: a wrong or missing credential is answered 401 at once.
+      auth.identityPlugin,
       useRequestParams(),
       useDocumentLimits(config.limits),
       useDocumentCache({ maxBytes: config.limits.documentCacheBytes }),
@@ -280,13 +296,24 @@ export function createGateway(config: Config, deps: GatewayDeps = {}): Gateway {
         maxNodes: config.limits.maxNodes,
         maxPageSize: config.limits.maxPageSize,
       }),
+      // After the cost plugins (it charges their estimate), before anything that runs the operation.
+      auth.budgetsPlugin,
       useResponseCache(),
       useUpstreamBudget({ logger }),
       useDeferStream(),
       // Before the next one, whose streams it tracks for a shutdown.
       subscriptions.plugin,
       // Last: it ends Envelop's subscribe hooks (see the plugin).
-      useSharedSubscriptionResults(live.shared, { onStream: requestLog.streamStarted }),
+      useSharedSubscriptionResults(live.shared, {
+        onStream: (args) => {
+          const logged = requestLog.streamStarted(args);
+          const slot = auth.streamOpened(args.contextValue);
+          return () => {
+            logged();
+            slot();
+          };
+        },
+      }),
     ],
   });
 
@@ -314,6 +341,7 @@ export function createGateway(config: Config, deps: GatewayDeps = {}): Gateway {
         cache: responseCache,
         execute: (url, init, serverContext) => yoga.fetch(url, init, serverContext),
         passThrough: pages,
+        gates: config.auth.mode === 'off' ? [] : [auth.gate],
         compress: config.compression,
         onError: (error) => logger.error({ err: describe(error) }, 'response cache fast path failed'),
       })
@@ -327,6 +355,7 @@ export function createGateway(config: Config, deps: GatewayDeps = {}): Gateway {
   return {
     yoga,
     services,
+    reloadKeys: () => auth.reload(),
     redisState: () => (redis ? redis.state() : 'off'),
     async start() {
       const limits = config.server;
@@ -362,6 +391,13 @@ export function createGateway(config: Config, deps: GatewayDeps = {}): Gateway {
         connectionInitWaitMs: config.ws.initTimeoutMs,
         maxSubscriptions: config.ws.maxSubscriptions,
         json: live.shared.json,
+        authenticate:
+          config.auth.mode === 'off'
+            ? undefined
+            : async (request, payload) => {
+                const verdict = await auth.connect(request, payload);
+                return 'refuse' in verdict ? verdict : { context: { identity: verdict.identity } };
+              },
         onError: (error) => logger.warn({ err: describe(error) }, 'graphql-ws socket error'),
         onUnexpectedError: (error) =>
           logger.error({ err: describe(error) }, 'unexpected error in a graphql-ws operation'),
@@ -397,6 +433,7 @@ export function createGateway(config: Config, deps: GatewayDeps = {}): Gateway {
         server.closeAllConnections();
         await new Promise<void>((resolve) => server!.close(() => resolve()));
       }
+      auth.close();
       await live.close();
       await yoga.dispose();
       await http.close();
