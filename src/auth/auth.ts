@@ -98,7 +98,9 @@ export function createAuth(deps: {
       auth.requestCharged = true;
     }
     identity.gated.set(req, auth);
-    return { scope: outcome.scopeKey };
+    // Answers differ by scope set; everyone without a credential has the same one, so theirs are public.
+    if (outcome.client?.kind === 'anonymous') return { scope: 'anonymous', shared: true };
+    return outcome.client ? { scope: `scopes:${outcome.scopeKey}` } : {};
   }
 
   return {

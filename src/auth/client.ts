@@ -26,7 +26,7 @@ export type AuthMode = 'off' | 'optional' | 'required';
  * everything when auth is off (the schema's scope checks) say so themselves.
  */
 export function hasScope(client: Client | undefined, scope: string): boolean {
-  return client !== undefined && client.scopes.has(scope);
+  return client?.scopes.has(scope) === true;
 }
 
 /** The scope set as one canonical string ('' for none): part of the response-cache key. */
