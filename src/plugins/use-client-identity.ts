@@ -24,6 +24,7 @@ export function useClientIdentity(identifier: Identifier): ClientIdentity {
 
   const plugin: Plugin = {
     onRequestParse({ request, serverContext, endResponse, fetchAPI }) {
+      if (identifier.mode === 'off') return;
       const req = (serverContext as { req?: IncomingMessage }).req;
       const known = req ? gated.get(req) : undefined;
       if (known) {

@@ -124,6 +124,13 @@ describe('identity', () => {
     expect(scheme.status).toBe(401);
   });
 
+  it('with MARKETGRAPH_AUTH=off checks nothing: no credential needed, every field open', async () => {
+    const g = await gatewayWith({ MARKETGRAPH_AUTH: 'off' });
+    const answer = await post(g, SOURCES, { 'x-api-key': 'anything' });
+    expect(answer.status).toBe(200);
+    expect(answer.body.errors).toBeUndefined();
+  });
+
   it('verifies JWTs against the JWKS: scopes from the scope claim; expired, foreign-audience and forged tokens get 401', async () => {
     const keys = await withKeys(keysFileText([]));
     const g = await gatewayWith({
