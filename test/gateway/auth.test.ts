@@ -177,6 +177,21 @@ describe('identity', () => {
   });
 });
 
+it('answers 503 AUTH_UNAVAILABLE, not 401, when the JWKS cannot be fetched to judge a token', async () => {
+  const closed = createServer();
+  await new Promise<void>((resolve) => closed.listen(0, '127.0.0.1', resolve));
+  const port = (closed.address() as AddressInfo).port;
+  await new Promise<void>((resolve) => closed.close(() => resolve()));
+  const g = await gatewayWith({
+    MARKETGRAPH_AUTH: 'required',
+    MARKETGRAPH_JWT_JWKS_URL: `http://127.0.0.1:${port}/jwks.json`,
+  });
+  const answer = await post(g, PING, bearer(await jwt({})));
+  expect(answer.status).toBe(503);
+  expect(answer.headers.get('retry-after')).toBe('5');
+  expect(answer.body.errors[0].extensions.code).toBe('AUTH_UNAVAILABLE');
+});
+
 describe('scopes', () => {
   it('refuses only the field whose scope is missing: FORBIDDEN for a key, UNAUTHENTICATED for anonymous, the rest served', async () => {
     const plain = newKey('plain');
