@@ -240,6 +240,36 @@ describe('SSE and graphql-ws', () => {
   });
 });
 
+describe('subscription slots over SSE', () => {
+  it('an SSE stream holds its slot while open and frees it when the client goes away', async () => {
+    const key = newKey('one', { scopes: ['subscribe'], maxSubscriptions: 1 });
+    const { url } = await started([key], { MARKETGRAPH_AUTH: 'required' });
+    const controller = new AbortController();
+    const response = await fetch(url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', accept: 'text/event-stream', 'x-api-key': key.key },
+      body: JSON.stringify({ query: PRICES }),
+      signal: controller.signal,
+    });
+    expect(response.status).toBe(200);
+    const reader = response.body!.getReader();
+    await reader.read();
+
+    const refused = await sseFirstEvent(url, { 'x-api-key': key.key });
+    expect(refused.body.errors[0].extensions).toMatchObject({ code: 'SUBSCRIPTION_LIMIT_EXCEEDED' });
+
+    controller.abort();
+    const deadline = Date.now() + 10_000;
+    let again = await sseFirstEvent(url, { 'x-api-key': key.key });
+    while (again.body.errors && Date.now() < deadline) {
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      again = await sseFirstEvent(url, { 'x-api-key': key.key });
+    }
+    expect(again.body.errors).toBeUndefined();
+    expect(again.body.data.priceUpdated.assetId).toBe('bitcoin');
+  });
+});
+
 describe('budgets across processes', () => {
   it('two gateways sharing Redis enforce one budget per key', async () => {
     const prefix = testPrefix('client-budget');
