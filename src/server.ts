@@ -109,11 +109,14 @@ export function createGateway(config: Config, deps: GatewayDeps = {}): Gateway {
     : undefined;
   if (redis) metrics.setRedisUp(false);
   // Who is calling and what they may spend (src/auth/): per-client budgets share Redis like the quotas.
-  const auth = createAuth({
-    config,
-    redis,
-    onLog: (level, line) => logger[level](line),
-  });
+  let auth: ReturnType<typeof createAuth>;
+  try {
+    auth = createAuth({ config, redis, onLog: (level, line) => logger[level](line) });
+  } catch (error) {
+    // An invalid keys file stops the start: leave no Redis connection behind.
+    void redis?.close();
+    throw error;
+  }
   const http = createHttp({
     config,
     metrics,
