@@ -57,6 +57,12 @@ export function createAuth(deps: {
     onReloadFailed: (reason) => deps.onLog?.('warn', reason),
     onReloaded: (count) => deps.onLog?.('info', `keys file reloaded: ${count} keys`),
   });
+  if (settings.mode === 'required' && !settings.keysFile && !settings.jwt) {
+    deps.onLog?.(
+      'warn',
+      'MARKETGRAPH_AUTH is required but neither MARKETGRAPH_API_KEYS_FILE nor MARKETGRAPH_JWT_JWKS_URL is set: every request will be refused with 401',
+    );
+  }
   const identifier = createIdentifier({
     mode: settings.mode,
     keys,

@@ -18,7 +18,7 @@ export interface KeyStore {
 
 export interface KeyStoreDeps {
   path: string | undefined;
-  /** Told once per failed reload, with a reason that never contains key material. */
+  /** Told when a reload fails (once while the file stays bad the same way); the reason never holds key material. */
   onReloadFailed?: (reason: string) => void;
   onReloaded?: (keys: number) => void;
   /** Changes closer together than this are read once (default 50 ms). */
@@ -42,35 +42,39 @@ export function createKeyStore(deps: KeyStoreDeps): KeyStore {
     throw new KeysFileError(`MARKETGRAPH_API_KEYS_FILE ${path}: ${reason(error)}`);
   }
   let reading: Promise<boolean> | undefined;
-  let again = false;
+  let queued: Promise<boolean> | undefined;
+  /** The last failure reported: a file that stays bad (a SIGHUP and a change event) is reported once. */
+  let reported: string | undefined;
+  const readOnce = () =>
+    readKeysFile(path).then(
+      (table) => {
+        reported = undefined;
+        current = table;
+        for (const listener of listeners) listener();
+        deps.onReloaded?.(table.byHash.size);
+        return true;
+      },
+      (error: unknown) => {
+        const line = `MARKETGRAPH_API_KEYS_FILE ${path}: ${reason(error)}; keeping the keys loaded before`;
+        if (line !== reported) deps.onReloadFailed?.(line);
+        reported = line;
+        return false;
+      },
+    );
   const reload = (): Promise<boolean> => {
-    if (reading) {
-      again = true;
+    if (!reading) {
+      reading = readOnce().finally(() => {
+        reading = undefined;
+      });
       return reading;
     }
-    reading = readKeysFile(path)
-      .then(
-        (table) => {
-          current = table;
-          for (const listener of listeners) listener();
-          deps.onReloaded?.(table.byHash.size);
-          return true;
-        },
-        (error: unknown) => {
-          deps.onReloadFailed?.(
-            `MARKETGRAPH_API_KEYS_FILE ${path}: ${reason(error)}; keeping the keys loaded before`,
-          );
-          return false;
-        },
-      )
-      .finally(() => {
-        reading = undefined;
-        if (again) {
-          again = false;
-          void reload();
-        }
-      });
-    return reading;
+    // The read in progress may have started before the file this caller means was written: read again
+    // once it is done (callers meanwhile share that one read).
+    queued ??= reading.then(() => {
+      queued = undefined;
+      return reload();
+    });
+    return queued;
   };
 
   const name = basename(path);

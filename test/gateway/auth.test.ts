@@ -337,6 +337,8 @@ describe('keys file', () => {
     const before = lines.length;
     await keys.write('{ "keys": [ { "id": "broken" } ] }');
     expect(await g.gateway.reloadKeys()).toBe(false);
+    // A second SIGHUP (or the change event) on the same bad file adds no line.
+    expect(await g.gateway.reloadKeys()).toBe(false);
     const warned = lines.slice(before).filter((l) => l.level === 40);
     expect(warned).toHaveLength(1);
     expect(warned[0]!.msg).toMatch(/keys file|MARKETGRAPH_API_KEYS_FILE/);
@@ -354,6 +356,18 @@ describe('keys file', () => {
     }
     expect(status).toBe(200);
     expect((await post(g, PING, bearer(first.key))).status).toBe(401);
+  });
+
+  it('warns at start when auth is required but nothing could ever be accepted', async () => {
+    const lines: Array<{ level: number; msg: string }> = [];
+    const logger = pino({ level: 'info' }, { write: (line: string) => lines.push(JSON.parse(line)) });
+    const g = await gatewayWith({ MARKETGRAPH_AUTH: 'required' }, logger);
+    expect(lines.filter((l) => l.level === 40).map((l) => l.msg)).toEqual([
+      expect.stringMatching(
+        /^MARKETGRAPH_AUTH is required but neither .* every request will be refused with 401$/,
+      ),
+    ]);
+    expect((await post(g, PING)).status).toBe(401);
   });
 
   it('refuses to start on a keys file that is not valid, naming the setting and the problem', async () => {
