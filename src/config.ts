@@ -1,3 +1,4 @@
+import { type AuthConfig, authConfig, checkAuth } from './config/auth.js';
 import { ConfigError } from './config/error.js';
 import { type Resolved, resolveSettings } from './config/resolve.js';
 import { CHECKS, type SETTINGS } from './config/settings.js';
@@ -9,6 +10,7 @@ import type { ProviderEndpoints } from './config/upstreams.js';
 // and Config's type is that table's shape. An invalid value becomes a ConfigError whose message names
 // the setting, what is allowed and what was given, so main can print one line and exit 2.
 
+export type { AuthConfig } from './config/auth.js';
 export { ConfigError } from './config/error.js';
 export type { TracesSampler, TracingConfig } from './config/tracing.js';
 export {
@@ -18,8 +20,11 @@ export {
   type UpstreamName,
 } from './config/upstreams.js';
 
-/** The table's values, plus what the SDK makes of the OTEL_* rows (src/config/tracing.ts). */
-export type Config = Resolved<typeof SETTINGS> & { tracing: TracingConfig };
+/**
+ * The table's values, with what the auth rows mean taken together (src/config/auth.ts) and what the
+ * SDK makes of the OTEL_* rows (src/config/tracing.ts).
+ */
+export type Config = Omit<Resolved<typeof SETTINGS>, 'auth'> & { auth: AuthConfig; tracing: TracingConfig };
 export type ProviderConfig = Config['providers'][keyof Config['providers']];
 
 export interface LoadConfigInput {
@@ -39,7 +44,13 @@ export function loadConfig(input: LoadConfigInput = {}): Config {
     argv: input.argv ?? [],
     endpoints: input.endpoints ?? {},
   });
-  const config: Config = { ...values, tracing: tracingConfig(values.otel) };
+  const authProblem = checkAuth(values.auth);
+  if (authProblem) throw new ConfigError(authProblem);
+  const config: Config = {
+    ...values,
+    auth: authConfig(values.auth, values.profile),
+    tracing: tracingConfig(values.otel),
+  };
   for (const check of CHECKS) {
     const problem = check(config);
     if (problem) throw new ConfigError(problem);

@@ -1,4 +1,6 @@
 import type { YogaInitialContext } from 'graphql-yoga';
+import type { BudgetSnapshot } from './auth/budgets.js';
+import type { Client } from './auth/client.js';
 import type { Cache } from './cache.js';
 import type { CandleService } from './candles.js';
 import type { Config } from './config.js';
@@ -60,6 +62,10 @@ export interface AppContext {
   upstream?: UpstreamBudget;
   /** Present when the response cache may store this execution's answer (src/response-cache.ts). */
   freshness?: Freshness;
+  /** Who is calling (src/auth/); undefined only when MARKETGRAPH_AUTH=off. */
+  client?: Client;
+  /** The client's budget as of this request's charge (undefined before it, or with auth off). */
+  clientBudget?: { remaining(): BudgetSnapshot | undefined };
 }
 
 export type Context = YogaInitialContext & AppContext;
@@ -74,10 +80,17 @@ export type Context = YogaInitialContext & AppContext;
  */
 export function createContext(
   services: Services,
-  options: { outsideRequests?: boolean; freshness?: Freshness; trace?: RequestTrace } = {},
+  options: {
+    outsideRequests?: boolean;
+    freshness?: Freshness;
+    trace?: RequestTrace;
+    client?: Client;
+    clientBudget?: AppContext['clientBudget'];
+  } = {},
 ): AppContext {
   if (options.outsideRequests) return { services, loaders: lazily(services.newLoaders) };
   const { freshness, trace } = options;
+  const caller = options.client ? { client: options.client, clientBudget: options.clientBudget } : {};
   const upstream = services.newBudget();
   const scoped = once(() => services.forRequest(upstream, freshness, trace));
   const requestServices: Services = {
@@ -86,8 +99,8 @@ export function createContext(
     priceHistory: lazily(() => scoped().priceHistory),
   };
   const loaders = lazily(() => scoped().newLoaders());
-  if (!freshness) return { services: requestServices, loaders, upstream };
-  return { services: refusingServices(requestServices, freshness), loaders, upstream, freshness };
+  if (!freshness) return { services: requestServices, loaders, upstream, ...caller };
+  return { services: refusingServices(requestServices, freshness), loaders, upstream, freshness, ...caller };
 }
 
 function refusingServices(services: Services, freshness: Freshness): Services {

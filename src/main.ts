@@ -100,6 +100,8 @@ async function main() {
     exit: (code) => process.exit(code),
     on: (signal, listener) => process.on(signal, listener),
   });
+  // SIGHUP re-reads the keys file (it is also re-read when it changes); a bad file keeps the old keys.
+  process.on('SIGHUP', () => void gateway.reloadKeys());
   if (cluster.isWorker) {
     process.on('message', (message: WorkerMessage) => {
       if (message?.type === 'shutdown') control.stop('shutdown');
@@ -170,6 +172,10 @@ async function runPrimary(config: Config, started: number) {
     log: (line) => console.error(line),
     exit: (code) => process.exit(code),
     on: (signal, listener) => process.on(signal, listener),
+  });
+  // Each worker re-reads its keys file; the primary only passes the signal on (and must not die of it).
+  process.on('SIGHUP', () => {
+    for (const worker of Object.values(cluster.workers ?? {})) worker?.process.kill('SIGHUP');
   });
   try {
     await primary.started;

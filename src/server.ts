@@ -5,6 +5,7 @@ import { GraphQLError } from 'graphql';
 import { createYoga, maskError, type YogaServerInstance } from 'graphql-yoga';
 import pino, { type Logger } from 'pino';
 import { WebSocketServer } from 'ws';
+import { createAuth } from './auth/auth.js';
 import { createCache } from './cache.js';
 import { version } from './cli.js';
 import { type Config, UPSTREAMS } from './config.js';
@@ -78,6 +79,8 @@ export interface Gateway {
   services: Services;
   /** The MCP server (src/mcp/): served at /mcp once started, or over stdio by main.ts; none when turned off. */
   mcp: Mcp | undefined;
+  /** Re-reads the keys file (main.ts calls it on SIGHUP): true when the new keys are in use. */
+  reloadKeys(): Promise<boolean>;
   /** Redis as this gateway sees it ('off' without REDIS_URL), e.g. for readiness. */
   redisState(): RedisState | 'off';
   /** Listens on config.host:config.port (port 0 = ephemeral) for HTTP, SSE and graphql-ws. */
@@ -115,6 +118,15 @@ export function createGateway(config: Config, deps: GatewayDeps = {}): Gateway {
       })
     : undefined;
   if (redis) metrics.setRedisUp(false);
+  // Who is calling and what they may spend (src/auth/): per-client budgets share Redis like the quotas.
+  let auth: ReturnType<typeof createAuth>;
+  try {
+    auth = createAuth({ config, redis, onLog: (level, line) => logger[level](line) });
+  } catch (error) {
+    // An invalid keys file stops the start: leave no Redis connection behind.
+    void redis?.close();
+    throw error;
+  }
   const http = createHttp({
     config,
     metrics,
@@ -142,7 +154,9 @@ export function createGateway(config: Config, deps: GatewayDeps = {}): Gateway {
   const cache = responseCache ? responseCache.watch(processCache) : processCache;
   const sources = createSources({ http, config });
   const registry = createAssetRegistry({ config, cache, sources });
-  const providerOrder = () => orderQuoteProviders(config, http);
+  // On the gateway's clock, like the upstream client whose Retry-After blocks it reads.
+  const clock = deps.now ?? Date.now;
+  const providerOrder = () => orderQuoteProviders(config, http, clock());
   const quoteOrderState = quoteOrderCondition(() => providerOrder().join());
   /** The AUTO price order; with `freshness`, an answer stored from it is valid only while it holds. */
   const quoteOrder = (freshness?: Freshness) =>
@@ -205,6 +219,8 @@ export function createGateway(config: Config, deps: GatewayDeps = {}): Gateway {
     fxPerUsd: (currency) => fx.perUsd(currency),
     context: () => createContext(services, { outsideRequests: true }) as Context,
     shareResults: deps.shareLiveResults,
+    // Subscribers with different scopes may be answered differently (src/auth/): never shared.
+    sharePartition: (args) => auth.scopeKeyOf(args.contextValue),
     maskError: (error) => {
       // Yoga's mask and message, so a subscription error reads like a query's.
       const masked = maskError(error, UNEXPECTED_ERROR) as GraphQLError;
@@ -257,6 +273,7 @@ export function createGateway(config: Config, deps: GatewayDeps = {}): Gateway {
       createContext(services, {
         freshness: (initial as Partial<FastPathServerContext>).freshness,
         trace: tracing?.forRequest(initial),
+        ...auth.contextFor(initial as { request?: Request; identity?: unknown }),
       }),
     // Every README example as a ready tab (src/examples.ts).
     graphiql: { title: 'marketgraph', defaultTabs: graphiqlTabs(), subscriptionsProtocol: 'WS' },
@@ -291,6 +308,8 @@ export function createGateway(config: Config, deps: GatewayDeps = {}): Gateway {
         }),
         ready: readiness,
       }),
+      // Before anything is parsed: a wrong or missing credential is answered 401 at once.
+      auth.identityPlugin,
       useRequestParams(),
       // The client's traceparent, then spans for parse, validate and execute (src/telemetry/).
       ...(tracing?.plugins ?? []),
@@ -302,13 +321,24 @@ export function createGateway(config: Config, deps: GatewayDeps = {}): Gateway {
         maxNodes: config.limits.maxNodes,
         maxPageSize: config.limits.maxPageSize,
       }),
+      // After the cost plugins (it charges their estimate), before anything that runs the operation.
+      auth.budgetsPlugin,
       useResponseCache(),
       useUpstreamBudget({ logger }),
       useDeferStream(),
       // Before the next one, whose streams it tracks for a shutdown.
       subscriptions.plugin,
       // Last: it ends Envelop's subscribe hooks (see the plugin).
-      useSharedSubscriptionResults(live.shared, { onStream: requestLog.streamStarted }),
+      useSharedSubscriptionResults(live.shared, {
+        onStream: (args) => {
+          const logged = requestLog.streamStarted(args);
+          const slot = auth.streamOpened(args.contextValue);
+          return () => {
+            logged();
+            slot();
+          };
+        },
+      }),
     ],
   });
 
@@ -336,6 +366,7 @@ export function createGateway(config: Config, deps: GatewayDeps = {}): Gateway {
         cache: responseCache,
         execute: (url, init, serverContext) => yoga.fetch(url, init, serverContext),
         passThrough: pages,
+        gates: config.auth.mode === 'off' ? [] : [auth.gate],
         compress: config.compression,
         onError: (error) => logger.error({ err: describe(error) }, 'response cache fast path failed'),
       })
@@ -366,6 +397,7 @@ export function createGateway(config: Config, deps: GatewayDeps = {}): Gateway {
     yoga,
     services,
     mcp,
+    reloadKeys: () => auth.reload(),
     redisState: () => (redis ? redis.state() : 'off'),
     async start() {
       const limits = config.server;
@@ -401,6 +433,13 @@ export function createGateway(config: Config, deps: GatewayDeps = {}): Gateway {
         connectionInitWaitMs: config.ws.initTimeoutMs,
         maxSubscriptions: config.ws.maxSubscriptions,
         json: live.shared.json,
+        authenticate:
+          config.auth.mode === 'off'
+            ? undefined
+            : async (request, payload) => {
+                const verdict = await auth.connect(request, payload);
+                return 'refuse' in verdict ? verdict : { context: { identity: verdict.identity } };
+              },
         onError: (error) => logger.warn({ err: describe(error) }, 'graphql-ws socket error'),
         onUnexpectedError: (error) =>
           logger.error({ err: describe(error) }, 'unexpected error in a graphql-ws operation'),
@@ -438,6 +477,7 @@ export function createGateway(config: Config, deps: GatewayDeps = {}): Gateway {
         server.closeAllConnections();
         await new Promise<void>((resolve) => server!.close(() => resolve()));
       }
+      auth.close();
       await live.close();
       await yoga.dispose();
       await http.close();

@@ -99,6 +99,9 @@ export async function spawnGateway(options: SpawnGatewayOptions = {}): Promise<G
       PATH: process.env.PATH ?? '',
       HOME: process.env.HOME ?? '',
       MARKETGRAPH_LOG_LEVEL: 'warn',
+      // The live profile requires a key by default; the tests and benchmarks that spawn it are about
+      // other things and pass MARKETGRAPH_AUTH (and a keys file) themselves when auth is the point.
+      MARKETGRAPH_AUTH: 'off',
       ...options.env,
     },
     detached: true,

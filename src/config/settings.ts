@@ -1,3 +1,4 @@
+import { AUTH_SETTINGS } from './auth.js';
 import {
   bool,
   httpUrl,
@@ -371,6 +372,8 @@ export const SETTINGS = {
       doc: 'memory bound of the response cache; answers larger than an eighth of it are not stored',
     }),
   },
+  /** Client identity, scopes and budgets (src/config/auth.ts); Config.auth is derived from them. */
+  auth: AUTH_SETTINGS,
   batching: {
     limit: setting({
       env: 'MARKETGRAPH_BATCH_LIMIT',

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
-import type { GraphQLError } from 'graphql';
+import type { ExecutionArgs, GraphQLError } from 'graphql';
 import type { Logger } from 'pino';
 import type { Config } from '../config.js';
 import type { Context } from '../context.js';
@@ -44,6 +44,8 @@ export interface LiveDeps {
   context(): Context;
   /** See shared-results.ts (default true). */
   shareResults?: boolean;
+  /** What shared live results depend on about the subscriber (its scope set; see shared-results.ts). */
+  sharePartition?: (args: ExecutionArgs) => string;
   /** Masks errors in subscription results (the gateway's error mask). */
   maskError?: (error: unknown) => GraphQLError;
 }
@@ -118,7 +120,11 @@ export function createLive(deps: LiveDeps): Live {
     pollMs: Math.max(1_000, config.cache.ttl.candles),
     onError: warn('signal poll failed'),
   });
-  const shared = createSharedResults({ enabled: deps.shareResults ?? true, maskError: deps.maskError });
+  const shared = createSharedResults({
+    enabled: deps.shareResults ?? true,
+    maskError: deps.maskError,
+    partition: deps.sharePartition,
+  });
 
   return {
     prices,

@@ -16,8 +16,9 @@ import { SourceIterator } from './source-iterator.js';
 // subscriber with that key gets the same ExecutionResult object. Its JSON text is computed on first use
 // and reused by both transports: Yoga's SSE processor through the result's `stringify` hook, graphql-ws
 // through `json()` (see ws-transport.ts).
-// Contract: only valid where the data is public, i.e. no field under a subscription reads who is asking
-// (true of this whole schema: there are no per-user fields). Results with errors are not shared-
+// Contract: only valid where what a field answers depends on no more about the caller than `partition`
+// tells (the caller's scope set: a field the caller's scopes do not cover is refused, so subscribers
+// with different scopes never share a result; see src/auth/). Results with errors are not shared-
 // serialized (Yoga and graphql-ws rewrite errors on their way out); they are still executed once.
 // Errors are masked here, once per shared result, with the gateway's mask (Yoga's own masking would wrap
 // every subscriber's stream in two more per-event iterator layers; see use-shared-subscription-results.ts).
@@ -51,11 +52,14 @@ export interface SharedResultsOptions {
   enabled?: boolean;
   /** Masks an error before a subscriber sees it (unexpected errors must not leak their message). */
   maskError?: (error: unknown) => GraphQLError;
+  /** What about the subscriber its results depend on ('' when nothing): part of the sharing key. */
+  partition?: (args: ExecutionArgs) => string;
 }
 
 export function createSharedResults(options: SharedResultsOptions = {}): SharedResults {
   const enabled = options.enabled ?? true;
   const maskError = options.maskError;
+  const partition = options.partition;
   const documentIds = new WeakMap<DocumentNode, number>();
   let nextDocumentId = 1;
   /** Per event, per subscription key: the (pending) result. */
@@ -99,7 +103,8 @@ export function createSharedResults(options: SharedResultsOptions = {}): SharedR
       id = nextDocumentId++;
       documentIds.set(args.document, id);
     }
-    return `${id}\u0000${args.operationName ?? ''}\u0000${JSON.stringify(args.variableValues ?? null)}`;
+    const key = `${id}\u0000${args.operationName ?? ''}\u0000${JSON.stringify(args.variableValues ?? null)}`;
+    return partition ? `${partition(args)}\u0000${key}` : key;
   }
 
   function executeOnce(args: ExecutionArgs, key: string, event: unknown) {

@@ -50,6 +50,14 @@ export interface WsTransportDeps {
   json?: (result: unknown) => string | undefined;
   /** Unsent bytes above which a send waits for the socket (default 64 KiB). */
   highWaterBytes?: number;
+  /**
+   * Who is connecting, from the `connection_init` payload or the upgrade request: what it returns is
+   * added to every operation's initial context; a refusal closes the socket with 4403 and the reason.
+   */
+  authenticate?: (
+    request: IncomingMessage,
+    payload: Record<string, unknown> | undefined,
+  ) => Promise<{ context: Record<string, unknown> } | { refuse: string }>;
   onError?: (error: unknown) => void;
   /** An unexpected error, masked before it was sent. */
   onUnexpectedError?: (error: unknown) => void;
@@ -80,6 +88,8 @@ export function serveGraphqlWs(deps: WsTransportDeps): WsTransport {
   const json = deps.json;
   /** Each socket's protocol state (its operations), once it sent `connection_init`. */
   const contexts = new WeakMap<WebSocket, Context<Record<string, unknown> | undefined, Extra>>();
+  /** What `authenticate` said about each socket. */
+  const identities = new WeakMap<WebSocket, Record<string, unknown>>();
   let ending = false;
 
   /** Runs the operation up to its first result; GraphQL errors when it is refused before that. */
@@ -90,6 +100,7 @@ export function serveGraphqlWs(deps: WsTransportDeps): WsTransport {
   ): Promise<ExecutionArgs | readonly GraphQLError[]> => {
     const enveloped = deps.yoga.getEnveloped({
       ...ctx,
+      ...identities.get(ctx.extra.socket),
       req: ctx.extra.request,
       socket: ctx.extra.socket,
       params: payload,
@@ -143,7 +154,19 @@ export function serveGraphqlWs(deps: WsTransportDeps): WsTransport {
     connectionInitWaitTimeout: deps.connectionInitWaitMs ?? 3_000,
     execute: (args) => (args.rootValue as Settled).result as never,
     subscribe: (args) => (args.rootValue as Settled).result as never,
-    onConnect: (ctx) => {
+    onConnect: async (ctx) => {
+      if (deps.authenticate) {
+        const verdict = await deps.authenticate(ctx.extra.request, ctx.connectionParams);
+        if ('refuse' in verdict) {
+          // The close reason must fit a control frame (123 bytes).
+          ctx.extra.socket.close(
+            CloseCode.Forbidden,
+            Buffer.from(verdict.refuse).subarray(0, 120).toString(),
+          );
+          return false;
+        }
+        identities.set(ctx.extra.socket, verdict.context);
+      }
       contexts.set(ctx.extra.socket, ctx);
     },
     onSubscribe: async (ctx, id, payload) => {

@@ -1,9 +1,11 @@
 import SchemaBuilder from '@pothos/core';
 import RelayPlugin from '@pothos/plugin-relay';
+import ScopeAuthPlugin from '@pothos/plugin-scope-auth';
 import { DateTimeResolver } from 'graphql-scalars';
 import type { Context } from '../context.js';
 import { inputLimit, NODE_ID } from './input-limits.js';
 import { decodeNodeId, encodeNodeId } from './node-id.js';
+import { authScopes, unauthorizedError } from './scopes.js';
 
 // The builder and its plugins; it defines no domain type (those live in ./types/, one per file).
 
@@ -16,6 +18,8 @@ export interface BuilderTypes {
     DateTime: { Input: Date; Output: Date };
   };
   DefaultFieldNullability: false;
+  /** What fields may require of the caller (src/schema/scopes.ts maps them to the client's scopes). */
+  AuthScopes: { subscribe: boolean; sourcesDetail: boolean; signalsLicensed: boolean };
 }
 
 export type Builder = PothosSchemaTypes.SchemaBuilder<PothosSchemaTypes.ExtendDefaultTypes<BuilderTypes>>;
@@ -25,8 +29,15 @@ export const DATE_TIME_SPEC = 'https://scalars.graphql.org/chillicream/date-time
 
 export function createBuilder(): Builder {
   const builder = new SchemaBuilder<BuilderTypes>({
-    plugins: [RelayPlugin],
+    // Scope checks first, so no other plugin's resolver wrapping runs before them.
+    plugins: [ScopeAuthPlugin, RelayPlugin],
     defaultFieldNullability: false,
+    scopeAuth: {
+      // A subscription without its scope is refused when it starts, not at its first event.
+      authorizeOnSubscribe: true,
+      authScopes,
+      unauthorizedError,
+    },
     relay: {
       cursorType: 'String',
       encodeGlobalID: encodeNodeId,

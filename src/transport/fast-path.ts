@@ -22,7 +22,8 @@ import {
 // What must run on every request, hit or miss, is a gate (`RequestGate`), run before the lookup.
 // Document-level limits (depth, cost, token counts) need no gate: they depend only on the bytes in the
 // key, and an answer that failed them carried errors and was never stored. Caller-level checks (auth,
-// rate limits) are gates; the scope a gate establishes is part of the key and makes the answer private.
+// rate limits) are gates; the scope a gate establishes is part of the key and makes the answer private,
+// unless the gate says the answer for that scope is one everybody without a credential gets (`shared`).
 //
 // HTTP caching: GET answers that were stored carry `Cache-Control: public, max-age=<seconds of
 // freshness left>` (private with a scope), an ETag, and get 304 for a matching If-None-Match; GET
@@ -38,6 +39,8 @@ export type GateVerdict =
   | {
       /** What the answer depends on about the caller ('' or absent: nothing). */
       scope?: string;
+      /** The answer for this scope is the one every caller who sends no credential gets: public. */
+      shared?: boolean;
     }
   | { reject: { status: number; headers?: Record<string, string>; body: string } };
 
@@ -116,13 +119,17 @@ export function createFastPath(deps: FastPathDeps): RequestListener {
 
   function runGates(req: IncomingMessage): GateVerdict | Promise<GateVerdict> {
     let scope = '';
+    let shared = true;
     for (let i = 0; i < gates.length; i++) {
       const verdict = gates[i]!.check(req);
-      if (verdict instanceof Promise) return resumeGates(req, i, verdict, scope);
+      if (verdict instanceof Promise) return resumeGates(req, i, verdict, scope, shared);
       if ('reject' in verdict) return verdict;
-      if (verdict.scope) scope += `${gates[i]!.name}=${verdict.scope};`;
+      if (verdict.scope) {
+        scope += `${gates[i]!.name}=${verdict.scope};`;
+        shared &&= verdict.shared === true;
+      }
     }
-    return { scope };
+    return { scope, shared };
   }
 
   async function resumeGates(
@@ -130,14 +137,19 @@ export function createFastPath(deps: FastPathDeps): RequestListener {
     at: number,
     pending: Promise<GateVerdict>,
     scopeSoFar: string,
+    sharedSoFar: boolean,
   ): Promise<GateVerdict> {
     let scope = scopeSoFar;
+    let shared = sharedSoFar;
     for (let i = at; i < gates.length; i++) {
       const verdict = i === at ? await pending : await gates[i]!.check(req);
       if ('reject' in verdict) return verdict;
-      if (verdict.scope) scope += `${gates[i]!.name}=${verdict.scope};`;
+      if (verdict.scope) {
+        scope += `${gates[i]!.name}=${verdict.scope};`;
+        shared &&= verdict.shared === true;
+      }
     }
-    return { scope };
+    return { scope, shared };
   }
 
   function afterGates(
@@ -154,6 +166,7 @@ export function createFastPath(deps: FastPathDeps): RequestListener {
       return;
     }
     const scope = verdict.scope ?? '';
+    const personal = scope !== '' && verdict.shared !== true;
     const url = req.url!;
     const key = hashKey({
       method,
@@ -165,7 +178,7 @@ export function createFastPath(deps: FastPathDeps): RequestListener {
     });
     const hit = cache.lookup(key);
     if (hit) writeStored(req, res, method, key, hit, 'hit');
-    else void executeAndStore(req, res, method, body, key, scope);
+    else void executeAndStore(req, res, method, body, key, scope, personal);
   }
 
   async function executeAndStore(
@@ -175,6 +188,7 @@ export function createFastPath(deps: FastPathDeps): RequestListener {
     body: Buffer | undefined,
     key: string,
     scope: string,
+    personal: boolean,
   ) {
     const freshness = cache.begin();
     let status: number;
@@ -198,7 +212,7 @@ export function createFastPath(deps: FastPathDeps): RequestListener {
       fail(res, error);
       return;
     }
-    const outcome = cache.store(key, freshness, { status, headers, body: bytes, private: scope !== '' });
+    const outcome = cache.store(key, freshness, { status, headers, body: bytes, private: personal });
     if ('stored' in outcome) {
       writeStored(req, res, method, key, outcome.stored, 'miss');
       return;

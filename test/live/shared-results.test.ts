@@ -114,6 +114,24 @@ async function subscribeMany(s: ReturnType<typeof setup>, n: number, variables: 
 }
 
 describe('shared subscription results', () => {
+  it('never shares a result between subscribers in different partitions (scope sets)', async () => {
+    const s = setup({ partition: (args) => String((args.contextValue as { scopes: string }).scopes) });
+    const subscribe = (scopes: string) =>
+      s.shared.subscribe({
+        schema: s.schema,
+        document: DOC,
+        variableValues: { a: 'btc' },
+        contextValue: { scopes },
+      }) as Promise<AsyncIterableIterator<ExecutionResult>>;
+    const subs = await Promise.all([subscribe(''), subscribe(''), subscribe('signals:licensed')]);
+    s.emit({ asset: 'btc', value: 2 });
+    const results = await Promise.all(subs.map((it) => it.next()));
+    expect(results[0]!.value).toBe(results[1]!.value);
+    expect(results[2]!.value).not.toBe(results[0]!.value);
+    expect(s.shared.stats()).toMatchObject({ executions: 2, deliveries: 3 });
+    await Promise.all(subs.map((it) => it.return?.()));
+  });
+
   it('executes each event once for all subscribers of one document and variables, and serializes it once', async () => {
     const s = setup();
     const subs = await subscribeMany(s, 50, { a: 'btc' });

@@ -5,17 +5,14 @@ import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/
 import { InMemoryTransport } from '@modelcontextprotocol/sdk/inMemory.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config.js';
-import type { GraphqlFetch } from '../../src/mcp/execute.js';
 import { createMcp, type Mcp } from '../../src/mcp/index.js';
 import { buildSchema } from '../../src/schema/index.js';
 import { startTestGateway, type TestGateway } from '../helpers/gateway.js';
+import { type KeysDir, keysDir, keysFileText, newKey } from '../helpers/keys.js';
 
-// Refusals an agent must be able to act on. COST_LIMIT_EXCEEDED comes from the real gateway (its cost
-// limit). Identity and per-key budgets (issue #12) are not on this branch: a stand-in in front of the
-// gateway's yoga.fetch answers as they are specified (401 UNAUTHENTICATED without a key; 429
-// RATE_LIMITED with Retry-After and extensions.retryAfter over a budget), which checks that the MCP
-// layer forwards the caller's key and turns those answers into hints. Re-point these at real keys
-// when src/auth/ is merged.
+// Refusals an agent must be able to act on, each from the real gateway: its cost limit, and with
+// MARKETGRAPH_AUTH=required its identity check and per-key budgets (src/auth/), which shows the MCP
+// layer forwards the caller's key (or the stdio server's configured one) and turns the answers into hints.
 
 type ToolResult = {
   isError?: boolean;
@@ -73,48 +70,27 @@ describe('MCP refusals', () => {
     await client.close();
   });
 
-  describe('identity and budgets, through a stand-in for src/auth', () => {
+  describe('identity and budgets, by the real gateway with auth required', () => {
     let server: Server;
+    let gateway: TestGateway;
+    let keys: KeysDir;
     let mcp: Mcp;
     let url: URL;
-    const seen: Array<string | null> = [];
-    const BUDGET = 2;
-    const used = new Map<string, number>();
-
-    const standIn: GraphqlFetch = async (input, init) => {
-      const headers = new Headers(init.headers);
-      const key = headers.get('authorization');
-      seen.push(key);
-      const refuse = (
-        status: number,
-        code: string,
-        message: string,
-        extra: Record<string, unknown> = {},
-        h: Record<string, string> = {},
-      ) =>
-        new Response(JSON.stringify({ errors: [{ message, extensions: { code, ...extra } }] }), {
-          status,
-          headers: { 'content-type': 'application/json', ...h },
-        });
-      if (!key) return refuse(401, 'UNAUTHENTICATED', 'an API key is required');
-      const n = (used.get(key) ?? 0) + 1;
-      used.set(key, n);
-      if (n > BUDGET)
-        return refuse(
-          429,
-          'RATE_LIMITED',
-          'over 2 requests per minute',
-          { retryAfter: 7 },
-          { 'retry-after': '7' },
-        );
-      return t.gateway.yoga.fetch(input, init);
-    };
+    // A key with two requests a minute, one with plenty, and the one the stdio server is given.
+    const agent = newKey('agent', { requestsPerMinute: 2, scopes: ['sources:detail'] });
+    const other = newKey('other', { scopes: ['sources:detail'] });
+    const stdio = newKey('stdio', { scopes: ['sources:detail'] });
 
     beforeAll(async () => {
+      keys = await keysDir(keysFileText([agent, other, stdio]));
+      gateway = await startTestGateway({
+        sandboxInstance: t.sandbox,
+        env: { MARKETGRAPH_AUTH: 'required', MARKETGRAPH_API_KEYS_FILE: keys.path },
+      });
       mcp = createMcp({
-        config: loadConfig({ env: { MARKETGRAPH_MCP_API_KEY: 'stdio-key' } }),
+        config: loadConfig({ env: { MARKETGRAPH_MCP_API_KEY: stdio.key } }),
         schema: buildSchema(),
-        fetch: standIn,
+        fetch: async (input, init) => gateway.gateway.yoga.fetch(input, init),
         version: 'test',
       });
       server = createServer((req, res) => void mcp.http.handle(req, res));
@@ -124,6 +100,8 @@ describe('MCP refusals', () => {
       await mcp?.close();
       server?.closeAllConnections();
       await new Promise((resolve) => server?.close(resolve));
+      await gateway?.close();
+      await keys?.remove();
     });
 
     const connect = async (headers: Record<string, string>) => {
@@ -131,10 +109,12 @@ describe('MCP refusals', () => {
       await client.connect(new StreamableHTTPClientTransport(url, { requestInit: { headers } }));
       return client;
     };
+    const status = (client: Client) =>
+      client.callTool({ name: 'provider_status', arguments: {} }) as Promise<ToolResult>;
 
     it('an unauthenticated call is refused with "send a key"', async () => {
       const client = await connect({});
-      const result = (await client.callTool({ name: 'provider_status', arguments: {} })) as ToolResult;
+      const result = await status(client);
       expect(result.isError).toBe(true);
       expect(result.structuredContent!.errors![0]).toMatchObject({
         code: 'UNAUTHENTICATED',
@@ -147,37 +127,32 @@ describe('MCP refusals', () => {
     });
 
     it("forwards the caller's key; over its budget a call is refused with the wait from Retry-After", async () => {
-      const client = await connect({ authorization: 'Bearer agent-key' });
-      seen.length = 0;
-      const first = (await client.callTool({ name: 'provider_status', arguments: {} })) as ToolResult;
-      expect(first.isError).toBeUndefined();
-      expect(seen).toEqual(['Bearer agent-key']);
-      await client.callTool({ name: 'provider_status', arguments: {} });
-      const over = (await client.callTool({ name: 'provider_status', arguments: {} })) as ToolResult;
+      const client = await connect({ authorization: `Bearer ${agent.key}` });
+      expect((await status(client)).isError).toBeUndefined();
+      expect((await status(client)).isError).toBeUndefined();
+      const over = await status(client);
       expect(over.isError).toBe(true);
-      expect(over.structuredContent!.errors![0]).toMatchObject({
+      const refusal = over.structuredContent!.errors![0]!;
+      expect(refusal).toMatchObject({
         code: 'RATE_LIMITED',
-        retryAfter: 7,
-        hint: expect.stringMatching(/^over this key's budget: wait 7 s/),
+        hint: expect.stringMatching(/^over this key's budget: wait \d+ s/),
       });
+      expect(refusal.retryAfter).toBeGreaterThan(0);
       // Another key is unaffected.
-      const other = await connect({ authorization: 'Bearer other-key' });
-      expect(
-        ((await other.callTool({ name: 'provider_status', arguments: {} })) as ToolResult).isError,
-      ).toBeUndefined();
-      await other.close();
+      const second = await connect({ authorization: `Bearer ${other.key}` });
+      expect((await status(second)).isError).toBeUndefined();
+      await second.close();
       await client.close();
     });
 
-    it('stdio sessions send the configured key', async () => {
+    it('stdio sessions send the configured key (a gateway requiring one answers them)', async () => {
       const [clientSide, serverSide] = InMemoryTransport.createLinkedPair();
       const session = await mcp.connect(serverSide);
       const client = new Client({ name: 'test', version: '1' });
       await client.connect(clientSide);
-      seen.length = 0;
-      const result = (await client.callTool({ name: 'provider_status', arguments: {} })) as ToolResult;
+      const result = await status(client);
       expect(result.isError).toBeUndefined();
-      expect(seen).toEqual(['Bearer stdio-key']);
+      expect(result.structuredContent!.data).toMatchObject({ sources: expect.any(Array) });
       await client.close();
       await session.close();
     });

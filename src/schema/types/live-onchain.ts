@@ -10,6 +10,7 @@ const MAX_KINDS = 50;
 export function addLiveOnChain(builder: Builder, refs: ReturnType<typeof addOnChainMetric>) {
   builder.subscriptionField('onChainMetricUpdated', (t) =>
     t.field({
+      authScopes: { subscribe: true },
       type: refs.OnChainMetric,
       description:
         'Live on-chain metrics of one chain: the current value of each metric first, then each change (polled upstream once for all subscribers; an unchanged value is not sent again). A slow client receives the latest value per metric, never a backlog. `history` is null on live events.',

@@ -11,6 +11,7 @@ const MAX_ASSETS = 50;
 export function addLiveSignal(builder: Builder, enums: Enums, refs: ReturnType<typeof addSignal>) {
   builder.subscriptionField('signalChanged', (t) =>
     t.field({
+      authScopes: { subscribe: true },
       type: refs.Signal,
       description:
         "Live signals: each signal of each asset first, then each change of a signal's direction or strength (recomputed upstream once for all subscribers). A slow client receives the latest value per signal, never a backlog.",

@@ -45,6 +45,7 @@ export function addPrice(builder: Builder, enums: Enums, refs: AssetRefs) {
 
   builder.subscriptionField('priceUpdated', (t) =>
     t.field({
+      authScopes: { subscribe: true },
       type: PriceRef,
       description:
         'Live prices: the current price of each asset first, then every change. A slow client receives the latest value, never a backlog.',

@@ -1,3 +1,5 @@
+import { hasScope } from '../../auth/client.js';
+import type { Context } from '../../context.js';
 import { badUserInput, notFound, toClientError } from '../../errors.js';
 import type { Signal } from '../../model.js';
 import type { Builder } from '../builder.js';
@@ -38,6 +40,17 @@ const KIND_DESCRIPTIONS: Record<(typeof SIGNAL_KINDS)[number], string> = {
 };
 
 const MAX_ASSETS = 50;
+
+const COMPUTED_KINDS: readonly string[] = SIGNAL_KINDS.filter((k) => !k.startsWith('TM_'));
+
+/**
+ * The kinds to ask for when the caller named none: all of them, but not the licensed ones for a caller
+ * who may not see them (their provider's quota is not spent on answers that would be refused).
+ * Kinds named explicitly are asked for, and a licensed one is refused with FORBIDDEN (see above).
+ */
+function defaultKinds(ctx: Context): readonly string[] | undefined {
+  return ctx.client === undefined || hasScope(ctx.client, 'signals:licensed') ? undefined : COMPUTED_KINDS;
+}
 
 /** What a Signal's node id names: the signal of one kind for one asset at one interval, not one computation. */
 interface SignalKey {
@@ -82,6 +95,10 @@ export function addSignal(builder: Builder, enums: Enums, refs: AssetRefs) {
   });
 
   const SignalRef = builder.node(builder.objectRef<Signal>('Signal'), {
+    // Token Metrics data is licensed: only callers with signals:licensed see it. Checked where a Signal
+    // is returned, so a refused one is a null entry with its error and the rest of the list is served.
+    runScopesOnType: true,
+    authScopes: (signal) => (signal.source === 'tokenmetrics' ? { signalsLicensed: true } : true),
     description:
       'A directional call about an asset, with the inputs that produced it: computed from its candles (source COMPUTED) or published by Token Metrics.',
     id: {
@@ -154,7 +171,12 @@ export function addSignal(builder: Builder, enums: Enums, refs: AssetRefs) {
       },
       resolve: async (asset, a, ctx) =>
         asListItems(
-          await ctx.services.signals.forAsset(ctx, asset.id, a.interval ?? '1d', a.kinds ?? undefined),
+          await ctx.services.signals.forAsset(
+            ctx,
+            asset.id,
+            a.interval ?? '1d',
+            a.kinds ?? defaultKinds(ctx),
+          ),
         ),
     }),
   );
@@ -191,7 +213,9 @@ export function addSignal(builder: Builder, enums: Enums, refs: AssetRefs) {
           throw badUserInput(`assetIds must name 1 to ${MAX_ASSETS} assets, got ${ids.length}`, 'assetIds');
         }
         const lists = await Promise.all(
-          ids.map((id) => ctx.services.signals.forAsset(ctx, id, a.interval ?? '1d', a.kinds ?? undefined)),
+          ids.map((id) =>
+            ctx.services.signals.forAsset(ctx, id, a.interval ?? '1d', a.kinds ?? defaultKinds(ctx)),
+          ),
         );
         return asListItems(lists.flat());
       },

@@ -95,16 +95,19 @@ export function addSource(builder: Builder) {
           'Duration of the last attempt (answered or not), in milliseconds; null before the first.',
       }),
       lastError: t.exposeString('lastError', {
+        authScopes: { sourcesDetail: true },
         nullable: true,
         description: 'Message of the last failure; null when none.',
         deprecationReason: 'Use lastFailure { code message at }.',
       }),
       lastFailure: t.expose('lastFailure', {
+        authScopes: { sourcesDetail: true },
         type: Failure,
         nullable: true,
         description: 'The last failed or refused call this process made to the provider; null when none.',
       }),
       blockedUntil: t.expose('blockedUntil', {
+        authScopes: { sourcesDetail: true },
         type: 'DateTime',
         nullable: true,
         description: 'Until when the provider asked us (Retry-After) to wait; null when it did not.',
@@ -122,7 +125,8 @@ export function addSource(builder: Builder) {
           const health = ctx.services.http.health(name);
           const breaker =
             health.breaker === 'half-open' ? 'HALF_OPEN' : health.breaker === 'open' ? 'OPEN' : 'CLOSED';
-          const blocked = health.blockedUntil > Date.now();
+          // health() reports 0 unless blocked on the upstream client's own clock.
+          const blocked = health.blockedUntil > 0;
           return {
             name,
             enabled: config.enabled,

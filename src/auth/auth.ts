@@ -1,0 +1,152 @@
+import type { IncomingMessage } from 'node:http';
+import type { Plugin } from 'graphql-yoga';
+import type { Config } from '../config.js';
+import { streamOpened, useClientBudgets } from '../plugins/use-client-budgets.js';
+import { type ClientIdentity, useClientIdentity } from '../plugins/use-client-identity.js';
+import type { RedisConnection } from '../redis.js';
+import type { RequestGate } from '../transport/fast-path.js';
+import { type ClientBudgets, createClientBudgets } from './budgets.js';
+import type { Client } from './client.js';
+import { chargeError, httpRefusal, refusalError } from './errors.js';
+import { createIdentifier, type Identifier, type IdentifyOutcome, type Identity } from './identify.js';
+import { createJwtVerifier } from './jwt.js';
+import { createKeyStore, type KeyStore } from './key-store.js';
+import { type ClientBudgetView, RequestAuth } from './request-auth.js';
+
+// Client auth as the gateway wires it: identity (keys file, JWT), per-client budgets, the response
+// cache's gate, the Yoga plugins and graphql-ws's connection check. README "Clients and keys".
+
+export interface Auth {
+  identifier: Identifier;
+  budgets: ClientBudgets;
+  keys: KeyStore;
+  /** Before the response-cache lookup: identifies the caller and charges one request. */
+  gate: RequestGate;
+  /** Before parsing (Yoga's onRequestParse): identifies the caller. */
+  identityPlugin: Plugin;
+  /** At execution start, after the cost plugins: charges the request and its cost. */
+  budgetsPlugin: Plugin;
+  /** What the context gets: the client and its budget view; {} with auth off. */
+  contextFor(initial: { request?: Request; identity?: unknown }): {
+    client?: Client;
+    clientBudget?: ClientBudgetView;
+  };
+  /** graphql-ws: the identity of a connection, from its connection_init payload or upgrade headers. */
+  connect(
+    request: IncomingMessage,
+    payload: Record<string, unknown> | undefined,
+  ): Promise<{ identity: Identity } | { refuse: string }>;
+  /** For useSharedSubscriptionResults' onStream: frees the stream's subscription slot when it ends. */
+  streamOpened(contextValue: unknown): () => void;
+  /** The caller's scope set as a key ('' for none or with auth off). */
+  scopeKeyOf(contextValue: unknown): string;
+  /** Re-reads the keys file (SIGHUP). */
+  reload(): Promise<boolean>;
+  close(): void;
+}
+
+export function createAuth(deps: {
+  config: Config;
+  redis?: RedisConnection;
+  onLog?: (level: 'info' | 'warn', line: string) => void;
+}): Auth {
+  const { config, redis } = deps;
+  const settings = config.auth;
+  const keys = createKeyStore({
+    path: settings.keysFile,
+    onReloadFailed: (reason) => deps.onLog?.('warn', reason),
+    onReloaded: (count) => deps.onLog?.('info', `keys file reloaded: ${count} keys`),
+  });
+  if (settings.mode === 'required' && !settings.keysFile && !settings.jwt) {
+    deps.onLog?.(
+      'warn',
+      'MARKETGRAPH_AUTH is required but neither MARKETGRAPH_API_KEYS_FILE nor MARKETGRAPH_JWT_JWKS_URL is set: every request will be refused with 401',
+    );
+  }
+  const identifier = createIdentifier({
+    mode: settings.mode,
+    keys,
+    jwt: settings.jwt ? createJwtVerifier(settings.jwt) : undefined,
+    anonymous: settings.anonymous,
+  });
+  const budgets = createClientBudgets({
+    store: redis && {
+      redis: redis.commands,
+      keyPrefix: config.redis.prefix,
+      timeoutMs: config.redis.timeoutMs,
+      available: redis.up,
+      onLate: redis.reportLate,
+    },
+  });
+  const identity: ClientIdentity = useClientIdentity(identifier);
+
+  const gate: RequestGate = {
+    name: 'client',
+    check(req) {
+      const outcome = identifier.identify(
+        {
+          authorization: req.headers.authorization,
+          apiKey: headerValue(req.headers['x-api-key']),
+        },
+        req.socket.remoteAddress ?? 'local',
+      );
+      return outcome instanceof Promise ? outcome.then((o) => admit(req, o)) : admit(req, outcome);
+    },
+  };
+
+  async function admit(req: IncomingMessage, outcome: IdentifyOutcome) {
+    if ('refuse' in outcome) return { reject: httpRefusal(refusalError(outcome.refuse)) };
+    const auth = new RequestAuth(outcome);
+    if (outcome.client) {
+      const charged = await budgets.charge(outcome.client, { requests: 1, cost: 0 });
+      if ('snapshot' in charged) auth.snapshot = charged.snapshot;
+      if (!charged.ok) return { reject: httpRefusal(chargeError(charged)) };
+      auth.requestCharged = true;
+    }
+    identity.gated.set(req, auth);
+    // Answers differ by scope set; everyone without a credential has the same one, so theirs are public.
+    if (outcome.client?.kind === 'anonymous') return { scope: 'anonymous', shared: true };
+    return outcome.client ? { scope: `scopes:${outcome.scopeKey}` } : {};
+  }
+
+  return {
+    identifier,
+    budgets,
+    keys,
+    gate,
+    identityPlugin: identity.plugin,
+    budgetsPlugin: useClientBudgets(budgets),
+    contextFor(initial) {
+      const auth = identity.of(initial);
+      return auth ? { client: auth.identity.client, clientBudget: auth } : {};
+    },
+    async connect(request, payload) {
+      const fromPayload =
+        payload && (payload.authorization !== undefined || payload['x-api-key'] !== undefined);
+      const credentials = fromPayload
+        ? { authorization: stringOrEmpty(payload.authorization), apiKey: stringOrEmpty(payload['x-api-key']) }
+        : { authorization: request.headers.authorization, apiKey: headerValue(request.headers['x-api-key']) };
+      const outcome = await identifier.identify(credentials, request.socket.remoteAddress ?? 'local');
+      return 'refuse' in outcome
+        ? { refuse: `${outcome.refuse.code}: ${outcome.refuse.message}` }
+        : { identity: outcome };
+    },
+    streamOpened,
+    scopeKeyOf(contextValue) {
+      const auth = (contextValue as { clientBudget?: unknown } | undefined)?.clientBudget;
+      return auth instanceof RequestAuth ? auth.identity.scopeKey : '';
+    },
+    reload: () => keys.reload(),
+    close: () => keys.close(),
+  };
+}
+
+function headerValue(value: string | string[] | undefined): string | undefined {
+  return Array.isArray(value) ? value[0] : value;
+}
+
+/** A connection_init value that is not a string is a wrong credential, not an absent one. */
+function stringOrEmpty(value: unknown): string | undefined {
+  if (value === undefined) return undefined;
+  return typeof value === 'string' ? value : 'not-a-string';
+}

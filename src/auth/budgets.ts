@@ -1,0 +1,188 @@
+import type { Redis } from 'ioredis';
+import { LRUCache } from 'lru-cache';
+import {
+  type RateLimiterAbstract,
+  RateLimiterMemory,
+  RateLimiterRedis,
+  RateLimiterRes,
+} from 'rate-limiter-flexible';
+import { LATE, withinBudget } from '../redis.js';
+import type { Client } from './client.js';
+
+// Per-client budgets: requests per minute and estimated upstream cost per minute, one bucket of each
+// per client id (a key's id, a JWT's issuer and subject, an anonymous caller's address), with
+// rate-limiter-flexible. With Redis the buckets live there under one prefix, so every process sharing
+// it enforces one budget; when Redis is not ready, fails or is late (past config.redis.timeoutMs), a
+// per-process bucket answers instead, and the caller never waits on a dead store. Concurrent
+// subscriptions are counted per client in this process.
+
+export type BudgetSnapshot = { requests: number; cost: number; resetMs: number };
+
+export type ChargeOutcome =
+  | { ok: true; snapshot: BudgetSnapshot }
+  | { ok: false; limit: 'requests' | 'cost'; retryAfterMs: number; snapshot: BudgetSnapshot }
+  /** The request alone costs more than the plan allows per minute: waiting would not help. */
+  | { ok: false; limit: 'plan'; costPerMinute: number };
+
+export interface ClientBudgets {
+  /** Charges `requests` and `cost` to the client's buckets (a refused cost is handed back). */
+  charge(client: Client, amounts: { requests: number; cost: number }): Promise<ChargeOutcome>;
+  /** A subscription slot, or undefined when the client holds plan.maxSubscriptions already. */
+  openSubscription(client: Client): (() => void) | undefined;
+  /** Subscriptions the client holds in this process. */
+  subscriptions(client: Client): number;
+}
+
+export interface BudgetStore {
+  redis: Redis;
+  /** Every process that should share budgets uses the same prefix. */
+  keyPrefix: string;
+  timeoutMs: number;
+  /** False skips Redis (the per-process buckets answer). */
+  available: () => boolean;
+  onLate?: () => void;
+}
+
+const WINDOW_SECONDS = 60;
+
+interface Bucket {
+  limiter: RateLimiterAbstract;
+  fallback: RateLimiterAbstract;
+}
+
+export function createClientBudgets(
+  deps: { store?: BudgetStore; now?: () => number; windowSeconds?: number } = {},
+): ClientBudgets {
+  const { store } = deps;
+  const now = deps.now ?? Date.now;
+  const duration = deps.windowSeconds ?? WINDOW_SECONDS;
+  /** One limiter per (kind, points): plans differ per client, the stored counts do not. */
+  const buckets = new Map<string, Bucket>();
+  const views = new LRUCache<string, { requests: number; cost: number; resetAt: number }>({ max: 50_000 });
+  const open = new Map<string, number>();
+
+  function bucket(kind: 'req' | 'cost', points: number): Bucket {
+    const name = `${kind}:${points}`;
+    let found = buckets.get(name);
+    if (!found) {
+      const keyPrefix = `${store?.keyPrefix ?? 'marketgraph:'}budget:${kind}`;
+      const fallback = new RateLimiterMemory({ points, duration, keyPrefix });
+      const limiter = store
+        ? new RateLimiterRedis({
+            storeClient: store.redis,
+            points,
+            duration,
+            keyPrefix,
+            rejectIfRedisNotReady: true,
+            insuranceLimiter: fallback,
+          })
+        : fallback;
+      found = { limiter, fallback };
+      buckets.set(name, found);
+    }
+    return found;
+  }
+
+  /**
+   * Consumes, never waiting past the store's budget. Says which limiter answered, so a refused cost is
+   * handed back to the one that counted it.
+   */
+  async function consume(
+    b: Bucket,
+    key: string,
+    points: number,
+  ): Promise<{ granted: boolean; res: RateLimiterRes; used: RateLimiterAbstract }> {
+    let used = b.limiter;
+    try {
+      if (b.limiter === b.fallback || !store)
+        return { granted: true, res: await used.consume(key, points), used };
+      if (!store.available()) {
+        used = b.fallback;
+        return { granted: true, res: await used.consume(key, points), used };
+      }
+      const answer = await withinBudget(b.limiter.consume(key, points), store.timeoutMs);
+      if (answer !== LATE) return { granted: true, res: answer, used };
+      store.onLate?.();
+      used = b.fallback;
+      return { granted: true, res: await used.consume(key, points), used };
+    } catch (error) {
+      if (error instanceof RateLimiterRes) return { granted: false, res: error, used };
+      throw error;
+    }
+  }
+
+  function snapshotOf(client: Client): BudgetSnapshot {
+    const view = views.get(client.id);
+    const t = now();
+    if (!view || t >= view.resetAt)
+      return { requests: client.plan.requestsPerMinute, cost: client.plan.costPerMinute, resetMs: 0 };
+    return { requests: view.requests, cost: view.cost, resetMs: view.resetAt - t };
+  }
+
+  function remember(client: Client, kind: 'requests' | 'cost', res: RateLimiterRes) {
+    const previous = snapshotOf(client);
+    const resetAt = now() + res.msBeforeNext;
+    views.set(client.id, {
+      ...previous,
+      [kind]: Math.max(0, res.remainingPoints),
+      resetAt: Math.max(resetAt, now() + previous.resetMs),
+    });
+  }
+
+  return {
+    async charge(client, { requests, cost }) {
+      const { plan } = client;
+      if (cost > plan.costPerMinute) return { ok: false, limit: 'plan', costPerMinute: plan.costPerMinute };
+      if (requests > 0) {
+        const { granted, res } = await consume(bucket('req', plan.requestsPerMinute), client.id, requests);
+        remember(client, 'requests', res);
+        if (!granted)
+          return {
+            ok: false,
+            limit: 'requests',
+            retryAfterMs: Math.max(1, res.msBeforeNext),
+            snapshot: snapshotOf(client),
+          };
+      }
+      if (cost > 0) {
+        const b = bucket('cost', plan.costPerMinute);
+        const { granted, res, used } = await consume(b, client.id, cost);
+        if (!granted) {
+          // Hand the refused cost back, so a cheaper request can still spend what is left.
+          const reward = used.reward(client.id, cost).catch(() => undefined);
+          await (store && used !== b.fallback ? withinBudget(reward, store.timeoutMs) : reward);
+          remember(
+            client,
+            'cost',
+            new RateLimiterRes(
+              Math.max(0, plan.costPerMinute - (res.consumedPoints - cost)),
+              res.msBeforeNext,
+            ),
+          );
+          return {
+            ok: false,
+            limit: 'cost',
+            retryAfterMs: Math.max(1, res.msBeforeNext),
+            snapshot: snapshotOf(client),
+          };
+        }
+        remember(client, 'cost', res);
+      }
+      return { ok: true, snapshot: snapshotOf(client) };
+    },
+    openSubscription(client) {
+      const held = open.get(client.id) ?? 0;
+      if (held >= client.plan.maxSubscriptions) return undefined;
+      open.set(client.id, held + 1);
+      let released = false;
+      return () => {
+        if (released) return;
+        released = true;
+        const left = (open.get(client.id) ?? 1) - 1;
+        if (left <= 0) open.delete(client.id);
+        else open.set(client.id, left);
+      };
+    },
+    subscriptions: (client) => open.get(client.id) ?? 0,
+  };
+}
