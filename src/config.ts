@@ -95,7 +95,10 @@ export interface Config {
   };
   limits: {
     maxPageSize: number;
-    maxComplexity: number;
+    /** Upstream calls one operation may be estimated to cause (src/cost/upstream-cost.ts). */
+    maxCost: number;
+    /** A request's execution is abandoned after this, its upstream calls with it (EXECUTION_TIMEOUT). */
+    executionTimeoutMs: number;
     /** Upstream attempts one request may send, all providers together (retries count). */
     maxUpstreamCallsPerRequest: number;
     /** Candle rows one request may ask providers for (merged windows counted as fetched). */
@@ -134,6 +137,25 @@ export interface Config {
     keepAliveTimeoutMs: number;
     /** Open client connections (HTTP, SSE, WebSocket); more are answered 503 and closed. */
     maxConnections: number;
+  };
+  /** Who may call from a browser, and what the GraphQL endpoint offers besides queries. */
+  frontDoor: {
+    /**
+     * Origins answered with CORS headers (exact `scheme://host[:port]`; `*` = any origin, without
+     * credentials); origins not listed get no CORS headers, so browsers keep them out.
+     */
+    corsOrigins: readonly string[];
+    /** Sandbox default: any http://localhost, 127.0.0.1 or [::1] origin, whatever its port. */
+    corsLocalhost: boolean;
+    introspection: boolean;
+    graphiql: boolean;
+  };
+  /** Operations allowed by hash (src/trust/trusted-documents.ts). */
+  trustedDocuments: {
+    /** JSON file mapping `sha256:<hex>` to a document; none: no manifest. */
+    file: string | undefined;
+    /** enforce: other documents only for callers with scope query:any; allow: any document. */
+    mode: 'enforce' | 'allow';
   };
   /** Gateway processes sharing the port (node:cluster); 1 = this process serves. */
   workers: number;
@@ -328,11 +350,12 @@ export function loadConfig(input: { env?: Env; argv?: string[] } = {}): Config {
     },
     limits: {
       maxPageSize: 250,
-      maxComplexity: setting(
-        'MARKETGRAPH_MAX_COMPLEXITY',
-        env.MARKETGRAPH_MAX_COMPLEXITY,
-        positiveInt(1, 1_000_000),
-        5_000,
+      maxCost: setting('MARKETGRAPH_MAX_COST', env.MARKETGRAPH_MAX_COST, positiveInt(1, 100_000), 50),
+      executionTimeoutMs: setting(
+        'MARKETGRAPH_EXECUTION_TIMEOUT_MS',
+        env.MARKETGRAPH_EXECUTION_TIMEOUT_MS,
+        positiveInt(10, 600_000),
+        15_000,
       ),
       maxUpstreamCallsPerRequest: setting(
         'MARKETGRAPH_MAX_UPSTREAM_CALLS_PER_REQUEST',
@@ -431,6 +454,31 @@ export function loadConfig(input: { env?: Env; argv?: string[] } = {}): Config {
         10_000,
       ),
     },
+    frontDoor: {
+      corsOrigins: setting('MARKETGRAPH_CORS_ORIGINS', env.MARKETGRAPH_CORS_ORIGINS, corsOrigins, []),
+      corsLocalhost: env.MARKETGRAPH_CORS_ORIGINS === undefined && profile === 'sandbox',
+      introspection: setting(
+        'MARKETGRAPH_INTROSPECTION',
+        env.MARKETGRAPH_INTROSPECTION,
+        bool,
+        profile === 'sandbox',
+      ),
+      graphiql: setting('MARKETGRAPH_GRAPHIQL', env.MARKETGRAPH_GRAPHIQL, bool, profile === 'sandbox'),
+    },
+    trustedDocuments: {
+      file: setting(
+        'MARKETGRAPH_TRUSTED_DOCUMENTS',
+        env.MARKETGRAPH_TRUSTED_DOCUMENTS,
+        z.string().min(1),
+        undefined,
+      ),
+      mode: setting(
+        'MARKETGRAPH_TRUSTED_DOCUMENTS_MODE',
+        env.MARKETGRAPH_TRUSTED_DOCUMENTS_MODE,
+        z.enum(['enforce', 'allow']),
+        profile === 'live' ? 'enforce' : 'allow',
+      ),
+    },
     workers: setting(
       from('MARKETGRAPH_WORKERS', '--workers', flags.workers),
       read('MARKETGRAPH_WORKERS', flags.workers),
@@ -465,6 +513,20 @@ export function loadConfig(input: { env?: Env; argv?: string[] } = {}): Config {
       ),
     },
   };
+  if (env.MARKETGRAPH_MAX_COMPLEXITY !== undefined) {
+    throw new ConfigError(
+      'MARKETGRAPH_MAX_COMPLEXITY: replaced by MARKETGRAPH_MAX_COST, which counts estimated upstream calls (default 50)',
+    );
+  }
+  if (
+    config.trustedDocuments.mode === 'enforce' &&
+    env.MARKETGRAPH_TRUSTED_DOCUMENTS_MODE &&
+    !config.trustedDocuments.file
+  ) {
+    throw new ConfigError(
+      'MARKETGRAPH_TRUSTED_DOCUMENTS_MODE: enforce needs MARKETGRAPH_TRUSTED_DOCUMENTS (the manifest)',
+    );
+  }
   // node:http refuses a headers timeout longer than the request timeout.
   if (config.server.headersTimeoutMs > config.server.requestTimeoutMs) {
     throw new ConfigError(
@@ -571,6 +633,19 @@ const wsUrlSchema = z.string().refine((v) => /^wss?:\/\/[^\s]+$/.test(v) && URL.
 const redisUrl = z.string().refine((v) => /^rediss?:\/\/[^\s]+$/.test(v) && URL.canParse(v), {
   message: 'must be a redis:// or rediss:// URL',
 });
+
+/** Comma-separated origins, each `scheme://host[:port]` as browsers send it, or `*`. */
+const corsOrigins = z
+  .string()
+  .transform((v) =>
+    v
+      .split(',')
+      .map((o) => o.trim())
+      .filter((o) => o !== ''),
+  )
+  .refine((list) => list.every((o) => o === '*' || (URL.canParse(o) && new URL(o).origin === o)), {
+    message: 'must be a comma-separated list of origins such as https://app.example.com, or *',
+  });
 
 /** Key prefixes end in ':' (added when missing) so one prefix never matches another's keys. */
 const redisPrefix = z

@@ -9,6 +9,7 @@ import { createCache } from './cache.js';
 import { type Config, UPSTREAMS } from './config.js';
 import { capConnections, UPGRADE_REFUSAL } from './connection-cap.js';
 import { type AppContext, type Context, createContext, type Services } from './context.js';
+import { upstreamCostTable } from './cost/upstream-cost.js';
 import { graphiqlTabs } from './examples.js';
 import type { Condition, Freshness } from './freshness.js';
 import { budgetLimits, createUpstreamBudget, type UpstreamBudget } from './http/budget.js';
@@ -276,9 +277,9 @@ export function createGateway(config: Config, deps: GatewayDeps = {}): Gateway {
       useDocumentCache({ maxBytes: config.limits.documentCacheBytes }),
       useOperationLimits(config.limits),
       useLimits({
-        maxCost: config.limits.maxComplexity,
+        maxCost: config.limits.maxCost,
         maxNodes: config.limits.maxNodes,
-        maxPageSize: config.limits.maxPageSize,
+        table: upstreamCostTable({ config, defaultPageSize: 50, maxPageSize: config.limits.maxPageSize }),
       }),
       useResponseCache(),
       useUpstreamBudget({ logger }),

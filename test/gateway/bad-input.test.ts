@@ -87,22 +87,25 @@ describe('bad input', () => {
 describe('query limits', () => {
   let t: TestGateway;
   beforeAll(async () => {
-    t = await startTestGateway({ env: { MARKETGRAPH_MAX_COMPLEXITY: '3000' } });
+    t = await startTestGateway();
   });
   afterAll(async () => {
     await t.close();
   });
 
-  it('rejects a query that would fan out into hundreds of upstream calls, before calling anyone', async () => {
+  it('refuses candles for 250 assets at the default limit, before calling anyone', async () => {
     t.sandbox.resetCounts();
     const res = await t.query(
-      '{ assets(first: 250) { edges { node { id candles(interval: D1) { edges { node { close } } } signals { kind } } } } }',
+      '{ assets(first: 250) { edges { node { candles { edges { node { close } } } } } } }',
     );
+    expect(res.status).toBe(400);
     expect(res.body.data ?? null).toBeNull();
     const error = res.body.errors![0]!;
     expect(error.extensions!.code).toBe('COST_LIMIT_EXCEEDED');
-    expect(error.extensions!.maxCost).toBe(3000);
-    expect(error.message).toMatch(/exceeds the limit of 3000/);
+    // One markets page and one klines window per asset.
+    expect(error.extensions!.cost).toBe(251);
+    expect(error.extensions!.maxCost).toBe(t.config.limits.maxCost);
+    expect(error.message).toMatch(/could make 251 upstream calls, more than the limit of 50/);
     expect(t.sandbox.counts()).toEqual({});
   });
 
