@@ -2,6 +2,7 @@ import type { YogaInitialContext } from 'graphql-yoga';
 import type { Cache } from './cache.js';
 import type { CandleService } from './candles.js';
 import type { Config } from './config.js';
+import { createReadLog, type ReadLog } from './cost/read-log.js';
 import type { Freshness } from './freshness.js';
 import type { Fx } from './fx.js';
 import type { UpstreamBudget } from './http/budget.js';
@@ -41,9 +42,10 @@ export interface Services {
   newBudget: () => UpstreamBudget;
   /**
    * The services that call providers as one request sees them: every provider call spends `budget`.
-   * With `freshness`, they read through its recording view of the cache (src/freshness.ts).
+   * With `freshness`, they read through its recording view of the cache (src/freshness.ts); with
+   * `reads`, through that one too (src/cost/read-log.ts).
    */
-  forRequest: (budget: UpstreamBudget, freshness?: Freshness) => UpstreamScope;
+  forRequest: (budget: UpstreamBudget, freshness?: Freshness, reads?: ReadLog) => UpstreamScope;
 }
 
 /** What marketgraph adds to Yoga's initial context. */
@@ -55,6 +57,32 @@ export interface AppContext {
   upstream?: UpstreamBudget;
   /** Present when the response cache may store this execution's answer (src/response-cache.ts). */
   freshness?: Freshness;
+  /** What this request read from the cache, for extensions.cost and extensions.freshness; none outside requests. */
+  reads?: ReadLog;
+  /** Upstream calls the operation can cause (src/cost/), set after validation, before execution. */
+  costEstimate?: number;
+  /**
+   * Who is asking (src/auth/ sets it; until then a test seam, GatewayDeps.identify). Read through
+   * src/trust/caller.ts.
+   */
+  client?: ClientIdentity;
+  /** The caller's per-client budget (src/auth/); extensions.cost reports what is left. */
+  clientBudget?: { remaining(): ClientBudgetLeft | undefined };
+}
+
+/** The caller as src/auth/ establishes it. */
+export interface ClientIdentity {
+  id: string;
+  kind: 'key' | 'jwt' | 'anonymous';
+  scopes: ReadonlySet<string>;
+  plan: Readonly<Record<string, unknown>>;
+}
+
+/** What a client may still spend in its current window. */
+export interface ClientBudgetLeft {
+  requests: number;
+  cost: number;
+  resetMs: number;
 }
 
 export type Context = YogaInitialContext & AppContext;
@@ -74,11 +102,12 @@ export function createContext(
   if (options.outsideRequests) return { services, loaders: lazily(services.newLoaders) };
   const { freshness } = options;
   const upstream = services.newBudget();
-  const scoped = once(() => services.forRequest(upstream, freshness));
+  const reads = createReadLog();
+  const scoped = once(() => services.forRequest(upstream, freshness, reads));
   const requestServices: Services = { ...services, onchain: lazily(() => scoped().onchain) };
   const loaders = lazily(() => scoped().newLoaders());
-  if (!freshness) return { services: requestServices, loaders, upstream };
-  return { services: refusingServices(requestServices, freshness), loaders, upstream, freshness };
+  if (!freshness) return { services: requestServices, loaders, upstream, reads };
+  return { services: refusingServices(requestServices, freshness), loaders, upstream, freshness, reads };
 }
 
 function refusingServices(services: Services, freshness: Freshness): Services {

@@ -5,10 +5,12 @@ import { GraphQLError } from 'graphql';
 import { createYoga, maskError, type YogaServerInstance } from 'graphql-yoga';
 import pino, { type Logger } from 'pino';
 import { WebSocketServer } from 'ws';
-import { createCache } from './cache.js';
+import { type Cache, createCache } from './cache.js';
 import { type Config, UPSTREAMS } from './config.js';
 import { capConnections, UPGRADE_REFUSAL } from './connection-cap.js';
 import { type AppContext, type Context, createContext, type Services } from './context.js';
+import type { ReadLog } from './cost/read-log.js';
+import { quotaView } from './cost/report.js';
 import { upstreamCostTable } from './cost/upstream-cost.js';
 import { graphiqlTabs } from './examples.js';
 import type { Condition, Freshness } from './freshness.js';
@@ -21,6 +23,7 @@ import { shortenError } from './limits/short-error.js';
 import { createLive } from './live/live.js';
 import { serveGraphqlWs, type WsTransport } from './live/ws-transport.js';
 import { createMetrics } from './metrics.js';
+import { useCostReport } from './plugins/use-cost-report.js';
 import { useDocumentCache } from './plugins/use-document-cache.js';
 import { useDocumentLimits } from './plugins/use-document-limits.js';
 import { useEndpoints } from './plugins/use-endpoints.js';
@@ -149,10 +152,10 @@ export function createGateway(config: Config, deps: GatewayDeps = {}): Gateway {
   const outside = createUpstreamScope({ config, cache, sources, registry, quoteOrder: providerOrder });
   const { candles, fx, onchain } = outside;
   const limits = budgetLimits(config);
-  const forRequest = (budget: UpstreamBudget, freshness?: Freshness) =>
+  const forRequest = (budget: UpstreamBudget, freshness?: Freshness, reads?: ReadLog) =>
     createUpstreamScope({
       config,
-      cache: freshness ? freshness.observe(cache) : cache,
+      cache: observeReads(freshness ? freshness.observe(cache) : cache, reads),
       sources: createSources({ http: http.forRequest(budget), config }),
       registry,
       quoteOrder: quoteOrder(freshness),
@@ -216,6 +219,7 @@ export function createGateway(config: Config, deps: GatewayDeps = {}): Gateway {
     newBudget: () => createUpstreamBudget(limits),
     forRequest,
   };
+  const quota = quotaView(config, http);
   const subscriptions = trackSubscriptions();
   const schema = buildSchema();
   const requestLog = createRequestLog({ logger, metrics });
@@ -281,6 +285,7 @@ export function createGateway(config: Config, deps: GatewayDeps = {}): Gateway {
         maxNodes: config.limits.maxNodes,
         table: upstreamCostTable({ config, defaultPageSize: 50, maxPageSize: config.limits.maxPageSize }),
       }),
+      useCostReport({ quota }),
       useResponseCache(),
       useUpstreamBudget({ logger }),
       useDeferStream(),
@@ -316,6 +321,7 @@ export function createGateway(config: Config, deps: GatewayDeps = {}): Gateway {
         execute: (url, init, serverContext) => yoga.fetch(url, init, serverContext),
         passThrough: pages,
         compress: config.compression,
+        quota,
         onError: (error) => logger.error({ err: describe(error) }, 'response cache fast path failed'),
       })
     : pages;
@@ -427,6 +433,10 @@ function quoteOrderCondition(order: () => string): Condition {
       return value;
     },
   };
+}
+
+function observeReads(cache: Cache, reads: ReadLog | undefined): Cache {
+  return reads ? reads.observe(cache) : cache;
 }
 
 function describe(error: unknown): string {
