@@ -15,7 +15,7 @@ import {
   matchesEtag,
   negotiateCoding,
 } from './content-coding.js';
-import { gzipSpliced } from './gzip-splice.js';
+import { type DeflatedPrefix, gzipSplicedParts } from './gzip-splice.js';
 
 // The node:http listener in front of Yoga. For GET and POST on the GraphQL path it computes the
 // response-cache key from the raw request (query string, or body bytes) before anything is parsed, and
@@ -419,11 +419,15 @@ export function createFastPath(deps: FastPathDeps): RequestListener {
       res.end(suffix);
       return;
     }
-    const send = (prefix: Parameters<typeof gzipSpliced>[0]) => {
-      const body = gzipSpliced(prefix, suffix);
-      headers.push('content-encoding', 'gzip', 'content-length', String(body.length), ...trailing);
+    const send = (prefix: DeflatedPrefix) => {
+      const parts = gzipSplicedParts(prefix, suffix);
+      let length = 0;
+      for (const part of parts) length += part.length;
+      headers.push('content-encoding', 'gzip', 'content-length', String(length), ...trailing);
       res.writeHead(answer.status, headers);
-      res.end(body);
+      res.cork();
+      for (let i = 0; i < parts.length - 1; i++) res.write(parts[i]);
+      res.end(parts[parts.length - 1]);
     };
     const prefix = cache.deflatedPrefix(key, answer);
     if (prefix instanceof Promise) prefix.then(send, (error) => fail(res, error));

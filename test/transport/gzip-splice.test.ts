@@ -26,5 +26,8 @@ describe('gzipSpliced', () => {
     const deflated = await deflatePrefix(prefix);
     expect(gunzipSync(gzipSpliced(deflated, Buffer.alloc(0))).toString()).toBe(prefix.toString());
     expect(gunzipSync(gzipSpliced(deflated, Buffer.from('abcabc'))).toString()).toBe(`${prefix}abcabc`);
+    // Past what one stored block holds, the suffix is compressed instead.
+    const long = Buffer.from('x'.repeat(70_000));
+    expect(gunzipSync(gzipSpliced(deflated, long)).toString()).toBe(`${prefix}${long}`);
   });
 });
