@@ -27,12 +27,15 @@ import { useCostReport } from './plugins/use-cost-report.js';
 import { useDocumentCache } from './plugins/use-document-cache.js';
 import { useDocumentLimits } from './plugins/use-document-limits.js';
 import { useEndpoints } from './plugins/use-endpoints.js';
+import { useExecutionTimeout } from './plugins/use-execution-timeout.js';
+import { useIntrospectionSwitch } from './plugins/use-introspection-switch.js';
 import { useLimits } from './plugins/use-limits.js';
 import { useOperationLimits } from './plugins/use-operation-limits.js';
 import { createRequestLog } from './plugins/use-request-log.js';
 import { useRequestParams } from './plugins/use-request-params.js';
 import { useResponseCache } from './plugins/use-response-cache.js';
 import { useSharedSubscriptionResults } from './plugins/use-shared-subscription-results.js';
+import { useTrustedDocuments } from './plugins/use-trusted-documents.js';
 import { useUpstreamBudget } from './plugins/use-upstream-budget.js';
 import { orderQuoteProviders } from './quotes.js';
 import { createReadiness } from './readiness.js';
@@ -43,8 +46,12 @@ import { buildSchema } from './schema/index.js';
 import { createSignalService } from './signals/service.js';
 import { createSources } from './sources/index.js';
 import { compressResponses } from './transport/content-coding.js';
+import { corsPolicy } from './transport/cors.js';
 import { createFastPath, type FastPathServerContext } from './transport/fast-path.js';
 import { serveStaticPage } from './transport/static-page.js';
+import type { Identify } from './trust/caller.js';
+import { callerScopeGate } from './trust/caller-gate.js';
+import { loadManifest } from './trust/manifest.js';
 import { createUpstreamScope } from './upstream-scope.js';
 
 // createGateway wires every per-process service and returns the Yoga instance plus start/close.
@@ -67,6 +74,11 @@ export interface GatewayDeps {
   now?: () => number;
   /** Execute and serialize each live event once per distinct subscription (default true; off only to measure it). */
   shareLiveResults?: boolean;
+  /**
+   * Test seam until src/auth/ lands: the caller's scopes from a request's headers (query:any lets it
+   * send documents outside the trusted-documents manifest). The integrator replaces it with real keys.
+   */
+  identify?: Identify;
 }
 
 export interface Gateway {
@@ -220,6 +232,9 @@ export function createGateway(config: Config, deps: GatewayDeps = {}): Gateway {
     forRequest,
   };
   const quota = quotaView(config, http);
+  const trustedDocuments = config.trustedDocuments.file
+    ? loadManifest(config.trustedDocuments.file)
+    : undefined;
   const subscriptions = trackSubscriptions();
   const schema = buildSchema();
   const requestLog = createRequestLog({ logger, metrics });
@@ -246,7 +261,12 @@ export function createGateway(config: Config, deps: GatewayDeps = {}): Gateway {
     context: (initial) =>
       createContext(services, { freshness: (initial as Partial<FastPathServerContext>).freshness }),
     // Every README example as a ready tab (src/examples.ts).
-    graphiql: { title: 'marketgraph', defaultTabs: graphiqlTabs(), subscriptionsProtocol: 'WS' },
+    graphiql: config.frontDoor.graphiql
+      ? { title: 'marketgraph', defaultTabs: graphiqlTabs(), subscriptionsProtocol: 'WS' }
+      : false,
+    cors: corsPolicy(config.frontDoor),
+    // GraphQL over HTTP's persisted documents (plugins/use-trusted-documents.ts).
+    extraParamNames: ['documentId'],
     // The bundled GraphiQL needs no CDN; the page is ~9 MB, so it is rendered once. Its module is loaded
     // on the first GraphiQL request, not at start: it costs ~80 MB of RSS, which a gateway that only
     // serves API traffic never needs.
@@ -277,6 +297,14 @@ export function createGateway(config: Config, deps: GatewayDeps = {}): Gateway {
         ready: readiness,
       }),
       useRequestParams(),
+      ...(trustedDocuments
+        ? useTrustedDocuments({
+            documents: trustedDocuments,
+            mode: config.trustedDocuments.mode,
+            identify: deps.identify,
+          })
+        : []),
+      useIntrospectionSwitch({ enabled: config.frontDoor.introspection }),
       useDocumentLimits(config.limits),
       useDocumentCache({ maxBytes: config.limits.documentCacheBytes }),
       useOperationLimits(config.limits),
@@ -286,6 +314,7 @@ export function createGateway(config: Config, deps: GatewayDeps = {}): Gateway {
         table: upstreamCostTable({ config, defaultPageSize: 50, maxPageSize: config.limits.maxPageSize }),
       }),
       useCostReport({ quota }),
+      useExecutionTimeout({ timeoutMs: config.limits.executionTimeoutMs }),
       useResponseCache(),
       useUpstreamBudget({ logger }),
       useDeferStream(),
@@ -322,6 +351,10 @@ export function createGateway(config: Config, deps: GatewayDeps = {}): Gateway {
         passThrough: pages,
         compress: config.compression,
         quota,
+        gates:
+          trustedDocuments && config.trustedDocuments.mode === 'enforce' && deps.identify
+            ? [callerScopeGate(deps.identify)]
+            : [],
         onError: (error) => logger.error({ err: describe(error) }, 'response cache fast path failed'),
       })
     : pages;

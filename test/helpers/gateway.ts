@@ -5,7 +5,7 @@ import type { GraphQLResponse } from '../../scripts/lib/gateway-process.js';
 import { type Config, loadConfig, UPSTREAMS, type UpstreamName, withProviderUrls } from '../../src/config.js';
 import { sandboxEndpoints } from '../../src/sandbox/dialects.js';
 import { type Sandbox, type SandboxOptions, startSandbox } from '../../src/sandbox/server.js';
-import { createGateway, type Gateway } from '../../src/server.js';
+import { createGateway, type Gateway, type GatewayDeps } from '../../src/server.js';
 
 // Starts the sandbox and a gateway over it in-process, the way `npm start` does, with knobs for tests.
 
@@ -28,13 +28,18 @@ export async function startTestGateway(
     sandboxInstance?: Sandbox;
     /** Silent by default; tests that read log lines pass their own. */
     logger?: Logger;
+    /** GatewayDeps.identify: the caller's scopes (test seam until src/auth/). */
+    identify?: GatewayDeps['identify'];
   } = {},
 ): Promise<TestGateway> {
   const sandbox = options.sandboxInstance ?? (await startSandbox({ quotas: false, ...options.sandbox }));
   const env = { MARKETGRAPH_PORT: '0', MARKETGRAPH_LOG_LEVEL: 'silent', ...options.env };
   const endpoints = sandboxEndpoints(sandbox);
   const config = withProviderUrls(loadConfig({ env }), endpoints, env);
-  const gateway = createGateway(config, { logger: options.logger ?? pino({ level: 'silent' }) });
+  const gateway = createGateway(config, {
+    logger: options.logger ?? pino({ level: 'silent' }),
+    identify: options.identify,
+  });
   return {
     sandbox,
     gateway,
