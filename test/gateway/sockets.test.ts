@@ -316,7 +316,7 @@ describe('the connection cap', () => {
       answer = { status: response.status, body: await response.json() };
       if (answer.status !== 200) await new Promise((resolve) => setTimeout(resolve, 25));
     }
-    expect(answer).toEqual({ status: 200, body: { data: { __typename: 'Query' } } });
+    expect(answer).toMatchObject({ status: 200, body: { data: { __typename: 'Query' } } });
     for (const raw of held) raw.socket.destroy();
   });
 });
