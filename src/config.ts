@@ -1,5 +1,12 @@
 import { type AuthConfig, authConfig, checkAuth } from './config/auth.js';
 import { ConfigError } from './config/error.js';
+import {
+  checkTrustedDocuments,
+  type FrontDoorConfig,
+  frontDoorConfig,
+  type TrustedDocumentsConfig,
+  trustedDocumentsConfig,
+} from './config/front-door.js';
 import { type Resolved, resolveSettings } from './config/resolve.js';
 import { CHECKS, type SETTINGS } from './config/settings.js';
 import { type TracingConfig, tracingConfig } from './config/tracing.js';
@@ -12,6 +19,7 @@ import type { ProviderEndpoints } from './config/upstreams.js';
 
 export type { AuthConfig } from './config/auth.js';
 export { ConfigError } from './config/error.js';
+export type { FrontDoorConfig, TrustedDocumentsConfig } from './config/front-door.js';
 export type { TracesSampler, TracingConfig } from './config/tracing.js';
 export {
   type ProviderEndpointOverride,
@@ -24,7 +32,12 @@ export {
  * The table's values, with what the auth rows mean taken together (src/config/auth.ts) and what the
  * SDK makes of the OTEL_* rows (src/config/tracing.ts).
  */
-export type Config = Omit<Resolved<typeof SETTINGS>, 'auth'> & { auth: AuthConfig; tracing: TracingConfig };
+export type Config = Omit<Resolved<typeof SETTINGS>, 'auth' | 'frontDoor' | 'trustedDocuments'> & {
+  auth: AuthConfig;
+  frontDoor: FrontDoorConfig;
+  trustedDocuments: TrustedDocumentsConfig;
+  tracing: TracingConfig;
+};
 export type ProviderConfig = Config['providers'][keyof Config['providers']];
 
 export interface LoadConfigInput {
@@ -44,11 +57,13 @@ export function loadConfig(input: LoadConfigInput = {}): Config {
     argv: input.argv ?? [],
     endpoints: input.endpoints ?? {},
   });
-  const authProblem = checkAuth(values.auth);
-  if (authProblem) throw new ConfigError(authProblem);
+  for (const problem of [checkAuth(values.auth), checkTrustedDocuments(values.trustedDocuments)])
+    if (problem) throw new ConfigError(problem);
   const config: Config = {
     ...values,
     auth: authConfig(values.auth, values.profile),
+    frontDoor: frontDoorConfig(values.frontDoor, values.profile),
+    trustedDocuments: trustedDocumentsConfig(values.trustedDocuments, values.profile),
     tracing: tracingConfig(values.otel),
   };
   for (const check of CHECKS) {

@@ -4,6 +4,7 @@ import type { Client } from './auth/client.js';
 import type { Cache } from './cache.js';
 import type { CandleService } from './candles.js';
 import type { Config } from './config.js';
+import { createReadLog, type ReadLog } from './cost/read-log.js';
 import type { Freshness } from './freshness.js';
 import type { Fx } from './fx.js';
 import type { UpstreamBudget } from './http/budget.js';
@@ -48,9 +49,11 @@ export interface Services {
   /**
    * The services that call providers as one request sees them: every provider call spends `budget`.
    * With `freshness`, they read through its recording view of the cache (src/freshness.ts); with
-   * `trace`, their provider calls and cache lookups are spans of the request's trace (src/telemetry/).
+   * `trace`, their provider calls and cache lookups are spans of the request's trace (src/telemetry/);
+   * with `reads`, what they read is recorded for extensions.cost and extensions.freshness
+   * (src/cost/read-log.ts).
    */
-  forRequest: (budget: UpstreamBudget, freshness?: Freshness, trace?: RequestTrace) => UpstreamScope;
+  forRequest: (budget: UpstreamBudget, view?: RequestView) => UpstreamScope;
 }
 
 /** What marketgraph adds to Yoga's initial context. */
@@ -66,7 +69,21 @@ export interface AppContext {
   client?: Client;
   /** The client's budget as of this request's charge (undefined before it, or with auth off). */
   clientBudget?: { remaining(): BudgetSnapshot | undefined };
+  /** What this request read from the cache, for extensions.cost and extensions.freshness; none outside requests. */
+  reads?: ReadLog;
+  /** Upstream calls the operation can cause (src/cost/), set after validation, before execution. */
+  costEstimate?: number;
 }
+
+/** How one request sees the process's cache: recorded for the response cache, traced, logged for cost. */
+export interface RequestView {
+  freshness?: Freshness;
+  trace?: RequestTrace;
+  reads?: ReadLog;
+}
+
+/** What a client may still spend in its current window (src/auth/budgets.ts). */
+export type ClientBudgetLeft = BudgetSnapshot;
 
 export type Context = YogaInitialContext & AppContext;
 
@@ -92,15 +109,23 @@ export function createContext(
   const { freshness, trace } = options;
   const caller = options.client ? { client: options.client, clientBudget: options.clientBudget } : {};
   const upstream = services.newBudget();
-  const scoped = once(() => services.forRequest(upstream, freshness, trace));
+  const reads = createReadLog();
+  const scoped = once(() => services.forRequest(upstream, { freshness, trace, reads }));
   const requestServices: Services = {
     ...services,
     onchain: lazily(() => scoped().onchain),
     priceHistory: lazily(() => scoped().priceHistory),
   };
   const loaders = lazily(() => scoped().newLoaders());
-  if (!freshness) return { services: requestServices, loaders, upstream, ...caller };
-  return { services: refusingServices(requestServices, freshness), loaders, upstream, freshness, ...caller };
+  if (!freshness) return { services: requestServices, loaders, upstream, reads, ...caller };
+  return {
+    services: refusingServices(requestServices, freshness),
+    loaders,
+    upstream,
+    freshness,
+    reads,
+    ...caller,
+  };
 }
 
 function refusingServices(services: Services, freshness: Freshness): Services {

@@ -16,6 +16,9 @@ export type ErrorCode =
   | 'UPSTREAM_BUDGET_EXCEEDED'
   | 'RATE_LIMITED'
   | 'COST_LIMIT_EXCEEDED'
+  | 'EXECUTION_TIMEOUT'
+  | 'TRUSTED_DOCUMENT_REQUIRED'
+  | 'PERSISTED_QUERY_NOT_FOUND'
   | LimitCode;
 
 /** A document refused before any resolver runs because it is too big in one dimension. */
@@ -34,7 +37,7 @@ const MAX_ECHO = 60;
 export type UpstreamCode = Exclude<Extract<ErrorCode, `UPSTREAM_${string}`>, 'UPSTREAM_BUDGET_EXCEEDED'>;
 
 /** Which per-request limit refused an upstream call (UPSTREAM_BUDGET_EXCEEDED's `reason`). */
-export type BudgetReason = 'UPSTREAM_CALLS' | 'QUOTA_SHARE' | 'CANDLE_ROWS';
+export type BudgetReason = 'UPSTREAM_CALLS' | 'QUOTA_SHARE' | 'CANDLE_ROWS' | 'ABANDONED';
 
 /**
  * A failed provider call, already classified, or one the gateway would not make for this request

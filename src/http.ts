@@ -90,6 +90,8 @@ export interface Http {
 
 /** The process's client. */
 export interface HttpClient extends Http {
+  /** Tokens left in this process's view of the provider's quota bucket (cheaper than health()). */
+  quotaLeft(provider: UpstreamName): number;
   /**
    * A view whose calls count against, and are limited by, one request's budget. Same pool, quotas and
    * breakers; its close() does nothing (the pool is the process's). With `trace`, every call is a span.
@@ -247,6 +249,7 @@ export function createHttp(deps: HttpDeps): HttpClient {
 
   const client: HttpClient = {
     get: (call) => get(call),
+    quotaLeft: (provider) => quota.left(provider),
     health(provider) {
       const state = stateOf(provider);
       const breaker = state.breaker.state();

@@ -5,6 +5,7 @@ import { createFreshness, type Freshness, observeWrites } from './freshness.js';
 import type { Metrics } from './metrics.js';
 import { REQUEST_ID_HEADER } from './request-id.js';
 import { type Coding, encode } from './transport/content-coding.js';
+import { type DeflatedPrefix, deflatePrefix } from './transport/gzip-splice.js';
 
 // Whole answers, bounded by the freshness of the values they contain. An answer is stored only when
 // its execution read every value through the observed cache (src/freshness.ts), none of them stale or
@@ -53,8 +54,17 @@ export interface StoredAnswer {
   body: Buffer;
   /** The body's media type ('' when execution gave none). */
   contentType: string;
-  /** Strong validator of the body and its media type, quoted. */
+  /** Validator of the body and its media type, quoted (of the body before `costAt` when spliced). */
   etag: string;
+  /**
+   * Where extensions.cost starts in `body`; it runs to the last two bytes (`}}`). A hit sends the
+   * bytes before it, its own cost, and `}}` (plugins/use-cost-report.ts), so `etag` is weak then.
+   */
+  costAt?: number;
+  /** The answer's extensions.cost.estimate, for hits. */
+  estimate?: number | null;
+  /** When spliced: the bytes before `costAt`, DEFLATE-compressed once (src/transport/gzip-splice.ts). */
+  deflatedPrefix?: DeflatedPrefix;
   /** Epoch ms: served while now < expiresAt. */
   expiresAt: number;
   private: boolean;
@@ -83,6 +93,8 @@ export interface ResponseCache {
       headers: ReadonlyArray<readonly [string, string]>;
       body: Buffer;
       private: boolean;
+      /** The extensions.cost JSON the execution ended its body with (plugins/use-cost-report.ts). */
+      costJson?: string;
     },
   ): StoreOutcome;
   abandon(freshness: Freshness): void;
@@ -91,6 +103,8 @@ export interface ResponseCache {
    * while it is stored, its bytes counted against the bound; a hit that asks again gets the same bytes.
    */
   encoded(key: string, answer: StoredAnswer, coding: Coding): Buffer | Promise<Buffer>;
+  /** For a spliced answer: the bytes before extensions.cost, compressed once and kept like `encoded`. */
+  deflatedPrefix(key: string, answer: StoredAnswer): DeflatedPrefix | Promise<DeflatedPrefix>;
   /** The per-process cache, reporting its rewrites here: every consumer must get this one. */
   watch(cache: Cache): Cache;
   now(): number;
@@ -114,6 +128,7 @@ export function createResponseCache(deps: {
   const running = new Set<Freshness>();
   /** Compressions in progress, per stored body (shared by an answer and its copies with more codings). */
   const compressing = new WeakMap<Buffer, Partial<Record<Coding, Promise<Buffer>>>>();
+  const deflating = new WeakMap<Buffer, Promise<DeflatedPrefix>>();
 
   const lru = new LRUCache<string, StoredAnswer>({
     maxSize: deps.maxBytes,
@@ -167,6 +182,14 @@ export function createResponseCache(deps: {
     lru.set(key, next, { noDisposeOnSet: true });
   }
 
+  function keepPrefix(key: string, body: Buffer, prefix: DeflatedPrefix) {
+    const current = lru.peek(key);
+    if (!current || current.body !== body || current.deflatedPrefix) return;
+    const size = current.size + prefix.deflated.length;
+    if (size > maxEntryBytes) return;
+    lru.set(key, { ...current, deflatedPrefix: prefix, size }, { noDisposeOnSet: true });
+  }
+
   function skip(freshness: Freshness, reason: string): StoreOutcome {
     running.delete(freshness);
     metrics?.responseCacheEvent('skip', reason);
@@ -212,12 +235,17 @@ export function createResponseCache(deps: {
       const size =
         answer.body.length + headerBytes + reads.reduce((sum, id) => sum + 2 * id.length + 64, 256);
       if (size > maxEntryBytes) return skip(freshness, 'too-large');
+      const costAt = spliceAt(answer.body, answer.costJson);
+      const validated = costAt === undefined ? answer.body : answer.body.subarray(0, costAt);
       const stored: StoredAnswer = {
         status: answer.status,
         headers,
         body: answer.body,
         contentType,
-        etag: `"${hash('sha256', Buffer.concat([Buffer.from(`${contentType}\n`), answer.body]), 'base64url')}"`,
+        etag: `"${hash('sha256', Buffer.concat([Buffer.from(`${contentType}\n`), validated]), 'base64url')}"`,
+        ...(costAt === undefined
+          ? {}
+          : { costAt, estimate: (JSON.parse(answer.costJson!) as { estimate: number | null }).estimate }),
         expiresAt: freshness.expiresAt,
         private: answer.private,
         reads,
@@ -257,10 +285,33 @@ export function createResponseCache(deps: {
       pending[coding] = started;
       return started;
     },
+    deflatedPrefix(key, answer) {
+      if (answer.deflatedPrefix) return answer.deflatedPrefix;
+      const inFlight = deflating.get(answer.body);
+      if (inFlight) return inFlight;
+      const started = deflatePrefix(answer.body.subarray(0, answer.costAt)).then((prefix) => {
+        deflating.delete(answer.body);
+        keepPrefix(key, answer.body, prefix);
+        return prefix;
+      });
+      deflating.set(answer.body, started);
+      return started;
+    },
     watch: (cache) => observeWrites(cache, onWrite),
     now,
     get stats() {
       return { bytes: lru.calculatedSize, entries: lru.size };
     },
   };
+}
+
+const SPLICE_TAIL = Buffer.from('}}');
+
+/** Where `costJson` starts, when the body ends with it and the two braces that close extensions and the answer. */
+function spliceAt(body: Buffer, costJson: string | undefined): number | undefined {
+  if (!costJson) return undefined;
+  const at = body.length - Buffer.byteLength(costJson) - SPLICE_TAIL.length;
+  if (at <= 0) return undefined;
+  if (!body.subarray(body.length - SPLICE_TAIL.length).equals(SPLICE_TAIL)) return undefined;
+  return body.toString('utf8', at, body.length - SPLICE_TAIL.length) === costJson ? at : undefined;
 }

@@ -6,11 +6,14 @@ import { createYoga, maskError, type YogaServerInstance } from 'graphql-yoga';
 import pino, { type Logger } from 'pino';
 import { WebSocketServer } from 'ws';
 import { createAuth } from './auth/auth.js';
-import { createCache } from './cache.js';
+import { type Cache, createCache } from './cache.js';
 import { version } from './cli.js';
 import { type Config, UPSTREAMS } from './config.js';
 import { capConnections, UPGRADE_REFUSAL } from './connection-cap.js';
-import { type AppContext, type Context, createContext, type Services } from './context.js';
+import { type AppContext, type Context, createContext, type RequestView, type Services } from './context.js';
+import type { ReadLog } from './cost/read-log.js';
+import { quotaView } from './cost/report.js';
+import { upstreamCostTable } from './cost/upstream-cost.js';
 import { graphiqlTabs } from './examples.js';
 import type { Condition, Freshness } from './freshness.js';
 import { budgetLimits, createUpstreamBudget, type UpstreamBudget } from './http/budget.js';
@@ -23,15 +26,19 @@ import { createLive } from './live/live.js';
 import { serveGraphqlWs, type WsTransport } from './live/ws-transport.js';
 import { createMcp, MCP_PATH, type Mcp } from './mcp/index.js';
 import { createMetrics } from './metrics.js';
+import { useCostReport } from './plugins/use-cost-report.js';
 import { useDocumentCache } from './plugins/use-document-cache.js';
 import { useDocumentLimits } from './plugins/use-document-limits.js';
 import { useEndpoints } from './plugins/use-endpoints.js';
+import { useExecutionTimeout } from './plugins/use-execution-timeout.js';
+import { useIntrospectionSwitch } from './plugins/use-introspection-switch.js';
 import { useLimits } from './plugins/use-limits.js';
 import { useOperationLimits } from './plugins/use-operation-limits.js';
 import { createRequestLog } from './plugins/use-request-log.js';
 import { useRequestParams } from './plugins/use-request-params.js';
 import { useResponseCache } from './plugins/use-response-cache.js';
 import { useSharedSubscriptionResults } from './plugins/use-shared-subscription-results.js';
+import { useTrustedDocuments } from './plugins/use-trusted-documents.js';
 import { useUpstreamBudget } from './plugins/use-upstream-budget.js';
 import { orderQuoteProviders } from './quotes.js';
 import { createReadiness } from './readiness.js';
@@ -41,10 +48,12 @@ import { createResponseCache } from './response-cache.js';
 import { buildSchema } from './schema/index.js';
 import { createSignalService } from './signals/service.js';
 import { createSources } from './sources/index.js';
-import type { RequestTrace, Tracing } from './telemetry/tracing.js';
+import type { Tracing } from './telemetry/tracing.js';
 import { compressResponses } from './transport/content-coding.js';
+import { corsPolicy } from './transport/cors.js';
 import { createFastPath, type FastPathServerContext } from './transport/fast-path.js';
 import { serveStaticPage } from './transport/static-page.js';
+import { loadManifest } from './trust/manifest.js';
 import { createUpstreamScope } from './upstream-scope.js';
 
 // createGateway wires every per-process service and returns the Yoga instance plus start/close.
@@ -174,8 +183,9 @@ export function createGateway(config: Config, deps: GatewayDeps = {}): Gateway {
   const { candles, fx, onchain } = outside;
   const limits = budgetLimits(config);
   const { tracing } = deps;
-  const forRequest = (budget: UpstreamBudget, freshness?: Freshness, trace?: RequestTrace) => {
-    const observed = freshness ? freshness.observe(cache) : cache;
+  const forRequest = (budget: UpstreamBudget, view: RequestView = {}) => {
+    const { freshness, trace, reads } = view;
+    const observed = observeReads(freshness ? freshness.observe(cache) : cache, reads);
     return createUpstreamScope({
       config,
       cache: trace ? trace.cache(observed) : observed,
@@ -246,6 +256,10 @@ export function createGateway(config: Config, deps: GatewayDeps = {}): Gateway {
     newBudget: () => createUpstreamBudget(limits),
     forRequest,
   };
+  const quota = quotaView(config, http);
+  const trustedDocuments = config.trustedDocuments.file
+    ? loadManifest(config.trustedDocuments.file)
+    : undefined;
   const subscriptions = trackSubscriptions();
   const schema = buildSchema();
   const requestLog = createRequestLog({ logger, metrics });
@@ -276,7 +290,12 @@ export function createGateway(config: Config, deps: GatewayDeps = {}): Gateway {
         ...auth.contextFor(initial as { request?: Request; identity?: unknown }),
       }),
     // Every README example as a ready tab (src/examples.ts).
-    graphiql: { title: 'marketgraph', defaultTabs: graphiqlTabs(), subscriptionsProtocol: 'WS' },
+    graphiql: config.frontDoor.graphiql
+      ? { title: 'marketgraph', defaultTabs: graphiqlTabs(), subscriptionsProtocol: 'WS' }
+      : false,
+    cors: corsPolicy(config.frontDoor),
+    // GraphQL over HTTP's persisted documents (plugins/use-trusted-documents.ts).
+    extraParamNames: ['documentId'],
     // The bundled GraphiQL needs no CDN; the page is ~9 MB, so it is rendered once. Its module is loaded
     // on the first GraphiQL request, not at start: it costs ~80 MB of RSS, which a gateway that only
     // serves API traffic never needs.
@@ -313,16 +332,23 @@ export function createGateway(config: Config, deps: GatewayDeps = {}): Gateway {
       useRequestParams(),
       // The client's traceparent, then spans for parse, validate and execute (src/telemetry/).
       ...(tracing?.plugins ?? []),
+      // After identity (ctx.client decides who may send documents outside the manifest).
+      ...(trustedDocuments
+        ? useTrustedDocuments({ documents: trustedDocuments, mode: config.trustedDocuments.mode })
+        : []),
+      useIntrospectionSwitch({ enabled: config.frontDoor.introspection }),
       useDocumentLimits(config.limits),
       useDocumentCache({ maxBytes: config.limits.documentCacheBytes }),
       useOperationLimits(config.limits),
       useLimits({
-        maxCost: config.limits.maxComplexity,
+        maxCost: config.limits.maxCost,
         maxNodes: config.limits.maxNodes,
-        maxPageSize: config.limits.maxPageSize,
+        table: upstreamCostTable({ config, defaultPageSize: 50, maxPageSize: config.limits.maxPageSize }),
       }),
+      useCostReport({ quota }),
       // After the cost plugins (it charges their estimate), before anything that runs the operation.
       auth.budgetsPlugin,
+      useExecutionTimeout({ timeoutMs: config.limits.executionTimeoutMs }),
       useResponseCache(),
       useUpstreamBudget({ logger }),
       useDeferStream(),
@@ -368,6 +394,10 @@ export function createGateway(config: Config, deps: GatewayDeps = {}): Gateway {
         passThrough: pages,
         gates: config.auth.mode === 'off' ? [] : [auth.gate],
         compress: config.compression,
+        quota,
+        // Auth's gate keys answers by the caller's scope set, so an answer to a document outside the
+        // trusted manifest (stored for a caller with query:any) is never served to one without it.
+        budgetFor: (req) => auth.budgetFor(req),
         onError: (error) => logger.error({ err: describe(error) }, 'response cache fast path failed'),
       })
     : pages;
@@ -508,6 +538,10 @@ function quoteOrderCondition(order: () => string): Condition {
       return value;
     },
   };
+}
+
+function observeReads(cache: Cache, reads: ReadLog | undefined): Cache {
+  return reads ? reads.observe(cache) : cache;
 }
 
 function describe(error: unknown): string {

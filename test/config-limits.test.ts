@@ -7,7 +7,8 @@ describe('loadConfig: limits', () => {
   it('has the documented defaults', () => {
     expect(loadConfig({ env: {} }).limits).toEqual({
       maxPageSize: 250,
-      maxComplexity: 5_000,
+      maxCost: 50,
+      executionTimeoutMs: 15_000,
       maxUpstreamCallsPerRequest: 100,
       maxCandleRowsPerRequest: 50_000,
       maxQuotaSharePerRequest: 25,
@@ -56,5 +57,38 @@ describe('loadConfig: limits', () => {
   ])('rejects %s=%s', (name, value, range) => {
     expect(() => loadConfig({ env: { [name]: value } })).toThrow(ConfigError);
     expect(() => loadConfig({ env: { [name]: value } })).toThrow(`${name}: must be a whole number ${range}`);
+  });
+});
+
+describe('loadConfig: cost and the front door', () => {
+  it('refuses the old cost setting, whose units were not upstream calls', () => {
+    expect(() => loadConfig({ env: { MARKETGRAPH_MAX_COMPLEXITY: '5000' } })).toThrow(/MARKETGRAPH_MAX_COST/);
+  });
+
+  it('opens introspection, GraphiQL and localhost CORS in the sandbox profile only', () => {
+    expect(loadConfig({ env: {} }).frontDoor).toEqual({
+      corsOrigins: [],
+      corsLocalhost: true,
+      introspection: true,
+      graphiql: true,
+    });
+    expect(loadConfig({ env: { MARKETGRAPH_PROFILE: 'live' } }).frontDoor).toEqual({
+      corsOrigins: [],
+      corsLocalhost: false,
+      introspection: false,
+      graphiql: false,
+    });
+    expect(loadConfig({ env: { MARKETGRAPH_PROFILE: 'live' } }).trustedDocuments.mode).toBe('enforce');
+  });
+
+  it('reads an origin list, replacing the localhost default', () => {
+    const { frontDoor } = loadConfig({
+      env: { MARKETGRAPH_CORS_ORIGINS: 'https://app.example.com, http://localhost:3000' },
+    });
+    expect(frontDoor.corsOrigins).toEqual(['https://app.example.com', 'http://localhost:3000']);
+    expect(frontDoor.corsLocalhost).toBe(false);
+    expect(() => loadConfig({ env: { MARKETGRAPH_CORS_ORIGINS: 'https://app.example.com/path' } })).toThrow(
+      /MARKETGRAPH_CORS_ORIGINS/,
+    );
   });
 });

@@ -5,7 +5,7 @@ import { streamOpened, useClientBudgets } from '../plugins/use-client-budgets.js
 import { type ClientIdentity, useClientIdentity } from '../plugins/use-client-identity.js';
 import type { RedisConnection } from '../redis.js';
 import type { RequestGate } from '../transport/fast-path.js';
-import { type ClientBudgets, createClientBudgets } from './budgets.js';
+import { type BudgetSnapshot, type ClientBudgets, createClientBudgets } from './budgets.js';
 import type { Client } from './client.js';
 import { chargeError, httpRefusal, refusalError } from './errors.js';
 import { createIdentifier, type Identifier, type IdentifyOutcome, type Identity } from './identify.js';
@@ -24,6 +24,8 @@ export interface Auth {
   gate: RequestGate;
   /** Before parsing (Yoga's onRequestParse): identifies the caller. */
   identityPlugin: Plugin;
+  /** The budget left of the caller the gate admitted (for a stored answer's extensions.cost). */
+  budgetFor(req: IncomingMessage): BudgetSnapshot | undefined;
   /** At execution start, after the cost plugins: charges the request and its cost. */
   budgetsPlugin: Plugin;
   /** What the context gets: the client and its budget view; {} with auth off. */
@@ -115,6 +117,7 @@ export function createAuth(deps: {
     keys,
     gate,
     identityPlugin: identity.plugin,
+    budgetFor: (req) => identity.gated.get(req)?.remaining(),
     budgetsPlugin: useClientBudgets(budgets),
     contextFor(initial) {
       const auth = identity.of(initial);

@@ -1,4 +1,6 @@
+import { z } from 'zod';
 import { AUTH_SETTINGS } from './auth.js';
+import { FRONT_DOOR_SETTINGS, TRUSTED_DOCUMENT_SETTINGS } from './front-door.js';
 import {
   bool,
   httpUrl,
@@ -283,11 +285,30 @@ export const SETTINGS = {
   limits: {
     /** Not a setting: the schema's `first` maximum, documented with it. */
     maxPageSize: 250,
-    maxComplexity: setting({
+    maxCost: setting({
+      env: 'MARKETGRAPH_MAX_COST',
+      parse: wholeNumber(1, 100_000),
+      default: 50,
+      doc: 'cost limit per operation: the upstream calls it can cause, counted with the real batch sizes (`COST_LIMIT_EXCEEDED` above it, before any call)',
+    }),
+    /** Refused with a pointer to its replacement: its units were items × work, not upstream calls. */
+    maxComplexity: setting<undefined>({
       env: 'MARKETGRAPH_MAX_COMPLEXITY',
-      parse: wholeNumber(1, 1_000_000),
-      default: 5_000,
-      doc: 'query cost limit: items asked for × the upstream work per item',
+      parse: z
+        .string()
+        .refine(() => false, {
+          message: 'replaced by MARKETGRAPH_MAX_COST, which counts estimated upstream calls (default 50)',
+        })
+        .transform(() => undefined),
+      default: undefined,
+      shown: 'removed',
+      doc: 'removed: use `MARKETGRAPH_MAX_COST` (setting it stops start-up with that message)',
+    }),
+    executionTimeoutMs: setting({
+      env: 'MARKETGRAPH_EXECUTION_TIMEOUT_MS',
+      parse: wholeNumber(10, 600_000),
+      default: 15_000,
+      doc: "a request's execution is abandoned after this (`EXECUTION_TIMEOUT`, 504), its upstream calls with it",
     }),
     maxBodyBytes: setting({
       env: 'MARKETGRAPH_MAX_BODY_BYTES',
@@ -372,6 +393,10 @@ export const SETTINGS = {
       doc: 'memory bound of the response cache; answers larger than an eighth of it are not stored',
     }),
   },
+  /** CORS, introspection, GraphiQL (src/config/front-door.ts); Config.frontDoor is derived from them. */
+  frontDoor: FRONT_DOOR_SETTINGS,
+  /** Operations allowed by hash (src/trust/); Config.trustedDocuments is derived from them. */
+  trustedDocuments: TRUSTED_DOCUMENT_SETTINGS,
   /** Client identity, scopes and budgets (src/config/auth.ts); Config.auth is derived from them. */
   auth: AUTH_SETTINGS,
   batching: {

@@ -61,6 +61,8 @@ export interface UpstreamBudget {
   summary(): BudgetSummary;
   /** Stops enforcing the limits (a subscription is not a request); counting goes on. */
   exempt(): void;
+  /** The request gave up (its execution timed out): every later call is refused, exempt or not. */
+  abandon(): void;
 }
 
 export interface BudgetLimits {
@@ -96,12 +98,22 @@ class RequestBudget implements UpstreamBudget {
   private candleRows = 0;
   private refusalCount = 0;
   private enforce = true;
+  private abandoned = false;
 
   constructor(private readonly limits: BudgetLimits) {}
 
   reserve(provider: UpstreamName, endpoint: string, cost: number): Spend | UpstreamError {
     const { limits } = this;
     const s = this.of(provider);
+    if (this.abandoned) {
+      return this.refuse(
+        provider,
+        endpoint,
+        'ABANDONED',
+        0,
+        'the request was abandoned (MARKETGRAPH_EXECUTION_TIMEOUT_MS)',
+      );
+    }
     if (this.enforce && this.callCount >= limits.maxCalls) {
       return this.refuse(
         provider,
@@ -186,6 +198,10 @@ class RequestBudget implements UpstreamBudget {
 
   exempt(): void {
     this.enforce = false;
+  }
+
+  abandon(): void {
+    this.abandoned = true;
   }
 
   private of(provider: UpstreamName): ProviderSpend {

@@ -1,12 +1,15 @@
 import {
   type DocumentNode,
+  type FragmentDefinitionNode,
   GraphQLError,
   type GraphQLSchema,
   getOperationAST,
   getVariableValues,
+  Kind,
 } from 'graphql';
-import { type ComplexityEstimator, getComplexity } from 'graphql-query-complexity';
 import type { Plugin } from 'graphql-yoga';
+import { estimateCost } from '../cost/estimate.js';
+import type { CostTable } from '../cost/upstream-cost.js';
 import { limitExceeded, quote } from '../errors.js';
 import { checkVariables, type VariableSite, variableSites } from '../limits/input-values.js';
 import { shortenError } from '../limits/short-error.js';
@@ -14,42 +17,22 @@ import { shortenError } from '../limits/short-error.js';
 // What an operation may make us do, checked with its variables before any resolver runs, in this order:
 // variable values against their argument limits (on the raw JSON, so a million ids are refused on the
 // length of the list), variable coercion (coded BAD_USER_INPUT), then the field count (fragments
-// expanded) and the query cost. Cost follows what a query makes us do upstream: a field costs its
-// `extensions.cost` (fields that need an unbatchable provider call per parent, like candles, cost more)
-// plus its children, times how many items it asks for (`first`, or the length of `ids` / `assetIds`),
-// unless `extensions.paged` is false (a page of candles is one upstream window, not one call per row).
-// Depth, aliases and directives are checked earlier, at validation (use-operation-limits.ts).
+// expanded) and the cost: the upstream calls the operation can cause, with the providers' real batch
+// sizes (src/cost/upstream-cost.ts). The estimate is left on the context (`costEstimate`) for
+// extensions.cost and per-client cost budgets. Depth, aliases and directives are checked earlier, at
+// validation (use-operation-limits.ts).
 
 export interface LimitOptions {
+  /** Upstream calls one operation may be estimated to cause. */
   maxCost: number;
   /** Field selections per operation, fragments expanded. */
   maxNodes?: number;
-  /** Page size assumed for connections queried without `first`. */
-  defaultPageSize?: number;
-  /** Larger pages are refused by the resolvers with BAD_USER_INPUT; cost them at this size. */
-  maxPageSize?: number;
+  /** What each field costs upstream. */
+  table: CostTable;
 }
 
-/** graphql-query-complexity's own message for its node cap (test/plugins/use-limits.test.ts pins it). */
-export const NODE_CAP_MESSAGE = /maximum allowed number of nodes/;
-
-export function useLimits({
-  maxCost,
-  maxNodes = 1_000,
-  defaultPageSize = 50,
-  maxPageSize = 250,
-}: LimitOptions): Plugin {
-  const estimator: ComplexityEstimator = ({ field, args, childComplexity }) => {
-    const own = typeof field.extensions?.cost === 'number' ? field.extensions.cost : 1;
-    const count =
-      field.extensions?.paged === false
-        ? 1
-        : ((typeof args.first === 'number' ? args.first : undefined) ??
-          (Array.isArray(args.ids) ? args.ids.length : undefined) ??
-          (Array.isArray(args.assetIds) ? args.assetIds.length : undefined) ??
-          (field.name === 'assets' ? defaultPageSize : 1));
-    return Math.min(Math.max(1, count), maxPageSize) * (own + childComplexity);
-  };
+export function useLimits({ maxCost, maxNodes = 1_000, table }: LimitOptions): Plugin {
+  const fragmentsByDocument = new WeakMap<DocumentNode, Record<string, FragmentDefinitionNode>>();
   const sitesByDocument = new WeakMap<DocumentNode, VariableSite[]>();
 
   const check = (args: {
@@ -57,6 +40,7 @@ export function useLimits({
     document: DocumentNode;
     variableValues?: Record<string, unknown> | null;
     operationName?: string | null;
+    contextValue?: unknown;
   }): GraphQLError[] | undefined => {
     const variables = args.variableValues ?? {};
     const operation = getOperationAST(args.document, args.operationName);
@@ -71,29 +55,34 @@ export function useLimits({
         ),
       ];
     }
+    let coerced: Record<string, unknown> | undefined;
     if (operation.variableDefinitions?.length) {
       const sites = sitesByDocument.get(args.document) ?? variableSites(args.schema, args.document);
       sitesByDocument.set(args.document, sites);
       const refused = checkVariables(sites, variables);
       if (refused) return [refused];
-      const coerced = getVariableValues(args.schema, operation.variableDefinitions, variables, {
+      const result = getVariableValues(args.schema, operation.variableDefinitions, variables, {
         maxErrors: 5,
       });
-      if (coerced.errors) return coerced.errors.map((e) => shortenError(asBadUserInput(e)));
+      if (result.errors) return result.errors.map((e) => shortenError(asBadUserInput(e)));
+      coerced = result.coerced;
     }
-    let cost: number;
-    try {
-      cost = getComplexity({
-        schema: args.schema,
-        query: args.document,
-        variables,
-        ...(args.operationName ? { operationName: args.operationName } : {}),
-        estimators: [estimator],
-        // The library throws once it has evaluated this many; our limit is on the ones before it.
-        maxQueryNodes: maxNodes + 1,
-      });
-    } catch (error) {
-      if (!(error instanceof GraphQLError && NODE_CAP_MESSAGE.test(error.message))) throw error;
+    let fragments = fragmentsByDocument.get(args.document);
+    if (!fragments) {
+      fragments = {};
+      for (const d of args.document.definitions)
+        if (d.kind === Kind.FRAGMENT_DEFINITION) fragments[d.name.value] = d;
+      fragmentsByDocument.set(args.document, fragments);
+    }
+    const estimate = estimateCost({
+      schema: args.schema,
+      operation,
+      fragments,
+      variables: coerced ?? {},
+      table,
+      maxNodes,
+    });
+    if (estimate.nodes > maxNodes) {
       return [
         limitExceeded(
           'NODE_LIMIT_EXCEEDED',
@@ -102,19 +91,18 @@ export function useLimits({
         ),
       ];
     }
-    if (cost <= maxCost) return undefined;
+    const context = args.contextValue as { costEstimate?: number } | undefined;
+    if (context) context.costEstimate = estimate.calls;
+    if (estimate.calls <= maxCost) return undefined;
     return [
       new GraphQLError(
-        `query cost ${Math.ceil(cost)} exceeds the limit of ${maxCost}; ask for fewer items (first, ids) or fewer costly fields (candles, signals, onChainMetrics, quotes)`,
-        { extensions: { code: 'COST_LIMIT_EXCEEDED', cost: Math.ceil(cost), maxCost } },
+        `the operation could make ${estimate.calls} upstream calls, more than the limit of ${maxCost}; ask for fewer items (first, ids) or fewer per-item fields (candles, signals, onChainMetrics, quotes)`,
+        { extensions: { code: 'COST_LIMIT_EXCEEDED', cost: estimate.calls, maxCost } },
       ),
     ];
   };
 
-  const refuse = (
-    args: Parameters<typeof check>[0] & { contextValue?: unknown },
-    stop: (result: { errors: GraphQLError[] }) => void,
-  ) => {
+  const refuse = (args: Parameters<typeof check>[0], stop: (result: { errors: GraphQLError[] }) => void) => {
     const errors = check(args);
     if (!errors) return;
     const overHttp = (args.contextValue as { request?: unknown } | undefined)?.request !== undefined;

@@ -70,7 +70,8 @@ export const BINANCE_KLINE_INTERVALS: readonly string[] = [
 ];
 
 const SYMBOL_PATTERN = /^[A-Z0-9-_.]{1,20}$/;
-const MAX_KLINES = 1000;
+/** Rows per klines call (the cost model in src/cost/ counts with it). */
+export const MAX_KLINES = 1000;
 
 export interface BinanceSourceDeps {
   http: Http;
@@ -78,17 +79,19 @@ export interface BinanceSourceDeps {
   now?: () => number;
 }
 
+/**
+ * Symbols per call. ticker/price has no documented cap and weighs 4 for any count; 100 keeps the
+ * URL short (~1.5 KB). ticker/24hr weighs 2 up to 20 symbols and 40 from 21, so 20 is the cheap size.
+ */
+export const BINANCE_SYMBOLS_PER_CALL = { tickerPrices: 100, tickers24h: 20 } as const;
+
 export type BinanceSource = ReturnType<typeof createBinanceSource>;
 
 export function createBinanceSource(deps: BinanceSourceDeps) {
   const { http, config } = deps;
   const now = deps.now ?? Date.now;
 
-  /**
-   * Symbols per call. ticker/price has no documented cap and weighs 4 for any count; 100 keeps the
-   * URL short (~1.5 KB). ticker/24hr weighs 2 up to 20 symbols and 40 from 21, so 20 is the cheap size.
-   */
-  const maxSymbolsPerCall = { tickerPrices: 100, tickers24h: 20 } as const;
+  const maxSymbolsPerCall = BINANCE_SYMBOLS_PER_CALL;
 
   function assertEnabled() {
     if (!config.enabled) {

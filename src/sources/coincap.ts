@@ -54,7 +54,8 @@ export interface CoinCapSource {
   ): Promise<Array<{ at: Date; price: number }>>;
 }
 
-const MAX_IDS = 2000;
+/** Ids per /assets call (the cost model in src/cost/ counts with it). */
+export const MAX_IDS = 2000;
 const MAX_SYMBOLS = 100;
 
 export function createCoinCapSource(deps: CoinCapDeps): CoinCapSource {

@@ -57,10 +57,13 @@ export interface CoinGeckoSource {
   ping(): Promise<void>;
 }
 
+/** Ids per /coins/markets or /simple/price call (the cost model in src/cost/ counts with it). */
+export const COINGECKO_IDS_PER_CALL = 250;
+
 export function createCoinGeckoSource(deps: CoinGeckoDeps): CoinGeckoSource {
   const { http, config } = deps;
   const now = deps.now ?? Date.now;
-  const maxIdsPerCall = 250;
+  const maxIdsPerCall = COINGECKO_IDS_PER_CALL;
 
   /** Demo keys go in x-cg-demo-api-key; the pro host wants x-cg-pro-api-key (and rejects the other). */
   function authHeaders(): Record<string, string> {

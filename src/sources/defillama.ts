@@ -147,10 +147,13 @@ export interface DefiLlamaSource {
   stablecoinSupplyMetric(stablecoinId?: string): Promise<OnChainMetric | null>;
 }
 
+/** Coins per /prices/current call (the cost model in src/cost/ counts with it). */
+export const DEFILLAMA_COINS_PER_CALL = 100;
+
 export function createDefiLlamaSource(deps: DefiLlamaDeps): DefiLlamaSource {
   const { http } = deps;
   const now = deps.now ?? Date.now;
-  const maxCoinsPerCall = 100;
+  const maxCoinsPerCall = DEFILLAMA_COINS_PER_CALL;
 
   async function chains(): Promise<ChainTvl[]> {
     const rows = await http.get({

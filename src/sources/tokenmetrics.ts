@@ -60,7 +60,7 @@ export interface TokenMetricsSource {
 
 const PAGE_SIZE = 100;
 const MAX_PAGES = 50;
-const IDS_PER_CALL = 50;
+export const IDS_PER_CALL = 50;
 const DAY = 86_400_000;
 
 type Query = Record<string, string | number | undefined>;

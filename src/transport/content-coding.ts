@@ -39,6 +39,13 @@ export function negotiateCoding(acceptEncoding: string | undefined): Coding | un
   return chosen === 'br' || chosen === 'gzip' ? chosen : undefined;
 }
 
+/** Whether gzip is acceptable (a spliced answer can only be sent in gzip: src/transport/gzip-splice.ts). */
+export function acceptsGzip(acceptEncoding: string | undefined): boolean {
+  if (!acceptEncoding) return false;
+  const negotiator = new Negotiator({ headers: { 'accept-encoding': acceptEncoding } });
+  return negotiator.encoding(['gzip', 'identity']) === 'gzip';
+}
+
 /** Media types worth compressing: text and JSON (GraphQL answers, HTML, Prometheus text). */
 export function isCompressible(contentType: string | undefined): boolean {
   if (!contentType) return false;

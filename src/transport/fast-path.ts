@@ -1,8 +1,12 @@
 import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http';
+import type { ClientBudgetLeft } from '../context.js';
+import { costReport, type QuotaView } from '../cost/report.js';
 import type { Freshness } from '../freshness.js';
+import type { CostSplice } from '../plugins/use-cost-report.js';
 import { REQUEST_ID_HEADER, resolveRequestId } from '../request-id.js';
 import { hashKey, type ResponseCache, type StoredAnswer } from '../response-cache.js';
 import {
+  acceptsGzip,
   COMPRESS_MIN_BYTES,
   type Coding,
   codedEtag,
@@ -11,6 +15,7 @@ import {
   matchesEtag,
   negotiateCoding,
 } from './content-coding.js';
+import { type DeflatedPrefix, gzipSplicedParts } from './gzip-splice.js';
 
 // The node:http listener in front of Yoga. For GET and POST on the GraphQL path it computes the
 // response-cache key from the raw request (query string, or body bytes) before anything is parsed, and
@@ -64,6 +69,10 @@ export interface FastPathDeps {
   gates?: readonly RequestGate[];
   /** Compress answers of COMPRESS_MIN_BYTES or more for clients that accept it (default false). */
   compress?: boolean;
+  /** Quota left per provider, for the extensions.cost of a hit. */
+  quota?: QuotaView;
+  /** The caller's per-client budget, for the extensions.cost of a hit (src/auth/, at merge). */
+  budgetFor?: (req: IncomingMessage) => ClientBudgetLeft | undefined;
   onError?: (error: unknown) => void;
 }
 
@@ -74,6 +83,8 @@ export type FastPathServerContext = {
   res: ServerResponse;
   freshness: Freshness;
   scope: string;
+  /** Where the execution leaves the extensions.cost it serialized (plugins/use-cost-report.ts). */
+  costSplice: CostSplice;
 };
 
 /** Bodies the fast path buffers: cacheable operations are small; bigger ones go to Yoga as a stream. */
@@ -84,6 +95,7 @@ const QUESTION_MARK = 63;
 const GET_VARY = 'Accept, Origin';
 /** ... and, when it could be compressed, on Accept-Encoding. */
 const GET_VARY_CODED = 'Accept, Origin, Accept-Encoding';
+const noQuota: QuotaView = () => ({});
 const UNEXPECTED = Buffer.from('{"errors":[{"message":"Unexpected error."}]}');
 
 export function createFastPath(deps: FastPathDeps): RequestListener {
@@ -191,6 +203,7 @@ export function createFastPath(deps: FastPathDeps): RequestListener {
     personal: boolean,
   ) {
     const freshness = cache.begin();
+    const costSplice: CostSplice = {};
     let status: number;
     let headers: Array<[string, string]>;
     let bytes: Buffer;
@@ -202,7 +215,7 @@ export function createFastPath(deps: FastPathDeps): RequestListener {
           headers: headerPairs(req.rawHeaders, req.headers[REQUEST_ID_HEADER] as string),
           ...(body ? { body } : {}),
         },
-        { req, res, freshness, scope },
+        { req, res, freshness, scope, costSplice },
       );
       status = response.status;
       headers = [...response.headers];
@@ -212,7 +225,13 @@ export function createFastPath(deps: FastPathDeps): RequestListener {
       fail(res, error);
       return;
     }
-    const outcome = cache.store(key, freshness, { status, headers, body: bytes, private: personal });
+    const outcome = cache.store(key, freshness, {
+      status,
+      headers,
+      body: bytes,
+      private: personal,
+      costJson: costSplice.json,
+    });
     if ('stored' in outcome) {
       writeStored(req, res, method, key, outcome.stored, 'miss');
       return;
@@ -261,6 +280,10 @@ export function createFastPath(deps: FastPathDeps): RequestListener {
     answer: StoredAnswer,
     outcome: 'hit' | 'miss',
   ) {
+    if (answer.costAt !== undefined) {
+      writeSpliced(req, res, method, key, answer, outcome);
+      return;
+    }
     const codable =
       compress && answer.body.length >= COMPRESS_MIN_BYTES && isCompressible(answer.contentType);
     if (method === 'GET') {
@@ -338,6 +361,91 @@ export function createFastPath(deps: FastPathDeps): RequestListener {
       res.writeHead(answer.status, headers);
       res.end(body);
     });
+  }
+
+  /**
+   * A stored answer whose extensions.cost is per response: the stored bytes up to it, then this
+   * response's cost (a hit's: no upstream calls, quota as it is now; a miss's: its own). Compressed
+   * answers are gzip, the stored part compressed once (src/transport/gzip-splice.ts); the validator
+   * is weak, since the bytes after it differ.
+   */
+  function writeSpliced(
+    req: IncomingMessage,
+    res: ServerResponse,
+    method: 'GET' | 'POST',
+    key: string,
+    answer: StoredAnswer,
+    outcome: 'hit' | 'miss',
+  ) {
+    const at = answer.costAt!;
+    const codable =
+      compress && answer.body.length >= COMPRESS_MIN_BYTES && isCompressible(answer.contentType);
+    const coding: Coding | undefined =
+      codable && acceptsGzip(req.headers['accept-encoding']) ? 'gzip' : undefined;
+    const trailing: string[] = [];
+    if (method === 'GET') {
+      const seconds = Math.max(0, Math.floor((answer.expiresAt - cache.now()) / 1000));
+      const cacheControl = `${answer.private ? 'private' : 'public'}, max-age=${seconds}`;
+      const etag = `W/${codedEtag(answer.etag, coding)}`;
+      const vary = codable ? GET_VARY_CODED : GET_VARY;
+      if (matchesEtag(req.headers['if-none-match'], answer.etag)) {
+        res.writeHead(304, [
+          'etag',
+          etag,
+          'cache-control',
+          cacheControl,
+          'vary',
+          vary,
+          'x-response-cache',
+          outcome,
+        ]);
+        res.end();
+        return;
+      }
+      trailing.push('etag', etag, 'cache-control', cacheControl, 'vary', vary);
+    } else trailing.push('cache-control', 'no-store');
+    trailing.push('x-response-cache', outcome);
+    const suffix =
+      outcome === 'miss'
+        ? answer.body.subarray(at)
+        : Buffer.from(
+            `${JSON.stringify(
+              costReport({
+                estimate: answer.estimate ?? undefined,
+                calls: {},
+                cacheHits: answer.reads.length,
+                budget: deps.budgetFor?.(req),
+                quota: deps.quota ?? noQuota,
+              }),
+            )}}}`,
+          );
+    const headers: string[] = [];
+    for (let i = 0; i < answer.headers.length; i += 2) {
+      const name = answer.headers[i]!;
+      if (name !== 'content-length' && (method !== 'GET' || name !== 'vary'))
+        headers.push(name, answer.headers[i + 1]!);
+    }
+    if (!coding) {
+      headers.push('content-length', String(at + suffix.length), ...trailing);
+      res.writeHead(answer.status, headers);
+      res.cork();
+      res.write(answer.body.subarray(0, at));
+      res.end(suffix);
+      return;
+    }
+    const send = (prefix: DeflatedPrefix) => {
+      const parts = gzipSplicedParts(prefix, suffix);
+      let length = 0;
+      for (const part of parts) length += part.length;
+      headers.push('content-encoding', 'gzip', 'content-length', String(length), ...trailing);
+      res.writeHead(answer.status, headers);
+      res.cork();
+      for (let i = 0; i < parts.length - 1; i++) res.write(parts[i]);
+      res.end(parts[parts.length - 1]);
+    };
+    const prefix = cache.deflatedPrefix(key, answer);
+    if (prefix instanceof Promise) prefix.then(send, (error) => fail(res, error));
+    else send(prefix);
   }
 
   /** Sends the stored body in `coding` (compressing it first if no hit has asked for it yet). */

@@ -28,7 +28,7 @@ const listen = async (server: Server) => {
 describe('MCP refusals', () => {
   let t: TestGateway;
   beforeAll(async () => {
-    t = await startTestGateway({ env: { MARKETGRAPH_MAX_COMPLEXITY: '100' } });
+    t = await startTestGateway({ env: { MARKETGRAPH_MAX_COST: '8' } });
   });
   afterAll(async () => {
     await t?.close();
@@ -39,8 +39,8 @@ describe('MCP refusals', () => {
     const client = new Client({ name: 'test', version: '1' });
     await client.connect(new StreamableHTTPClientTransport(new URL(`http://127.0.0.1:${port}/mcp`)));
     const small = (await client.callTool({
-      name: 'asset_prices',
-      arguments: { ids: ['bitcoin', 'ethereum'] },
+      name: 'asset_signals',
+      arguments: { assetIds: ['bitcoin', 'ethereum'] },
     })) as ToolResult;
     expect(small.isError).toBeUndefined();
     t.sandbox.resetCounts();
@@ -56,14 +56,18 @@ describe('MCP refusals', () => {
       'litecoin',
       'polkadot',
     ];
-    const big = (await client.callTool({ name: 'asset_prices', arguments: { ids } })) as ToolResult;
+    // Signals cost a candle window per asset: ten of them are over the limit where two are not.
+    const big = (await client.callTool({
+      name: 'asset_signals',
+      arguments: { assetIds: ids },
+    })) as ToolResult;
     expect(big.isError).toBe(true);
     expect(big.structuredContent!.errors![0]).toMatchObject({
       code: 'COST_LIMIT_EXCEEDED',
       hint: expect.stringMatching(/fewer assets/),
     });
     expect(big.content[0]!.text).toMatch(
-      /^COST_LIMIT_EXCEEDED: query cost \d+ exceeds the limit of 100; .* — too costly in one call: ask for fewer assets/,
+      /^COST_LIMIT_EXCEEDED: the operation co.* — too costly in one call: ask for fewer assets/,
     );
     // Refused before any provider was asked.
     expect(t.sandbox.counts()).toEqual({});

@@ -115,7 +115,6 @@ export function addAssetPrice(
   builder.objectField(refs.Asset, 'quotes', (t) =>
     t.field({
       type: [PriceRef],
-      extensions: { cost: 4 },
       nullable: { list: false, items: true },
       description:
         'Each enabled provider’s quote. Providers that do not list the asset are left out; one that fails leaves a null entry and a coded error.',

@@ -70,7 +70,6 @@ export function addCandle(builder: Builder, enums: Enums, refs: AssetRefs) {
       {
         type: CandleRef,
         nullable: true,
-        extensions: { cost: 10, paged: false },
         description: `Candles in [from, to), oldest first; up to ${MAX_PAGE} per page, ${MAX_WINDOW_CANDLES} per window. Pages forward only (first/after; last/before are BAD_USER_INPUT). Null with a coded error when no provider could serve the window.`,
         args: {
           interval: t.arg({

@@ -158,7 +158,6 @@ export function addOnChainMetric(builder: Builder, enums: Enums, refs: AssetRefs
   builder.queryField('onChainMetrics', (t) =>
     t.field({
       type: [Metric],
-      extensions: { cost: 5 },
       nullable: { list: false, items: true },
       description:
         'Metrics of one chain. A failing provider leaves null entries with a coded error for its metrics; the others still resolve.',
@@ -207,7 +206,6 @@ export function addOnChainMetric(builder: Builder, enums: Enums, refs: AssetRefs
   builder.objectField(refs.Asset, 'onChainMetrics', (t) =>
     t.field({
       type: [Metric],
-      extensions: { cost: 5 },
       nullable: { list: false, items: true },
       description: 'Metrics of the chain whose native coin this asset is; empty for tokens.',
       args: {

@@ -152,7 +152,6 @@ export function addSignal(builder: Builder, enums: Enums, refs: AssetRefs) {
     t.field({
       type: [SignalRef],
       nullable: { list: false, items: true },
-      extensions: { cost: 10 },
       description:
         'Current signals of this asset. A kind without enough candles is left out; a failing source leaves a null entry with a coded error.',
       args: {
@@ -185,7 +184,6 @@ export function addSignal(builder: Builder, enums: Enums, refs: AssetRefs) {
     t.field({
       type: [SignalRef],
       nullable: { list: false, items: true },
-      extensions: { cost: 10 },
       description:
         'Current signals of several assets, asset by asset. A kind without enough candles is left out; a failing source leaves a null entry with a coded error.',
       args: {
