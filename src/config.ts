@@ -1,6 +1,6 @@
 import { parseArgs } from 'node:util';
 import { z } from 'zod';
-import type { ProviderName } from './model.js';
+import type { ProviderName } from './market/model.js';
 
 // Environment and flags → one validated, frozen Config. Only src/main.ts passes process.env/argv in;
 // everything else receives the Config it needs. An invalid value becomes a ConfigError whose message

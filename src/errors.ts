@@ -1,5 +1,5 @@
 import { GraphQLError } from 'graphql';
-import type { ProviderName } from './model.js';
+import type { ProviderName } from './market/model.js';
 
 // The error catalogue. Every expected failure reaches the client as a GraphQLError whose
 // `extensions.code` is one of these (or one of Yoga's own request codes: BAD_REQUEST,

@@ -12,13 +12,14 @@ import { type AppContext, type Context, createContext, type Services } from './c
 import { graphiqlTabs } from './examples.js';
 import type { Condition, Freshness } from './freshness.js';
 import { budgetLimits, createUpstreamBudget, type UpstreamBudget } from './http/budget.js';
+import { createHttp } from './http/client.js';
 import { collectConfigSecrets, redactLogger } from './http/redact.js';
-import { createHttp } from './http.js';
 import { createDrain } from './lifecycle/drain.js';
 import { trackSubscriptions } from './lifecycle/subscriptions.js';
 import { shortenError } from './limits/short-error.js';
 import { createLive } from './live/live.js';
-import { serveGraphqlWs, type WsTransport } from './live/ws-transport.js';
+import { orderQuoteProviders } from './market/quotes.js';
+import { createAssetRegistry } from './market/registry.js';
 import { createMetrics } from './metrics.js';
 import { useDocumentCache } from './plugins/use-document-cache.js';
 import { useDocumentLimits } from './plugins/use-document-limits.js';
@@ -28,12 +29,9 @@ import { useOperationLimits } from './plugins/use-operation-limits.js';
 import { createRequestLog } from './plugins/use-request-log.js';
 import { useRequestParams } from './plugins/use-request-params.js';
 import { useResponseCache } from './plugins/use-response-cache.js';
-import { useSharedSubscriptionResults } from './plugins/use-shared-subscription-results.js';
 import { useUpstreamBudget } from './plugins/use-upstream-budget.js';
-import { orderQuoteProviders } from './quotes.js';
 import { createReadiness } from './readiness.js';
 import { createRedisConnection, type RedisState } from './redis.js';
-import { createAssetRegistry } from './registry.js';
 import { createResponseCache } from './response-cache.js';
 import { buildSchema } from './schema/index.js';
 import { createSignalService } from './signals/service.js';
@@ -41,6 +39,8 @@ import { createSources } from './sources/index.js';
 import { compressResponses } from './transport/content-coding.js';
 import { createFastPath, type FastPathServerContext } from './transport/fast-path.js';
 import { serveStaticPage } from './transport/static-page.js';
+import { useSharedSubscriptionResults } from './transport/use-shared-subscription-results.js';
+import { serveGraphqlWs, type WsTransport } from './transport/ws-transport.js';
 import { createUpstreamScope } from './upstream-scope.js';
 
 // createGateway wires every per-process service and returns the Yoga instance plus start/close.

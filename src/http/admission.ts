@@ -1,11 +1,11 @@
 import type { Logger } from 'pino';
 import { type UpstreamCode, UpstreamError } from '../errors.js';
-import type { HttpCall } from '../http.js';
 import type { Metrics } from '../metrics.js';
 import { waitFor } from './backoff.js';
 import type { Breaker, BreakerTicket } from './breaker.js';
 import type { UpstreamBudget } from './budget.js';
 import type { Failure } from './classify.js';
+import type { HttpCall } from './client.js';
 import type { Quota } from './quota.js';
 import { redactText } from './redact.js';
 

@@ -1,9 +1,9 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import type { z } from 'zod';
 import { type UpstreamCode, UpstreamError } from '../errors.js';
-import type { HttpCall } from '../http.js';
 import type { UpstreamOutcome } from '../metrics.js';
 import type { BreakerOutcome } from './breaker.js';
+import type { HttpCall } from './client.js';
 import { createRedactor } from './redact.js';
 import { parseRetryAfter } from './retry-after.js';
 

@@ -4,19 +4,23 @@ import type { GraphQLError } from 'graphql';
 import type { Logger } from 'pino';
 import type { Config } from '../config.js';
 import type { Context } from '../context.js';
-import type { OnChainService } from '../onchain.js';
+import type { OnChainService } from '../market/onchain.js';
+import type { AssetRegistry } from '../market/registry.js';
 import type { RedisConnection } from '../redis.js';
-import type { AssetRegistry } from '../registry.js';
 import type { SignalService } from '../signals/service.js';
 import { parseTickerEvent } from '../sources/binance.js';
-import { type BinanceStreams, createBinanceStreams } from './binance-streams.js';
+import { type BinanceStreams, createBinanceStreams } from '../sources/binance-streams.js';
+import {
+  createSharedResults,
+  type SharedResults,
+  type SharedResultsStats,
+} from '../transport/shared-results.js';
 import { createLocalBus, createRedisBus, type LiveBus } from './bus.js';
 import { type ChannelStats, createChannels } from './channels.js';
 import { createLocalLeases, createRedisLeases, type Leases } from './leases.js';
 import { createMetricFeed, type MetricFeed } from './metric-feed.js';
 import { createPriceFeed, type PriceFeed } from './price-feed.js';
 import { createPriceHub, type PriceHub, type PriceHubStats, type PriceTick } from './price-hub.js';
-import { createSharedResults, type SharedResults, type SharedResultsStats } from './shared-results.js';
 import { createSignalFeed, type SignalFeed } from './signal-feed.js';
 
 // The live layer of one gateway process: upstream streams and pollers, the bus and leases that spread

@@ -1,6 +1,6 @@
 import { notFound } from '../errors.js';
-import type { OnChainMetric, ProviderName } from '../model.js';
-import type { OnChainService } from '../onchain.js';
+import type { OnChainMetric, ProviderName } from '../market/model.js';
+import type { OnChainService } from '../market/onchain.js';
 import type { Channels } from './channels.js';
 import { conflate } from './conflate.js';
 import { createPoller } from './poller.js';

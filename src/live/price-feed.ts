@@ -1,4 +1,4 @@
-import type { Price } from '../model.js';
+import type { Price } from '../market/model.js';
 import { conflate } from './conflate.js';
 import type { PriceHub, PriceTick } from './price-hub.js';
 
@@ -7,7 +7,7 @@ import type { PriceHub, PriceTick } from './price-hub.js';
 // the newest value when it is ready, never a growing backlog, and `throttleMs` spaces a subscriber's
 // events per asset. Upstream streams are shared through the hub, one per asset however many subscribers
 // listen. The Price built from one tick in one currency is one object shared by every subscriber, so
-// the subscription layer can execute and serialize it once (see src/live/shared-results.ts).
+// the subscription layer can execute and serialize it once (see src/transport/shared-results.ts).
 
 export interface PriceFeedDeps {
   hub: PriceHub;

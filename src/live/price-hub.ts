@@ -1,6 +1,6 @@
 import { notFound } from '../errors.js';
-import type { ProviderName } from '../model.js';
-import type { AssetRegistry } from '../registry.js';
+import type { ProviderName } from '../market/model.js';
+import type { AssetRegistry } from '../market/registry.js';
 import type { Channels } from './channels.js';
 
 // Live USD prices per asset, one upstream feed per asset across every subscriber (and, with Redis,

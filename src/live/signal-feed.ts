@@ -1,5 +1,5 @@
 import type { Context } from '../context.js';
-import type { ProviderName, Signal, SignalDirection } from '../model.js';
+import type { ProviderName, Signal, SignalDirection } from '../market/model.js';
 import type { SignalService } from '../signals/service.js';
 import type { Channels } from './channels.js';
 import { conflate } from './conflate.js';

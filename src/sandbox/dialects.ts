@@ -1,5 +1,5 @@
 import type { ProviderEndpointOverride, UpstreamName } from '../config.js';
-import type { ProviderName } from '../model.js';
+import type { ProviderName } from '../market/model.js';
 import { createBinanceDialect } from './binance.js';
 import { createCoinCapDialect, SANDBOX_COINCAP_KEY } from './coincap.js';
 import { createCoinGeckoDialect } from './coingecko.js';

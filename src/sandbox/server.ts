@@ -1,7 +1,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { WebSocketServer } from 'ws';
-import type { ProviderName } from '../model.js';
+import type { ProviderName } from '../market/model.js';
 import { CATALOGUE } from './catalogue.js';
 import {
   compilePath,

@@ -1,6 +1,6 @@
 import type { Context } from '../context.js';
-import { alignUp, intervalMs } from '../intervals.js';
-import type { Signal } from '../model.js';
+import { alignUp, intervalMs } from '../market/intervals.js';
+import type { Signal } from '../market/model.js';
 import { computeSignals, FULL_CANDLES } from './compute.js';
 
 // Signals for one asset: computed from its candles (always available), plus provider signals where a

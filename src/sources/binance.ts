@@ -1,7 +1,7 @@
 import type { ProviderConfig } from '../config.js';
 import { type UpstreamCode, UpstreamError } from '../errors.js';
-import type { Http } from '../http.js';
-import type { Candle } from '../model.js';
+import type { Http } from '../http/client.js';
+import type { Candle } from '../market/model.js';
 import {
   errorBodySchema,
   exchangeInfoSchema,

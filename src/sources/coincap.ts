@@ -1,7 +1,7 @@
 import type { ProviderConfig } from '../config.js';
 import { type UpstreamCode, UpstreamError } from '../errors.js';
-import type { Http } from '../http.js';
-import type { MarketData } from '../model.js';
+import type { Http } from '../http/client.js';
+import type { MarketData } from '../market/model.js';
 import { assetsBody, errorBody, historyBody, priceBySymbolBody } from './coincap-schemas.js';
 
 // CoinCap REST v3: `Authorization: Bearer <key>`, {data, timestamp} envelopes, numbers as strings.

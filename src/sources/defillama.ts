@@ -1,7 +1,7 @@
 import type { ProviderConfig } from '../config.js';
 import { isUpstreamError } from '../errors.js';
-import type { Http } from '../http.js';
-import type { ContractAddress, MetricPoint, OnChainMetric } from '../model.js';
+import type { Http } from '../http/client.js';
+import type { ContractAddress, MetricPoint, OnChainMetric } from '../market/model.js';
 import {
   chainsBody,
   chainTvlHistoryBody,

@@ -1,5 +1,5 @@
 import type { Config } from '../config.js';
-import type { Http } from '../http.js';
+import type { Http } from '../http/client.js';
 import { createBinanceSource } from './binance.js';
 import { createCoinCapSource } from './coincap.js';
 import { createCoinGeckoSource } from './coingecko.js';

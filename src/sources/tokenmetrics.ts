@@ -1,8 +1,8 @@
 import type { z } from 'zod';
 import type { ProviderConfig } from '../config.js';
 import { type UpstreamCode, UpstreamError } from '../errors.js';
-import type { Http } from '../http.js';
-import type { ContractAddress, Signal, SignalDirection } from '../model.js';
+import type { Http } from '../http/client.js';
+import type { ContractAddress, Signal, SignalDirection } from '../market/model.js';
 import {
   failureBody,
   type InvestorGradeRow,

@@ -1,7 +1,7 @@
 import { resolveOffsetConnection } from '@pothos/plugin-relay';
 import { badUserInput, notFound, quote, toClientError } from '../../errors.js';
-import { MARKETS_PAGE_SIZE } from '../../loaders.js';
-import type { AssetInfo } from '../../model.js';
+import { MARKETS_PAGE_SIZE } from '../../loaders/index.js';
+import type { AssetInfo } from '../../market/model.js';
 import type { Builder } from '../builder.js';
 import { ASSET_ID, CHAIN, CONTRACT_ADDRESS, inputLimit, SYMBOL } from '../input-limits.js';
 import type { Enums } from './enums.js';

@@ -1,4 +1,4 @@
-import type { MarketData } from '../../model.js';
+import type { MarketData } from '../../market/model.js';
 import type { Builder } from '../builder.js';
 import type { AssetRefs } from './asset.js';
 import type { CurrencyValue, Enums } from './enums.js';

@@ -1,5 +1,5 @@
 import { badUserInput } from '../../errors.js';
-import type { Price } from '../../model.js';
+import type { Price } from '../../market/model.js';
 import type { Builder } from '../builder.js';
 import { ASSET_ID, inputLimit } from '../input-limits.js';
 import type { AssetRefs } from './asset.js';

@@ -1,5 +1,5 @@
 import { badUserInput, notFound, toClientError } from '../../errors.js';
-import type { Signal } from '../../model.js';
+import type { Signal } from '../../market/model.js';
 import type { Builder } from '../builder.js';
 import { ASSET_ID, ENUM_LIST, inputLimit } from '../input-limits.js';
 import { malformedNodeId } from '../node-id.js';

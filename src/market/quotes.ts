@@ -1,13 +1,13 @@
-import type { Config } from './config.js';
+import type { Config } from '../config.js';
+import type { Http } from '../http/client.js';
+import type { Sources } from '../sources/index.js';
 import type { Fx } from './fx.js';
-import type { Http } from './http.js';
 import type { Price } from './model.js';
 import type { AssetRegistry } from './registry.js';
-import type { Sources } from './sources/index.js';
 
 // Spot quotes from every provider that has them, behind one shape. CoinGecko quotes any currency
 // itself; Binance (USDT pairs, taken as USD), CoinCap and DefiLlama quote USD and are converted with
-// src/fx.ts. Each adapter answers one batch with at most one upstream call per chunk of its real limit
+// src/market/fx.ts. Each adapter answers one batch with at most one upstream call per chunk of its real limit
 // and leaves out the assets it does not list, so the caller can ask the next provider for those.
 
 export const QUOTE_PROVIDERS = ['coingecko', 'binance', 'coincap', 'defillama'] as const;

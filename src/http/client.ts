@@ -2,17 +2,17 @@ import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import { Agent, type Dispatcher } from 'undici';
 import type { ZodType } from 'zod';
-import type { Config, UpstreamName } from './config.js';
-import { type UpstreamCode, UpstreamError } from './errors.js';
-import { createAdmission, type ProviderState } from './http/admission.js';
-import { sendAttempt } from './http/attempt.js';
-import { type BackoffPolicy, computeBackoffMs, DEFAULT_BACKOFF, waitFor } from './http/backoff.js';
-import { createBreaker } from './http/breaker.js';
-import type { UpstreamBudget } from './http/budget.js';
-import type { Failure, Verdict } from './http/classify.js';
-import { createQuota, type QuotaStore } from './http/quota.js';
-import { collectSecrets } from './http/redact.js';
-import type { Metrics } from './metrics.js';
+import type { Config, UpstreamName } from '../config.js';
+import { type UpstreamCode, UpstreamError } from '../errors.js';
+import type { Metrics } from '../metrics.js';
+import { createAdmission, type ProviderState } from './admission.js';
+import { sendAttempt } from './attempt.js';
+import { type BackoffPolicy, computeBackoffMs, DEFAULT_BACKOFF, waitFor } from './backoff.js';
+import { createBreaker } from './breaker.js';
+import type { UpstreamBudget } from './budget.js';
+import type { Failure, Verdict } from './classify.js';
+import { createQuota, type QuotaStore } from './quota.js';
+import { collectSecrets } from './redact.js';
 
 // The one way to call a provider. Per call: a deadline (config.http.deadlineMs or call.deadlineMs)
 // bounds everything — quota waits, Retry-After waits, every attempt and every backoff — so no caller
@@ -24,9 +24,9 @@ import type { Metrics } from './metrics.js';
 // forRequest(budget) is the same client seen by one request: every attempt is reserved against the
 // request's budget before its quota token (http/budget.ts), so a call knows which request it is for.
 
-export type { BackoffPolicy } from './http/backoff.js';
-export type { UpstreamBudget } from './http/budget.js';
-export type { QuotaStore } from './http/quota.js';
+export type { BackoffPolicy } from './backoff.js';
+export type { UpstreamBudget } from './budget.js';
+export type { QuotaStore } from './quota.js';
 
 export interface HttpCall<T> {
   provider: UpstreamName;

@@ -1,12 +1,12 @@
 import DataLoader from 'dataloader';
 import type { GraphQLError } from 'graphql';
-import type { Cache, Cached, CacheNamespace, FetchResult } from './cache.js';
-import type { Config } from './config.js';
-import { notFound, toClientError, UpstreamError } from './errors.js';
-import type { UpstreamBudget } from './http/budget.js';
-import type { AssetInfo, Candle, MarketData, Price, Signal } from './model.js';
-import type { QuoteAdapter, QuoteProvider } from './quotes.js';
-import type { Sources } from './sources/index.js';
+import type { Cache, Cached, CacheNamespace, FetchResult } from '../cache.js';
+import type { Config } from '../config.js';
+import { notFound, toClientError, UpstreamError } from '../errors.js';
+import type { UpstreamBudget } from '../http/budget.js';
+import type { AssetInfo, Candle, MarketData, Price, Signal } from '../market/model.js';
+import type { QuoteAdapter, QuoteProvider } from '../market/quotes.js';
+import type { Sources } from '../sources/index.js';
 
 // One DataLoader per batchable upstream call, created fresh for every request (a DataLoader memoizes
 // for its whole life, which must not outlive a request). Each batch function reads the shared cache
@@ -53,7 +53,7 @@ export interface LoaderDeps {
   config: Config;
   cache: Cache;
   sources: Sources;
-  /** Assembles a candle window from whichever providers can serve it (src/candles.ts). */
+  /** Assembles a candle window from whichever providers can serve it (src/market/candles.ts). */
   fetchCandles: (key: CandleKey) => Promise<Candle[]>;
   /** Spot-quote adapters, asked for on cache misses only. */
   quotes: () => Record<QuoteProvider, QuoteAdapter>;

@@ -1,7 +1,7 @@
-import type { Cache } from './cache.js';
-import type { Config } from './config.js';
-import { UpstreamError } from './errors.js';
-import type { Sources } from './sources/index.js';
+import type { Cache } from '../cache.js';
+import type { Config } from '../config.js';
+import { UpstreamError } from '../errors.js';
+import type { Sources } from '../sources/index.js';
 
 // Exchange rates for providers that quote only in USD (Binance's USDT pairs, CoinCap, DefiLlama).
 // A rate is units of the target currency per 1 USD. Fiat rates come from the ratio of Bitcoin's price

@@ -1,7 +1,7 @@
-import type { Cache } from './cache.js';
-import type { Config } from './config.js';
+import type { Cache } from '../cache.js';
+import type { Config } from '../config.js';
+import type { Sources } from '../sources/index.js';
 import type { AssetInfo, ContractAddress } from './model.js';
-import type { Sources } from './sources/index.js';
 
 // Asset identity. Canonical ids are CoinGecko slugs; this maps them to every provider's id space and
 // back. Symbols are ambiguous (several coins share "UNI"-like tickers), so a symbol resolves to the

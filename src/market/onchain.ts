@@ -1,9 +1,9 @@
-import type { Cache } from './cache.js';
-import type { Config, UpstreamName } from './config.js';
-import { toClientError } from './errors.js';
+import type { Cache } from '../cache.js';
+import type { Config, UpstreamName } from '../config.js';
+import { toClientError } from '../errors.js';
+import type { ChainTvl } from '../sources/defillama.js';
+import type { Sources } from '../sources/index.js';
 import type { OnChainMetric } from './model.js';
-import type { ChainTvl } from './sources/defillama.js';
-import type { Sources } from './sources/index.js';
 
 // On-chain metrics by chain. Each chain is served by groups of metrics, one group per upstream call
 // (mempool fees, hashrate, ..., Etherscan gas, DefiLlama TVL); only the groups whose kinds were asked
