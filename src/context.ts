@@ -1,5 +1,4 @@
 import type { YogaInitialContext } from 'graphql-yoga';
-import type { Cache } from './cache.js';
 import type { Config } from './config.js';
 import type { Freshness } from './freshness.js';
 import type { UpstreamBudget } from './http/budget.js';
@@ -8,35 +7,32 @@ import { lazily, once } from './lazily.js';
 import type { Live } from './live/live.js';
 import type { PriceFeed } from './live/price-feed.js';
 import type { Loaders } from './loaders/index.js';
-import type { CandleService } from './market/candles.js';
-import type { Fx } from './market/fx.js';
 import type { OnChainService } from './market/onchain.js';
 import type { AssetRegistry } from './market/registry.js';
 import type { SignalService } from './signals/service.js';
-import type { Sources } from './sources/index.js';
 import type { UpstreamScope } from './upstream-scope.js';
 
 // Per-process services and per-request loaders. Services are built once by createGateway; loaders are
 // built for every request so their memoization never outlives it. Each request also gets an upstream
-// budget (http/budget.ts) and its own view of the services that call providers (services.forRequest:
+// budget (http/budget.ts) and its own view of the services that call providers (RequestScopes.forRequest:
 // loaders and on-chain metrics over sources that spend that budget), so every provider call knows the
 // request it is made for through explicit dependencies, with no ambient (AsyncLocalStorage) state.
 
+/** The per-process services resolvers read (through `ctx.services`). */
 export interface Services {
   config: Config;
-  cache: Cache;
+  /** Provider health and quotas (Query.sources). */
   http: HttpClient;
-  sources: Sources;
   registry: AssetRegistry;
   priceFeed: PriceFeed;
   /** Live feeds (metrics, signals), their upstreams and stats. */
   live: Live;
-  candles: CandleService;
   signals: SignalService;
   onchain: OnChainService;
-  fx: Fx;
-  /** A fresh set of DataLoaders outside any request (no budget: the live feeds). */
-  newLoaders: () => Loaders;
+}
+
+/** What createContext needs besides the services: how a request gets its budget and upstream scope. */
+export interface RequestScopes {
   /** A budget with the configured per-request limits. */
   newBudget: () => UpstreamBudget;
   /**
@@ -60,27 +56,26 @@ export interface AppContext {
 export type Context = YogaInitialContext & AppContext;
 
 /**
- * A request's context, or with `outsideRequests` one for the live feeds' own work (process-wide
- * services, no budget). A subscription gets a request's context from Yoga; plugins/use-upstream-budget.ts
- * exempts it from the limits, since its resolvers run for every event for as long as it lasts.
+ * A request's context. A subscription gets one from Yoga too; plugins/use-upstream-budget.ts exempts it
+ * from the limits, since its resolvers run for every event for as long as it lasts. Work outside
+ * requests (the live feeds) never builds one: it is handed the loaders it needs.
  * With `freshness`, the loaders record the freshness of every value they read, and any direct use of a
  * per-process service other than config makes the answer unstorable: those services (registry,
  * on-chain, signals, provider health, ...) do not say how fresh their answers are.
  */
 export function createContext(
   services: Services,
-  options: { outsideRequests?: boolean; freshness?: Freshness } = {},
+  scopes: RequestScopes,
+  options: { freshness?: Freshness } = {},
 ): AppContext {
-  if (options.outsideRequests) return { services, loaders: lazily(services.newLoaders) };
   const { freshness } = options;
-  const upstream = services.newBudget();
-  const scoped = once(() => services.forRequest(upstream, freshness));
+  const upstream = scopes.newBudget();
+  const scoped = once(() => scopes.forRequest(upstream, freshness));
   const requestServices: Services = { ...services, onchain: lazily(() => scoped().onchain) };
   const loaders = lazily(() => scoped().newLoaders());
   if (!freshness) return { services: requestServices, loaders, upstream };
   return { services: refusingServices(requestServices, freshness), loaders, upstream, freshness };
 }
-
 function refusingServices(services: Services, freshness: Freshness): Services {
   return new Proxy(services, {
     get(target, key) {

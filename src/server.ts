@@ -8,7 +8,7 @@ import { WebSocketServer } from 'ws';
 import { createCache } from './cache.js';
 import { type Config, UPSTREAMS } from './config.js';
 import { capConnections, UPGRADE_REFUSAL } from './connection-cap.js';
-import { type AppContext, type Context, createContext, type Services } from './context.js';
+import { type AppContext, createContext, type RequestScopes, type Services } from './context.js';
 import { graphiqlTabs } from './examples.js';
 import type { Condition, Freshness } from './freshness.js';
 import { budgetLimits, createUpstreamBudget, type UpstreamBudget } from './http/budget.js';
@@ -143,10 +143,10 @@ export function createGateway(config: Config, deps: GatewayDeps = {}): Gateway {
         }
       : providerOrder;
   // The process's own upstream scope serves work outside requests (the live feeds); each request gets
-  // one over its budget (services.forRequest, called by createContext), reading through the response
+  // one over its budget (forRequest, called by createContext), reading through the response
   // cache's recording view when its answer may be stored.
   const outside = createUpstreamScope({ config, cache, sources, registry, quoteOrder: providerOrder });
-  const { candles, fx, onchain } = outside;
+  const { fx, onchain } = outside;
   const limits = budgetLimits(config);
   const forRequest = (budget: UpstreamBudget, freshness?: Freshness) =>
     createUpstreamScope({
@@ -176,7 +176,7 @@ export function createGateway(config: Config, deps: GatewayDeps = {}): Gateway {
           ],
     );
   };
-  const signals = createSignalService({});
+  const signals = createSignalService({ providerSignals: config.providers.tokenmetrics.enabled });
   // Upstream streams, pollers and the feeds behind Subscription (in-process, or across processes
   // through Redis when REDIS_URL is set).
   metrics.observeCache(processCache);
@@ -189,7 +189,7 @@ export function createGateway(config: Config, deps: GatewayDeps = {}): Gateway {
     signals,
     loadUsdPrices,
     fxPerUsd: (currency) => fx.perUsd(currency),
-    context: () => createContext(services, { outsideRequests: true }) as Context,
+    newLoaders,
     shareResults: deps.shareLiveResults,
     maskError: (error) => {
       // Yoga's mask and message, so a subscription error reads like a query's.
@@ -199,22 +199,8 @@ export function createGateway(config: Config, deps: GatewayDeps = {}): Gateway {
     },
   });
 
-  const services: Services = {
-    config,
-    cache,
-    http,
-    sources,
-    registry,
-    candles,
-    signals,
-    onchain,
-    priceFeed: live.prices,
-    live,
-    fx,
-    newLoaders,
-    newBudget: () => createUpstreamBudget(limits),
-    forRequest,
-  };
+  const services: Services = { config, http, registry, signals, onchain, priceFeed: live.prices, live };
+  const scopes: RequestScopes = { newBudget: () => createUpstreamBudget(limits), forRequest };
   const subscriptions = trackSubscriptions();
   const schema = buildSchema();
   const requestLog = createRequestLog({ logger, metrics });
@@ -239,7 +225,7 @@ export function createGateway(config: Config, deps: GatewayDeps = {}): Gateway {
       error: (...args) => logger.error(args.map(describe).join(' ')),
     },
     context: (initial) =>
-      createContext(services, { freshness: (initial as Partial<FastPathServerContext>).freshness }),
+      createContext(services, scopes, { freshness: (initial as Partial<FastPathServerContext>).freshness }),
     // Every README example as a ready tab (src/examples.ts).
     graphiql: { title: 'marketgraph', defaultTabs: graphiqlTabs(), subscriptionsProtocol: 'WS' },
     // The bundled GraphiQL needs no CDN; the page is ~9 MB, so it is rendered once. Its module is loaded

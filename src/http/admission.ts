@@ -5,9 +5,9 @@ import { waitFor } from './backoff.js';
 import type { Breaker, BreakerTicket } from './breaker.js';
 import type { UpstreamBudget } from './budget.js';
 import type { Failure } from './classify.js';
-import type { HttpCall } from './client.js';
 import type { Quota } from './quota.js';
 import { redactText } from './redact.js';
+import type { HttpCall } from './types.js';
 
 // What an attempt must pass before it may leave the process, in order: the circuit breaker, the
 // provider-wide Retry-After block, the request's upstream budget (when the call is made for a request),

@@ -3,11 +3,10 @@ import { hostname } from 'node:os';
 import type { GraphQLError } from 'graphql';
 import type { Logger } from 'pino';
 import type { Config } from '../config.js';
-import type { Context } from '../context.js';
 import type { OnChainService } from '../market/onchain.js';
 import type { AssetRegistry } from '../market/registry.js';
 import type { RedisConnection } from '../redis.js';
-import type { SignalService } from '../signals/service.js';
+import type { SignalLoaders, SignalService } from '../signals/service.js';
 import { parseTickerEvent } from '../sources/binance.js';
 import { type BinanceStreams, createBinanceStreams } from '../sources/binance-streams.js';
 import {
@@ -44,8 +43,8 @@ export interface LiveDeps {
   /** Current USD prices through the cache (REST), for first events and polling. */
   loadUsdPrices(assetIds: string[]): Promise<PriceTick[]>;
   fxPerUsd(currency: string): Promise<number>;
-  /** A context with fresh loaders, for work outside any request. */
-  context(): Context;
+  /** Fresh loaders for one use outside any request (the signal poller's). */
+  newLoaders(): SignalLoaders;
   /** See shared-results.ts (default true). */
   shareResults?: boolean;
   /** Masks errors in subscription results (the gateway's error mask). */
@@ -118,7 +117,7 @@ export function createLive(deps: LiveDeps): Live {
     channels,
     signals: deps.signals,
     check: (ids) => hub.check(ids),
-    context: deps.context,
+    newLoaders: deps.newLoaders,
     pollMs: Math.max(1_000, config.cache.ttl.candles),
     onError: warn('signal poll failed'),
   });

@@ -1,6 +1,5 @@
-import type { Context } from '../context.js';
 import type { ProviderName, Signal, SignalDirection } from '../market/model.js';
-import type { SignalService } from '../signals/service.js';
+import type { SignalLoaders, SignalService } from '../signals/service.js';
 import type { Channels } from './channels.js';
 import { conflate } from './conflate.js';
 import { createPoller } from './poller.js';
@@ -37,8 +36,8 @@ export function createSignalFeed(deps: {
   signals: SignalService;
   /** Rejects with NOT_FOUND naming the first unknown asset. */
   check(assetIds: string[]): Promise<void>;
-  /** A context with fresh loaders, for computing signals outside any request. */
-  context(): Context;
+  /** Fresh loaders for one poll, outside any request. */
+  newLoaders(): SignalLoaders;
   pollMs: number;
   onError?: (error: unknown) => void;
 }): SignalFeed {
@@ -46,7 +45,7 @@ export function createSignalFeed(deps: {
 
   /** The asset's signals; a source that failed (an Error entry) is skipped and tried again next poll. */
   async function fetchTicks(assetId: string, interval: string): Promise<SignalTick[]> {
-    const results = await deps.signals.forAsset(deps.context(), assetId, interval);
+    const results = await deps.signals.forAsset(deps.newLoaders(), assetId, interval);
     return results.filter((r): r is Signal => !(r instanceof Error)).map(toTick);
   }
 

@@ -7,7 +7,6 @@ import { createDefiLlamaDialect } from './defillama.js';
 import type { DialectFactory } from './dialect.js';
 import { createEtherscanDialect, SANDBOX_ETHERSCAN_KEY } from './etherscan.js';
 import { createMempoolDialect } from './mempool.js';
-import type { Sandbox } from './server.js';
 import { createTokenMetricsDialect, SANDBOX_TOKENMETRICS_KEY } from './tokenmetrics.js';
 
 /** Every provider dialect the sandbox can run, by provider name. */
@@ -30,7 +29,8 @@ export const SANDBOX_KEYS: Partial<Record<UpstreamName, string>> = {
 
 /** The sandbox's providers as endpoint overrides for withProviderUrls: URL, WebSocket URL, demo key. */
 export function sandboxEndpoints(
-  sandbox: Pick<Sandbox, 'endpoints'>,
+  // Structural (not Pick<Sandbox, ...>): server.ts imports this module.
+  sandbox: { endpoints: Partial<Record<ProviderName, { url: string; wsUrl?: string }>> },
 ): Partial<Record<UpstreamName, ProviderEndpointOverride>> {
   return Object.fromEntries(
     Object.entries(sandbox.endpoints).map(([name, e]) => [

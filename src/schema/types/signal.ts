@@ -96,7 +96,9 @@ export function addSignal(builder: Builder, enums: Enums, refs: AssetRefs) {
         keys.map(async (key): Promise<Signal | Error> => {
           try {
             await ctx.loaders.asset.load(key.assetId);
-            const found = await ctx.services.signals.forAsset(ctx, key.assetId, key.interval, [key.kind]);
+            const found = await ctx.services.signals.forAsset(ctx.loaders, key.assetId, key.interval, [
+              key.kind,
+            ]);
             const signal = found.find((s): s is Signal => !(s instanceof Error) && s.kind === key.kind);
             if (signal) return signal;
             // A source that failed is reported as such, never as a missing signal.
@@ -154,7 +156,12 @@ export function addSignal(builder: Builder, enums: Enums, refs: AssetRefs) {
       },
       resolve: async (asset, a, ctx) =>
         asListItems(
-          await ctx.services.signals.forAsset(ctx, asset.id, a.interval ?? '1d', a.kinds ?? undefined),
+          await ctx.services.signals.forAsset(
+            ctx.loaders,
+            asset.id,
+            a.interval ?? '1d',
+            a.kinds ?? undefined,
+          ),
         ),
     }),
   );
@@ -191,7 +198,9 @@ export function addSignal(builder: Builder, enums: Enums, refs: AssetRefs) {
           throw badUserInput(`assetIds must name 1 to ${MAX_ASSETS} assets, got ${ids.length}`, 'assetIds');
         }
         const lists = await Promise.all(
-          ids.map((id) => ctx.services.signals.forAsset(ctx, id, a.interval ?? '1d', a.kinds ?? undefined)),
+          ids.map((id) =>
+            ctx.services.signals.forAsset(ctx.loaders, id, a.interval ?? '1d', a.kinds ?? undefined),
+          ),
         );
         return asListItems(lists.flat());
       },
