@@ -1,22 +1,12 @@
 import { parseArgs } from 'node:util';
 import { z } from 'zod';
-import type { ProviderName } from './market/model.js';
+import { UPSTREAMS, type UpstreamName } from './market/providers.js';
 
 // Environment and flags → one validated, frozen Config. Only src/main.ts passes process.env/argv in;
 // everything else receives the Config it needs. An invalid value becomes a ConfigError whose message
 // names the setting, what is allowed and what was given, so main can print one line and exit 2.
 
-export type UpstreamName = Exclude<ProviderName, 'computed'>;
-
-export const UPSTREAMS: readonly UpstreamName[] = [
-  'coingecko',
-  'binance',
-  'defillama',
-  'mempool',
-  'tokenmetrics',
-  'coincap',
-  'etherscan',
-];
+export { UPSTREAMS, type UpstreamName } from './market/providers.js';
 
 /** Providers that refuse service without a key stay off until one is set. */
 const KEY_REQUIRED = new Set<UpstreamName>(['tokenmetrics', 'coincap', 'etherscan']);

@@ -102,3 +102,8 @@ export function toClientError(error: unknown): Error {
 export function isUpstreamError(error: unknown): error is UpstreamError {
   return error instanceof UpstreamError;
 }
+
+/** A call refused by a request's own upstream budget (never the provider's failure). */
+export function isBudgetRefusal(error: unknown): error is UpstreamError {
+  return error instanceof UpstreamError && error.code === 'UPSTREAM_BUDGET_EXCEEDED';
+}

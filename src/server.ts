@@ -161,7 +161,9 @@ export function createGateway(config: Config, deps: GatewayDeps = {}): Gateway {
   const newLoaders = () => outside.newLoaders();
   const loadersOutsideRequests = newLoaders;
   const loadUsdPrices = async (assetIds: string[]) => {
-    const results = await loadersOutsideRequests().price.loadMany(assetIds.map((id) => `usd:${id}`));
+    const results = await loadersOutsideRequests().price.loadMany(
+      assetIds.map((assetId) => ({ currency: 'usd', assetId })),
+    );
     return results.flatMap((r) =>
       r instanceof Error
         ? []

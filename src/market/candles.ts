@@ -1,9 +1,9 @@
 import type { Config } from '../config.js';
 import { UpstreamError } from '../errors.js';
 import type { UpstreamBudget } from '../http/budget.js';
-import type { CandleKey } from '../loaders/index.js';
 import type { Sources } from '../sources/index.js';
 import { intervalMs } from './intervals.js';
+import type { CandleKey } from './keys.js';
 import type { Candle } from './model.js';
 import type { AssetRegistry } from './registry.js';
 

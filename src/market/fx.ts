@@ -1,4 +1,4 @@
-import type { Cache } from '../cache.js';
+import { type Cache, getOne } from '../cache.js';
 import type { Config } from '../config.js';
 import { UpstreamError } from '../errors.js';
 import type { Sources } from '../sources/index.js';
@@ -59,13 +59,13 @@ export function createFx(deps: { config: Config; cache: Cache; sources: Sources 
     async perUsd(currency) {
       const code = currency.toLowerCase();
       if (code === 'usd') return 1;
-      const [result] = await store.getMany(
-        [code],
-        async (keys) => new Map([[keys[0]!, await fetchRate(code)]]),
+      const rate = await getOne(
+        store,
+        code,
+        () => fetchRate(code),
         () => new Error(`no exchange rate for ${code}`),
       );
-      if (!result || result instanceof Error) throw result ?? new Error(`no exchange rate for ${code}`);
-      return result.value;
+      return rate.value;
     },
   };
 }

@@ -1,7 +1,7 @@
 import type DataLoader from 'dataloader';
 import type { Cached } from '../cache.js';
-import type { CandleKey } from '../loaders/index.js';
 import { alignUp, intervalMs } from '../market/intervals.js';
+import type { CandleKey } from '../market/keys.js';
 import type { Candle, Signal } from '../market/model.js';
 import { computeSignals, FULL_CANDLES } from './compute.js';
 

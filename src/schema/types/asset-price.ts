@@ -21,12 +21,12 @@ const SOURCE_DESCRIPTIONS: Record<keyof typeof SOURCES, string> = {
   DEFILLAMA: 'DefiLlama coins prices, USD converted for other currencies.',
 };
 
+/** AUTO, then each quote provider under its upper-case name. */
 const SOURCES = {
   AUTO: 'auto',
-  COINGECKO: 'coingecko',
-  BINANCE: 'binance',
-  COINCAP: 'coincap',
-  DEFILLAMA: 'defillama',
+  ...(Object.fromEntries(QUOTE_PROVIDERS.map((p) => [p.toUpperCase(), p])) as {
+    [P in QuoteProvider as Uppercase<P>]: P;
+  }),
 } as const;
 
 export function addAssetPrice(
@@ -105,9 +105,10 @@ export function addAssetPrice(
             throw badUserInput('aggregate: MEDIAN combines every provider; leave source at AUTO', 'source');
           return medianPrice(ctx, asset.id, currency);
         }
-        if (source === 'auto') return withStale(await ctx.loaders.price.load(`${currency}:${asset.id}`));
+        if (source === 'auto')
+          return withStale(await ctx.loaders.price.load({ currency, assetId: asset.id }));
         assertEnabled(ctx, source);
-        return withStale(await ctx.loaders.quote.load(`${source}:${currency}:${asset.id}`));
+        return withStale(await ctx.loaders.quote.load({ provider: source, currency, assetId: asset.id }));
       },
     }),
   );
@@ -154,7 +155,9 @@ function assertEnabled(ctx: Context, provider: QuoteProvider) {
 
 async function loadQuotes(ctx: Context, assetId: string, currency: string) {
   const providers = enabledQuoteProviders(ctx);
-  const results = await ctx.loaders.quote.loadMany(providers.map((p) => `${p}:${currency}:${assetId}`));
+  const results = await ctx.loaders.quote.loadMany(
+    providers.map((provider) => ({ provider, currency, assetId })),
+  );
   return providers.map((provider, i) => ({ provider, result: results[i]! }));
 }
 

@@ -1,3 +1,4 @@
+import { PROVIDERS } from '../../market/providers.js';
 import type { Builder } from '../builder.js';
 
 // Enums shared by several types. GraphQL names are ours; values are the internal codes.
@@ -50,17 +51,6 @@ const PROVIDER_NAMES: Record<(typeof PROVIDERS)[number], string> = {
   computed:
     'Derived by marketgraph from provider data (signals from candles, median prices, aggregated candles).',
 };
-
-export const PROVIDERS = [
-  'coingecko',
-  'binance',
-  'defillama',
-  'mempool',
-  'tokenmetrics',
-  'coincap',
-  'etherscan',
-  'computed',
-] as const;
 
 export function addEnums(builder: Builder) {
   const Currency = builder.enumType('Currency', {
