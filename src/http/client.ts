@@ -2,7 +2,7 @@ import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import { Agent, type Dispatcher } from 'undici';
 import type { Config, UpstreamName } from '../config.js';
-import { type UpstreamCode, UpstreamError } from '../errors.js';
+import { UpstreamError } from '../errors.js';
 import type { Metrics } from '../metrics.js';
 import { createAdmission, type ProviderState } from './admission.js';
 import { sendAttempt } from './attempt.js';
@@ -12,7 +12,7 @@ import type { UpstreamBudget } from './budget.js';
 import type { Failure, Verdict } from './classify.js';
 import { createQuota, type QuotaStore } from './quota.js';
 import { collectSecrets } from './redact.js';
-import type { BreakerState, Http, HttpCall, HttpClient, LastFailure, ProviderHealth } from './types.js';
+import type { HttpCall, HttpClient } from './types.js';
 
 // The one way to call a provider. Per call: a deadline (config.http.deadlineMs or call.deadlineMs)
 // bounds everything — quota waits, Retry-After waits, every attempt and every backoff — so no caller

@@ -12,11 +12,11 @@ export function shareIdentical(http: Http): Http {
   const inflight = new Map<ZodType<unknown>, Map<string, Promise<unknown>>>();
   const get = <T>(call: HttpCall<T>): Promise<T> => {
     const id = identity(call);
-    let bySchema = inflight.get(call.schema);
-    const joined = bySchema?.get(id);
+    const joined = inflight.get(call.schema)?.get(id);
     if (joined) return joined as Promise<T>;
     const promise = http.get(call);
-    if (!bySchema) inflight.set(call.schema, (bySchema = new Map()));
+    const bySchema = inflight.get(call.schema) ?? new Map<string, Promise<unknown>>();
+    inflight.set(call.schema, bySchema);
     bySchema.set(id, promise);
     const done = () => {
       bySchema.delete(id);
