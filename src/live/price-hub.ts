@@ -1,6 +1,7 @@
 import { notFound } from '../errors.js';
 import type { ProviderName } from '../market/model.js';
 import type { AssetRegistry } from '../market/registry.js';
+import { binanceTickerStream } from '../sources/binance-streams.js';
 import type { Channels } from './channels.js';
 
 // Live USD prices per asset, one upstream feed per asset across every subscriber (and, with Redis,
@@ -146,7 +147,7 @@ export function createPriceHub(deps: PriceHubDeps): PriceHub {
       lastPollAt = Number.NEGATIVE_INFINITY; // poll now rather than a pollMs later
       return;
     }
-    upstream.stream = `${symbol.toLowerCase()}@ticker`;
+    upstream.stream = binanceTickerStream(symbol);
     upstream.stopStream = streams.subscribe(upstream.stream, (data) => {
       const t = deps.parseTicker(data);
       if (!t || upstream.stopped) return;

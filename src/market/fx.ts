@@ -1,6 +1,7 @@
 import { type Cache, getOne } from '../cache.js';
 import type { Config } from '../config.js';
 import { UpstreamError } from '../errors.js';
+import { binanceUsdPair } from '../sources/binance.js';
 import type { Sources } from '../sources/index.js';
 
 // Exchange rates for providers that quote only in USD (Binance's USDT pairs, CoinCap, DefiLlama).
@@ -36,7 +37,7 @@ export function createFx(deps: { config: Config; cache: Cache; sources: Sources 
       errors.push(error);
     }
     if (coin && config.providers.binance.enabled) {
-      const symbol = `${currency.toUpperCase()}USDT`;
+      const symbol = binanceUsdPair(currency);
       const prices = await sources.binance.tickerPrices([symbol]);
       const usd = prices.get(symbol);
       if (usd && usd.price > 0) return 1 / usd.price;

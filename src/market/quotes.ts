@@ -103,10 +103,10 @@ export function createQuoteAdapters(deps: {
     defillama: {
       provider: 'defillama',
       fetch: inCurrency(async (ids) => {
-        const prices = await sources.defillama.currentPrices(ids.map((id) => `coingecko:${id}`));
+        const prices = await sources.defillama.assetPrices(ids);
         const out = new Map<string, Price>();
         for (const id of ids) {
-          const p = prices.get(`coingecko:${id}`);
+          const p = prices.get(id);
           if (p)
             out.set(id, {
               assetId: id,

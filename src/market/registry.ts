@@ -1,6 +1,7 @@
 import { type Cache, getOne } from '../cache.js';
 import type { Config } from '../config.js';
 import { isBudgetRefusal } from '../errors.js';
+import { binanceUsdPair } from '../sources/binance.js';
 import type { Sources } from '../sources/index.js';
 import { marketsPageKey, TOP_MARKETS_PAGE } from './keys.js';
 import { fetchMarketsPage, type MarketRow, marketsPageCache } from './markets-pages.js';
@@ -24,16 +25,12 @@ export interface AssetRegistry {
   contracts(assetId: string): Promise<ContractAddress[]>;
   /** Binance spot pair quoting the asset in USDT ('BTCUSDT'), when one trades. */
   binanceSymbol(assetId: string): Promise<string | undefined>;
-  /** Reverse of binanceSymbol. */
-  assetForBinanceSymbol(symbol: string): Promise<string | undefined>;
   /** CoinCap's id for the asset (mostly the same slug, not always: binancecoin → binance-coin). */
   coincapId(assetId: string): Promise<string | undefined>;
   /** Token Metrics TOKEN_ID → asset id, for the given assets Token Metrics covers (one call per miss batch). */
   tokenMetricsIds(assetIds: readonly string[]): Promise<Map<number, string>>;
   /** Other assets sharing this asset's symbol, best-ranked first. */
   sameSymbol(assetId: string): Promise<string[]>;
-  /** DefiLlama coin keys for the asset: `coingecko:<id>` first, then `<chain>:<address>`. */
-  llamaKeys(assetId: string): Promise<string[]>;
   /** The known universe (ids, symbols, names, contracts; ranks where known). */
   list(): Promise<AssetInfo[]>;
 }
@@ -43,19 +40,6 @@ interface Snapshot {
   ranks: Record<string, number>;
   binancePairs: string[];
 }
-
-/** DefiLlama's chain prefixes for CoinGecko platform ids. */
-const LLAMA_CHAINS: Record<string, string> = {
-  ethereum: 'ethereum',
-  'binance-smart-chain': 'bsc',
-  solana: 'solana',
-  'arbitrum-one': 'arbitrum',
-  'polygon-pos': 'polygon',
-  tron: 'tron',
-  avalanche: 'avax',
-  'optimistic-ethereum': 'optimism',
-  base: 'base',
-};
 
 export function createAssetRegistry(deps: { config: Config; cache: Cache; sources: Sources }): AssetRegistry {
   const store = deps.cache.namespace<Snapshot>('registry', deps.config.cache.ttl.metadata);
@@ -86,12 +70,12 @@ export function createAssetRegistry(deps: { config: Config; cache: Cache; source
           deps.sources.coingecko.coinList(),
           topPage(),
           deps.config.providers.binance.enabled
-            ? deps.sources.binance.exchangeInfo().catch(() => [])
+            ? deps.sources.binance.usdPairs().catch(() => [])
             : Promise.resolve([]),
         ]);
         const ranks: Record<string, number> = {};
         for (const row of top) if (row.asset.rank != null) ranks[row.asset.id] = row.asset.rank;
-        const binancePairs = pairs.filter((p) => p.quote === 'USDT' && p.trading).map((p) => p.symbol);
+        const binancePairs = pairs;
         return { assets, ranks, binancePairs };
       },
       () => new Error('asset registry unavailable'),
@@ -119,9 +103,6 @@ export function createAssetRegistry(deps: { config: Config; cache: Cache; source
     },
     async binanceSymbol(assetId) {
       return (await snapshot()).binanceById.get(assetId);
-    },
-    async assetForBinanceSymbol(symbol) {
-      return (await snapshot()).idByBinance.get(symbol.toUpperCase());
     },
     async coincapId(assetId) {
       if (!deps.config.providers.coincap.enabled) return undefined;
@@ -178,15 +159,6 @@ export function createAssetRegistry(deps: { config: Config; cache: Cache; source
       const asset = byId.get(assetId);
       return asset ? (bySymbol.get(asset.symbol.toLowerCase()) ?? []).filter((id) => id !== assetId) : [];
     },
-    async llamaKeys(assetId) {
-      const { byId } = await snapshot();
-      const keys = [`coingecko:${assetId}`];
-      for (const c of byId.get(assetId)?.contracts ?? []) {
-        const chain = LLAMA_CHAINS[c.chain];
-        if (chain) keys.push(`${chain}:${c.address}`);
-      }
-      return keys;
-    },
     async list() {
       return (await snapshot()).assets;
     },
@@ -213,16 +185,14 @@ function derive(snapshot: Snapshot) {
   // so a same-ticker long-tail token is not quoted with a major's price.
   const pairs = new Set(snapshot.binancePairs);
   const binanceById = new Map<string, string>();
-  const idByBinance = new Map<string, string>();
   for (const [symbol, ids] of bySymbol) {
     const best = ids[0]!;
-    const pair = `${symbol.toUpperCase()}USDT`;
+    const pair = binanceUsdPair(symbol);
     if (Number.isFinite(rankOf(best)) && pairs.has(pair)) {
       binanceById.set(best, pair);
-      idByBinance.set(pair, best);
     }
   }
-  return { assets, byId, bySymbol, byContract, binanceById, idByBinance };
+  return { assets, byId, bySymbol, byContract, binanceById };
 }
 
 /** EVM addresses are case-insensitive (checksummed or not); others (Solana, Tron) are case-sensitive. */

@@ -23,6 +23,14 @@ export interface BinancePair {
   trading: boolean;
 }
 
+/** Binance's pair quoting `base` (a ticker, any case) in USDT, which marketgraph takes as USD: 'BTCUSDT'. */
+export function binanceUsdPair(base: string): string {
+  return `${base.toUpperCase()}${USD_QUOTE}`;
+}
+
+/** The quote asset of the pairs taken as USD. */
+const USD_QUOTE = 'USDT';
+
 export interface BinanceSpotPrice {
   price: number;
   /** When the answer arrived: ticker/price carries no timestamp of its own. */
@@ -214,7 +222,13 @@ export function createBinanceSource(deps: BinanceSourceDeps) {
     }));
   }
 
-  return { maxSymbolsPerCall, exchangeInfo, tickerPrices, tickers24h, klines };
+  /** Pairs that quote USD (USDT) and trade, by their base ticker (upper-case). */
+  async function usdPairs(): Promise<string[]> {
+    const pairs = await exchangeInfo();
+    return pairs.filter((p) => p.quote === USD_QUOTE && p.trading).map((p) => p.symbol);
+  }
+
+  return { maxSymbolsPerCall, exchangeInfo, usdPairs, tickerPrices, tickers24h, klines };
 }
 
 /** ticker/24hr request weight for a `symbols` list of n names. */

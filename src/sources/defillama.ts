@@ -133,6 +133,8 @@ export interface DefiLlamaSource {
   protocol(slug: string): Promise<ProtocolDetail | null>;
   /** Keys are `coingecko:<id>` or `<chain>:<address>`; keys DefiLlama does not know are absent. */
   currentPrices(keys: readonly string[]): Promise<Map<string, LlamaPrice>>;
+  /** Current prices by canonical asset id (DefiLlama keys them `coingecko:<id>`); unknown ids are absent. */
+  assetPrices(assetIds: readonly string[]): Promise<Map<string, LlamaPrice>>;
   stablecoins(): Promise<StablecoinSupply[]>;
   /** Daily circulating USD of all stablecoins, or of one (DefiLlama id); null for an unknown id. */
   stablecoinSupplyHistory(stablecoinId?: string): Promise<MetricPoint[] | null>;
@@ -359,6 +361,15 @@ export function createDefiLlamaSource(deps: DefiLlamaDeps): DefiLlamaSource {
     protocols,
     protocol,
     currentPrices,
+    async assetPrices(assetIds) {
+      const prices = await currentPrices(assetIds.map((id) => `coingecko:${id}`));
+      const out = new Map<string, LlamaPrice>();
+      for (const id of assetIds) {
+        const price = prices.get(`coingecko:${id}`);
+        if (price) out.set(id, price);
+      }
+      return out;
+    },
     stablecoins,
     stablecoinSupplyHistory,
     chainTvlMetric,

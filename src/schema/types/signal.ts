@@ -1,7 +1,7 @@
-import { badUserInput, notFound, toClientError } from '../../errors.js';
+import { notFound, toClientError } from '../../errors.js';
 import type { Signal } from '../../market/model.js';
 import type { Builder } from '../builder.js';
-import { ASSET_ID, ENUM_LIST, inputLimit } from '../input-limits.js';
+import { ASSET_ID, distinctAssetIds, ENUM_LIST, inputLimit } from '../input-limits.js';
 import { malformedNodeId } from '../node-id.js';
 import type { AssetRefs } from './asset.js';
 import { CANDLE_INTERVALS, type Enums } from './enums.js';
@@ -193,10 +193,7 @@ export function addSignal(builder: Builder, enums: Enums, refs: AssetRefs) {
         }),
       },
       resolve: async (_root, a, ctx) => {
-        const ids = [...new Set(a.assetIds.map(String))];
-        if (ids.length === 0 || ids.length > MAX_ASSETS) {
-          throw badUserInput(`assetIds must name 1 to ${MAX_ASSETS} assets, got ${ids.length}`, 'assetIds');
-        }
+        const ids = distinctAssetIds(a.assetIds, MAX_ASSETS);
         const lists = await Promise.all(
           ids.map((id) =>
             ctx.services.signals.forAsset(ctx.loaders, id, a.interval ?? '1d', a.kinds ?? undefined),
