@@ -10,6 +10,7 @@ import {
   tickerEventSchema,
   tickerPriceListSchema,
 } from './binance-schemas.js';
+import { chunk } from './chunk.js';
 
 // Binance spot public market data (no key). Symbols are Binance pairs ('BTCUSDT'); mapping them to
 // canonical asset ids is the asset registry's job. Batch contract: `symbols=[...]` fails the WHOLE call
@@ -280,10 +281,4 @@ function classifyErrorCode(code: number): UpstreamCode {
 
 function validSymbols(symbols: string[]): string[] {
   return [...new Set(symbols)].filter((s) => SYMBOL_PATTERN.test(s));
-}
-
-function chunk<T>(items: T[], size: number): T[][] {
-  const out: T[][] = [];
-  for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size));
-  return out;
 }

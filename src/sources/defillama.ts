@@ -2,6 +2,7 @@ import type { ProviderConfig } from '../config.js';
 import { isUpstreamError } from '../errors.js';
 import type { Http } from '../http/client.js';
 import type { ContractAddress, MetricPoint, OnChainMetric } from '../market/model.js';
+import { chunk } from './chunk.js';
 import {
   chainsBody,
   chainTvlHistoryBody,
@@ -471,10 +472,4 @@ async function orNull<T>(call: Promise<T>): Promise<T | null> {
     }
     throw error;
   }
-}
-
-function chunk<T>(items: readonly T[], size: number): T[][] {
-  const out: T[][] = [];
-  for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size));
-  return out;
 }
