@@ -18,6 +18,7 @@ import { createDrain } from './lifecycle/drain.js';
 import { trackSubscriptions } from './lifecycle/subscriptions.js';
 import { shortenError } from './limits/short-error.js';
 import { createLive } from './live/live.js';
+import { priceTick } from './live/ticks.js';
 import { orderQuoteProviders } from './market/quotes.js';
 import { createAssetRegistry } from './market/registry.js';
 import { createMetrics } from './metrics.js';
@@ -164,19 +165,7 @@ export function createGateway(config: Config, deps: GatewayDeps = {}): Gateway {
     const results = await loadersOutsideRequests().price.loadMany(
       assetIds.map((assetId) => ({ currency: 'usd', assetId })),
     );
-    return results.flatMap((r) =>
-      r instanceof Error
-        ? []
-        : [
-            {
-              assetId: r.value.assetId,
-              value: r.value.value,
-              change24h: r.value.change24h,
-              asOf: r.value.asOf.getTime(),
-              source: r.value.source,
-            },
-          ],
-    );
+    return results.flatMap((r) => (r instanceof Error ? [] : [priceTick(r.value)]));
   };
   const signals = createSignalService({ providerSignals: config.providers.tokenmetrics.enabled });
   // Upstream streams, pollers and the feeds behind Subscription (in-process, or across processes
