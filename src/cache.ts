@@ -33,6 +33,9 @@ export type Namespace =
   | 'fx'
   | 'candles'
   | 'registry'
+  | 'coincap-ids'
+  | 'tokenmetrics-ids'
+  | 'chain-tvls'
   | 'onchain'
   | 'signals'
   | 'quote'
@@ -61,8 +64,26 @@ export interface CacheNamespace<T> {
     fetch: (keys: string[]) => Promise<FetchResult<T>>,
     missing: (key: string) => Error,
   ): Promise<Array<Cached<T> | Error>>;
-  /** Stores values fetched elsewhere (e.g. prices that came along with a markets page). */
+  /** Stores values fetched elsewhere, replacing what is there. */
   prime(entries: Map<string, T>, fetchedAt?: number): Promise<void>;
+  /**
+   * Stores values fetched elsewhere (prices that came along with a markets page) only where the key
+   * holds nothing fresh (missing, or past its ttl) and nothing newer; resolves to the keys it wrote.
+   */
+  fill(entries: Map<string, T>, fetchedAt?: number): Promise<string[]>;
+}
+
+/** getMany for one key, with its Error thrown rather than returned. */
+export async function getOne<T>(
+  ns: CacheNamespace<T>,
+  key: string,
+  fetch: () => Promise<T>,
+  missing: () => Error,
+): Promise<Cached<T>> {
+  const [result] = await ns.getMany([key], async () => new Map([[key, await fetch()]]), missing);
+  if (!result) throw missing();
+  if (result instanceof Error) throw result;
+  return result;
 }
 
 export interface CacheEvents {
@@ -287,6 +308,20 @@ export function createCache(deps: CacheDeps): Cache {
 
       async prime(entries, fetchedAt = now()) {
         await write(new Map([...entries].map(([key, v]) => [key, { v, at: fetchedAt }])));
+      },
+
+      async fill(entries, fetchedAt = now()) {
+        const keys = [...entries.keys()];
+        const stored = await read(keys);
+        const t = now();
+        const wanted = new Map<string, Entry<T>>();
+        keys.forEach((key, i) => {
+          const old = stored[i];
+          if (!old || (t - old.at >= ttlMs && old.at < fetchedAt))
+            wanted.set(key, { v: entries.get(key)!, at: fetchedAt });
+        });
+        await write(wanted);
+        return [...wanted.keys()];
       },
     };
   }

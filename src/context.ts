@@ -1,49 +1,45 @@
 import type { YogaInitialContext } from 'graphql-yoga';
 import type { BudgetSnapshot } from './auth/budgets.js';
 import type { Client } from './auth/client.js';
-import type { Cache } from './cache.js';
-import type { CandleService } from './candles.js';
 import type { Config } from './config.js';
 import { createReadLog, type ReadLog } from './cost/read-log.js';
 import type { Freshness } from './freshness.js';
-import type { Fx } from './fx.js';
 import type { UpstreamBudget } from './http/budget.js';
-import type { HttpClient } from './http.js';
+import type { HttpClient } from './http/client.js';
 import { lazily, once } from './lazily.js';
 import type { Live } from './live/live.js';
 import type { PriceFeed } from './live/price-feed.js';
-import type { Loaders } from './loaders.js';
-import type { OnChainService } from './onchain.js';
+import type { Loaders } from './loaders/index.js';
+import type { OnChainService } from './market/onchain.js';
+import type { AssetRegistry } from './market/registry.js';
 import type { PriceHistory } from './price-history.js';
-import type { AssetRegistry } from './registry.js';
 import type { SignalService } from './signals/service.js';
-import type { Sources } from './sources/index.js';
 import type { RequestTrace } from './telemetry/tracing.js';
 import type { UpstreamScope } from './upstream-scope.js';
 
 // Per-process services and per-request loaders. Services are built once by createGateway; loaders are
 // built for every request so their memoization never outlives it. Each request also gets an upstream
-// budget (http/budget.ts) and its own view of the services that call providers (services.forRequest:
+// budget (http/budget.ts) and its own view of the services that call providers (RequestScopes.forRequest:
 // loaders and on-chain metrics over sources that spend that budget), so every provider call knows the
 // request it is made for through explicit dependencies, with no ambient (AsyncLocalStorage) state.
 
+/** The per-process services resolvers read (through `ctx.services`). */
 export interface Services {
   config: Config;
-  cache: Cache;
+  /** Provider health and quotas (Query.sources). */
   http: HttpClient;
-  sources: Sources;
   registry: AssetRegistry;
   priceFeed: PriceFeed;
   /** Live feeds (metrics, signals), their upstreams and stats. */
   live: Live;
-  candles: CandleService;
   signals: SignalService;
   onchain: OnChainService;
   /** Past prices (CoinGecko market_chart/range); a request's spends its budget, like onchain. */
   priceHistory: PriceHistory;
-  fx: Fx;
-  /** A fresh set of DataLoaders outside any request (no budget: the live feeds). */
-  newLoaders: () => Loaders;
+}
+
+/** What createContext needs besides the services: how a request gets its budget and upstream scope. */
+export interface RequestScopes {
   /** A budget with the configured per-request limits. */
   newBudget: () => UpstreamBudget;
   /**
@@ -56,9 +52,16 @@ export interface Services {
   forRequest: (budget: UpstreamBudget, view?: RequestView) => UpstreamScope;
 }
 
+/** How one request sees the process's cache: recorded for the response cache, traced, logged for cost. */
+export interface RequestView {
+  freshness?: Freshness;
+  trace?: RequestTrace;
+  reads?: ReadLog;
+}
+
 /** What marketgraph adds to Yoga's initial context. */
 export interface AppContext {
-  /** The process's services, except `onchain` and `priceHistory`, which are the request's (see createContext). */
+  /** The process's services, except `onchain`, which is the request's (see createContext). */
   services: Services;
   loaders: Loaders;
   /** What this request may still spend upstream, and what it spent; none outside requests. */
@@ -75,42 +78,34 @@ export interface AppContext {
   costEstimate?: number;
 }
 
-/** How one request sees the process's cache: recorded for the response cache, traced, logged for cost. */
-export interface RequestView {
-  freshness?: Freshness;
-  trace?: RequestTrace;
-  reads?: ReadLog;
-}
-
 /** What a client may still spend in its current window (src/auth/budgets.ts). */
 export type ClientBudgetLeft = BudgetSnapshot;
 
 export type Context = YogaInitialContext & AppContext;
 
 /**
- * A request's context, or with `outsideRequests` one for the live feeds' own work (process-wide
- * services, no budget). A subscription gets a request's context from Yoga; plugins/use-upstream-budget.ts
- * exempts it from the limits, since its resolvers run for every event for as long as it lasts.
+ * A request's context. A subscription gets one from Yoga too; plugins/use-upstream-budget.ts exempts it
+ * from the limits, since its resolvers run for every event for as long as it lasts. Work outside
+ * requests (the live feeds) never builds one: it is handed the loaders it needs.
  * With `freshness`, the loaders record the freshness of every value they read, and any direct use of a
  * per-process service other than config makes the answer unstorable: those services (registry,
  * on-chain, signals, provider health, ...) do not say how fresh their answers are.
  */
 export function createContext(
   services: Services,
+  scopes: RequestScopes,
   options: {
-    outsideRequests?: boolean;
     freshness?: Freshness;
     trace?: RequestTrace;
     client?: Client;
     clientBudget?: AppContext['clientBudget'];
   } = {},
 ): AppContext {
-  if (options.outsideRequests) return { services, loaders: lazily(services.newLoaders) };
   const { freshness, trace } = options;
   const caller = options.client ? { client: options.client, clientBudget: options.clientBudget } : {};
-  const upstream = services.newBudget();
+  const upstream = scopes.newBudget();
   const reads = createReadLog();
-  const scoped = once(() => services.forRequest(upstream, { freshness, trace, reads }));
+  const scoped = once(() => scopes.forRequest(upstream, { freshness, trace, reads }));
   const requestServices: Services = {
     ...services,
     onchain: lazily(() => scoped().onchain),

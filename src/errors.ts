@@ -1,5 +1,5 @@
 import { GraphQLError } from 'graphql';
-import type { ProviderName } from './model.js';
+import type { ProviderName } from './market/model.js';
 
 // The error catalogue. Every expected failure reaches the client as a GraphQLError whose
 // `extensions.code` is one of these (or one of Yoga's own request codes: BAD_REQUEST,
@@ -104,4 +104,9 @@ export function toClientError(error: unknown): Error {
 
 export function isUpstreamError(error: unknown): error is UpstreamError {
   return error instanceof UpstreamError;
+}
+
+/** A call refused by a request's own upstream budget (never the provider's failure). */
+export function isBudgetRefusal(error: unknown): error is UpstreamError {
+  return error instanceof UpstreamError && error.code === 'UPSTREAM_BUDGET_EXCEEDED';
 }

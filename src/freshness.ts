@@ -95,6 +95,7 @@ export function createFreshness(): Freshness {
               return results;
             },
             prime: (entries, fetchedAt) => inner.prime(entries, fetchedAt),
+            fill: (entries, fetchedAt) => inner.fill(entries, fetchedAt),
           };
         },
         size: () => cache.size(),
@@ -132,6 +133,11 @@ export function observeWrites(cache: Cache, onWrite: (ids: string[]) => void): C
         async prime(entries, fetchedAt) {
           await inner.prime(entries, fetchedAt);
           onWrite(ids(entries.keys()));
+        },
+        async fill(entries, fetchedAt) {
+          const written = await inner.fill(entries, fetchedAt);
+          if (written.length > 0) onWrite(ids(written));
+          return written;
         },
       };
     },

@@ -1,6 +1,6 @@
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
 import type { UpstreamName } from './config.js';
-import type { BreakerState } from './http.js';
+import type { BreakerState } from './http/types.js';
 
 // Prometheus metrics of one gateway process, served by GET /metrics through `registry`.
 // Names and labels are a public contract (dashboards and alerts key on them): add, never rename.

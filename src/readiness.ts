@@ -1,6 +1,6 @@
 import type { Config } from './config.js';
-import type { Http } from './http.js';
-import { QUOTE_PROVIDERS } from './quotes.js';
+import type { Http } from './http/client.js';
+import { QUOTE_PROVIDERS } from './market/quotes.js';
 
 // What GET /ready answers: whether this process can serve, and each dependency's state. Not ready when
 // Redis is configured but unusable (not connected, or marked late by its users, or no answer to a PING

@@ -10,20 +10,28 @@ import { type Cache, createCache } from './cache.js';
 import { version } from './cli.js';
 import { type Config, UPSTREAMS } from './config.js';
 import { capConnections, UPGRADE_REFUSAL } from './connection-cap.js';
-import { type AppContext, type Context, createContext, type RequestView, type Services } from './context.js';
+import {
+  type AppContext,
+  createContext,
+  type RequestScopes,
+  type RequestView,
+  type Services,
+} from './context.js';
 import type { ReadLog } from './cost/read-log.js';
 import { quotaView } from './cost/report.js';
 import { upstreamCostTable } from './cost/upstream-cost.js';
 import { graphiqlTabs } from './examples.js';
 import type { Condition, Freshness } from './freshness.js';
 import { budgetLimits, createUpstreamBudget, type UpstreamBudget } from './http/budget.js';
+import { createHttp } from './http/client.js';
 import { collectConfigSecrets, redactLogger } from './http/redact.js';
-import { createHttp } from './http.js';
 import { createDrain } from './lifecycle/drain.js';
 import { trackSubscriptions } from './lifecycle/subscriptions.js';
 import { shortenError } from './limits/short-error.js';
 import { createLive } from './live/live.js';
-import { serveGraphqlWs, type WsTransport } from './live/ws-transport.js';
+import { priceTick } from './live/ticks.js';
+import { orderQuoteProviders } from './market/quotes.js';
+import { createAssetRegistry } from './market/registry.js';
 import { createMcp, MCP_PATH, type Mcp } from './mcp/index.js';
 import { createMetrics } from './metrics.js';
 import { useCostReport } from './plugins/use-cost-report.js';
@@ -37,13 +45,10 @@ import { useOperationLimits } from './plugins/use-operation-limits.js';
 import { createRequestLog } from './plugins/use-request-log.js';
 import { useRequestParams } from './plugins/use-request-params.js';
 import { useResponseCache } from './plugins/use-response-cache.js';
-import { useSharedSubscriptionResults } from './plugins/use-shared-subscription-results.js';
 import { useTrustedDocuments } from './plugins/use-trusted-documents.js';
 import { useUpstreamBudget } from './plugins/use-upstream-budget.js';
-import { orderQuoteProviders } from './quotes.js';
 import { createReadiness } from './readiness.js';
 import { createRedisConnection, type RedisState } from './redis.js';
-import { createAssetRegistry } from './registry.js';
 import { createResponseCache } from './response-cache.js';
 import { buildSchema } from './schema/index.js';
 import { createSignalService } from './signals/service.js';
@@ -53,6 +58,8 @@ import { compressResponses } from './transport/content-coding.js';
 import { corsPolicy } from './transport/cors.js';
 import { createFastPath, type FastPathServerContext } from './transport/fast-path.js';
 import { serveStaticPage } from './transport/static-page.js';
+import { useSharedSubscriptionResults } from './transport/use-shared-subscription-results.js';
+import { serveGraphqlWs, type WsTransport } from './transport/ws-transport.js';
 import { loadManifest } from './trust/manifest.js';
 import { createUpstreamScope } from './upstream-scope.js';
 
@@ -177,10 +184,10 @@ export function createGateway(config: Config, deps: GatewayDeps = {}): Gateway {
         }
       : providerOrder;
   // The process's own upstream scope serves work outside requests (the live feeds); each request gets
-  // one over its budget (services.forRequest, called by createContext), reading through the response
+  // one over its budget (forRequest, called by createContext), reading through the response
   // cache's recording view when its answer may be stored.
   const outside = createUpstreamScope({ config, cache, sources, registry, quoteOrder: providerOrder });
-  const { candles, fx, onchain } = outside;
+  const { fx, onchain } = outside;
   const limits = budgetLimits(config);
   const { tracing } = deps;
   const forRequest = (budget: UpstreamBudget, view: RequestView = {}) => {
@@ -199,22 +206,12 @@ export function createGateway(config: Config, deps: GatewayDeps = {}): Gateway {
   const newLoaders = () => outside.newLoaders();
   const loadersOutsideRequests = newLoaders;
   const loadUsdPrices = async (assetIds: string[]) => {
-    const results = await loadersOutsideRequests().price.loadMany(assetIds.map((id) => `usd:${id}`));
-    return results.flatMap((r) =>
-      r instanceof Error
-        ? []
-        : [
-            {
-              assetId: r.value.assetId,
-              value: r.value.value,
-              change24h: r.value.change24h,
-              asOf: r.value.asOf.getTime(),
-              source: r.value.source,
-            },
-          ],
+    const results = await loadersOutsideRequests().price.loadMany(
+      assetIds.map((assetId) => ({ currency: 'usd', assetId })),
     );
+    return results.flatMap((r) => (r instanceof Error ? [] : [priceTick(r.value)]));
   };
-  const signals = createSignalService({});
+  const signals = createSignalService({ providerSignals: config.providers.tokenmetrics.enabled });
   // Upstream streams, pollers and the feeds behind Subscription (in-process, or across processes
   // through Redis when REDIS_URL is set).
   metrics.observeCache(processCache);
@@ -227,7 +224,7 @@ export function createGateway(config: Config, deps: GatewayDeps = {}): Gateway {
     signals,
     loadUsdPrices,
     fxPerUsd: (currency) => fx.perUsd(currency),
-    context: () => createContext(services, { outsideRequests: true }) as Context,
+    newLoaders,
     shareResults: deps.shareLiveResults,
     // Subscribers with different scopes may be answered differently (src/auth/): never shared.
     sharePartition: (args) => auth.scopeKeyOf(args.contextValue),
@@ -241,21 +238,15 @@ export function createGateway(config: Config, deps: GatewayDeps = {}): Gateway {
 
   const services: Services = {
     config,
-    cache,
     http,
-    sources,
     registry,
-    candles,
     signals,
     onchain,
     priceHistory: outside.priceHistory,
     priceFeed: live.prices,
     live,
-    fx,
-    newLoaders,
-    newBudget: () => createUpstreamBudget(limits),
-    forRequest,
   };
+  const scopes: RequestScopes = { newBudget: () => createUpstreamBudget(limits), forRequest };
   const quota = quotaView(config, http);
   const trustedDocuments = config.trustedDocuments.file
     ? loadManifest(config.trustedDocuments.file)
@@ -284,7 +275,7 @@ export function createGateway(config: Config, deps: GatewayDeps = {}): Gateway {
       error: (...args) => logger.error(args.map(describe).join(' ')),
     },
     context: (initial) =>
-      createContext(services, {
+      createContext(services, scopes, {
         freshness: (initial as Partial<FastPathServerContext>).freshness,
         trace: tracing?.forRequest(initial),
         ...auth.contextFor(initial as { request?: Request; identity?: unknown }),

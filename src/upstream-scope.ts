@@ -1,13 +1,13 @@
 import type { Cache } from './cache.js';
-import { type CandleService, createCandleService } from './candles.js';
 import type { Config } from './config.js';
-import { createFx, type Fx } from './fx.js';
 import type { UpstreamBudget } from './http/budget.js';
-import { createLoaders, type Loaders } from './loaders.js';
-import { createOnChainService, type OnChainService } from './onchain.js';
+import { createLoaders, type Loaders } from './loaders/index.js';
+import { type CandleService, createCandleService } from './market/candles.js';
+import { createFx, type Fx } from './market/fx.js';
+import { createOnChainService, type OnChainService } from './market/onchain.js';
+import { createQuoteAdapters, type QuoteAdapter, type QuoteProvider } from './market/quotes.js';
+import type { AssetRegistry } from './market/registry.js';
 import { createPriceHistory, type PriceHistory } from './price-history.js';
-import { createQuoteAdapters, type QuoteAdapter, type QuoteProvider } from './quotes.js';
-import type { AssetRegistry } from './registry.js';
 import { fetchTokenMetricsSignals } from './signals/provider-signals.js';
 import type { Sources } from './sources/index.js';
 

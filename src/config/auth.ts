@@ -1,7 +1,6 @@
 import type { AuthMode, Plan, Scope } from '../auth/client.js';
-import type { Resolved } from './resolve.js';
 import type { Profile } from './setting.js';
-import { httpUrl, nonEmpty, oneOf, setting } from './setting.js';
+import { type GroupValues, httpUrl, nonEmpty, oneOf, setting } from './setting.js';
 
 // Client identity's rows (README "Clients and keys") and the AuthConfig derived from them: the JWT
 // settings as one optional group, and the anonymous plan of the profile.
@@ -71,7 +70,7 @@ export const AUTH_SETTINGS = {
   }),
 };
 
-export function authConfig(values: Resolved<typeof AUTH_SETTINGS>, profile: Profile): AuthConfig {
+export function authConfig(values: GroupValues<typeof AUTH_SETTINGS>, profile: Profile): AuthConfig {
   const { jwksUrl, jwtIssuer: issuer, jwtAudience: audience } = values;
   return {
     mode: values.mode,
@@ -82,7 +81,7 @@ export function authConfig(values: Resolved<typeof AUTH_SETTINGS>, profile: Prof
 }
 
 /** A JWT issuer or audience without a JWKS to verify against is a mistake, not a silent no-op. */
-export function checkAuth(values: Resolved<typeof AUTH_SETTINGS>): string | undefined {
+export function checkAuth(values: GroupValues<typeof AUTH_SETTINGS>): string | undefined {
   return !values.jwksUrl && (values.jwtIssuer || values.jwtAudience)
     ? 'MARKETGRAPH_JWT_JWKS_URL: must be set when MARKETGRAPH_JWT_ISSUER or _AUDIENCE is, got nothing'
     : undefined;

@@ -1,6 +1,5 @@
 import { z } from 'zod';
-import type { Resolved } from './resolve.js';
-import { bool, nonEmpty, oneOf, type Profile, setting } from './setting.js';
+import { bool, type GroupValues, nonEmpty, oneOf, type Profile, setting } from './setting.js';
 
 // The front door's rows (CORS, introspection, GraphiQL, trusted documents) and what they mean taken
 // together: an unset origin list means "localhost in the sandbox", and the trusted-documents mode
@@ -79,7 +78,7 @@ export const TRUSTED_DOCUMENT_SETTINGS = {
 };
 
 export function frontDoorConfig(
-  values: Resolved<typeof FRONT_DOOR_SETTINGS>,
+  values: GroupValues<typeof FRONT_DOOR_SETTINGS>,
   profile: Profile,
 ): FrontDoorConfig {
   return {
@@ -91,7 +90,7 @@ export function frontDoorConfig(
 }
 
 export function trustedDocumentsConfig(
-  values: Resolved<typeof TRUSTED_DOCUMENT_SETTINGS>,
+  values: GroupValues<typeof TRUSTED_DOCUMENT_SETTINGS>,
   profile: Profile,
 ): TrustedDocumentsConfig {
   return { file: values.file, mode: values.mode ?? (profile === 'live' ? 'enforce' : 'allow') };
@@ -99,7 +98,7 @@ export function trustedDocumentsConfig(
 
 /** `enforce` asked for without a manifest would run any document: refuse it instead. */
 export function checkTrustedDocuments(
-  values: Resolved<typeof TRUSTED_DOCUMENT_SETTINGS>,
+  values: GroupValues<typeof TRUSTED_DOCUMENT_SETTINGS>,
 ): string | undefined {
   return values.mode === 'enforce' && !values.file
     ? 'MARKETGRAPH_TRUSTED_DOCUMENTS_MODE: enforce needs MARKETGRAPH_TRUSTED_DOCUMENTS (the manifest)'

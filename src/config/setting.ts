@@ -113,3 +113,6 @@ export const redisPrefix = z
     message: 'must be 1 to 100 characters from A-Z a-z 0-9 _ . : { } -',
   })
   .transform((v) => (v.endsWith(':') ? v : `${v}:`));
+
+/** The values of a flat group of rows (what resolve.ts's Resolved gives such a group). */
+export type GroupValues<G> = { [K in keyof G]: G[K] extends Setting<infer T> ? T : never };

@@ -1,6 +1,5 @@
 import { z } from 'zod';
-import type { Resolved } from './resolve.js';
-import { bool, httpUrl, nonEmpty, setting, wholeNumber } from './setting.js';
+import { bool, type GroupValues, httpUrl, nonEmpty, setting, wholeNumber } from './setting.js';
 
 // The OpenTelemetry SDK's standard variables, one row each, and the TracingConfig derived from them.
 // They are rows like every other setting (README's table, --help, one readable error); what the SDK
@@ -175,7 +174,7 @@ export const OTEL_SETTINGS = {
   }),
 };
 
-type OtelValues = Resolved<typeof OTEL_SETTINGS>;
+type OtelValues = GroupValues<typeof OTEL_SETTINGS>;
 
 /** What the SDK makes of the variables: the traces endpoint (or none), headers and limits merged. */
 export function tracingConfig(otel: OtelValues): TracingConfig {

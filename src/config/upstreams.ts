@@ -1,16 +1,7 @@
-import type { ProviderName } from '../model.js';
+import type { UpstreamName } from '../market/providers.js';
 
-export type UpstreamName = Exclude<ProviderName, 'computed'>;
-
-export const UPSTREAMS: readonly UpstreamName[] = [
-  'coingecko',
-  'binance',
-  'defillama',
-  'mempool',
-  'tokenmetrics',
-  'coincap',
-  'etherscan',
-];
+// The providers themselves are listed once, in src/market/providers.ts.
+export { UPSTREAMS, type UpstreamName } from '../market/providers.js';
 
 /** Where a provider is reached when the configuration names no URL: the sandbox's endpoints, once it listens. */
 export interface ProviderEndpointOverride {

@@ -39,6 +39,7 @@ export function createReadLog(): ReadLog {
         namespace<T>(name: Namespace, ttlMs: number): CacheNamespace<T> {
           const inner = cache.namespace<T>(name, ttlMs);
           return {
+            fill: (entries, fetchedAt) => inner.fill(entries, fetchedAt),
             async getMany(keys, fetch, missing) {
               let asked = 0;
               const results = await inner.getMany(

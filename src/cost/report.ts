@@ -1,7 +1,7 @@
 import type { Config, UpstreamName } from '../config.js';
 import { UPSTREAMS } from '../config.js';
 import type { ClientBudgetLeft } from '../context.js';
-import type { HttpClient } from '../http.js';
+import type { HttpClient } from '../http/client.js';
 
 // The two extensions every answer carries (README "Cost and freshness"). `cost` is serialized last in
 // `extensions`, and the JSON ends with it, so a stored answer keeps the byte offset where it starts

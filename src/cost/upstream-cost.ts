@@ -1,6 +1,6 @@
 import type { Config } from '../config.js';
-import { intervalMs } from '../intervals.js';
-import { QUOTE_PROVIDERS, type QuoteProvider } from '../quotes.js';
+import { intervalMs } from '../market/intervals.js';
+import { QUOTE_PROVIDERS, type QuoteProvider } from '../market/quotes.js';
 import { BINANCE_SYMBOLS_PER_CALL, MAX_KLINES } from '../sources/binance.js';
 import { MAX_IDS as COINCAP_IDS_PER_CALL } from '../sources/coincap.js';
 import { COINGECKO_IDS_PER_CALL } from '../sources/coingecko.js';

@@ -1,6 +1,5 @@
 import type { Logger } from 'pino';
 import { type UpstreamCode, UpstreamError } from '../errors.js';
-import type { HttpCall } from '../http.js';
 import type { Metrics } from '../metrics.js';
 import { waitFor } from './backoff.js';
 import type { Breaker, BreakerTicket } from './breaker.js';
@@ -8,6 +7,7 @@ import type { UpstreamBudget } from './budget.js';
 import type { Failure } from './classify.js';
 import type { Quota } from './quota.js';
 import { redactText } from './redact.js';
+import type { HttpCall } from './types.js';
 
 // What an attempt must pass before it may leave the process, in order: the circuit breaker, the
 // provider-wide Retry-After block, the request's upstream budget (when the call is made for a request),

@@ -1,6 +1,6 @@
 import { type Dispatcher, request } from 'undici';
-import type { HttpCall } from '../http.js';
 import { classifyNetworkError, classifyResponse, type Verdict } from './classify.js';
+import type { HttpCall } from './types.js';
 
 // One GET, bounded by what is left of the call's deadline: the AbortSignal destroys the socket when
 // the deadline passes (so a hung provider costs us nothing afterwards), and undici's own header and

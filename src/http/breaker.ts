@@ -1,4 +1,4 @@
-import type { BreakerState } from '../http.js';
+import type { BreakerState } from './types.js';
 
 // A consecutive-failure circuit breaker for one provider. Closed: calls pass, `threshold` failures in
 // a row open it. Open: calls are refused without touching the network until `halfOpenAfterMs` has

@@ -1,11 +1,11 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import type { z } from 'zod';
 import { type UpstreamCode, UpstreamError } from '../errors.js';
-import type { HttpCall } from '../http.js';
 import type { UpstreamOutcome } from '../metrics.js';
 import type { BreakerOutcome } from './breaker.js';
 import { createRedactor } from './redact.js';
 import { parseRetryAfter } from './retry-after.js';
+import type { HttpCall } from './types.js';
 
 // Turns what came back from one attempt (a response, or the error instead of one) into a verdict:
 // the value, or a classified UpstreamError plus what the caller should do about it. Never throws:

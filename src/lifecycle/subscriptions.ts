@@ -3,7 +3,7 @@ import { GraphQLError } from 'graphql';
 import { isAsyncIterable, type Plugin } from 'graphql-yoga';
 
 // The subscriptions a shutdown must end cleanly, as far as Yoga's HTTP transports are concerned (SSE
-// over node:http; graphql-ws ends its own, see src/live/ws-transport.ts). Ending one means returning its
+// over node:http; graphql-ws ends its own, see src/transport/ws-transport.ts). Ending one means returning its
 // stream: the feed behind it settles the pending read as done, and Yoga's SSE processor then writes
 // `event: complete` and ends the response. Tracking costs nothing per event: a stream is noted when
 // it starts and dropped when its response closes, and no iterator layer is added (which is why this

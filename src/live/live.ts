@@ -3,20 +3,23 @@ import { hostname } from 'node:os';
 import type { ExecutionArgs, GraphQLError } from 'graphql';
 import type { Logger } from 'pino';
 import type { Config } from '../config.js';
-import type { Context } from '../context.js';
-import type { OnChainService } from '../onchain.js';
+import type { OnChainService } from '../market/onchain.js';
+import type { AssetRegistry } from '../market/registry.js';
 import type { RedisConnection } from '../redis.js';
-import type { AssetRegistry } from '../registry.js';
-import type { SignalService } from '../signals/service.js';
+import type { SignalLoaders, SignalService } from '../signals/service.js';
 import { parseTickerEvent } from '../sources/binance.js';
-import { type BinanceStreams, createBinanceStreams } from './binance-streams.js';
+import { type BinanceStreams, createBinanceStreams } from '../sources/binance-streams.js';
+import {
+  createSharedResults,
+  type SharedResults,
+  type SharedResultsStats,
+} from '../transport/shared-results.js';
 import { createLocalBus, createRedisBus, type LiveBus } from './bus.js';
 import { type ChannelStats, createChannels } from './channels.js';
 import { createLocalLeases, createRedisLeases, type Leases } from './leases.js';
 import { createMetricFeed, type MetricFeed } from './metric-feed.js';
 import { createPriceFeed, type PriceFeed } from './price-feed.js';
 import { createPriceHub, type PriceHub, type PriceHubStats, type PriceTick } from './price-hub.js';
-import { createSharedResults, type SharedResults, type SharedResultsStats } from './shared-results.js';
 import { createSignalFeed, type SignalFeed } from './signal-feed.js';
 
 // The live layer of one gateway process: upstream streams and pollers, the bus and leases that spread
@@ -40,8 +43,8 @@ export interface LiveDeps {
   /** Current USD prices through the cache (REST), for first events and polling. */
   loadUsdPrices(assetIds: string[]): Promise<PriceTick[]>;
   fxPerUsd(currency: string): Promise<number>;
-  /** A context with fresh loaders, for work outside any request. */
-  context(): Context;
+  /** Fresh loaders for one use outside any request (the signal poller's). */
+  newLoaders(): SignalLoaders;
   /** See shared-results.ts (default true). */
   shareResults?: boolean;
   /** What shared live results depend on about the subscriber (its scope set; see shared-results.ts). */
@@ -116,7 +119,7 @@ export function createLive(deps: LiveDeps): Live {
     channels,
     signals: deps.signals,
     check: (ids) => hub.check(ids),
-    context: deps.context,
+    newLoaders: deps.newLoaders,
     pollMs: Math.max(1_000, config.cache.ttl.candles),
     onError: warn('signal poll failed'),
   });

@@ -1,24 +1,17 @@
 import { notFound } from '../errors.js';
-import type { OnChainMetric, ProviderName } from '../model.js';
-import type { OnChainService } from '../onchain.js';
+import type { OnChainMetric } from '../market/model.js';
+import type { OnChainService } from '../market/onchain.js';
 import type { Channels } from './channels.js';
 import { conflate } from './conflate.js';
 import { createPoller } from './poller.js';
+import { type MetricTick, metricTick, perTick, tickMetric } from './ticks.js';
 
 // Subscription.onChainMetricUpdated: the current value of each metric of a chain first, then each
 // change. On-chain providers have no push, so each (chain, kinds) key has one shared poller (one per
 // process group with Redis, see channels.ts) that emits only the metrics whose value changed.
 // Live events carry no history (query onChainMetrics for it).
 
-/** What travels on the bus: JSON-safe. */
-export interface MetricTick {
-  chain: string;
-  kind: string;
-  value: number;
-  unit: string;
-  asOf: number;
-  source: ProviderName;
-}
+export type { MetricTick } from './ticks.js';
 
 export interface MetricSubscription {
   chain: string;
@@ -37,21 +30,12 @@ export function createMetricFeed(deps: {
   pollMs: number;
   onError?: (error: unknown) => void;
 }): MetricFeed {
-  const metrics = new WeakMap<MetricTick, OnChainMetric>();
+  const toMetric = perTick(tickMetric);
 
   async function fetchTicks(chain: string, kinds: readonly string[] | undefined) {
     const results = await deps.onchain.forChain(chain, kinds);
-    const ticks = results.filter((r): r is OnChainMetric => !(r instanceof Error)).map(toTick);
+    const ticks = results.filter((r): r is OnChainMetric => !(r instanceof Error)).map(metricTick);
     return { ticks, failed: results.length - ticks.length };
-  }
-
-  function toMetric(tick: MetricTick): OnChainMetric {
-    let metric = metrics.get(tick);
-    if (!metric) {
-      metric = { ...tick, asOf: new Date(tick.asOf), history: null };
-      metrics.set(tick, metric);
-    }
-    return metric;
   }
 
   return {
@@ -81,17 +65,6 @@ export function createMetricFeed(deps: {
         onError: deps.onError,
       });
     },
-  };
-}
-
-function toTick(m: OnChainMetric): MetricTick {
-  return {
-    chain: m.chain,
-    kind: m.kind,
-    value: m.value,
-    unit: m.unit,
-    asOf: m.asOf.getTime(),
-    source: m.source,
   };
 }
 

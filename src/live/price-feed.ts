@@ -1,13 +1,14 @@
-import type { Price } from '../model.js';
+import type { Price } from '../market/model.js';
 import { conflate } from './conflate.js';
-import type { PriceHub, PriceTick } from './price-hub.js';
+import type { PriceHub } from './price-hub.js';
+import { type PriceTick, tickPrice } from './ticks.js';
 
 // Subscription.priceUpdated for one client: the current price of every asset first, then every change.
 // Each subscriber keeps only the latest tick per asset (conflation, see conflate.ts): a slow client gets
 // the newest value when it is ready, never a growing backlog, and `throttleMs` spaces a subscriber's
 // events per asset. Upstream streams are shared through the hub, one per asset however many subscribers
 // listen. The Price built from one tick in one currency is one object shared by every subscriber, so
-// the subscription layer can execute and serialize it once (see src/live/shared-results.ts).
+// the subscription layer can execute and serialize it once (see src/transport/shared-results.ts).
 
 export interface PriceFeedDeps {
   hub: PriceHub;
@@ -92,15 +93,7 @@ export function createPriceFeed(deps: PriceFeedDeps): PriceFeed {
     let price = byCurrency.get(currency);
     if (!price) {
       if (rate) refresh(currency, rate);
-      price = {
-        assetId: tick.assetId,
-        currency,
-        value: rate ? tick.value * rate.value : tick.value,
-        change24h: tick.change24h,
-        asOf: new Date(tick.asOf),
-        source: tick.source,
-        stale: false,
-      };
+      price = tickPrice(tick, currency, rate?.value);
       byCurrency.set(currency, price);
     }
     return price;

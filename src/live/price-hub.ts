@@ -1,7 +1,8 @@
 import { notFound } from '../errors.js';
-import type { ProviderName } from '../model.js';
-import type { AssetRegistry } from '../registry.js';
+import type { AssetRegistry } from '../market/registry.js';
+import { binanceTickerStream } from '../sources/binance-streams.js';
 import type { Channels } from './channels.js';
+import type { PriceTick } from './ticks.js';
 
 // Live USD prices per asset, one upstream feed per asset across every subscriber (and, with Redis,
 // every process: see channels.ts). The process producing an asset follows its Binance ticker stream;
@@ -11,15 +12,7 @@ import type { Channels } from './channels.js';
 // than what was already published, is not sent again. Ticks are plain JSON-safe objects, so they
 // cross processes unchanged.
 
-export interface PriceTick {
-  assetId: string;
-  /** USD (Binance USDT pairs are taken as USD). */
-  value: number;
-  change24h: number | null;
-  /** Epoch ms of the provider's event. */
-  asOf: number;
-  source: ProviderName;
-}
+export type { PriceTick } from './ticks.js';
 
 export interface StreamClient {
   subscribe(stream: string, onEvent: (data: unknown) => void): () => void;
@@ -146,7 +139,7 @@ export function createPriceHub(deps: PriceHubDeps): PriceHub {
       lastPollAt = Number.NEGATIVE_INFINITY; // poll now rather than a pollMs later
       return;
     }
-    upstream.stream = `${symbol.toLowerCase()}@ticker`;
+    upstream.stream = binanceTickerStream(symbol);
     upstream.stopStream = streams.subscribe(upstream.stream, (data) => {
       const t = deps.parseTicker(data);
       if (!t || upstream.stopped) return;

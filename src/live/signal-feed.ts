@@ -1,27 +1,16 @@
-import type { Context } from '../context.js';
-import type { ProviderName, Signal, SignalDirection } from '../model.js';
-import type { SignalService } from '../signals/service.js';
+import type { Signal } from '../market/model.js';
+import type { SignalLoaders, SignalService } from '../signals/service.js';
 import type { Channels } from './channels.js';
 import { conflate } from './conflate.js';
 import { createPoller } from './poller.js';
+import { perTick, type SignalTick, signalTick, tickSignal } from './ticks.js';
 
 // Subscription.signalChanged: each signal of each asset first, then each change. A signal changed when
 // what it says changed: its direction or its strength (a re-computation that says the same is not an
 // event). Signals are computed from candles (or read from a keyed provider), none of which push, so
 // each (asset, interval) has one shared poller (one per process group with Redis, see channels.ts).
 
-/** What travels on the bus: JSON-safe. */
-export interface SignalTick {
-  id: string;
-  assetId: string;
-  kind: string;
-  direction: SignalDirection;
-  strength: number;
-  generatedAt: number;
-  source: ProviderName;
-  interval: string;
-  rationale: string;
-}
+export type { SignalTick } from './ticks.js';
 
 export interface SignalSubscription {
   assetIds: string[];
@@ -37,26 +26,17 @@ export function createSignalFeed(deps: {
   signals: SignalService;
   /** Rejects with NOT_FOUND naming the first unknown asset. */
   check(assetIds: string[]): Promise<void>;
-  /** A context with fresh loaders, for computing signals outside any request. */
-  context(): Context;
+  /** Fresh loaders for one poll, outside any request. */
+  newLoaders(): SignalLoaders;
   pollMs: number;
   onError?: (error: unknown) => void;
 }): SignalFeed {
-  const signals = new WeakMap<SignalTick, Signal>();
+  const toSignal = perTick(tickSignal);
 
   /** The asset's signals; a source that failed (an Error entry) is skipped and tried again next poll. */
   async function fetchTicks(assetId: string, interval: string): Promise<SignalTick[]> {
-    const results = await deps.signals.forAsset(deps.context(), assetId, interval);
-    return results.filter((r): r is Signal => !(r instanceof Error)).map(toTick);
-  }
-
-  function toSignal(tick: SignalTick): Signal {
-    let signal = signals.get(tick);
-    if (!signal) {
-      signal = { ...tick, generatedAt: new Date(tick.generatedAt) };
-      signals.set(tick, signal);
-    }
-    return signal;
+    const results = await deps.signals.forAsset(deps.newLoaders(), assetId, interval);
+    return results.filter((r): r is Signal => !(r instanceof Error)).map(signalTick);
   }
 
   return {
@@ -98,20 +78,6 @@ export function createSignalFeed(deps: {
         onError: deps.onError,
       });
     },
-  };
-}
-
-function toTick(s: Signal): SignalTick {
-  return {
-    id: s.id,
-    assetId: s.assetId,
-    kind: s.kind,
-    direction: s.direction,
-    strength: s.strength,
-    generatedAt: s.generatedAt.getTime(),
-    source: s.source,
-    interval: s.interval,
-    rationale: s.rationale,
   };
 }
 

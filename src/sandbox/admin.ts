@@ -1,6 +1,6 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
-import type { ProviderName } from '../model.js';
+import type { ProviderName } from '../market/model.js';
 import { type FaultRegistry, parseFault } from './faults.js';
 import { trackSocket } from './provider-server.js';
 import type { RequestLog } from './request-log.js';

@@ -1,6 +1,6 @@
 import type { IncomingHttpHeaders, IncomingMessage } from 'node:http';
 import type { WebSocket } from 'ws';
-import type { ProviderName } from '../model.js';
+import type { ProviderName } from '../market/model.js';
 import type { Market } from './market/market.js';
 
 // What a provider dialect gives the sandbox shell (src/sandbox/server.ts). A dialect knows its

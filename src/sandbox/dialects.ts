@@ -1,5 +1,5 @@
 import type { ProviderEndpoints, UpstreamName } from '../config.js';
-import type { ProviderName } from '../model.js';
+import type { ProviderName } from '../market/model.js';
 import type { DialectFactory } from './dialect.js';
 import { createBinanceDialect } from './providers/binance/dialect.js';
 import { createCoinCapDialect, SANDBOX_COINCAP_KEY } from './providers/coincap/dialect.js';

@@ -1,4 +1,4 @@
-import type { ProviderName } from '../model.js';
+import type { ProviderName } from '../market/model.js';
 
 // Faults the sandbox injects on demand, per provider and endpoint ('*' = every endpoint of the
 // provider). Tests set them in-process; people set them through the admin endpoint.

@@ -1,7 +1,7 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { WebSocketServer } from 'ws';
-import type { ProviderName } from '../model.js';
+import type { ProviderName } from '../market/model.js';
 import type { WebSocketEndpoint } from './dialect.js';
 import type { FaultRegistry } from './faults.js';
 import { createRequestHandler, type RequestHandlerDeps } from './handle-request.js';

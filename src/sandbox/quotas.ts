@@ -1,4 +1,4 @@
-import type { ProviderName } from '../model.js';
+import type { ProviderName } from '../market/model.js';
 import type { Dialect, SandboxRequest, SandboxResponse } from './dialect.js';
 
 // Each provider's quota, enforced the way the provider does: a fixed window of `limit` weight, the

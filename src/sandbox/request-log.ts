@@ -1,4 +1,4 @@
-import type { ProviderName } from '../model.js';
+import type { ProviderName } from '../market/model.js';
 
 // What the sandbox served: a count per provider and endpoint, and the latest request records, so tests
 // and the admin endpoint can say how many upstream calls a query cost.

@@ -1,6 +1,6 @@
 import type { Server } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
-import type { ProviderName } from '../model.js';
+import type { ProviderName } from '../market/model.js';
 import { listenAdmin } from './admin.js';
 import type { Dialect, DialectFactory } from './dialect.js';
 import { DIALECTS } from './dialects.js';

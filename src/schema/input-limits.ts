@@ -1,4 +1,5 @@
 import type { GraphQLArgument, GraphQLInputField } from 'graphql';
+import { badUserInput } from '../errors.js';
 
 // What an argument (or input field) accepts beyond its GraphQL type: how many list items, how long a
 // string, which characters. Declared beside the argument as `extensions: inputLimit(...)` and enforced
@@ -85,3 +86,15 @@ export const DATE_TIME: InputLimit = { maxLength: 64 };
 
 /** A list of enum values (SignalKind, ...): duplicates are harmless, a huge list is not. */
 export const ENUM_LIST: InputLimit = { maxItems: 50 };
+
+/**
+ * The distinct asset ids of an `assetIds` argument, in first-seen order; BAD_USER_INPUT unless there
+ * are 1 to `max` of them.
+ */
+export function distinctAssetIds(assetIds: readonly (string | number)[], max: number): string[] {
+  const ids = [...new Set(assetIds.map(String))];
+  if (ids.length === 0 || ids.length > max) {
+    throw badUserInput(`assetIds must name 1 to ${max} assets, got ${ids.length}`, 'assetIds');
+  }
+  return ids;
+}

@@ -1,4 +1,4 @@
-import type { Candle, Signal } from '../model.js';
+import type { Candle, Signal } from '../market/model.js';
 import { macdCrossoverRule } from './rules/macd-crossover.js';
 import { rangeBreakoutRule } from './rules/range-breakout.js';
 import { rsiRule } from './rules/rsi-level.js';

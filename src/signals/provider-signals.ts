@@ -1,6 +1,6 @@
 import type { Config } from '../config.js';
-import type { Signal } from '../model.js';
-import type { AssetRegistry } from '../registry.js';
+import type { Signal } from '../market/model.js';
+import type { AssetRegistry } from '../market/registry.js';
 import type { Sources } from '../sources/index.js';
 
 // Signals that keyed providers publish (Token Metrics: trading signal, trader grade, investor grade),

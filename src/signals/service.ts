@@ -1,41 +1,54 @@
-import type { Context } from '../context.js';
-import { alignUp, intervalMs } from '../intervals.js';
-import type { Signal } from '../model.js';
+import type DataLoader from 'dataloader';
+import type { Cached } from '../cache.js';
+import { alignUp, intervalMs } from '../market/intervals.js';
+import type { CandleKey } from '../market/keys.js';
+import type { Candle, Signal } from '../market/model.js';
 import { computeSignals, FULL_CANDLES } from './compute.js';
 
 // Signals for one asset: computed from its candles (always available), plus provider signals where a
-// keyed provider is enabled (batched across assets by the providerSignals loader). The candle window comes through the request's loaders, so a query asking
-// for candles and signals of the same asset and interval reuses one fetch where the windows match.
+// keyed provider is enabled (batched across assets by the providerSignals loader). The candle window
+// comes through the caller's loaders (a request's, or the live feed's own), so a query asking for
+// candles and signals of the same asset and interval reuses one fetch where the windows match.
+
+/** The loaders signals are read through: passed by the caller, never taken from a request context. */
+export interface SignalLoaders {
+  candles: DataLoader<CandleKey, Cached<Candle[]>, string>;
+  providerSignals: DataLoader<string, Cached<Signal[]>>;
+}
 
 export interface SignalService {
   forAsset(
-    ctx: Context,
+    loaders: SignalLoaders,
     assetId: string,
     interval: string,
     kinds?: readonly string[],
   ): Promise<Array<Signal | Error>>;
 }
 
-export function createSignalService(deps: { now?: () => number } = {}): SignalService {
+export interface SignalServiceDeps {
+  /** Whether a keyed provider (Token Metrics) publishes signals here. */
+  providerSignals: boolean;
+  now?: () => number;
+}
+
+export function createSignalService(deps: SignalServiceDeps): SignalService {
   const now = deps.now ?? Date.now;
   const bars = Math.max(...Object.values(FULL_CANDLES)) + 1;
 
   return {
-    async forAsset(ctx, assetId, interval, kinds) {
+    async forAsset(loaders, assetId, interval, kinds) {
       const t = now();
       const to = alignUp(t, interval);
       const from = to - bars * intervalMs(interval);
       const wants = (kind: string) => !kinds || kinds.includes(kind);
       const [computed, provided] = await Promise.all([
-        ctx.loaders.candles
+        loaders.candles
           .load({ assetId, interval, from, to, currency: 'usd' })
           .then((c) => computeSignals({ assetId, candles: c.value, interval, now: new Date(t) }))
           .catch((error: Error) => [error]),
         // Token Metrics publishes daily signals only.
-        interval === '1d' &&
-        ctx.services.config.providers.tokenmetrics.enabled &&
-        (!kinds || kinds.some((k) => k.startsWith('TM_')))
-          ? ctx.loaders.providerSignals
+        interval === '1d' && deps.providerSignals && (!kinds || kinds.some((k) => k.startsWith('TM_')))
+          ? loaders.providerSignals
               .load(assetId)
               .then((c) => c.value)
               .catch((error: Error) => [error])

@@ -1,7 +1,7 @@
 import type { ProviderConfig } from '../config.js';
 import { type UpstreamCode, UpstreamError } from '../errors.js';
-import type { Http } from '../http.js';
-import type { Candle } from '../model.js';
+import type { Http } from '../http/client.js';
+import type { Candle } from '../market/model.js';
 import {
   errorBodySchema,
   exchangeInfoSchema,
@@ -10,6 +10,7 @@ import {
   tickerEventSchema,
   tickerPriceListSchema,
 } from './binance-schemas.js';
+import { chunk } from './chunk.js';
 
 // Binance spot public market data (no key). Symbols are Binance pairs ('BTCUSDT'); mapping them to
 // canonical asset ids is the asset registry's job. Batch contract: `symbols=[...]` fails the WHOLE call
@@ -22,6 +23,14 @@ export interface BinancePair {
   quote: string;
   trading: boolean;
 }
+
+/** Binance's pair quoting `base` (a ticker, any case) in USDT, which marketgraph takes as USD: 'BTCUSDT'. */
+export function binanceUsdPair(base: string): string {
+  return `${base.toUpperCase()}${USD_QUOTE}`;
+}
+
+/** The quote asset of the pairs taken as USD. */
+const USD_QUOTE = 'USDT';
 
 export interface BinanceSpotPrice {
   price: number;
@@ -217,7 +226,13 @@ export function createBinanceSource(deps: BinanceSourceDeps) {
     }));
   }
 
-  return { maxSymbolsPerCall, exchangeInfo, tickerPrices, tickers24h, klines };
+  /** Pairs that quote USD (USDT) and trade, by their base ticker (upper-case). */
+  async function usdPairs(): Promise<string[]> {
+    const pairs = await exchangeInfo();
+    return pairs.filter((p) => p.quote === USD_QUOTE && p.trading).map((p) => p.symbol);
+  }
+
+  return { maxSymbolsPerCall, exchangeInfo, usdPairs, tickerPrices, tickers24h, klines };
 }
 
 /** ticker/24hr request weight for a `symbols` list of n names. */
@@ -269,10 +284,4 @@ function classifyErrorCode(code: number): UpstreamCode {
 
 function validSymbols(symbols: string[]): string[] {
   return [...new Set(symbols)].filter((s) => SYMBOL_PATTERN.test(s));
-}
-
-function chunk<T>(items: T[], size: number): T[][] {
-  const out: T[][] = [];
-  for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size));
-  return out;
 }

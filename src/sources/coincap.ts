@@ -1,7 +1,8 @@
 import type { ProviderConfig } from '../config.js';
 import { type UpstreamCode, UpstreamError } from '../errors.js';
-import type { Http } from '../http.js';
-import type { MarketData } from '../model.js';
+import type { Http } from '../http/client.js';
+import type { MarketData } from '../market/model.js';
+import { chunk } from './chunk.js';
 import { assetsBody, errorBody, historyBody, priceBySymbolBody } from './coincap-schemas.js';
 
 // CoinCap REST v3: `Authorization: Bearer <key>`, {data, timestamp} envelopes, numbers as strings.
@@ -197,10 +198,4 @@ export function readCoinCapEnvelopeError(body: unknown): { code: UpstreamCode; m
   const parsed = errorBody.safeParse(body);
   if (!parsed.success) return undefined;
   return { code: 'UPSTREAM_BAD_RESPONSE', message: `error body: ${parsed.data.error}` };
-}
-
-function chunk<T>(items: T[], size: number): T[][] {
-  const out: T[][] = [];
-  for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size));
-  return out;
 }

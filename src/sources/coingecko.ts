@@ -1,6 +1,7 @@
 import type { ProviderConfig } from '../config.js';
-import type { Http } from '../http.js';
-import type { AssetInfo, Candle, ContractAddress, MarketData, Price } from '../model.js';
+import type { Http } from '../http/client.js';
+import type { AssetInfo, Candle, ContractAddress, MarketData, Price } from '../market/model.js';
+import { chunk } from './chunk.js';
 import {
   coinListBody,
   type MarketRow,
@@ -297,10 +298,4 @@ function ohlcCandleMs(days: number): number {
 
 function unique<T>(items: readonly T[]): T[] {
   return [...new Set(items)];
-}
-
-function chunk<T>(items: readonly T[], size: number): T[][] {
-  const out: T[][] = [];
-  for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size));
-  return out;
 }

@@ -1,7 +1,8 @@
 import type { ProviderConfig } from '../config.js';
 import { isUpstreamError } from '../errors.js';
-import type { Http } from '../http.js';
-import type { ContractAddress, MetricPoint, OnChainMetric } from '../model.js';
+import type { Http } from '../http/client.js';
+import type { ContractAddress, MetricPoint, OnChainMetric } from '../market/model.js';
+import { chunk } from './chunk.js';
 import {
   chainsBody,
   chainTvlHistoryBody,
@@ -133,6 +134,8 @@ export interface DefiLlamaSource {
   protocol(slug: string): Promise<ProtocolDetail | null>;
   /** Keys are `coingecko:<id>` or `<chain>:<address>`; keys DefiLlama does not know are absent. */
   currentPrices(keys: readonly string[]): Promise<Map<string, LlamaPrice>>;
+  /** Current prices by canonical asset id (DefiLlama keys them `coingecko:<id>`); unknown ids are absent. */
+  assetPrices(assetIds: readonly string[]): Promise<Map<string, LlamaPrice>>;
   stablecoins(): Promise<StablecoinSupply[]>;
   /** Daily circulating USD of all stablecoins, or of one (DefiLlama id); null for an unknown id. */
   stablecoinSupplyHistory(stablecoinId?: string): Promise<MetricPoint[] | null>;
@@ -362,6 +365,15 @@ export function createDefiLlamaSource(deps: DefiLlamaDeps): DefiLlamaSource {
     protocols,
     protocol,
     currentPrices,
+    async assetPrices(assetIds) {
+      const prices = await currentPrices(assetIds.map((id) => `coingecko:${id}`));
+      const out = new Map<string, LlamaPrice>();
+      for (const id of assetIds) {
+        const price = prices.get(`coingecko:${id}`);
+        if (price) out.set(id, price);
+      }
+      return out;
+    },
     stablecoins,
     stablecoinSupplyHistory,
     chainTvlMetric,
@@ -463,10 +475,4 @@ async function orNull<T>(call: Promise<T>): Promise<T | null> {
     }
     throw error;
   }
-}
-
-function chunk<T>(items: readonly T[], size: number): T[][] {
-  const out: T[][] = [];
-  for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size));
-  return out;
 }

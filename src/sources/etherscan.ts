@@ -1,7 +1,7 @@
 import type { ProviderConfig } from '../config.js';
 import { type UpstreamCode, UpstreamError } from '../errors.js';
-import type { Http } from '../http.js';
-import type { OnChainMetric } from '../model.js';
+import type { Http } from '../http/client.js';
+import type { OnChainMetric } from '../market/model.js';
 import { gasOracleBody, notOkBody } from './etherscan-schemas.js';
 
 // Etherscan API V2 gas oracle: GET <base>?chainid=&module=gastracker&action=gasoracle&apikey=KEY. The

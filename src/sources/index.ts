@@ -1,11 +1,12 @@
 import type { Config } from '../config.js';
-import type { Http } from '../http.js';
+import type { Http } from '../http/client.js';
 import { createBinanceSource } from './binance.js';
 import { createCoinCapSource } from './coincap.js';
 import { createCoinGeckoSource } from './coingecko.js';
 import { createDefiLlamaSource } from './defillama.js';
 import { createEtherscanSource } from './etherscan.js';
 import { createMempoolSource } from './mempool.js';
+import { shareIdentical } from './share-identical.js';
 import { createTokenMetricsSource } from './tokenmetrics.js';
 
 // Every provider source over one Http: the process's, or a request's view of it (http.forRequest), so
@@ -29,10 +30,18 @@ class SourceSet {
   private cc: ReturnType<typeof createCoinCapSource> | undefined;
   private es: ReturnType<typeof createEtherscanSource> | undefined;
 
+  private shared: Http | undefined;
+
   constructor(
-    private readonly http: Http,
+    private readonly plain: Http,
     private readonly providers: Config['providers'],
   ) {}
+
+  /** The set's Http: identical calls in flight at once are sent once (share-identical.ts). */
+  private get http(): Http {
+    this.shared ??= shareIdentical(this.plain);
+    return this.shared;
+  }
 
   get coingecko() {
     this.cg ??= createCoinGeckoSource({ http: this.http, config: this.providers.coingecko });

@@ -1,6 +1,6 @@
 import type { ProviderConfig } from '../config.js';
-import type { Http } from '../http.js';
-import type { MetricPoint, OnChainMetric, Price } from '../model.js';
+import type { Http } from '../http/client.js';
+import type { MetricPoint, OnChainMetric, Price } from '../market/model.js';
 import {
   difficultyAdjustmentBody,
   feesBody,

@@ -1,8 +1,9 @@
 import type { z } from 'zod';
 import type { ProviderConfig } from '../config.js';
 import { type UpstreamCode, UpstreamError } from '../errors.js';
-import type { Http } from '../http.js';
-import type { ContractAddress, Signal, SignalDirection } from '../model.js';
+import type { Http } from '../http/client.js';
+import type { ContractAddress, Signal, SignalDirection } from '../market/model.js';
+import { chunk } from './chunk.js';
 import {
   failureBody,
   type InvestorGradeRow,
@@ -306,10 +307,4 @@ function isoDay(ms: number): string {
 
 function show(value: number | null): string {
   return value === null ? 'n/a' : String(Math.round(value * 100) / 100);
-}
-
-function chunk<T>(items: T[], size: number): T[][] {
-  const out: T[][] = [];
-  for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size));
-  return out;
 }

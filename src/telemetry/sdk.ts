@@ -16,7 +16,7 @@ import {
 import type { Plugin } from 'graphql-yoga';
 import type { TracesSampler, TracingConfig } from '../config.js';
 import { tracedCache } from './traced-cache.js';
-import type { Tracing } from './tracing.js';
+import type { Tracing } from './types.js';
 import { startUpstreamSpan } from './upstream-span.js';
 import { usePhaseSpans } from './use-phase-spans.js';
 

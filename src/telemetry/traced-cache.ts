@@ -12,6 +12,7 @@ export function tracedCache(cache: Cache, tracer: Tracer, parent: () => Context)
       const ns = cache.namespace<T>(name, ttlMs);
       return {
         prime: (entries, fetchedAt) => ns.prime(entries, fetchedAt),
+        fill: (entries, fetchedAt) => ns.fill(entries, fetchedAt),
         async getMany(keys, fetch, missing) {
           const span = tracer.startSpan(
             `cache ${name}`,

@@ -1,7 +1,7 @@
 import { type Context, type Span, SpanKind, SpanStatusCode, type Tracer } from '@opentelemetry/api';
 import type { UpstreamName } from '../config.js';
 import { UpstreamError } from '../errors.js';
-import type { UpstreamSpan } from './tracing.js';
+import type { UpstreamSpan } from './types.js';
 
 // One span per provider call, retries included: a CLIENT span named for the provider and endpoint
 // (never the URL, which may hold a key), one event per attempt, and on its end the attempts, the time

@@ -3,9 +3,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { ConfigError, loadConfig } from '../../src/config.js';
 import { CONNECTION_LIMIT_EXCEEDED } from '../../src/connection-cap.js';
-import { SUBSCRIPTION_LIMIT_EXCEEDED } from '../../src/live/ws-transport.js';
 import type { Sandbox } from '../../src/sandbox/server.js';
 import { startSandbox } from '../../src/sandbox/server.js';
+import { SUBSCRIPTION_LIMIT_EXCEEDED } from '../../src/transport/ws-transport.js';
 import { subscribeSse, subscribeWs, waitFor, wsClient } from '../helpers/clients.js';
 import { startTestGateway, type TestGateway } from '../helpers/gateway.js';
 

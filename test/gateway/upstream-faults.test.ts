@@ -27,6 +27,8 @@ function errorAt(errors: GqlError[] | undefined, path: unknown[]): GqlError | un
   return errors?.find((e) => JSON.stringify(e.path) === JSON.stringify(path));
 }
 
+// Prices in EUR where a fault on simple/price is the point: a markets call (the warm-up's) carries
+// CoinGecko's USD price and primes that quote, so a USD price would need no simple/price call.
 const PRICE = (currency = 'USD') =>
   `{ asset(id: "ethereum") { price(currency: ${currency}) { value asOf stale } } }`;
 
@@ -42,7 +44,7 @@ describe('Retry-After', () => {
       t.sandbox.resetCounts();
       t.sandbox.faults.set('coingecko', 'simple/price', { kind: 'rate-limit', retryAfter: 2, times: 1 });
       const started = Date.now();
-      const res = await t.query<PriceData>(PRICE());
+      const res = await t.query<PriceData>(PRICE('EUR'));
       const elapsed = Date.now() - started;
       expect(res.body.errors).toBeUndefined();
       expect(res.body.data!.asset!.price!.value).toBeGreaterThan(0);
@@ -65,7 +67,7 @@ describe('Retry-After', () => {
       await t.query('{ asset(id: "ethereum") { id } }');
       t.sandbox.resetCounts();
       t.sandbox.faults.set('coingecko', 'simple/price', { kind: 'rate-limit', retryAfter: 30, times: 1 });
-      const res = await t.query<PriceData>(PRICE());
+      const res = await t.query<PriceData>(PRICE('EUR'));
       expect(res.body.data!.asset!.price).toBeNull();
       const error = errorAt(res.body.errors, ['asset', 'price']);
       expect(error?.extensions).toMatchObject({
@@ -90,7 +92,7 @@ describe('Retry-After', () => {
       expect(t.sandbox.count('coingecko')).toBe(1);
 
       clock.advance(26_000);
-      const after = await t.query<PriceData>(PRICE());
+      const after = await t.query<PriceData>(PRICE('EUR'));
       expect(after.body.errors).toBeUndefined();
       expect(after.body.data!.asset!.price!.value).toBeGreaterThan(0);
       const calls = t.sandbox.requests('coingecko');
@@ -121,7 +123,7 @@ describe('a hung provider', () => {
       asset: { id: string; price: unknown; market: { price: number } | null } | null;
       onChainMetrics: Array<{ kind: string; value: number; source: string } | null>;
     }>(`{
-      asset(id: "ethereum") { id price { value } market { price } }
+      asset(id: "ethereum") { id price(currency: EUR) { value } market { price } }
       onChainMetrics(chain: "bitcoin", kinds: [BLOCK_HEIGHT, FEE_FASTEST]) { kind value source }
     }`);
     // The provider never answers, so an answer at all means the gateway gave up on it, and not before
@@ -218,7 +220,7 @@ describe('circuit breaker', () => {
     );
     return res.body.data!.sources.find((s) => s.name === name)!;
   };
-  const priceError = async (currency = 'USD') =>
+  const priceError = async (currency = 'EUR') =>
     errorAt((await t.query(PRICE(currency))).body.errors, ['asset', 'price']);
 
   it('opens after 3 consecutive failures, refuses without calling, probes once after the wait, then closes', async () => {
@@ -237,7 +239,7 @@ describe('circuit breaker', () => {
     expect(await breakerOf('coingecko')).toMatchObject({ breaker: 'OPEN', healthy: false });
 
     // Open: refused at once, nothing reaches the provider, any endpoint.
-    for (const currency of ['USD', 'EUR', 'GBP']) {
+    for (const currency of ['EUR', 'GBP', 'CHF']) {
       const error = await priceError(currency);
       expect(error?.extensions).toMatchObject({ code: 'UPSTREAM_UNAVAILABLE', provider: 'coingecko' });
       expect(error?.message).toMatch(/circuit/);
@@ -252,7 +254,7 @@ describe('circuit breaker', () => {
     expect((await breakerOf('coingecko')).breaker).toBe('OPEN');
     clock.advance(10_000);
     expect((await breakerOf('coingecko')).breaker).toBe('HALF_OPEN');
-    const probes = await Promise.all(['USD', 'EUR', 'GBP', 'JPY', 'AUD'].map((c) => priceError(c)));
+    const probes = await Promise.all(['EUR', 'GBP', 'JPY', 'AUD', 'CAD'].map((c) => priceError(c)));
     expect(probes.every((e) => e?.extensions?.code === 'UPSTREAM_UNAVAILABLE')).toBe(true);
     expect(t.sandbox.count('coingecko')).toBe(4);
     expect((await breakerOf('coingecko')).breaker).toBe('OPEN');
@@ -260,7 +262,7 @@ describe('circuit breaker', () => {
     // The provider recovers; the next probe succeeds and closes the circuit.
     t.sandbox.faults.clear();
     clock.advance(HALF_OPEN_MS);
-    const recovered = await t.query<PriceData>(PRICE());
+    const recovered = await t.query<PriceData>(PRICE('CAD'));
     expect(recovered.body.errors).toBeUndefined();
     expect(recovered.body.data!.asset!.price!.value).toBeGreaterThan(0);
     expect(t.sandbox.count('coingecko')).toBe(5);

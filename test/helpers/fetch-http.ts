@@ -1,8 +1,8 @@
 import type { ProviderConfig, UpstreamName } from '../../src/config.js';
 import { type UpstreamCode, UpstreamError } from '../../src/errors.js';
-import type { Http, HttpCall, ProviderHealth } from '../../src/http.js';
+import type { Http, HttpCall, ProviderHealth } from '../../src/http/client.js';
 
-// Minimal Http doubles for the source tests. They follow src/http.ts's order for one attempt — a
+// Minimal Http doubles for the source tests. They follow src/http/client.ts's order for one attempt — a
 // non-2xx answer is classified by status, a 2xx body goes through the call's envelopeError and then
 // its schema — and nothing more: retries, quotas, breakers and redaction are http.ts's business and are
 // tested there. Every call is recorded so tests can assert what a source asked for.

@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { createBreaker } from '../../src/http/breaker.js';
-import type { HttpCall } from '../../src/http.js';
+import type { HttpCall } from '../../src/http/client.js';
 import { manualClock } from '../helpers/manual-clock.js';
 import { buildConfig, makeHttp, sendJson, startScriptedServer } from './helpers.js';
 

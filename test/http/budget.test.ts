@@ -3,7 +3,7 @@ import { z } from 'zod';
 import type { UpstreamName } from '../../src/config.js';
 import { UpstreamError } from '../../src/errors.js';
 import { type BudgetLimits, createUpstreamBudget, type Spend } from '../../src/http/budget.js';
-import type { HttpClient } from '../../src/http.js';
+import type { HttpClient } from '../../src/http/client.js';
 import { buildConfig, makeHttp, sendJson, startScriptedServer } from './helpers.js';
 
 const RPM: Partial<Record<UpstreamName, number>> = { coingecko: 30, binance: 1200 };

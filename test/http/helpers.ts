@@ -3,7 +3,7 @@ import type { AddressInfo, Socket } from 'node:net';
 import { Writable } from 'node:stream';
 import { pino } from 'pino';
 import { type Config, loadConfig, type UpstreamName } from '../../src/config.js';
-import { createHttp, type Http, type HttpDeps } from '../../src/http.js';
+import { createHttp, type Http, type HttpDeps } from '../../src/http/client.js';
 import { createMetrics, type Metrics } from '../../src/metrics.js';
 
 // A scripted loopback provider: `handler` answers each request (n counts from 1); every request is

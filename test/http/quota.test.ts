@@ -3,8 +3,8 @@ import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest
 import { z } from 'zod';
 import { loadConfig } from '../../src/config.js';
 import type { UpstreamError } from '../../src/errors.js';
+import type { HttpCall } from '../../src/http/client.js';
 import { createQuota } from '../../src/http/quota.js';
-import type { HttpCall } from '../../src/http.js';
 import { createRedisConnection } from '../../src/redis.js';
 import { waitFor } from '../helpers/clients.js';
 import { deleteKeys, keysUnder, redisTestUrl, testPrefix } from '../helpers/redis.js';

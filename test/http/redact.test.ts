@@ -3,6 +3,7 @@ import pino from 'pino';
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { classifyResponse } from '../../src/http/classify.js';
+import type { HttpCall } from '../../src/http/client.js';
 import {
   collectConfigSecrets,
   collectSecrets,
@@ -12,7 +13,6 @@ import {
   redactLogger,
   redactText,
 } from '../../src/http/redact.js';
-import type { HttpCall } from '../../src/http.js';
 
 // Each way a key used to get past redaction, and the forms it can take on the way back from a
 // provider: encoded, escaped, cut, split, or hidden in the base URL.

@@ -1,8 +1,8 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { UpstreamError } from '../../src/errors.js';
+import type { HttpCall } from '../../src/http/client.js';
 import { parseRetryAfter } from '../../src/http/retry-after.js';
-import type { HttpCall } from '../../src/http.js';
 import { buildConfig, makeHttp, sendJson, startScriptedServer } from './helpers.js';
 
 const call: HttpCall<unknown> = {

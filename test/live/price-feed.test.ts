@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { createPriceFeed } from '../../src/live/price-feed.js';
 import type { PriceHub, PriceTick } from '../../src/live/price-hub.js';
-import type { Price } from '../../src/model.js';
+import type { Price } from '../../src/market/model.js';
 import { manualClock, settle } from '../helpers/manual-clock.js';
 
 // The price feed (src/live/price-feed.ts) without sockets: a fake hub the test ticks by hand, fake REST

@@ -3,7 +3,7 @@ import { createLocalBus } from '../../src/live/bus.js';
 import { createChannels } from '../../src/live/channels.js';
 import { createLocalLeases } from '../../src/live/leases.js';
 import { createPriceHub, type PriceTick, type StreamClient } from '../../src/live/price-hub.js';
-import type { AssetRegistry } from '../../src/registry.js';
+import type { AssetRegistry } from '../../src/market/registry.js';
 
 // The hub with a controllable stream client and REST poller: one upstream per asset, failover to
 // polling when a stream is down, diff-before-emit of polled values, and everything released.

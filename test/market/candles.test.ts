@@ -1,11 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { aggregate, createCandleService, windowRows } from '../../src/candles.js';
 import { loadConfig } from '../../src/config.js';
 import { UpstreamError } from '../../src/errors.js';
-import { alignDown, alignUp, intervalMs } from '../../src/intervals.js';
-import type { CandleKey } from '../../src/loaders.js';
-import type { Candle } from '../../src/model.js';
-import type { AssetRegistry } from '../../src/registry.js';
+import type { CandleKey } from '../../src/loaders/index.js';
+import { aggregate, createCandleService, windowRows } from '../../src/market/candles.js';
+import { alignDown, alignUp, intervalMs } from '../../src/market/intervals.js';
+import type { Candle } from '../../src/market/model.js';
+import type { AssetRegistry } from '../../src/market/registry.js';
 import type { Sources } from '../../src/sources/index.js';
 import { DAY, HOUR, MINUTE, T } from '../helpers/clock.js';
 

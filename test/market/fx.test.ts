@@ -2,8 +2,8 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { createCache } from '../../src/cache.js';
 import { loadConfig } from '../../src/config.js';
 import { UpstreamError } from '../../src/errors.js';
-import { createFx } from '../../src/fx.js';
-import type { Price } from '../../src/model.js';
+import { createFx } from '../../src/market/fx.js';
+import type { Price } from '../../src/market/model.js';
 import type { Sources } from '../../src/sources/index.js';
 import { manualClock } from '../helpers/manual-clock.js';
 

@@ -2,8 +2,8 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { createCache } from '../../src/cache.js';
 import { loadConfig } from '../../src/config.js';
 import { UpstreamError } from '../../src/errors.js';
-import type { OnChainMetric } from '../../src/model.js';
-import { createOnChainService } from '../../src/onchain.js';
+import type { OnChainMetric } from '../../src/market/model.js';
+import { createOnChainService } from '../../src/market/onchain.js';
 import type { Sources } from '../../src/sources/index.js';
 import { manualClock } from '../helpers/manual-clock.js';
 

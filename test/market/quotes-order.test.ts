@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { loadConfig, type UpstreamName } from '../../src/config.js';
-import type { BreakerState, Http, ProviderHealth } from '../../src/http.js';
-import { orderQuoteProviders } from '../../src/quotes.js';
+import type { BreakerState, Http, ProviderHealth } from '../../src/http/client.js';
+import { orderQuoteProviders } from '../../src/market/quotes.js';
 
 // The AUTO failover order (src/quotes.ts) on an injected instant and a fake Http whose health the test
 // sets per provider: the configured preference, healthy providers first, breaker-open and Retry-After

@@ -2,8 +2,8 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { createCache } from '../../src/cache.js';
 import { loadConfig } from '../../src/config.js';
 import { UpstreamError } from '../../src/errors.js';
-import type { AssetInfo } from '../../src/model.js';
-import { createAssetRegistry } from '../../src/registry.js';
+import type { AssetInfo } from '../../src/market/model.js';
+import { createAssetRegistry } from '../../src/market/registry.js';
 import type { Sources } from '../../src/sources/index.js';
 import { manualClock, settle } from '../helpers/manual-clock.js';
 

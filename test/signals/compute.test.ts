@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { Candle, Signal } from '../../src/model.js';
+import type { Candle, Signal } from '../../src/market/model.js';
 import { computeSignals, FULL_CANDLES, MIN_CANDLES, type SignalKind } from '../../src/signals/compute.js';
 import { macd, sma } from '../../src/signals/indicators.js';
 

@@ -12,7 +12,7 @@ import { startProviderSandbox } from '../helpers/sandbox-http.js';
 
 // The CoinGecko source against the sandbox dialect (over real loopback HTTP) and against literal
 // bodies in CoinGecko's documented shapes, through the minimal Http doubles of test/helpers/fetch-http.ts;
-// retries, quotas and error classification belong to src/http.ts and are tested there.
+// retries, quotas and error classification belong to src/http/client.ts and are tested there.
 
 describe('coingecko source over the sandbox dialect', () => {
   let sandbox: Sandbox;

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { UpstreamError } from '../../src/errors.js';
-import type { Http } from '../../src/http.js';
+import type { Http } from '../../src/http/client.js';
 import type { Sandbox } from '../../src/sandbox/server.js';
 import {
   canonicalChain,
@@ -22,7 +22,7 @@ import { buildConfig, makeHttp } from '../http/helpers.js';
 // in DefiLlama's documented shapes, quirks included: unix seconds, string dates in stablecoin charts,
 // unknown coins omitted, '-' for "no token", staking buckets mixed into chainTvls. The Http doubles
 // (test/helpers/fetch-http.ts) are minimal: fetch, the call's schema, and 4xx as an UpstreamError
-// carrying the status (as src/http.ts classifies it); retries and quotas are tested with src/http.ts.
+// carrying the status (as src/http/client.ts classifies it); retries and quotas are tested with src/http/client.ts.
 
 const TODAY = Math.floor(T / DAY) * DAY;
 

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { UpstreamError } from '../../src/errors.js';
-import type { Http } from '../../src/http.js';
+import type { Http } from '../../src/http/client.js';
 import type { Sandbox } from '../../src/sandbox/server.js';
 import { createMempoolSource, type HashratePeriod } from '../../src/sources/mempool.js';
 import { T } from '../helpers/clock.js';

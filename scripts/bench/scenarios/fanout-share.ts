@@ -6,7 +6,7 @@ import { sandboxEndpoints } from '../../../src/sandbox/dialects.js';
 import { type Sandbox, startSandbox } from '../../../src/sandbox/server.js';
 import { createGateway } from '../../../src/server.js';
 
-// What sharing execution and serialization between subscribers (src/live/shared-results.ts) saves:
+// What sharing execution and serialization between subscribers (src/transport/shared-results.ts) saves:
 // the same fan-out (N graphql-transport-ws subscribers over 10 assets, 10 ticks/s, clients in a child
 // process) against a gateway in this process with sharing on and off, alternated, reporting this
 // process's CPU per delivered event and how many selection-set executions and serializations ran.

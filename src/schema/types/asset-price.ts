@@ -3,8 +3,8 @@ import type { GraphQLError } from 'graphql';
 import type { Cached } from '../../cache.js';
 import type { Context } from '../../context.js';
 import { badUserInput } from '../../errors.js';
-import type { Price, ProviderName } from '../../model.js';
-import { median, QUOTE_PROVIDERS, type QuoteProvider } from '../../quotes.js';
+import type { Price, ProviderName } from '../../market/model.js';
+import { median, QUOTE_PROVIDERS, type QuoteProvider } from '../../market/quotes.js';
 import type { Builder, BuilderTypes } from '../builder.js';
 import type { AssetRefs } from './asset.js';
 import type { Enums } from './enums.js';
@@ -21,12 +21,12 @@ const SOURCE_DESCRIPTIONS: Record<keyof typeof SOURCES, string> = {
   DEFILLAMA: 'DefiLlama coins prices, USD converted for other currencies.',
 };
 
+/** AUTO, then each quote provider under its upper-case name. */
 const SOURCES = {
   AUTO: 'auto',
-  COINGECKO: 'coingecko',
-  BINANCE: 'binance',
-  COINCAP: 'coincap',
-  DEFILLAMA: 'defillama',
+  ...(Object.fromEntries(QUOTE_PROVIDERS.map((p) => [p.toUpperCase(), p])) as {
+    [P in QuoteProvider as Uppercase<P>]: P;
+  }),
 } as const;
 
 export function addAssetPrice(
@@ -105,9 +105,10 @@ export function addAssetPrice(
             throw badUserInput('aggregate: MEDIAN combines every provider; leave source at AUTO', 'source');
           return medianPrice(ctx, asset.id, currency);
         }
-        if (source === 'auto') return withStale(await ctx.loaders.price.load(`${currency}:${asset.id}`));
+        if (source === 'auto')
+          return withStale(await ctx.loaders.price.load({ currency, assetId: asset.id }));
         assertEnabled(ctx, source);
-        return withStale(await ctx.loaders.quote.load(`${source}:${currency}:${asset.id}`));
+        return withStale(await ctx.loaders.quote.load({ provider: source, currency, assetId: asset.id }));
       },
     }),
   );
@@ -153,7 +154,9 @@ function assertEnabled(ctx: Context, provider: QuoteProvider) {
 
 async function loadQuotes(ctx: Context, assetId: string, currency: string) {
   const providers = enabledQuoteProviders(ctx);
-  const results = await ctx.loaders.quote.loadMany(providers.map((p) => `${p}:${currency}:${assetId}`));
+  const results = await ctx.loaders.quote.loadMany(
+    providers.map((provider) => ({ provider, currency, assetId })),
+  );
   return providers.map((provider, i) => ({ provider, result: results[i]! }));
 }
 

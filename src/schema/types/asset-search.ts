@@ -1,6 +1,6 @@
 import { badUserInput, toClientError } from '../../errors.js';
-import { MARKETS_PAGE_SIZE } from '../../loaders.js';
-import type { AssetInfo, MarketData } from '../../model.js';
+import { MARKETS_PAGE_SIZE } from '../../loaders/index.js';
+import type { AssetInfo, MarketData } from '../../market/model.js';
 import type { Builder } from '../builder.js';
 import { inputLimit } from '../input-limits.js';
 import type { AssetRefs } from './asset.js';
@@ -99,7 +99,9 @@ export function addAssetSearch(builder: Builder, { Asset }: AssetRefs) {
         if (text) {
           const matches = matching(await ctx.services.registry.list(), text).slice(0, MARKETS_PAGE_SIZE);
           if (!needMarkets) return matches.slice(0, first);
-          const loaded = await ctx.loaders.market.loadMany(matches.map((a) => `usd:${a.id}`));
+          const loaded = await ctx.loaders.market.loadMany(
+            matches.map((a) => ({ assetId: a.id, currency: 'usd' })),
+          );
           candidates = matches.map((asset, i) => {
             const market = loaded[i]!;
             if (market instanceof Error) throw toClientError(market);
@@ -118,11 +120,14 @@ export function addAssetSearch(builder: Builder, { Asset }: AssetRefs) {
               fetchedAt: page.fetchedAt,
               stale: false,
             });
-            ctx.loaders.market.prime(`usd:${row.asset.id}`, {
-              value: row.market!,
-              fetchedAt: page.fetchedAt,
-              stale: page.stale,
-            });
+            ctx.loaders.market.prime(
+              { assetId: row.asset.id, currency: 'usd' },
+              {
+                value: row.market!,
+                fetchedAt: page.fetchedAt,
+                stale: page.stale,
+              },
+            );
           }
         }
         const kept = candidates.filter((c) => !c.market || within(c.market, filter));

@@ -1,7 +1,7 @@
 import { resolveOffsetConnection } from '@pothos/plugin-relay';
 import { badUserInput, notFound, quote, toClientError } from '../../errors.js';
-import { MARKETS_PAGE_SIZE } from '../../loaders.js';
-import type { AssetInfo } from '../../model.js';
+import { MARKETS_PAGE_SIZE } from '../../market/keys.js';
+import type { AssetInfo } from '../../market/model.js';
 import type { Builder } from '../builder.js';
 import { ASSET_ID, CHAIN, CONTRACT_ADDRESS, inputLimit, SYMBOL } from '../input-limits.js';
 import type { Enums } from './enums.js';
@@ -229,11 +229,14 @@ export function addAsset(builder: Builder, _enums: Enums) {
                 fetchedAt: pages[0]!.fetchedAt,
                 stale: false,
               });
-              ctx.loaders.market.prime(`usd:${row.asset.id}`, {
-                value: row.market,
-                fetchedAt: pages[0]!.fetchedAt,
-                stale: false,
-              });
+              ctx.loaders.market.prime(
+                { currency: 'usd', assetId: row.asset.id },
+                {
+                  value: row.market,
+                  fetchedAt: pages[0]!.fetchedAt,
+                  stale: false,
+                },
+              );
             }
             const nodes = slice.map((r) => r.asset);
             // A full last page means the ranking goes on: stand in for the extra row (it is trimmed).

@@ -1,6 +1,6 @@
 import { badUserInput, quote } from '../../errors.js';
-import { alignDown, alignUp, intervalMs } from '../../intervals.js';
-import type { Candle } from '../../model.js';
+import { alignDown, alignUp, intervalMs } from '../../market/intervals.js';
+import type { Candle } from '../../market/model.js';
 import type { Builder } from '../builder.js';
 import { DATE_TIME, inputLimit } from '../input-limits.js';
 import type { AssetRefs } from './asset.js';

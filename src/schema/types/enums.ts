@@ -1,3 +1,4 @@
+import { PROVIDERS } from '../../market/providers.js';
 import type { Builder } from '../builder.js';
 
 // Enums shared by several types. GraphQL names are ours; values are the internal codes.
@@ -6,14 +7,14 @@ export const CURRENCIES = ['usd', 'eur', 'gbp', 'jpy', 'chf', 'cad', 'aud', 'btc
 export type CurrencyValue = (typeof CURRENCIES)[number];
 
 export const CANDLE_INTERVALS = {
-  M1: { value: '1m', ms: 60_000 },
-  M5: { value: '5m', ms: 300_000 },
-  M15: { value: '15m', ms: 900_000 },
-  M30: { value: '30m', ms: 1_800_000 },
-  H1: { value: '1h', ms: 3_600_000 },
-  H4: { value: '4h', ms: 14_400_000 },
-  D1: { value: '1d', ms: 86_400_000 },
-  W1: { value: '1w', ms: 604_800_000 },
+  M1: { value: '1m' },
+  M5: { value: '5m' },
+  M15: { value: '15m' },
+  M30: { value: '30m' },
+  H1: { value: '1h' },
+  H4: { value: '4h' },
+  D1: { value: '1d' },
+  W1: { value: '1w' },
 } as const;
 
 const CURRENCY_NAMES: Record<CurrencyValue, string> = {
@@ -50,17 +51,6 @@ const PROVIDER_NAMES: Record<(typeof PROVIDERS)[number], string> = {
   computed:
     'Derived by marketgraph from provider data (signals from candles, median prices, aggregated candles).',
 };
-
-export const PROVIDERS = [
-  'coingecko',
-  'binance',
-  'defillama',
-  'mempool',
-  'tokenmetrics',
-  'coincap',
-  'etherscan',
-  'computed',
-] as const;
 
 export function addEnums(builder: Builder) {
   const Currency = builder.enumType('Currency', {

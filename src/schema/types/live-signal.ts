@@ -1,6 +1,5 @@
-import { badUserInput } from '../../errors.js';
 import type { Builder } from '../builder.js';
-import { ASSET_ID, inputLimit } from '../input-limits.js';
+import { ASSET_ID, distinctAssetIds, inputLimit } from '../input-limits.js';
 import type { Enums } from './enums.js';
 import type { addSignal } from './signal.js';
 
@@ -29,10 +28,7 @@ export function addLiveSignal(builder: Builder, enums: Enums, refs: ReturnType<t
         }),
       },
       subscribe: (_root, args, ctx) => {
-        const ids = [...new Set(args.assetIds.map(String))];
-        if (ids.length === 0 || ids.length > MAX_ASSETS) {
-          throw badUserInput(`assetIds must name 1 to ${MAX_ASSETS} assets, got ${ids.length}`, 'assetIds');
-        }
+        const ids = distinctAssetIds(args.assetIds, MAX_ASSETS);
         return ctx.services.live.signals.subscribe({ assetIds: ids, interval: args.interval ?? '1d' });
       },
       resolve: (signal) => signal,

@@ -1,4 +1,4 @@
-import type { MarketData } from '../../model.js';
+import type { MarketData } from '../../market/model.js';
 import type { Builder } from '../builder.js';
 import type { AssetRefs } from './asset.js';
 import type { CurrencyValue, Enums } from './enums.js';
@@ -68,7 +68,7 @@ export function addMarket(builder: Builder, enums: Enums, refs: AssetRefs) {
         }),
       },
       resolve: async (asset, args, ctx) => {
-        const cached = await ctx.loaders.market.load(`${args.currency ?? 'usd'}:${asset.id}`);
+        const cached = await ctx.loaders.market.load({ currency: args.currency ?? 'usd', assetId: asset.id });
         return { ...cached.value, stale: cached.stale };
       },
     }),

@@ -1,6 +1,6 @@
 import { badUserInput, notFound, toClientError } from '../../errors.js';
-import type { MetricPoint, OnChainMetric } from '../../model.js';
-import type { OnChainService } from '../../onchain.js';
+import type { MetricPoint, OnChainMetric } from '../../market/model.js';
+import type { OnChainService } from '../../market/onchain.js';
 import type { Builder } from '../builder.js';
 import { CHAIN, DATE_TIME, inputLimit, METRIC_KIND, PROTOCOL_SLUG } from '../input-limits.js';
 import { malformedNodeId } from '../node-id.js';

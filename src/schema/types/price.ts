@@ -1,7 +1,7 @@
 import { badUserInput } from '../../errors.js';
-import type { Price } from '../../model.js';
+import type { Price } from '../../market/model.js';
 import type { Builder } from '../builder.js';
-import { ASSET_ID, inputLimit } from '../input-limits.js';
+import { ASSET_ID, distinctAssetIds, inputLimit } from '../input-limits.js';
 import type { AssetRefs } from './asset.js';
 import type { CurrencyValue, Enums } from './enums.js';
 
@@ -68,13 +68,7 @@ export function addPrice(builder: Builder, enums: Enums, refs: AssetRefs) {
         }),
       },
       subscribe: async (_root, args, ctx) => {
-        const ids = [...new Set(args.assetIds.map(String))];
-        if (ids.length === 0 || ids.length > MAX_SUBSCRIBED_ASSETS) {
-          throw badUserInput(
-            `assetIds must name 1 to ${MAX_SUBSCRIBED_ASSETS} assets, got ${ids.length}`,
-            'assetIds',
-          );
-        }
+        const ids = distinctAssetIds(args.assetIds, MAX_SUBSCRIBED_ASSETS);
         const throttleMs = args.throttleMs ?? 0;
         if (throttleMs < 0 || throttleMs > 3_600_000) {
           throw badUserInput(`throttleMs must be between 0 and 3600000, got ${throttleMs}`, 'throttleMs');

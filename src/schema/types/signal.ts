@@ -1,9 +1,9 @@
 import { hasScope } from '../../auth/client.js';
 import type { Context } from '../../context.js';
-import { badUserInput, notFound, toClientError } from '../../errors.js';
-import type { Signal } from '../../model.js';
+import { notFound, toClientError } from '../../errors.js';
+import type { Signal } from '../../market/model.js';
 import type { Builder } from '../builder.js';
-import { ASSET_ID, ENUM_LIST, inputLimit } from '../input-limits.js';
+import { ASSET_ID, distinctAssetIds, ENUM_LIST, inputLimit } from '../input-limits.js';
 import { malformedNodeId } from '../node-id.js';
 import type { AssetRefs } from './asset.js';
 import { CANDLE_INTERVALS, type Enums } from './enums.js';
@@ -113,7 +113,9 @@ export function addSignal(builder: Builder, enums: Enums, refs: AssetRefs) {
         keys.map(async (key): Promise<Signal | Error> => {
           try {
             await ctx.loaders.asset.load(key.assetId);
-            const found = await ctx.services.signals.forAsset(ctx, key.assetId, key.interval, [key.kind]);
+            const found = await ctx.services.signals.forAsset(ctx.loaders, key.assetId, key.interval, [
+              key.kind,
+            ]);
             const signal = found.find((s): s is Signal => !(s instanceof Error) && s.kind === key.kind);
             if (signal) return signal;
             // A source that failed is reported as such, never as a missing signal.
@@ -171,7 +173,7 @@ export function addSignal(builder: Builder, enums: Enums, refs: AssetRefs) {
       resolve: async (asset, a, ctx) =>
         asListItems(
           await ctx.services.signals.forAsset(
-            ctx,
+            ctx.loaders,
             asset.id,
             a.interval ?? '1d',
             a.kinds ?? defaultKinds(ctx),
@@ -206,13 +208,10 @@ export function addSignal(builder: Builder, enums: Enums, refs: AssetRefs) {
         }),
       },
       resolve: async (_root, a, ctx) => {
-        const ids = [...new Set(a.assetIds.map(String))];
-        if (ids.length === 0 || ids.length > MAX_ASSETS) {
-          throw badUserInput(`assetIds must name 1 to ${MAX_ASSETS} assets, got ${ids.length}`, 'assetIds');
-        }
+        const ids = distinctAssetIds(a.assetIds, MAX_ASSETS);
         const lists = await Promise.all(
           ids.map((id) =>
-            ctx.services.signals.forAsset(ctx, id, a.interval ?? '1d', a.kinds ?? defaultKinds(ctx)),
+            ctx.services.signals.forAsset(ctx.loaders, id, a.interval ?? '1d', a.kinds ?? defaultKinds(ctx)),
           ),
         );
         return asListItems(lists.flat());

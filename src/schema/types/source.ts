@@ -1,5 +1,5 @@
 import { UPSTREAMS, type UpstreamName } from '../../config.js';
-import type { LastFailure } from '../../http.js';
+import type { LastFailure } from '../../http/client.js';
 import type { Builder } from '../builder.js';
 
 // Query.sources: every provider with its live status, so clients and operators can see why an answer

@@ -1,4 +1,4 @@
-import type { Candle, SignalDirection } from '../../model.js';
+import type { Candle, SignalDirection } from '../../market/model.js';
 
 // The contract every computed-signal rule honours. A rule sees only closed candles, oldest first, and
 // at least `minCandles` of them (computeSignals skips the kind otherwise, it never pads or guesses);

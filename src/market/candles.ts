@@ -1,11 +1,11 @@
-import type { Config } from './config.js';
-import { UpstreamError } from './errors.js';
-import type { UpstreamBudget } from './http/budget.js';
+import type { Config } from '../config.js';
+import { UpstreamError } from '../errors.js';
+import type { UpstreamBudget } from '../http/budget.js';
+import type { Sources } from '../sources/index.js';
 import { intervalMs } from './intervals.js';
-import type { CandleKey } from './loaders.js';
+import type { CandleKey } from './keys.js';
 import type { Candle } from './model.js';
 import type { AssetRegistry } from './registry.js';
-import type { Sources } from './sources/index.js';
 
 // Candle windows from whichever provider can serve them. Binance klines are the primary source (full
 // OHLCV, any interval, 1000 rows per call: a window is split into ≤1000-candle slices fetched in

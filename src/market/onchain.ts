@@ -1,9 +1,9 @@
-import type { Cache } from './cache.js';
-import type { Config, UpstreamName } from './config.js';
-import { toClientError } from './errors.js';
+import { type Cache, getOne } from '../cache.js';
+import type { Config, UpstreamName } from '../config.js';
+import { toClientError } from '../errors.js';
+import type { ChainTvl } from '../sources/defillama.js';
+import type { Sources } from '../sources/index.js';
 import type { OnChainMetric } from './model.js';
-import type { ChainTvl } from './sources/defillama.js';
-import type { Sources } from './sources/index.js';
 
 // On-chain metrics by chain. Each chain is served by groups of metrics, one group per upstream call
 // (mempool fees, hashrate, ..., Etherscan gas, DefiLlama TVL); only the groups whose kinds were asked
@@ -36,17 +36,17 @@ export function createOnChainService(deps: {
 }): OnChainService {
   const { sources, config } = deps;
   const store = deps.cache.namespace<OnChainMetric[]>('onchain', config.cache.ttl.onchain);
-  const chainList = deps.cache.namespace<ChainTvl[]>('registry', config.cache.ttl.metadata);
+  const chainList = deps.cache.namespace<ChainTvl[]>('chain-tvls', config.cache.ttl.metadata);
 
   /** DefiLlama's chain list (current TVL per chain, gecko ids), fetched once and shared. */
   async function llamaChains(): Promise<ChainTvl[]> {
-    const [result] = await chainList.getMany(
-      ['llama-chains'],
-      async () => new Map([['llama-chains', await sources.defillama.chains()]]),
+    const list = await getOne(
+      chainList,
+      'defillama',
+      () => sources.defillama.chains(),
       () => new Error('no DefiLlama chain list'),
     );
-    if (!result || result instanceof Error) throw result ?? new Error('no DefiLlama chain list');
-    return result.value;
+    return list.value;
   }
 
   function tvlGroup(chain: string): Group {
@@ -181,16 +181,15 @@ export function createOnChainService(deps: {
       return chain ? run(chain, kinds) : [];
     },
     async forProtocol(slug) {
-      const [result] = await store.getMany(
-        [`protocol:${slug}`],
-        async (keys) => {
+      const result = await getOne(
+        store,
+        `protocol:${slug}`,
+        async () => {
           const metric = await sources.defillama.protocolTvlMetric(slug);
-          return new Map([[keys[0]!, metric ? [metric] : []]]);
+          return metric ? [metric] : [];
         },
         () => new Error(`no TVL for protocol ${slug}`),
-      );
-      if (!result || result instanceof Error)
-        throw toClientError(result ?? new Error(`no TVL for protocol ${slug}`));
+      ).catch((error) => Promise.reject(toClientError(error)));
       return result.value[0] ?? null;
     },
   };

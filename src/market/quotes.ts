@@ -1,21 +1,21 @@
-import type { Config } from './config.js';
+import type { Config } from '../config.js';
+import type { Http } from '../http/client.js';
+import type { Sources } from '../sources/index.js';
 import type { Fx } from './fx.js';
-import type { Http } from './http.js';
 import type { Price } from './model.js';
+import { QUOTE_PROVIDERS, type QuoteProvider } from './providers.js';
 import type { AssetRegistry } from './registry.js';
-import type { Sources } from './sources/index.js';
 
 // Spot quotes from every provider that has them, behind one shape. CoinGecko quotes any currency
 // itself; Binance (USDT pairs, taken as USD), CoinCap and DefiLlama quote USD and are converted with
-// src/fx.ts. Each adapter answers one batch with at most one upstream call per chunk of its real limit
+// src/market/fx.ts. Each adapter answers one batch with at most one upstream call per chunk of its real limit (the
+// source chunks)
 // and leaves out the assets it does not list, so the caller can ask the next provider for those.
 
-export const QUOTE_PROVIDERS = ['coingecko', 'binance', 'coincap', 'defillama'] as const;
-export type QuoteProvider = (typeof QUOTE_PROVIDERS)[number];
+export { QUOTE_PROVIDERS, type QuoteProvider } from './providers.js';
 
 export interface QuoteAdapter {
   provider: QuoteProvider;
-  maxBatch: number;
   /** Prices in `currency` for the assets this provider lists; others are absent from the map. */
   fetch(assetIds: string[], currency: string): Promise<Map<string, Price>>;
 }
@@ -49,7 +49,6 @@ export function createQuoteAdapters(deps: {
   return {
     coingecko: {
       provider: 'coingecko',
-      maxBatch: sources.coingecko.maxIdsPerCall,
       async fetch(ids, currency) {
         const prices = await sources.coingecko.simplePrices(ids, [currency]);
         return new Map(prices.map((p) => [p.assetId, p]));
@@ -57,7 +56,6 @@ export function createQuoteAdapters(deps: {
     },
     binance: {
       provider: 'binance',
-      maxBatch: sources.binance.maxSymbolsPerCall.tickerPrices,
       fetch: inCurrency(async (ids) => {
         const bySymbol = await mapIds(ids, (id) => registry.binanceSymbol(id));
         if (bySymbol.size === 0) return new Map();
@@ -82,7 +80,6 @@ export function createQuoteAdapters(deps: {
     },
     coincap: {
       provider: 'coincap',
-      maxBatch: sources.coincap.maxIdsPerCall,
       fetch: inCurrency(async (ids) => {
         const byCoincap = await mapIds(ids, (id) => registry.coincapId(id));
         if (byCoincap.size === 0) return new Map();
@@ -105,12 +102,11 @@ export function createQuoteAdapters(deps: {
     },
     defillama: {
       provider: 'defillama',
-      maxBatch: sources.defillama.maxCoinsPerCall,
       fetch: inCurrency(async (ids) => {
-        const prices = await sources.defillama.currentPrices(ids.map((id) => `coingecko:${id}`));
+        const prices = await sources.defillama.assetPrices(ids);
         const out = new Map<string, Price>();
         for (const id of ids) {
-          const p = prices.get(`coingecko:${id}`);
+          const p = prices.get(id);
           if (p)
             out.set(id, {
               assetId: id,

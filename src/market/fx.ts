@@ -1,7 +1,8 @@
-import type { Cache } from './cache.js';
-import type { Config } from './config.js';
-import { UpstreamError } from './errors.js';
-import type { Sources } from './sources/index.js';
+import { type Cache, getOne } from '../cache.js';
+import type { Config } from '../config.js';
+import { UpstreamError } from '../errors.js';
+import { binanceUsdPair } from '../sources/binance.js';
+import type { Sources } from '../sources/index.js';
 
 // Exchange rates for providers that quote only in USD (Binance's USDT pairs, CoinCap, DefiLlama).
 // A rate is units of the target currency per 1 USD. Fiat rates come from the ratio of Bitcoin's price
@@ -36,7 +37,7 @@ export function createFx(deps: { config: Config; cache: Cache; sources: Sources 
       errors.push(error);
     }
     if (coin && config.providers.binance.enabled) {
-      const symbol = `${currency.toUpperCase()}USDT`;
+      const symbol = binanceUsdPair(currency);
       const prices = await sources.binance.tickerPrices([symbol]);
       const usd = prices.get(symbol);
       if (usd && usd.price > 0) return 1 / usd.price;
@@ -59,13 +60,13 @@ export function createFx(deps: { config: Config; cache: Cache; sources: Sources 
     async perUsd(currency) {
       const code = currency.toLowerCase();
       if (code === 'usd') return 1;
-      const [result] = await store.getMany(
-        [code],
-        async (keys) => new Map([[keys[0]!, await fetchRate(code)]]),
+      const rate = await getOne(
+        store,
+        code,
+        () => fetchRate(code),
         () => new Error(`no exchange rate for ${code}`),
       );
-      if (!result || result instanceof Error) throw result ?? new Error(`no exchange rate for ${code}`);
-      return result.value;
+      return rate.value;
     },
   };
 }

@@ -9,7 +9,7 @@ import {
 } from 'graphql';
 import { maskError } from 'graphql-yoga';
 import { describe, expect, it } from 'vitest';
-import { createSharedResults, type SharedResultsOptions } from '../../src/live/shared-results.js';
+import { createSharedResults, type SharedResultsOptions } from '../../src/transport/shared-results.js';
 
 // Per-event execution shared between subscribers with the same document and variables; results
 // serialized once; different variables or documents executed separately.

@@ -16,6 +16,11 @@ import WebSocket, { type RawData } from 'ws';
 // - Subscribers receive the raw `data` of `{"stream","data"}` frames; all subscribers of a stream get
 //   the same object and must not mutate it. Parsing vendor payloads is src/sources/binance.ts's job.
 
+/** The combined-stream name of a pair's 24 h ticker ('btcusdt@ticker'). */
+export function binanceTickerStream(pair: string): string {
+  return `${pair.toLowerCase()}@ticker`;
+}
+
 export interface BinanceStreamsLogger {
   warn(obj: object, msg?: string): void;
   info(obj: object, msg?: string): void;

@@ -1,7 +1,11 @@
-import type { Cache } from './cache.js';
-import type { Config } from './config.js';
+import { type Cache, getOne } from '../cache.js';
+import type { Config } from '../config.js';
+import { isBudgetRefusal } from '../errors.js';
+import { binanceUsdPair } from '../sources/binance.js';
+import type { Sources } from '../sources/index.js';
+import { marketsPageKey, TOP_MARKETS_PAGE } from './keys.js';
+import { fetchMarketsPage, type MarketRow, marketsPageCache } from './markets-pages.js';
 import type { AssetInfo, ContractAddress } from './model.js';
-import type { Sources } from './sources/index.js';
 
 // Asset identity. Canonical ids are CoinGecko slugs; this maps them to every provider's id space and
 // back. Symbols are ambiguous (several coins share "UNI"-like tickers), so a symbol resolves to the
@@ -21,16 +25,12 @@ export interface AssetRegistry {
   contracts(assetId: string): Promise<ContractAddress[]>;
   /** Binance spot pair quoting the asset in USDT ('BTCUSDT'), when one trades. */
   binanceSymbol(assetId: string): Promise<string | undefined>;
-  /** Reverse of binanceSymbol. */
-  assetForBinanceSymbol(symbol: string): Promise<string | undefined>;
   /** CoinCap's id for the asset (mostly the same slug, not always: binancecoin → binance-coin). */
   coincapId(assetId: string): Promise<string | undefined>;
   /** Token Metrics TOKEN_ID → asset id, for the given assets Token Metrics covers (one call per miss batch). */
   tokenMetricsIds(assetIds: readonly string[]): Promise<Map<number, string>>;
   /** Other assets sharing this asset's symbol, best-ranked first. */
   sameSymbol(assetId: string): Promise<string[]>;
-  /** DefiLlama coin keys for the asset: `coingecko:<id>` first, then `<chain>:<address>`. */
-  llamaKeys(assetId: string): Promise<string[]>;
   /** The known universe (ids, symbols, names, contracts; ranks where known). */
   list(): Promise<AssetInfo[]>;
 }
@@ -41,48 +41,45 @@ interface Snapshot {
   binancePairs: string[];
 }
 
-/** DefiLlama's chain prefixes for CoinGecko platform ids. */
-const LLAMA_CHAINS: Record<string, string> = {
-  ethereum: 'ethereum',
-  'binance-smart-chain': 'bsc',
-  solana: 'solana',
-  'arbitrum-one': 'arbitrum',
-  'polygon-pos': 'polygon',
-  tron: 'tron',
-  avalanche: 'avax',
-  'optimistic-ethereum': 'optimism',
-  base: 'base',
-};
-
 export function createAssetRegistry(deps: { config: Config; cache: Cache; sources: Sources }): AssetRegistry {
   const store = deps.cache.namespace<Snapshot>('registry', deps.config.cache.ttl.metadata);
   const coincapStore = deps.cache.namespace<Record<string, string>>(
-    'registry',
+    'coincap-ids',
     deps.config.cache.ttl.metadata,
   );
   /** Token Metrics ids per asset; -1 records "not covered" so misses are not asked again. */
-  const tmStore = deps.cache.namespace<number>('registry', deps.config.cache.ttl.metadata);
+  const tmStore = deps.cache.namespace<number>('tokenmetrics-ids', deps.config.cache.ttl.metadata);
+  /** The ranking's first page, shared with the assets connection (one fetch for both). */
+  const pages = marketsPageCache(deps.cache, deps.config);
+
+  async function topPage(): Promise<MarketRow[]> {
+    const fetch = () => fetchMarketsPage(deps.sources, TOP_MARKETS_PAGE);
+    const page = () =>
+      getOne(pages, marketsPageKey(TOP_MARKETS_PAGE), fetch, () => new Error('markets page unavailable'));
+    // A fetch another request started and its budget refused says nothing about the provider: ask it here.
+    return (await page().catch((error) => (isBudgetRefusal(error) ? page() : Promise.reject(error)))).value;
+  }
   let derived: { at: number; value: ReturnType<typeof derive> } | undefined;
 
   async function snapshot(): Promise<ReturnType<typeof derive>> {
-    const [result] = await store.getMany(
-      ['snapshot'],
+    const result = await getOne(
+      store,
+      'snapshot',
       async () => {
         const [assets, top, pairs] = await Promise.all([
           deps.sources.coingecko.coinList(),
-          deps.sources.coingecko.topMarkets('usd', 1, 250, 'market_cap_desc'),
+          topPage(),
           deps.config.providers.binance.enabled
-            ? deps.sources.binance.exchangeInfo().catch(() => [])
+            ? deps.sources.binance.usdPairs().catch(() => [])
             : Promise.resolve([]),
         ]);
         const ranks: Record<string, number> = {};
         for (const row of top) if (row.asset.rank != null) ranks[row.asset.id] = row.asset.rank;
-        const binancePairs = pairs.filter((p) => p.quote === 'USDT' && p.trading).map((p) => p.symbol);
-        return new Map([['snapshot', { assets, ranks, binancePairs }]]);
+        const binancePairs = pairs;
+        return { assets, ranks, binancePairs };
       },
       () => new Error('asset registry unavailable'),
     );
-    if (!result || result instanceof Error) throw result ?? new Error('asset registry unavailable');
     // Indexes are rebuilt only when the snapshot itself changes.
     if (!derived || derived.at !== result.fetchedAt)
       derived = { at: result.fetchedAt, value: derive(result.value) };
@@ -107,13 +104,11 @@ export function createAssetRegistry(deps: { config: Config; cache: Cache; source
     async binanceSymbol(assetId) {
       return (await snapshot()).binanceById.get(assetId);
     },
-    async assetForBinanceSymbol(symbol) {
-      return (await snapshot()).idByBinance.get(symbol.toUpperCase());
-    },
     async coincapId(assetId) {
       if (!deps.config.providers.coincap.enabled) return undefined;
-      const [result] = await coincapStore.getMany(
-        ['coincap-ids'],
+      const result = await getOne(
+        coincapStore,
+        'all',
         async () => {
           const [{ bySymbol, byId }, rows] = await Promise.all([
             snapshot(),
@@ -127,11 +122,10 @@ export function createAssetRegistry(deps: { config: Config; cache: Cache; source
               : bySymbol.get(row.symbol.toLowerCase())?.[0];
             if (target && !ids[target]) ids[target] = row.coincapId;
           }
-          return new Map([['coincap-ids', ids]]);
+          return ids;
         },
         () => new Error('coincap catalogue unavailable'),
       );
-      if (!result || result instanceof Error) throw result ?? new Error('coincap catalogue unavailable');
       return result.value[assetId];
     },
     async tokenMetricsIds(assetIds) {
@@ -139,9 +133,9 @@ export function createAssetRegistry(deps: { config: Config; cache: Cache; source
       if (!deps.config.providers.tokenmetrics.enabled || assetIds.length === 0) return out;
       const { byId } = await snapshot();
       const results = await tmStore.getMany(
-        assetIds.map((id) => `tm:${id}`),
+        assetIds,
         async (keys) => {
-          const wanted = keys.map((k) => byId.get(k.slice(3))).filter((a): a is AssetInfo => a !== undefined);
+          const wanted = keys.map((id) => byId.get(id)).filter((a): a is AssetInfo => a !== undefined);
           const tokens = await deps.sources.tokenmetrics.tokens({
             symbols: [...new Set(wanted.map((a) => a.symbol))],
           });
@@ -149,7 +143,7 @@ export function createAssetRegistry(deps: { config: Config; cache: Cache; source
           for (const asset of wanted) {
             const same = tokens.filter((t) => t.symbol.toLowerCase() === asset.symbol.toLowerCase());
             const match = same.find((t) => t.name.toLowerCase() === asset.name.toLowerCase()) ?? same[0];
-            found.set(`tm:${asset.id}`, match ? match.tokenId : -1);
+            found.set(asset.id, match ? match.tokenId : -1);
           }
           return new Map(keys.map((k) => [k, found.get(k) ?? -1]));
         },
@@ -164,15 +158,6 @@ export function createAssetRegistry(deps: { config: Config; cache: Cache; source
       const { byId, bySymbol } = await snapshot();
       const asset = byId.get(assetId);
       return asset ? (bySymbol.get(asset.symbol.toLowerCase()) ?? []).filter((id) => id !== assetId) : [];
-    },
-    async llamaKeys(assetId) {
-      const { byId } = await snapshot();
-      const keys = [`coingecko:${assetId}`];
-      for (const c of byId.get(assetId)?.contracts ?? []) {
-        const chain = LLAMA_CHAINS[c.chain];
-        if (chain) keys.push(`${chain}:${c.address}`);
-      }
-      return keys;
     },
     async list() {
       return (await snapshot()).assets;
@@ -200,16 +185,14 @@ function derive(snapshot: Snapshot) {
   // so a same-ticker long-tail token is not quoted with a major's price.
   const pairs = new Set(snapshot.binancePairs);
   const binanceById = new Map<string, string>();
-  const idByBinance = new Map<string, string>();
   for (const [symbol, ids] of bySymbol) {
     const best = ids[0]!;
-    const pair = `${symbol.toUpperCase()}USDT`;
+    const pair = binanceUsdPair(symbol);
     if (Number.isFinite(rankOf(best)) && pairs.has(pair)) {
       binanceById.set(best, pair);
-      idByBinance.set(pair, best);
     }
   }
-  return { assets, byId, bySymbol, byContract, binanceById, idByBinance };
+  return { assets, byId, bySymbol, byContract, binanceById };
 }
 
 /** EVM addresses are case-insensitive (checksummed or not); others (Solana, Tron) are case-sensitive. */

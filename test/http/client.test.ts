@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import { UpstreamError } from '../src/errors.js';
-import type { Http, HttpCall } from '../src/http.js';
+import { UpstreamError } from '../../src/errors.js';
+import type { Http, HttpCall } from '../../src/http/client.js';
 import {
   buildConfig,
   makeHttp,
@@ -9,7 +9,7 @@ import {
   sendHtml,
   sendJson,
   startScriptedServer,
-} from './http/helpers.js';
+} from './helpers.js';
 
 const markets = z
   .array(z.object({ id: z.string(), current_price: z.number() }))

@@ -1,8 +1,8 @@
 import type { AddressInfo } from 'node:net';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { type WebSocket, WebSocketServer } from 'ws';
-import { type BinanceStreams, createBinanceStreams } from '../../src/live/binance-streams.js';
 import { type Sandbox, startSandbox } from '../../src/sandbox/server.js';
+import { type BinanceStreams, createBinanceStreams } from '../../src/sources/binance-streams.js';
 
 // The combined-stream client against the sandbox's Binance stream server (ticking every 100 ms), plus a
 // bare WebSocket server where the test must see exactly what the client sent.

@@ -1,9 +1,9 @@
 import type { ExecutionArgs } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
-import type { SharedResults } from '../live/shared-results.js';
+import type { SharedResults } from './shared-results.js';
 
 // Subscriptions execute each live event once per distinct (document, operation, variables) and share
-// the result between subscribers (see src/live/shared-results.ts for the contract: public data only).
+// the result between subscribers (see src/transport/shared-results.ts for the contract: public data only).
 //
 // The stream is handed to Envelop as the final result (setResultAndStopExecution), so plugins listed
 // after this one — Yoga's error masking among them — add no per-event layers: with masking on, Envelop

@@ -2,16 +2,9 @@
 // a vendor field name. Times are Date, amounts are JS numbers (float64 is enough for prices and
 // supplies; hashrates ~1e20 stay within range, precision loss is below any displayed digit).
 
-/** Provider names as they appear in `Price.source`, metrics and error extensions. */
-export type ProviderName =
-  | 'coingecko'
-  | 'binance'
-  | 'defillama'
-  | 'mempool'
-  | 'tokenmetrics'
-  | 'coincap'
-  | 'etherscan'
-  | 'computed';
+import type { ProviderName } from './providers.js';
+
+export type { ProviderName };
 
 /** Lower-case ISO code or crypto ticker used as a quote currency: 'usd', 'eur', 'btc', ... */
 export type CurrencyCode = string;

@@ -14,13 +14,13 @@ import { createYoga, maskError, type Plugin } from 'graphql-yoga';
 import { afterEach, describe, expect, it } from 'vitest';
 import WebSocket, { WebSocketServer } from 'ws';
 import { conflate } from '../../src/live/conflate.js';
-import { createSharedResults } from '../../src/live/shared-results.js';
+import { createSharedResults } from '../../src/transport/shared-results.js';
+import { useSharedSubscriptionResults } from '../../src/transport/use-shared-subscription-results.js';
 import {
   SUBSCRIPTION_LIMIT_EXCEEDED,
   serveGraphqlWs,
   type WsTransport,
-} from '../../src/live/ws-transport.js';
-import { useSharedSubscriptionResults } from '../../src/plugins/use-shared-subscription-results.js';
+} from '../../src/transport/ws-transport.js';
 import { subscribeWs, waitFor, wsClient } from '../helpers/clients.js';
 
 // The graphql-ws transport over Yoga's Envelop, with a conflated source as the live feeds use: shared

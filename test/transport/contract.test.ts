@@ -1,0 +1,114 @@
+import { GraphQLError } from 'graphql';
+import { makeServer } from 'graphql-ws';
+import { createSchema, createYoga, type Plugin } from 'graphql-yoga';
+import { describe, expect, it } from 'vitest';
+
+// What src/transport/ relies on in graphql-yoga, Envelop and graphql-ws beyond their documented API,
+// checked against the installed versions: an upgrade that changes any of it fails here, by name,
+// before the gateway's own tests fail in some less obvious way.
+
+const schema = createSchema({
+  typeDefs: /* GraphQL */ `
+    type Query { ok: Boolean }
+    type Subscription { tick: Int }
+  `,
+  resolvers: {
+    Subscription: {
+      tick: {
+        subscribe: async function* () {
+          yield { tick: 1 };
+        },
+      },
+    },
+  },
+});
+
+async function sseText(yoga: ReturnType<typeof createYoga>): Promise<string> {
+  const response = await yoga.fetch('http://yoga.test/graphql', {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', accept: 'text/event-stream' },
+    body: JSON.stringify({ query: 'subscription { tick }' }),
+  });
+  return response.text();
+}
+
+describe('graphql-yoga / Envelop', () => {
+  it("Yoga's SSE processor writes a result with its own `stringify` hook (shared-results.ts)", async () => {
+    const hooked: Plugin = {
+      onSubscribe: () => ({
+        onSubscribeResult: ({ result, setResult }) => {
+          if (!(Symbol.asyncIterator in (result as object))) return;
+          const source = result as AsyncIterable<object>;
+          setResult(
+            (async function* () {
+              for await (const value of source) {
+                const copy = { ...value };
+                Object.defineProperty(copy, 'stringify', { value: () => '{"data":{"tick":42}}' });
+                yield copy;
+              }
+            })(),
+          );
+        },
+      }),
+    };
+    const text = await sseText(createYoga({ schema, plugins: [hooked] }));
+    expect(text).toContain('data: {"data":{"tick":42}}');
+  });
+
+  it('setResultAndStopExecution in onSubscribe ends the hooks: a plugin listed after never sees the subscription (use-shared-subscription-results.ts)', async () => {
+    const seenAfter: string[] = [];
+    const first: Plugin = {
+      onSubscribe: ({ setResultAndStopExecution }) => {
+        setResultAndStopExecution(
+          (async function* () {
+            yield { data: { tick: 7 } };
+          })(),
+        );
+      },
+    };
+    const after: Plugin = {
+      onSubscribe: () => {
+        seenAfter.push('onSubscribe');
+      },
+    };
+    const text = await sseText(createYoga({ schema, plugins: [first, after] }));
+    expect(text).toContain('data: {"data":{"tick":7}}');
+    expect(seenAfter).toEqual([]);
+  });
+});
+
+describe('graphql-ws', () => {
+  it('in onSubscribe, ctx.subscriptions already holds the operation being subscribed, and ctx.extra is ours (ws-transport.ts)', async () => {
+    const seen: Array<{ ids: string[]; extra: unknown }> = [];
+    const server = makeServer<undefined, { socket: string }>({
+      schema,
+      onSubscribe: (ctx, id) => {
+        seen.push({ ids: Object.keys(ctx.subscriptions), extra: ctx.extra });
+        return [new GraphQLError(`refused ${id}`)];
+      },
+    });
+    const sent: string[] = [];
+    let onMessage: ((data: string) => Promise<void>) | undefined;
+    const closed = server.opened(
+      {
+        protocol: 'graphql-transport-ws',
+        send: (data) => {
+          sent.push(data);
+        },
+        close: () => undefined,
+        onMessage: (cb) => {
+          onMessage = cb;
+        },
+      },
+      { socket: 'our-socket' },
+    );
+    await onMessage!(JSON.stringify({ type: 'connection_init' }));
+    await onMessage!(
+      JSON.stringify({ id: 'op-1', type: 'subscribe', payload: { query: 'subscription { tick }' } }),
+    );
+    await closed(1000, 'done');
+    expect(seen).toEqual([{ ids: ['op-1'], extra: { socket: 'our-socket' } }]);
+    // A refusal from onSubscribe is an `error` message to that operation, not a closed socket.
+    expect(sent.map((m) => JSON.parse(m).type)).toEqual(['connection_ack', 'error']);
+  });
+});
