@@ -79,7 +79,8 @@ describe('Query.searchAssets', () => {
     const falling = await search({ orderBy: 'CHANGE_24H_ASC', first: 3 });
     expect(falling[0]!.market!.change24h!).toBeLessThanOrEqual(falling[2]!.market!.change24h!);
     expect(falling[0]!.market!.change24h!).toBe(Math.min(...all.map((r) => r.market!.change24h ?? Infinity)));
-    expect(t.sandbox.count('coingecko', 'coins/markets')).toBe(1);
+    // One markets page at most for all of it (none when the asset registry already read it).
+    expect(t.sandbox.count('coingecko', 'coins/markets')).toBeLessThanOrEqual(1);
   });
 
   it('filters the matches of a query by their market figures', async () => {

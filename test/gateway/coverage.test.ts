@@ -47,7 +47,11 @@ describe('full coverage', () => {
   const clock = shiftedClock();
   let t: TestGateway;
   beforeAll(async () => {
-    t = await startTestGateway({ env: { MARKETGRAPH_TTL_PRICE_MS: '300' }, now: clock.now });
+    // Everything for 20 assets is estimated above the default cost limit (50): this test is about coverage.
+    t = await startTestGateway({
+      env: { MARKETGRAPH_TTL_PRICE_MS: '300', MARKETGRAPH_MAX_COST: '200' },
+      now: clock.now,
+    });
   });
   afterAll(async () => {
     await t.close();

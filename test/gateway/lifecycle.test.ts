@@ -215,10 +215,11 @@ describe('startup', () => {
     blocker = createServer();
     await new Promise<void>((resolve) => blocker.listen(0, '127.0.0.1', resolve));
     const port = (blocker.address() as AddressInfo).port;
-    const result = await run(
-      ['--profile', 'live', '--port', String(port)],
-      sandboxProviderEnv(sandbox, ['coingecko']),
-    );
+    // Auth off: the live profile's required auth without keys would log a warning line on stdout.
+    const result = await run(['--profile', 'live', '--port', String(port)], {
+      ...sandboxProviderEnv(sandbox, ['coingecko']),
+      MARKETGRAPH_AUTH: 'off',
+    });
     expect(result.code).toBe(1);
     expect(result.stdout).toBe('');
     expect(result.stderr.trimEnd().split('\n')).toEqual([

@@ -75,7 +75,7 @@ describe('tracing over OTLP/HTTP', () => {
 
   it("puts parse, validate and execute in the client's trace, with the provider call under the operation", async () => {
     const { body, parent, execute, spans } = await tracedQuery(
-      'query EthPrice { asset(id: "ethereum") { price(currency: USD) { value } } }',
+      'query EthPrice { asset(id: "ethereum") { price(currency: EUR) { value } } }',
     );
     expect(body.errors).toBeUndefined();
 
@@ -139,7 +139,7 @@ describe('tracing over OTLP/HTTP', () => {
 
   it('records retries on the call span, and a cache hit as a lookup with no provider call', async () => {
     t.sandbox.faults.set('coingecko', 'simple/price', { kind: 'server-error', status: 503, times: 1 });
-    const query = '{ asset(id: "ethereum") { price(currency: EUR) { value } } }';
+    const query = '{ asset(id: "ethereum") { price(currency: GBP) { value } } }';
     const first = await tracedQuery(query);
     expect(first.body.errors).toBeUndefined();
     const call = first.spans.find((s) => s.attributes['upstream.endpoint'] === 'simple/price');
@@ -213,7 +213,7 @@ describe('tracing over OTLP/HTTP', () => {
   it('marks a failed provider call with its error code', async () => {
     t.sandbox.faults.set('coingecko', 'simple/price', { kind: 'malformed-json' });
     try {
-      const { spans } = await tracedQuery('{ asset(id: "ethereum") { price(currency: GBP) { value } } }');
+      const { spans } = await tracedQuery('{ asset(id: "ethereum") { price(currency: AUD) { value } } }');
       const call = spans.find((s) => s.attributes['upstream.endpoint'] === 'simple/price');
       expect(call, 'the simple/price call span').toBeDefined();
       expect(call!.status.code).toBe(2); // STATUS_CODE_ERROR
