@@ -11,14 +11,15 @@ import {
 import { stopOnSignals } from './lifecycle/signals.js';
 import { checkRedisHost, describeStartupError } from './lifecycle/startup.js';
 import { installProcessPolicy } from './process-policy.js';
-import { sandboxEndpoints } from './sandbox/dialects.js';
-import { type Sandbox, startSandbox } from './sandbox/server.js';
+import type { Sandbox } from './sandbox/server.js';
 import { createGateway } from './server.js';
 import { SANDBOX_ENDPOINTS_ENV, startPrimary, type WorkerMessage } from './workers.js';
 
 // The process entry: the only module that reads process.env and argv, listens and handles signals.
 // One process serves (the default), or with --workers N it is a cluster primary whose N workers run
 // this same module (src/workers.ts).
+// The sandbox (its catalogue, market and dialects) is imported only when the sandbox profile starts
+// it, so a live-profile process never loads it (docs/benchmarks.md, "Start lighter").
 
 async function main() {
   const argv = process.argv.slice(2);
@@ -58,13 +59,9 @@ async function main() {
   }
   // A worker's sandbox runs in its primary, which passes the addresses down.
   const inherited = cluster.isWorker ? process.env[SANDBOX_ENDPOINTS_ENV] : undefined;
-  const sandbox =
-    config.profile === 'sandbox' && !inherited
-      ? await startSandbox({ seed: config.sandbox.seed, tickMs: config.sandbox.tickMs })
-      : undefined;
+  const sandbox = config.profile === 'sandbox' && !inherited ? await startSandbox(config) : undefined;
   if (sandbox) {
-    const endpoints = sandboxEndpoints(sandbox);
-    config = withProviderUrls(config, endpoints, process.env);
+    config = withProviderUrls(config, sandbox.endpoints, process.env);
   } else if (inherited) {
     const endpoints = JSON.parse(inherited) as Partial<Record<UpstreamName, ProviderEndpointOverride>>;
     config = withProviderUrls(config, endpoints, process.env);
@@ -109,14 +106,11 @@ async function runPrimary(config: Config, started: number) {
       `marketgraph: ${config.workers} workers without REDIS_URL: each has its own cache and live streams, and each provider's request budget is split between them`,
     );
   }
-  const sandbox =
-    config.profile === 'sandbox'
-      ? await startSandbox({ seed: config.sandbox.seed, tickMs: config.sandbox.tickMs })
-      : undefined;
+  const sandbox = config.profile === 'sandbox' ? await startSandbox(config) : undefined;
   const primary = startPrimary({
     config,
     cluster,
-    workerEnv: sandbox ? { [SANDBOX_ENDPOINTS_ENV]: JSON.stringify(sandboxEndpoints(sandbox)) } : {},
+    workerEnv: sandbox ? { [SANDBOX_ENDPOINTS_ENV]: JSON.stringify(sandbox.endpoints) } : {},
     ready(port, pids) {
       const host = config.host.includes(':') ? `[${config.host}]` : config.host;
       const banner = readyBanner(config, started, `http://${host}:${port}/graphql`, sandbox);
@@ -145,7 +139,28 @@ async function runPrimary(config: Config, started: number) {
   }
 }
 
-function readyBanner(config: Config, started: number, url: string, sandbox: Sandbox | undefined): string {
+interface StartedSandbox {
+  server: Sandbox;
+  /** Each provider's sandbox URL, WebSocket URL and demo key, as provider overrides. */
+  endpoints: Partial<Record<UpstreamName, ProviderEndpointOverride>>;
+  close(): Promise<void>;
+}
+
+async function startSandbox(config: Config): Promise<StartedSandbox> {
+  const [{ startSandbox: start }, { sandboxEndpoints }] = await Promise.all([
+    import('./sandbox/server.js'),
+    import('./sandbox/dialects.js'),
+  ]);
+  const server = await start({ seed: config.sandbox.seed, tickMs: config.sandbox.tickMs });
+  return { server, endpoints: sandboxEndpoints(server), close: () => server.close() };
+}
+
+function readyBanner(
+  config: Config,
+  started: number,
+  url: string,
+  sandbox: StartedSandbox | undefined,
+): string {
   const lines = [
     `marketgraph ${config.profile} profile ready in ${Date.now() - started} ms`,
     `  GraphiQL, HTTP, SSE  ${url}`,
@@ -156,9 +171,9 @@ function readyBanner(config: Config, started: number, url: string, sandbox: Sand
   );
   if (sandbox) {
     lines.push(
-      `  sandbox admin        ${sandbox.adminUrl}  (GET /counts, PUT /faults/:provider/:endpoint, ...)`,
+      `  sandbox admin        ${sandbox.server.adminUrl}  (GET /counts, PUT /faults/:provider/:endpoint, ...)`,
     );
-    for (const e of Object.values(sandbox.endpoints)) {
+    for (const e of Object.values(sandbox.server.endpoints)) {
       lines.push(`  sandbox ${e.provider.padEnd(12)} ${e.url}${e.wsUrl ? `  ${e.wsUrl}` : ''}`);
     }
   }
