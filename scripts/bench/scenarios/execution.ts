@@ -4,14 +4,14 @@ import type { StandaloneScenario } from '../scenario.js';
 // Execution strategy for misses (#9 part 4): the 50-asset document with the whole-response cache off
 // (MARKETGRAPH_RESPONSE_CACHE=false), so every request is parsed (document cache), validated, executed
 // and serialized, its values coming from the warm value cache; graphql-js (Yoga's executor) next to
-// graphql-jit (@envelop/graphql-jit, CP_JIT=1 on the experiment's commit). Same harness as gc-flags
+// graphql-jit (@envelop/graphql-jit, MARKETGRAPH_JIT). Same harness as gc-flags
 // (scripts/bench/pinned-query.ts), c=50, rounds interleaved.
 
 const MISS = { MARKETGRAPH_RESPONSE_CACHE: 'false' };
 const FLAGS = ['--initial-old-space-size=64', '--heap-growing-percent=100'];
 const VARIANTS: readonly GatewayVariant[] = [
-  { name: 'graphql-js', flags: FLAGS, env: MISS },
-  { name: 'graphql-jit', flags: FLAGS, env: { ...MISS, CP_JIT: '1' } },
+  { name: 'graphql-js', flags: FLAGS, env: { ...MISS, MARKETGRAPH_JIT: 'false' } },
+  { name: 'graphql-jit', flags: FLAGS, env: { ...MISS, MARKETGRAPH_JIT: 'true' } },
 ];
 
 export const execution: StandaloneScenario = {

@@ -20,4 +20,5 @@ export const SCENARIOS: readonly AnyScenario[] = [
   race,
   idle,
   gcFlags,
+  execution,
 ];
