@@ -117,8 +117,6 @@ export interface Config {
     /** Estimated heap the parse/validation cache may hold, bytes. */
     documentCacheBytes: number;
   };
-  /** Queries without @defer/@stream run through graphql-jit (src/plugins/use-jit.ts). */
-  jit: boolean;
   /** Whole GraphQL answers kept in memory and served before Yoga (src/response-cache.ts). */
   responseCache: {
     enabled: boolean;
@@ -389,7 +387,6 @@ export function loadConfig(input: { env?: Env; argv?: string[] } = {}): Config {
         16_000_000,
       ),
     },
-    jit: setting('MARKETGRAPH_JIT', env.MARKETGRAPH_JIT, bool, true),
     responseCache: {
       enabled: setting('MARKETGRAPH_RESPONSE_CACHE', env.MARKETGRAPH_RESPONSE_CACHE, bool, true),
       maxBytes: setting(

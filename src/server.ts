@@ -23,7 +23,6 @@ import { createMetrics } from './metrics.js';
 import { useDocumentCache } from './plugins/use-document-cache.js';
 import { useDocumentLimits } from './plugins/use-document-limits.js';
 import { useEndpoints } from './plugins/use-endpoints.js';
-import { type JitOptions, useJit } from './plugins/use-jit.js';
 import { useLimits } from './plugins/use-limits.js';
 import { useOperationLimits } from './plugins/use-operation-limits.js';
 import { createRequestLog } from './plugins/use-request-log.js';
@@ -60,8 +59,6 @@ export interface GatewayDeps {
    * gateway, and their collectors outlive it.
    */
   processMetrics?: boolean;
-  /** graphql-jit's plugin options (tests count its compiled documents). */
-  jit?: JitOptions;
   /** The clock of the per-process cache and the response cache (tests move it). */
   now?: () => number;
   /** Execute and serialize each live event once per distinct subscription (default true; off only to measure it). */
@@ -286,8 +283,6 @@ export function createGateway(config: Config, deps: GatewayDeps = {}): Gateway {
       useResponseCache(),
       useUpstreamBudget({ logger }),
       useDeferStream(),
-      // Queries without @defer/@stream: graphql-jit (see the plugin).
-      ...(config.jit ? [useJit(deps.jit)] : []),
       // Before the next one, whose streams it tracks for a shutdown.
       subscriptions.plugin,
       // Last: it ends Envelop's subscribe hooks (see the plugin).

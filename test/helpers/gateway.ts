@@ -3,7 +3,6 @@ import { print } from 'graphql';
 import pino, { type Logger } from 'pino';
 import type { GraphQLResponse } from '../../scripts/lib/gateway-process.js';
 import { type Config, loadConfig, UPSTREAMS, type UpstreamName, withProviderUrls } from '../../src/config.js';
-import type { JitOptions } from '../../src/plugins/use-jit.js';
 import { sandboxEndpoints } from '../../src/sandbox/dialects.js';
 import { type Sandbox, type SandboxOptions, startSandbox } from '../../src/sandbox/server.js';
 import { createGateway, type Gateway } from '../../src/server.js';
@@ -29,18 +28,13 @@ export async function startTestGateway(
     sandboxInstance?: Sandbox;
     /** Silent by default; tests that read log lines pass their own. */
     logger?: Logger;
-    /** graphql-jit's plugin options (test/gateway/jit.test.ts counts compiled documents). */
-    jit?: JitOptions;
   } = {},
 ): Promise<TestGateway> {
   const sandbox = options.sandboxInstance ?? (await startSandbox({ quotas: false, ...options.sandbox }));
   const env = { MARKETGRAPH_PORT: '0', MARKETGRAPH_LOG_LEVEL: 'silent', ...options.env };
   const endpoints = sandboxEndpoints(sandbox);
   const config = withProviderUrls(loadConfig({ env }), endpoints, env);
-  const gateway = createGateway(config, {
-    logger: options.logger ?? pino({ level: 'silent' }),
-    ...(options.jit ? { jit: options.jit } : {}),
-  });
+  const gateway = createGateway(config, { logger: options.logger ?? pino({ level: 'silent' }) });
   return {
     sandbox,
     gateway,

@@ -1,6 +1,5 @@
 import type { AnyScenario } from '../scenario.js';
 import { cold, coldSerial } from './cold.js';
-import { execution } from './execution.js';
 import { fanout } from './fanout.js';
 import { gcFlags } from './gc-flags.js';
 import { hot } from './hot.js';
@@ -20,5 +19,4 @@ export const SCENARIOS: readonly AnyScenario[] = [
   race,
   idle,
   gcFlags,
-  execution,
 ];
