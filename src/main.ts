@@ -1,13 +1,11 @@
 import cluster from 'node:cluster';
-import { StdioServerTransport } from '@modelcontextprotocol/sdk/server/stdio.js';
 import pino from 'pino';
 import { cliAction, helpText, version } from './cli.js';
 import { type Config, ConfigError, loadConfig, type ProviderEndpoints } from './config.js';
 import { stopOnSignals } from './lifecycle/signals.js';
 import { checkRedisHost, describeStartupError } from './lifecycle/startup.js';
 import { installProcessPolicy } from './process-policy.js';
-import { sandboxEndpoints } from './sandbox/dialects.js';
-import { type Sandbox, startSandbox } from './sandbox/server.js';
+import type { Sandbox } from './sandbox/server.js';
 import { createGateway } from './server.js';
 import { loadTracing } from './telemetry/tracing.js';
 import { SANDBOX_ENDPOINTS_ENV, startPrimary, type WorkerMessage } from './workers.js';
@@ -15,6 +13,8 @@ import { SANDBOX_ENDPOINTS_ENV, startPrimary, type WorkerMessage } from './worke
 // The process entry: the only module that reads process.env and argv, listens and handles signals.
 // One process serves (the default), or with --workers N it is a cluster primary whose N workers run
 // this same module (src/workers.ts).
+// The sandbox (its catalogue, market and dialects) is imported only when the sandbox profile starts
+// it, so a live-profile process never loads it (docs/benchmarks.md, "Start lighter").
 
 async function main() {
   const args = process.argv.slice(2);
@@ -61,12 +61,9 @@ async function main() {
   }
   // A worker's sandbox runs in its primary, which passes the addresses down.
   const inherited = cluster.isWorker ? process.env[SANDBOX_ENDPOINTS_ENV] : undefined;
-  const sandbox =
-    config.profile === 'sandbox' && !inherited
-      ? await startSandbox({ seed: config.sandbox.seed, tickMs: config.sandbox.tickMs })
-      : undefined;
+  const sandbox = config.profile === 'sandbox' && !inherited ? await startSandbox(config) : undefined;
   if (sandbox) {
-    config = loadConfig({ env: process.env, argv, endpoints: sandboxEndpoints(sandbox) });
+    config = loadConfig({ env: process.env, argv, endpoints: sandbox.endpoints });
   } else if (inherited) {
     const endpoints = JSON.parse(inherited) as ProviderEndpoints;
     config = loadConfig({ env: process.env, argv, endpoints });
@@ -118,11 +115,8 @@ async function runMcpStdio(
   started: number,
   argv: readonly string[],
 ): Promise<() => Promise<void>> {
-  const sandbox =
-    config.profile === 'sandbox'
-      ? await startSandbox({ seed: config.sandbox.seed, tickMs: config.sandbox.tickMs })
-      : undefined;
-  if (sandbox) config = loadConfig({ env: process.env, argv, endpoints: sandboxEndpoints(sandbox) });
+  const sandbox = config.profile === 'sandbox' ? await startSandbox(config) : undefined;
+  if (sandbox) config = loadConfig({ env: process.env, argv, endpoints: sandbox.endpoints });
   const logger = pino({ level: config.logLevel }, pino.destination(2));
   const gateway = createGateway({ ...config, mcp: { ...config.mcp, enabled: true } }, { logger });
   let stopping: Promise<void> | undefined;
@@ -131,6 +125,7 @@ async function runMcpStdio(
       await gateway.close();
       await sandbox?.close();
     })());
+  const { StdioServerTransport } = await import('@modelcontextprotocol/sdk/server/stdio.js');
   await gateway.mcp!.connect(new StdioServerTransport());
   console.error(`marketgraph ${config.profile} profile: MCP on stdio, ready in ${Date.now() - started} ms`);
   process.stdin.on('end', () => void stop().then(() => process.exit(0)));
@@ -145,14 +140,11 @@ async function runPrimary(config: Config, started: number) {
       `marketgraph: ${config.workers} workers without REDIS_URL: each has its own cache and live streams, and each provider's request budget is split between them`,
     );
   }
-  const sandbox =
-    config.profile === 'sandbox'
-      ? await startSandbox({ seed: config.sandbox.seed, tickMs: config.sandbox.tickMs })
-      : undefined;
+  const sandbox = config.profile === 'sandbox' ? await startSandbox(config) : undefined;
   const primary = startPrimary({
     config,
     cluster,
-    workerEnv: sandbox ? { [SANDBOX_ENDPOINTS_ENV]: JSON.stringify(sandboxEndpoints(sandbox)) } : {},
+    workerEnv: sandbox ? { [SANDBOX_ENDPOINTS_ENV]: JSON.stringify(sandbox.endpoints) } : {},
     ready(port, pids) {
       const host = config.host.includes(':') ? `[${config.host}]` : config.host;
       const banner = readyBanner(config, started, `http://${host}:${port}/graphql`, sandbox);
@@ -185,7 +177,28 @@ async function runPrimary(config: Config, started: number) {
   }
 }
 
-function readyBanner(config: Config, started: number, url: string, sandbox: Sandbox | undefined): string {
+interface StartedSandbox {
+  server: Sandbox;
+  /** Each provider's sandbox URL, WebSocket URL and demo key, as provider overrides. */
+  endpoints: ProviderEndpoints;
+  close(): Promise<void>;
+}
+
+async function startSandbox(config: Config): Promise<StartedSandbox> {
+  const [{ startSandbox: start }, { sandboxEndpoints }] = await Promise.all([
+    import('./sandbox/server.js'),
+    import('./sandbox/dialects.js'),
+  ]);
+  const server = await start({ seed: config.sandbox.seed, tickMs: config.sandbox.tickMs });
+  return { server, endpoints: sandboxEndpoints(server), close: () => server.close() };
+}
+
+function readyBanner(
+  config: Config,
+  started: number,
+  url: string,
+  sandbox: StartedSandbox | undefined,
+): string {
   const lines = [
     `marketgraph ${config.profile} profile ready in ${Date.now() - started} ms`,
     `  GraphiQL, HTTP, SSE  ${url}`,
@@ -196,9 +209,9 @@ function readyBanner(config: Config, started: number, url: string, sandbox: Sand
   );
   if (sandbox) {
     lines.push(
-      `  sandbox admin        ${sandbox.adminUrl}  (GET /counts, PUT /faults/:provider/:endpoint, ...)`,
+      `  sandbox admin        ${sandbox.server.adminUrl}  (GET /counts, PUT /faults/:provider/:endpoint, ...)`,
     );
-    for (const e of Object.values(sandbox.endpoints)) {
+    for (const e of Object.values(sandbox.server.endpoints)) {
       lines.push(`  sandbox ${e.provider.padEnd(12)} ${e.url}${e.wsUrl ? `  ${e.wsUrl}` : ''}`);
     }
   }

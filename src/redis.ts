@@ -1,4 +1,5 @@
-import { Redis, type RedisOptions } from 'ioredis';
+import { createRequire } from 'node:module';
+import type { Redis, RedisOptions } from 'ioredis';
 import type { Config } from './config.js';
 
 // The gateway's two Redis connections and what every Redis user may assume about them.
@@ -54,6 +55,14 @@ export interface RedisConnectionDeps {
 const MAX_RECONNECT_DELAY_MS = 2_000;
 const PROBE_EVERY_MS = 500;
 
+// ioredis is loaded by the first connection, not at import, so a gateway without REDIS_URL never holds
+// it in memory (docs/benchmarks.md, "Start lighter"). It is a CommonJS package: require loads it
+// synchronously, keeping createRedisConnection synchronous.
+const requireFromHere = createRequire(import.meta.url);
+function loadRedisClient(): typeof Redis {
+  return (requireFromHere('ioredis') as typeof import('ioredis')).Redis;
+}
+
 export function createRedisConnection(deps: RedisConnectionDeps): RedisConnection {
   const { config } = deps;
   const url = config.redisUrl;
@@ -72,8 +81,9 @@ export function createRedisConnection(deps: RedisConnectionDeps): RedisConnectio
     // The bus resubscribes its channels itself on 'ready' (see src/live/bus.ts).
     autoResubscribe: false,
   };
-  const commands = new Redis(url, options);
-  const subscriber = new Redis(url, options);
+  const RedisClient = loadRedisClient();
+  const commands = new RedisClient(url, options);
+  const subscriber = new RedisClient(url, options);
 
   /** Undefined until the first connection attempt settled, so the first state is reported too. */
   let up: boolean | undefined;

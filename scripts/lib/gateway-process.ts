@@ -6,7 +6,8 @@ import { SANDBOX_KEYS } from '../../src/sandbox/dialects.js';
 import type { Sandbox } from '../../src/sandbox/server.js';
 
 // Gateway *processes*, for the tests that need more than one (shared Redis, shared quotas) and for the
-// benchmarks: each runs `node <GATEWAY_NODE_FLAGS> --import tsx src/main.ts` — what `npm start` runs —
+// benchmarks: each runs `node <GATEWAY_NODE_FLAGS> --import tsx src/main.ts` — what `npm start` runs
+// (or `dist/main.js`, what `npm run start:prod` runs) —
 // in its own process group, is ready when main prints its URL, and is stopped by signalling the whole
 // group (also when this process exits). The environment is built from scratch (PATH and HOME only), so
 // nothing from the developer's shell (a real key, a REDIS_URL) leaks into a test or a benchmark.
@@ -50,9 +51,23 @@ export interface SpawnGatewayOptions {
   workers?: number;
   /** Node flags before `--import tsx` (e.g. `--cpu-prof`), after the gateway's own. */
   nodeFlags?: readonly string[];
+  /** The gateway's own Node flags; default GATEWAY_NODE_FLAGS (what `npm start` passes). */
+  gatewayFlags?: readonly string[];
+  /**
+   * What runs: 'source' (default) is `npm start`'s `--import tsx src/main.ts`; 'build' is
+   * `npm run start:prod`'s `dist/main.js` (run `npm run build` first).
+   */
+  entry?: GatewayEntry;
   readyTimeoutMs?: number;
   /** Also write the process's stderr here as it comes (benchmarks show the gateway's complaints). */
   onStderr?: (chunk: string) => void;
+}
+
+export type GatewayEntry = 'source' | 'build';
+
+/** The node arguments that load the gateway: TypeScript through tsx, or the compiled build. */
+export function entryArgs(entry: GatewayEntry): string[] {
+  return entry === 'build' ? ['dist/main.js'] : ['--import', 'tsx', 'src/main.ts'];
 }
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
@@ -92,8 +107,8 @@ export async function spawnGateway(options: SpawnGatewayOptions = {}): Promise<G
     ...(options.args ?? ['--profile', 'live', '--port', '0']),
     ...(options.workers && options.workers > 1 ? ['--workers', String(options.workers)] : []),
   ];
-  const flags = [...GATEWAY_NODE_FLAGS, ...(options.nodeFlags ?? [])];
-  const child = spawn(process.execPath, [...flags, '--import', 'tsx', 'src/main.ts', ...args], {
+  const flags = [...(options.gatewayFlags ?? GATEWAY_NODE_FLAGS), ...(options.nodeFlags ?? [])];
+  const child = spawn(process.execPath, [...flags, ...entryArgs(options.entry ?? 'source'), ...args], {
     cwd: ROOT,
     env: {
       PATH: process.env.PATH ?? '',

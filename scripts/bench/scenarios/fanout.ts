@@ -43,6 +43,10 @@ export interface FanoutOptions {
    * (sharing them with the load generator), and its CPU and RSS are those of all its processes.
    */
   workers?: number;
+  /** The gateway's Node flags (default GATEWAY_NODE_FLAGS, what `npm start` passes). */
+  gatewayFlags?: readonly string[];
+  /** Which servers to measure (default both; FANOUT_SERVERS overrides it). */
+  servers?: ReadonlyArray<'gateway' | 'ceiling'>;
 }
 
 export interface FanoutCase {
@@ -107,10 +111,20 @@ export async function runFanout(options: FanoutOptions): Promise<{ cases: Fanout
   const cases: FanoutCase[] = [];
   try {
     // FANOUT_SERVERS=gateway (or ceiling) measures one side only (quick runs while developing).
-    const servers = process.env.FANOUT_SERVERS?.split(',') ?? ['gateway', 'ceiling'];
+    const servers: readonly string[] = process.env.FANOUT_SERVERS?.split(',') ??
+      options.servers ?? ['gateway', 'ceiling'];
     for (const n of sizes) {
       if (servers.includes('gateway'))
-        cases.push(await measureGateway(sandbox, assets, n, options.durationS, options.workers ?? 1));
+        cases.push(
+          await measureGateway(
+            sandbox,
+            assets,
+            n,
+            options.durationS,
+            options.workers ?? 1,
+            options.gatewayFlags,
+          ),
+        );
       if (servers.includes('ceiling')) cases.push(await measureCeiling(assets, n, options.durationS));
     }
   } finally {
@@ -125,12 +139,13 @@ async function measureGateway(
   n: number,
   durationS: number,
   workers: number,
+  gatewayFlags: readonly string[] = GATEWAY_NODE_FLAGS,
 ) {
   const many = workers > 1 ? ` (${workers} workers)` : '';
   console.error(`\nfanout: gateway${many}, ${n} graphql-ws subscribers over ${assets.length} assets`);
   const gateway = await spawnServer(
     [
-      ...GATEWAY_NODE_FLAGS,
+      ...gatewayFlags,
       '--import',
       'tsx',
       'src/main.ts',
