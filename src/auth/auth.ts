@@ -5,7 +5,12 @@ import { streamOpened, useClientBudgets } from '../plugins/use-client-budgets.js
 import { type ClientIdentity, useClientIdentity } from '../plugins/use-client-identity.js';
 import type { RedisConnection } from '../redis.js';
 import type { RequestGate } from '../transport/fast-path.js';
-import { type BudgetSnapshot, type ClientBudgets, createClientBudgets } from './budgets.js';
+import {
+  type BudgetSnapshot,
+  type ChargeOutcome,
+  type ClientBudgets,
+  createClientBudgets,
+} from './budgets.js';
 import type { Client } from './client.js';
 import { chargeError, httpRefusal, refusalError } from './errors.js';
 import { createIdentifier, type Identifier, type IdentifyOutcome, type Identity } from './identify.js';
@@ -96,16 +101,28 @@ export function createAuth(deps: {
     },
   };
 
-  async function admit(req: IncomingMessage, outcome: IdentifyOutcome) {
+  // Synchronous unless the client's request budget must be asked (src/auth/budgets.ts, leases), so a
+  // response-cache hit usually passes the gate without a promise.
+  function admit(req: IncomingMessage, outcome: IdentifyOutcome) {
     if ('refuse' in outcome) return { reject: httpRefusal(refusalError(outcome.refuse)) };
     const auth = new RequestAuth(outcome);
-    if (outcome.client) {
-      const charged = await budgets.charge(outcome.client, { requests: 1, cost: 0 });
-      if ('snapshot' in charged) auth.snapshot = charged.snapshot;
-      if (!charged.ok) return { reject: httpRefusal(chargeError(charged)) };
-      auth.requestCharged = true;
-    }
+    if (!outcome.client) return admitted(req, auth, outcome);
+    const charged = budgets.chargeRequest(outcome.client);
+    return charged instanceof Promise
+      ? charged.then((c) => settle(req, auth, outcome, c))
+      : settle(req, auth, outcome, charged);
+  }
+
+  function settle(req: IncomingMessage, auth: RequestAuth, outcome: IdentifyOutcome, charged: ChargeOutcome) {
+    if ('snapshot' in charged) auth.snapshot = charged.snapshot;
+    if (!charged.ok) return { reject: httpRefusal(chargeError(charged)) };
+    auth.requestCharged = true;
+    return admitted(req, auth, outcome);
+  }
+
+  function admitted(req: IncomingMessage, auth: RequestAuth, outcome: IdentifyOutcome) {
     identity.gated.set(req, auth);
+    if ('refuse' in outcome) return {};
     // Answers differ by scope set; everyone without a credential has the same one, so theirs are public.
     if (outcome.client?.kind === 'anonymous') return { scope: 'anonymous', shared: true };
     return outcome.client ? { scope: `scopes:${outcome.scopeKey}` } : {};

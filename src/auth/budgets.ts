@@ -27,6 +27,11 @@ export type ChargeOutcome =
 export interface ClientBudgets {
   /** Charges `requests` and `cost` to the client's buckets (a refused cost is handed back). */
   charge(client: Client, amounts: { requests: number; cost: number }): Promise<ChargeOutcome>;
+  /**
+   * Charges one request; synchronous while the process holds leased requests of the client (see
+   * LEASE_SHARE), so a response-cache hit does not wait on the limiter.
+   */
+  chargeRequest(client: Client): ChargeOutcome | Promise<ChargeOutcome>;
   /** A subscription slot, or undefined when the client holds plan.maxSubscriptions already. */
   openSubscription(client: Client): (() => void) | undefined;
   /** Subscriptions the client holds in this process. */
@@ -45,6 +50,15 @@ export interface BudgetStore {
 
 const WINDOW_SECONDS = 60;
 
+/**
+ * Requests are taken from a client's bucket a lease at a time, a hundredth of its plan (at least one):
+ * the process then spends the lease without asking the limiter (or Redis) per request. A lease is taken
+ * whole or not at all, so a client never gets more than its plan; near the end of its budget, when a
+ * whole lease no longer fits, requests are charged one by one. What a process leased and did not spend
+ * by the end of the window is lost, so N processes may refuse a client up to N leases early.
+ */
+const LEASE_SHARE = 100;
+
 interface Bucket {
   limiter: RateLimiterAbstract;
   fallback: RateLimiterAbstract;
@@ -60,6 +74,7 @@ export function createClientBudgets(
   const buckets = new Map<string, Bucket>();
   const views = new LRUCache<string, { requests: number; cost: number; resetAt: number }>({ max: 50_000 });
   const open = new Map<string, number>();
+  const leases = new LRUCache<string, { left: number; resetAt: number }>({ max: 50_000 });
 
   function bucket(kind: 'req' | 'cost', points: number): Bucket {
     const name = `${kind}:${points}`;
@@ -111,7 +126,8 @@ export function createClientBudgets(
     }
   }
 
-  function snapshotOf(client: Client): BudgetSnapshot {
+  /** What the limiters last said was left (leases counted as spent). */
+  function limiterView(client: Client): BudgetSnapshot {
     const view = views.get(client.id);
     const t = now();
     if (!view || t >= view.resetAt)
@@ -119,8 +135,55 @@ export function createClientBudgets(
     return { requests: view.requests, cost: view.cost, resetMs: view.resetAt - t };
   }
 
+  function snapshotOf(client: Client): BudgetSnapshot {
+    const view = views.get(client.id);
+    const t = now();
+    if (!view || t >= view.resetAt)
+      return { requests: client.plan.requestsPerMinute, cost: client.plan.costPerMinute, resetMs: 0 };
+    // The limiter counts a lease as spent when it is taken; what is left of it is the client's still.
+    const lease = leases.get(client.id);
+    const leased = lease && t < lease.resetAt ? lease.left : 0;
+    return { requests: view.requests + leased, cost: view.cost, resetMs: view.resetAt - t };
+  }
+
+  async function chargeOne(client: Client): Promise<ChargeOutcome> {
+    const { plan } = client;
+    const b = bucket('req', plan.requestsPerMinute);
+    const size = Math.max(1, Math.floor(plan.requestsPerMinute / LEASE_SHARE));
+    if (size > 1) {
+      const lease = await consume(b, client.id, size);
+      if (lease.granted) {
+        leases.set(client.id, { left: size - 1, resetAt: now() + lease.res.msBeforeNext });
+        remember(client, 'requests', lease.res);
+        return { ok: true, snapshot: snapshotOf(client) };
+      }
+      // A whole lease no longer fits: give it back and charge this one request alone.
+      const reward = lease.used.reward(client.id, size).catch(() => undefined);
+      await (store && lease.used !== b.fallback ? withinBudget(reward, store.timeoutMs) : reward);
+    }
+    const { granted, res } = await consume(b, client.id, 1);
+    remember(client, 'requests', res);
+    if (!granted)
+      return {
+        ok: false,
+        limit: 'requests',
+        retryAfterMs: Math.max(1, res.msBeforeNext),
+        snapshot: snapshotOf(client),
+      };
+    return { ok: true, snapshot: snapshotOf(client) };
+  }
+
+  function chargeRequest(client: Client): ChargeOutcome | Promise<ChargeOutcome> {
+    const lease = leases.get(client.id);
+    if (lease && lease.left > 0 && now() < lease.resetAt) {
+      lease.left -= 1;
+      return { ok: true, snapshot: snapshotOf(client) };
+    }
+    return chargeOne(client);
+  }
+
   function remember(client: Client, kind: 'requests' | 'cost', res: RateLimiterRes) {
-    const previous = snapshotOf(client);
+    const previous = limiterView(client);
     const resetAt = now() + res.msBeforeNext;
     views.set(client.id, {
       ...previous,
@@ -133,7 +196,10 @@ export function createClientBudgets(
     async charge(client, { requests, cost }) {
       const { plan } = client;
       if (cost > plan.costPerMinute) return { ok: false, limit: 'plan', costPerMinute: plan.costPerMinute };
-      if (requests > 0) {
+      if (requests === 1) {
+        const charged = await chargeRequest(client);
+        if (!charged.ok) return charged;
+      } else if (requests > 0) {
         const { granted, res } = await consume(bucket('req', plan.requestsPerMinute), client.id, requests);
         remember(client, 'requests', res);
         if (!granted)
@@ -170,6 +236,7 @@ export function createClientBudgets(
       }
       return { ok: true, snapshot: snapshotOf(client) };
     },
+    chargeRequest,
     openSubscription(client) {
       const held = open.get(client.id) ?? 0;
       if (held >= client.plan.maxSubscriptions) return undefined;

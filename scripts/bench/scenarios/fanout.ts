@@ -510,9 +510,16 @@ function nextMessage<T>(child: ChildProcess, type: string, timeoutMs: number): P
   });
 }
 
-/** Every provider at the sandbox, with its demo key; quotas raised so the gateway never sheds. */
+/**
+ * Every provider at the sandbox, with its demo key; quotas raised so the gateway never sheds. Auth off:
+ * the live profile requires keys, and all subscribers come from one address, past any anonymous plan.
+ */
 function providerEnv(sandbox: Sandbox): Record<string, string> {
-  return { MARKETGRAPH_LOG_LEVEL: 'error', ...sandboxProviderEnv(sandbox, UPSTREAMS, { rpm: 1_000_000 }) };
+  return {
+    MARKETGRAPH_LOG_LEVEL: 'error',
+    MARKETGRAPH_AUTH: 'off',
+    ...sandboxProviderEnv(sandbox, UPSTREAMS, { rpm: 1_000_000 }),
+  };
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));

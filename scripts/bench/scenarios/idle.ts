@@ -126,7 +126,8 @@ function command(slot: SlotName, sandbox: Sandbox, peer: string) {
     case 'start:prod live':
       return {
         args: [...scriptNodeArgs('start:prod'), '--profile', 'live', '--port', '0'],
-        env: { ...gatewayEnv, ...live },
+        // Auth off: the live profile requires keys, and this slot measures memory, not identity.
+        env: { ...gatewayEnv, ...live, MARKETGRAPH_AUTH: 'off' },
         ready: READY,
       };
     case 'yoga (tsx)':

@@ -4,8 +4,9 @@ import { RACE_EDGES, RACE_QUERY } from './race-answer.js';
 // succeeded in, and marketgraph's req/s over each peer's within each round (then their median), next
 // to issue #9's targets.
 
-export type SlotName = 'marketgraph' | 'yoga' | 'ceiling';
-export const SLOTS: readonly SlotName[] = ['marketgraph', 'yoga', 'ceiling'];
+/** `marketgraph+key`: the same gateway with MARKETGRAPH_AUTH=required, every request with an API key. */
+export type SlotName = 'marketgraph' | 'marketgraph+key' | 'yoga' | 'ceiling';
+export const SLOTS: readonly SlotName[] = ['marketgraph', 'marketgraph+key', 'yoga', 'ceiling'];
 
 export interface SlotResult {
   round: number;
@@ -36,9 +37,11 @@ export interface SlotResult {
 export interface Summary {
   medians: Partial<Record<SlotName, Record<string, number>>>;
   /** Per round (rounds where both slots succeeded), then the median. */
-  ratios: { round: number; vsYoga?: number; vsCeiling?: number }[];
+  ratios: { round: number; vsYoga?: number; vsCeiling?: number; keyedVsOpen?: number }[];
   medianVsYoga?: number;
   medianVsCeiling?: number;
+  /** req/s with auth on (a keyed client) over req/s with auth off, median of the rounds. */
+  medianKeyedVsOpen?: number;
 }
 
 export function summarize(results: SlotResult[]): Summary {
@@ -62,19 +65,23 @@ export function summarize(results: SlotResult[]): Summary {
     const mg = get('marketgraph');
     const yoga = get('yoga');
     const ceiling = get('ceiling');
+    const keyed = get('marketgraph+key');
     return {
       round,
       ...(mg && yoga ? { vsYoga: mg.reqPerSec / yoga.reqPerSec } : {}),
       ...(mg && ceiling ? { vsCeiling: mg.reqPerSec / ceiling.reqPerSec } : {}),
+      ...(mg && keyed ? { keyedVsOpen: keyed.reqPerSec / mg.reqPerSec } : {}),
     };
   });
   const vsYoga = ratios.flatMap((r) => (r.vsYoga === undefined ? [] : [r.vsYoga]));
   const vsCeiling = ratios.flatMap((r) => (r.vsCeiling === undefined ? [] : [r.vsCeiling]));
+  const keyedVsOpen = ratios.flatMap((r) => (r.keyedVsOpen === undefined ? [] : [r.keyedVsOpen]));
   return {
     medians,
     ratios,
     ...(vsYoga.length > 0 ? { medianVsYoga: median(vsYoga) } : {}),
     ...(vsCeiling.length > 0 ? { medianVsCeiling: median(vsCeiling) } : {}),
+    ...(keyedVsOpen.length > 0 ? { medianKeyedVsOpen: median(keyedVsOpen) } : {}),
   };
 }
 
@@ -143,7 +150,7 @@ export function formatRace(
     value === undefined ? '—' : asPercent ? `${(value * 100).toFixed(1)}%` : `${value.toFixed(2)}×`;
   const ratioLines = summary.ratios.map(
     (r) =>
-      `  round ${r.round}: marketgraph/yoga ${ratio(r.vsYoga)}, marketgraph/ceiling ${ratio(r.vsCeiling, true)}`,
+      `  round ${r.round}: marketgraph/yoga ${ratio(r.vsYoga)}, marketgraph/ceiling ${ratio(r.vsCeiling, true)}, keyed/open ${ratio(r.keyedVsOpen)}`,
   );
   const mg = summary.medians.marketgraph;
   const mark = (ok: boolean) => (ok ? 'met' : 'not met');
@@ -155,6 +162,9 @@ export function formatRace(
       ? ''
       : `  ≥30 % of the ceiling: ${ratio(summary.medianVsCeiling, true)} (${mark(summary.medianVsCeiling >= 0.3)})`,
     mg ? `  p99 ≤10 ms at c=${options.connections}: ${mg.p99Ms} ms (${mark(mg.p99Ms! <= 10)})` : '',
+    summary.medianKeyedVsOpen === undefined
+      ? ''
+      : `  auth on costs ≤10 % of req/s: keyed/open ${ratio(summary.medianKeyedVsOpen)} (${mark(summary.medianKeyedVsOpen >= 0.9)})`,
   ].filter(Boolean);
   return [
     '',
@@ -166,7 +176,7 @@ export function formatRace(
     '',
     'ratios within each round (req/s):',
     ...ratioLines,
-    `  median: marketgraph/yoga ${ratio(summary.medianVsYoga)}, marketgraph/ceiling ${ratio(summary.medianVsCeiling, true)}`,
+    `  median: marketgraph/yoga ${ratio(summary.medianVsYoga)}, marketgraph/ceiling ${ratio(summary.medianVsCeiling, true)}, keyed/open ${ratio(summary.medianKeyedVsOpen)}`,
     '',
     'issue #9 targets (medians):',
     ...targets,

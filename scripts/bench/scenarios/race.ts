@@ -1,3 +1,7 @@
+import { createHash, randomBytes } from 'node:crypto';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import autocannon from 'autocannon';
 import { loadConfig, UPSTREAMS } from '../../../src/config.js';
 import { type Sandbox, startSandbox } from '../../../src/sandbox/server.js';
@@ -110,14 +114,30 @@ interface Started {
   stop(): Promise<void>;
 }
 
+/** The key the `marketgraph+key` slot sends, and a keys file that lets it spend freely. */
+const RACE_KEY = `mg_race_${randomBytes(18).toString('base64url')}`;
+
+function raceKeysFile(): string {
+  const path = join(mkdtempSync(join(tmpdir(), 'marketgraph-race-')), 'keys.json');
+  const plan = { requestsPerMinute: 10_000_000, costPerMinute: 10_000_000, maxSubscriptions: 10 };
+  const sha256 = createHash('sha256').update(RACE_KEY).digest('hex');
+  writeFileSync(path, JSON.stringify({ keys: [{ id: 'race', sha256, scopes: [], ...plan }] }));
+  return path;
+}
+
 async function startSlot(slot: SlotName, sandbox: Sandbox, pinned: boolean): Promise<Started> {
   const cpu = pinned ? 0 : undefined;
   const url = (output: string) => /^\{"url":"([^"]+)"\}$/m.exec(output)?.[1];
-  if (slot === 'marketgraph') {
+  if (slot === 'marketgraph' || slot === 'marketgraph+key') {
+    const auth: Record<string, string> =
+      slot === 'marketgraph+key'
+        ? { MARKETGRAPH_AUTH: 'required', MARKETGRAPH_API_KEYS_FILE: raceKeysFile() }
+        : {};
     const gateway = await spawnGateway({
       env: {
         MARKETGRAPH_LOG_LEVEL: 'error',
         ...sandboxProviderEnv(sandbox, UPSTREAMS, { rpm: 1_000_000 }),
+        ...auth,
       },
       readyTimeoutMs: 30_000,
       onStderr: (chunk) => process.stderr.write(chunk),
@@ -211,7 +231,7 @@ async function prime(slot: SlotName, url: string): Promise<string | undefined> {
     const text = await response.text();
     return response.ok && text === CEILING_BODY ? undefined : `${response.status} ${text.slice(0, 200)}`;
   }
-  const response = await fetch(url, graphqlRequest());
+  const response = await fetch(url, graphqlRequest(slot));
   const text = await response.text();
   if (!response.ok) return `HTTP ${response.status}: ${text.slice(0, 300)}`;
   const invalid = validateAssetsAnswer(text);
@@ -222,10 +242,12 @@ async function prime(slot: SlotName, url: string): Promise<string | undefined> {
     : `the per-answer check rejects a valid answer: ${text.slice(0, 300)}`;
 }
 
-function graphqlRequest() {
+function graphqlRequest(slot: SlotName) {
+  const key: Record<string, string> =
+    slot === 'marketgraph+key' ? { authorization: `Bearer ${RACE_KEY}` } : {};
   return {
     method: 'POST',
-    headers: { 'content-type': 'application/json', accept: 'application/graphql-response+json' },
+    headers: { 'content-type': 'application/json', accept: 'application/graphql-response+json', ...key },
     body: JSON.stringify({ query: RACE_QUERY }),
   };
 }
@@ -239,7 +261,7 @@ async function driveAutocannon(
   let badBodies = 0;
   const check = slot === 'ceiling' ? (body: string) => body === CEILING_BODY : checkAssetsBody;
   const request =
-    slot === 'ceiling' ? { method: 'GET' as const } : { ...graphqlRequest(), method: 'POST' as const };
+    slot === 'ceiling' ? { method: 'GET' as const } : { ...graphqlRequest(slot), method: 'POST' as const };
   const cpuBefore = process.cpuUsage();
   const result = await autocannon({
     url,
