@@ -173,13 +173,20 @@ export function createClientBudgets(
     return { ok: true, snapshot: snapshotOf(client) };
   }
 
+  /** A lease being taken per client: concurrent requests wait for it rather than each taking one. */
+  const taking = new Map<string, Promise<ChargeOutcome>>();
+
   function chargeRequest(client: Client): ChargeOutcome | Promise<ChargeOutcome> {
     const lease = leases.get(client.id);
     if (lease && lease.left > 0 && now() < lease.resetAt) {
       lease.left -= 1;
       return { ok: true, snapshot: snapshotOf(client) };
     }
-    return chargeOne(client);
+    const inFlight = taking.get(client.id);
+    if (inFlight) return inFlight.then(() => chargeRequest(client));
+    const charged = chargeOne(client).finally(() => taking.delete(client.id));
+    taking.set(client.id, charged);
+    return charged;
   }
 
   function remember(client: Client, kind: 'requests' | 'cost', res: RateLimiterRes) {

@@ -46,4 +46,13 @@ describe('request leases', () => {
     while ((await budgets.chargeRequest(c)).ok) granted++;
     expect(granted).toBe(250);
   });
+
+  it('lets concurrent requests wait for one lease rather than each taking one', async () => {
+    const budgets = createClientBudgets();
+    const c = client(6_000); // leases of 60: 200 leases at once would be twice the plan
+    const outcomes = await Promise.all(Array.from({ length: 200 }, () => budgets.chargeRequest(c)));
+    expect(outcomes.filter((o) => o.ok)).toHaveLength(200);
+    const after = await budgets.chargeRequest(c);
+    expect(after).toMatchObject({ ok: true, snapshot: { requests: 5_799 } });
+  });
 });
