@@ -168,4 +168,22 @@ describe('Query.searchAssets', () => {
       expect(answer.body.errors?.[0]?.extensions?.code).toBe('BAD_USER_INPUT');
     }
   });
+
+  it('reports a category list it could not load as an upstream error, not as an unknown category', async () => {
+    const own = await startTestGateway();
+    try {
+      own.sandbox.faults.set('coingecko', 'coins/categories/list', { kind: 'server-error', status: 503 });
+      const failed = await own.query(SEARCH, { filter: { category: 'layer-1' } });
+      const code = failed.body.errors?.[0]?.extensions?.code;
+      expect(code).toMatch(/^UPSTREAM_/);
+      own.sandbox.faults.clear();
+      // Nothing was cached from the failure (one failure, so the endpoint's breaker is still closed): the
+      // next search asks again and succeeds.
+      const answer = await own.query<Answer>(SEARCH, { filter: { category: 'layer-1' }, first: 3 });
+      expect(answer.body.errors).toBeUndefined();
+      expect(answer.body.data!.searchAssets).toHaveLength(3);
+    } finally {
+      await own.close();
+    }
+  });
 });

@@ -321,6 +321,22 @@ describe('coingecko source: parsing documented bodies', () => {
     }
   });
 
+  it('maps coins/categories/list in its documented shape and rejects any other', async () => {
+    const body = [
+      { category_id: 'layer-1', name: 'Layer 1 (L1)' },
+      { category_id: 'meme-token', name: 'Meme' },
+    ];
+    const ok = createLiteralHttp({ 'coins/categories/list': body });
+    expect(await createCoinGeckoSource({ http: ok, config }).categories()).toEqual([
+      { id: 'layer-1', name: 'Layer 1 (L1)' },
+      { id: 'meme-token', name: 'Meme' },
+    ]);
+    for (const bad of [[{ id: 'layer-1', name: 'Layer 1' }], [{ category_id: '', name: 'x' }], {}]) {
+      const http = createLiteralHttp({ 'coins/categories/list': bad });
+      await expect(createCoinGeckoSource({ http, config }).categories()).rejects.toThrow();
+    }
+  });
+
   it('maps simple/price: seconds to Date, null or absent change to null, absent keys skipped', async () => {
     const http = createLiteralHttp({
       'simple/price': {
