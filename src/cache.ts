@@ -35,6 +35,7 @@ export type Namespace =
   | 'registry'
   | 'coincap-ids'
   | 'tokenmetrics-ids'
+  | 'asset-categories'
   | 'chain-tvls'
   | 'onchain'
   | 'signals'

@@ -91,12 +91,14 @@ export const EXAMPLES: readonly Example[] = [
   },
   {
     title:
-      'Search and screen: by name or ticker prefix; by market cap, volume and 24 h change ranges, ordered by change',
+      'Search and screen: by name or ticker prefix; by market cap, volume and 24 h change ranges, ordered by change; by category',
     document: `query Search {
   bit: searchAssets(query: "bit", first: 5) { id symbol name rank }
   risers: searchAssets(filter: { minMarketCap: 1e9, minChange24h: 2 }, orderBy: CHANGE_24H_DESC, first: 10) {
     id symbol market { change24h marketCap volume24h asOf source }
   }
+  defi: searchAssets(filter: { category: "decentralized-finance-defi", minVolume24h: 1e7 }, first: 5) { id symbol }
+  categories: assetCategories { id name }
 }`,
   },
   {

@@ -98,6 +98,8 @@ export function upstreamCostTable(options: CostModelOptions): CostTable {
       'Query.assets',
       { calls: (args, parents) => parents * batches(pageSize(args), BATCH.coingecko), items: pageSize },
     ],
+    // One markets page (of the ranking, or of the category's), unless a name search needs no figures.
+    ['Query.searchAssets', { calls: (args, parents) => parents * searchMarketCalls(args) }],
     // Asset ids resolve from the registry; Signal and OnChainMetric ids cost what their fields do.
     [
       'Query.nodes',
@@ -181,4 +183,13 @@ export function upstreamCostTable(options: CostModelOptions): CostTable {
 
 function clamp(n: number, min: number, max: number): number {
   return Math.min(Math.max(n, min), max);
+}
+
+/** Query.searchAssets reads no market figures only for a name search with no range, category or order. */
+function searchMarketCalls(args: Args): number {
+  const filter = (args.filter ?? {}) as Record<string, unknown>;
+  const text = typeof args.query === 'string' ? args.query.trim() : '';
+  const ordered = typeof args.orderBy === 'string' && args.orderBy !== 'MARKET_CAP_DESC';
+  const filtered = Object.values(filter).some((v) => v != null);
+  return text && !ordered && !filtered ? 0 : 1;
 }

@@ -25,6 +25,8 @@ export interface MarketsPageKey {
   order: string;
   currency: string;
   page: number;
+  /** Rank only this category's assets (a category id from the registry's categories()). */
+  category?: string;
 }
 
 /** A candle window [from, to) of one asset, interval and currency (epoch ms). */
@@ -45,7 +47,8 @@ export const TOP_MARKETS_PAGE: MarketsPageKey = { order: 'market_cap_desc', curr
 export const marketKey = (k: MarketKey): string => join(k.currency, k.assetId);
 export const priceKey: (k: PriceKey) => string = marketKey;
 export const quoteKey = (k: QuoteKey): string => join(k.provider, k.currency, k.assetId);
-export const marketsPageKey = (k: MarketsPageKey): string => join(k.order, k.currency, k.page);
+export const marketsPageKey = (k: MarketsPageKey): string =>
+  k.category ? join(k.order, k.currency, k.page, k.category) : join(k.order, k.currency, k.page);
 export const candleKey = (k: CandleKey): string => join(k.assetId, k.interval, k.currency, k.from, k.to);
 /** Windows that may be merged into one fetch share this (see loaders/candles.ts). */
 export const candleSeriesKey = (k: CandleKey): string => join(k.assetId, k.interval, k.currency);

@@ -17,5 +17,5 @@ export function marketsPageCache(cache: Cache, config: Config): CacheNamespace<M
 }
 
 export function fetchMarketsPage(sources: Sources, key: MarketsPageKey): Promise<MarketRow[]> {
-  return sources.coingecko.topMarkets(key.currency, key.page, MARKETS_PAGE_SIZE, key.order);
+  return sources.coingecko.topMarkets(key.currency, key.page, MARKETS_PAGE_SIZE, key.order, key.category);
 }

@@ -15,6 +15,12 @@ export interface ContractAddress {
   address: string;
 }
 
+/** A provider's grouping of assets ('layer-1', 'stablecoins'); ids are CoinGecko's category ids. */
+export interface AssetCategory {
+  id: string;
+  name: string;
+}
+
 export interface AssetInfo {
   /** Canonical id: the CoinGecko slug. */
   id: string;

@@ -5,7 +5,7 @@ import { binanceUsdPair } from '../sources/binance.js';
 import type { Sources } from '../sources/index.js';
 import { marketsPageKey, TOP_MARKETS_PAGE } from './keys.js';
 import { fetchMarketsPage, type MarketRow, marketsPageCache } from './markets-pages.js';
-import type { AssetInfo, ContractAddress } from './model.js';
+import type { AssetCategory, AssetInfo, ContractAddress } from './model.js';
 
 // Asset identity. Canonical ids are CoinGecko slugs; this maps them to every provider's id space and
 // back. Symbols are ambiguous (several coins share "UNI"-like tickers), so a symbol resolves to the
@@ -33,6 +33,8 @@ export interface AssetRegistry {
   sameSymbol(assetId: string): Promise<string[]>;
   /** The known universe (ids, symbols, names, contracts; ranks where known). */
   list(): Promise<AssetInfo[]>;
+  /** The categories a markets page can be narrowed to (CoinGecko's ids), for the metadata TTL. */
+  categories(): Promise<AssetCategory[]>;
 }
 
 interface Snapshot {
@@ -45,6 +47,10 @@ export function createAssetRegistry(deps: { config: Config; cache: Cache; source
   const store = deps.cache.namespace<Snapshot>('registry', deps.config.cache.ttl.metadata);
   const coincapStore = deps.cache.namespace<Record<string, string>>(
     'coincap-ids',
+    deps.config.cache.ttl.metadata,
+  );
+  const categoryStore = deps.cache.namespace<AssetCategory[]>(
+    'asset-categories',
     deps.config.cache.ttl.metadata,
   );
   /** Token Metrics ids per asset; -1 records "not covered" so misses are not asked again. */
@@ -161,6 +167,15 @@ export function createAssetRegistry(deps: { config: Config; cache: Cache; source
     },
     async list() {
       return (await snapshot()).assets;
+    },
+    async categories() {
+      const result = await getOne(
+        categoryStore,
+        'all',
+        () => deps.sources.coingecko.categories(),
+        () => new Error('asset categories unavailable'),
+      );
+      return result.value;
     },
   };
 }

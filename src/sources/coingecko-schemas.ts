@@ -41,6 +41,9 @@ export type MarketRow = z.infer<typeof marketRow>;
 
 export const marketsBody = z.array(marketRow);
 
+/** /coins/categories/list: every category id coins/markets' `category=` takes, with its display name. */
+export const categoriesListBody = z.array(z.object({ category_id: z.string().min(1), name: z.string() }));
+
 /**
  * /simple/price: coin id → flat map of `<cur>`, `<cur>_market_cap`, `<cur>_24h_vol`, `<cur>_24h_change`
  * and `last_updated_at` (unix seconds). Keys appear only when requested; a stale price has a null change.

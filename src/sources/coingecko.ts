@@ -1,8 +1,16 @@
 import type { ProviderConfig } from '../config.js';
 import type { Http } from '../http/client.js';
-import type { AssetInfo, Candle, ContractAddress, MarketData, Price } from '../market/model.js';
+import type {
+  AssetCategory,
+  AssetInfo,
+  Candle,
+  ContractAddress,
+  MarketData,
+  Price,
+} from '../market/model.js';
 import { chunk } from './chunk.js';
 import {
+  categoriesListBody,
   coinListBody,
   type MarketRow,
   marketChartBody,
@@ -48,8 +56,19 @@ export interface CoinGeckoSource {
    */
   readonly maxIdsPerCall: number;
   markets(ids: readonly string[], currency: string): Promise<AssetMarket[]>;
-  /** A page of the market ranking; `order` is CoinGecko's (market_cap_desc, volume_desc, id_asc, ...). */
-  topMarkets(currency: string, page: number, perPage: number, order?: string): Promise<AssetMarket[]>;
+  /**
+   * A page of the market ranking; `order` is CoinGecko's (market_cap_desc, volume_desc, id_asc, ...).
+   * With `category` (a CoinGecko category id, see categories()) only that category's coins are ranked.
+   */
+  topMarkets(
+    currency: string,
+    page: number,
+    perPage: number,
+    order?: string,
+    category?: string,
+  ): Promise<AssetMarket[]>;
+  /** Every category topMarkets takes (/coins/categories/list). */
+  categories(): Promise<AssetCategory[]>;
   simplePrices(ids: readonly string[], currencies: readonly string[]): Promise<Price[]>;
   coinList(): Promise<AssetInfo[]>;
   ohlc(id: string, currency: string, days: number): Promise<Candle[]>;
@@ -108,6 +127,7 @@ export function createCoinGeckoSource(deps: CoinGeckoDeps): CoinGeckoSource {
     page: number,
     perPage: number,
     order = 'market_cap_desc',
+    category?: string,
   ): Promise<AssetMarket[]> {
     if (!Number.isInteger(perPage) || perPage < 1 || perPage > maxIdsPerCall) {
       throw new RangeError(
@@ -117,7 +137,21 @@ export function createCoinGeckoSource(deps: CoinGeckoDeps): CoinGeckoSource {
     if (!Number.isInteger(page) || page < 1) {
       throw new RangeError(`coingecko topMarkets: page must be a whole number from 1, got ${page}`);
     }
-    return fetchMarkets({ order, per_page: String(perPage), page: String(page) }, currency.toLowerCase());
+    return fetchMarkets(
+      { order, per_page: String(perPage), page: String(page), ...(category ? { category } : {}) },
+      currency.toLowerCase(),
+    );
+  }
+
+  async function categories(): Promise<AssetCategory[]> {
+    const rows = await http.get({
+      provider: 'coingecko',
+      endpoint: 'coins/categories/list',
+      path: '/coins/categories/list',
+      headers: authHeaders(),
+      schema: categoriesListBody,
+    });
+    return rows.map((row) => ({ id: row.category_id, name: row.name }));
   }
 
   async function simplePrices(ids: readonly string[], currencies: readonly string[]): Promise<Price[]> {
@@ -249,7 +283,17 @@ export function createCoinGeckoSource(deps: CoinGeckoDeps): CoinGeckoSource {
     });
   }
 
-  return { maxIdsPerCall, markets, topMarkets, simplePrices, coinList, ohlc, marketChartRange, ping };
+  return {
+    maxIdsPerCall,
+    markets,
+    topMarkets,
+    categories,
+    simplePrices,
+    coinList,
+    ohlc,
+    marketChartRange,
+    ping,
+  };
 }
 
 /** A row without a price (delisted/inactive coin) has no MarketData to give. */

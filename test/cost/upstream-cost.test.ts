@@ -37,6 +37,18 @@ describe('estimateCost', () => {
     expect(estimate('{ assets(first: 250) { edges { node { id price { value } } } } }').calls).toBe(2);
   });
 
+  it('counts one markets call for a search that reads figures or a category, none for a bare name search', () => {
+    expect(estimate('{ searchAssets(filter: { category: "layer-1" }) { id } }').calls).toBe(1);
+    expect(estimate('{ searchAssets(query: "bit", filter: { category: "layer-1" }) { id } }').calls).toBe(1);
+    expect(estimate('{ searchAssets { id } }').calls).toBe(1);
+    expect(estimate('{ searchAssets(query: "bit") { id } }').calls).toBe(0);
+    expect(
+      estimate('query($f: AssetFilter) { searchAssets(query: "bit", filter: $f) { id } }', {
+        f: { minVolume24h: 1 },
+      }).calls,
+    ).toBe(1);
+  });
+
   it('counts a window longer than one klines call as several calls', () => {
     const from = new Date(Date.now() - 2_500 * 3_600_000).toISOString();
     const q = `{ asset(by: { id: "bitcoin" }) { candles(interval: H1, from: "${from}") { edges { node { close } } } } }`;

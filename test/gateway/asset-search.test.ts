@@ -1,9 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CATALOGUE } from '../../src/sandbox/market/catalogue.js';
+import { CATEGORIES } from '../../src/sandbox/market/categories.js';
 import { startTestGateway, type TestGateway } from '../helpers/gateway.js';
 
 // Issue #14 part 3: Query.searchAssets, by name or ticker prefix, with market-figure ranges and
-// ordering by 24 h change, at most one markets call per search.
+// ordering by 24 h change, by CoinGecko category, at most one markets call per search.
 
 interface Row {
   id: string;
@@ -104,6 +105,85 @@ describe('Query.searchAssets', () => {
     ]) {
       const answer = await t.query(SEARCH, variables);
       expect(answer.body.errors?.[0]?.extensions?.code).toBe('BAD_USER_INPUT');
+    }
+  });
+
+  const members = (id: string) => new Set(CATEGORIES.find((c) => c.id === id)!.assets);
+
+  it("lists the categories, and keeps only a category's assets, in one markets call", async () => {
+    t.sandbox.resetCounts();
+    const listed = await t.query<{ assetCategories: Array<{ id: string; name: string }> }>(
+      '{ assetCategories { id name } }',
+    );
+    expect(listed.body.errors).toBeUndefined();
+    expect(listed.body.data!.assetCategories).toEqual(CATEGORIES.map(({ id, name }) => ({ id, name })));
+    expect(t.sandbox.count('coingecko', 'coins/categories/list')).toBe(1);
+
+    t.sandbox.resetCounts();
+    const stable = await search({ filter: { category: 'stablecoins' }, first: 250 });
+    expect(stable.map((r) => r.id).sort()).toEqual([...members('stablecoins')].sort());
+    const ranks = stable.map((r) => r.rank!);
+    expect(ranks).toEqual([...ranks].sort((a, b) => a - b));
+    expect(t.sandbox.count('coingecko', 'coins/markets')).toBe(1);
+    expect(t.sandbox.count('coingecko', 'coins/categories/list')).toBe(0);
+
+    // Asked again: the page and the category list come from the cache.
+    t.sandbox.resetCounts();
+    await search({ filter: { category: 'stablecoins' }, first: 5 });
+    expect(t.sandbox.count('coingecko', 'coins/markets')).toBe(0);
+    expect(t.sandbox.count('coingecko', 'coins/categories/list')).toBe(0);
+  });
+
+  it('combines a category with ranges, an order and a name query', async () => {
+    const layer1 = members('layer-1');
+    const all = await search({ filter: { category: 'layer-1' }, first: 250 });
+    expect(all.map((r) => r.id).sort()).toEqual([...layer1].sort());
+    const threshold = [...all.map((r) => r.market!.marketCap!)].sort((a, b) => b - a)[3]!;
+    const big = await search({
+      filter: { category: 'layer-1', minMarketCap: threshold },
+      orderBy: 'CHANGE_24H_DESC',
+    });
+    expect(big).toHaveLength(4);
+    for (const row of big) {
+      expect(layer1.has(row.id)).toBe(true);
+      expect(row.market!.marketCap!).toBeGreaterThanOrEqual(threshold);
+    }
+    const changes = big.map((r) => r.market!.change24h!);
+    expect(changes).toEqual([...changes].sort((a, b) => b - a));
+    // 'sol' matches Solana (layer 1), not the layer-1 list's other assets.
+    const named = await search({ query: 'sol', filter: { category: 'layer-1' } });
+    expect(named.map((r) => r.id)).toEqual(['solana']);
+    expect(await search({ query: 'doge', filter: { category: 'layer-1' } })).toEqual([]);
+  });
+
+  it('refuses an unknown or malformed category with BAD_USER_INPUT naming it', async () => {
+    t.sandbox.resetCounts();
+    const unknown = await t.query(SEARCH, { filter: { category: 'layer-one' } });
+    expect(unknown.body.errors?.[0]?.extensions?.code).toBe('BAD_USER_INPUT');
+    expect(unknown.body.errors?.[0]?.message).toContain('"layer-one"');
+    expect(unknown.body.data?.searchAssets ?? null).toBeNull();
+    expect(t.sandbox.count('coingecko', 'coins/markets')).toBe(0);
+    for (const category of ['x'.repeat(101), 'layer 1; drop']) {
+      const answer = await t.query(SEARCH, { filter: { category } });
+      expect(answer.body.errors?.[0]?.extensions?.code).toBe('BAD_USER_INPUT');
+    }
+  });
+
+  it('reports a category list it could not load as an upstream error, not as an unknown category', async () => {
+    const own = await startTestGateway();
+    try {
+      own.sandbox.faults.set('coingecko', 'coins/categories/list', { kind: 'server-error', status: 503 });
+      const failed = await own.query(SEARCH, { filter: { category: 'layer-1' } });
+      const code = failed.body.errors?.[0]?.extensions?.code;
+      expect(code).toMatch(/^UPSTREAM_/);
+      own.sandbox.faults.clear();
+      // Nothing was cached from the failure (one failure, so the endpoint's breaker is still closed): the
+      // next search asks again and succeeds.
+      const answer = await own.query<Answer>(SEARCH, { filter: { category: 'layer-1' }, first: 3 });
+      expect(answer.body.errors).toBeUndefined();
+      expect(answer.body.data!.searchAssets).toHaveLength(3);
+    } finally {
+      await own.close();
     }
   });
 });

@@ -57,6 +57,7 @@ describe('MCP over Streamable HTTP', () => {
     const { tools } = await client.listTools();
     expect(tools.map((tool) => tool.name).sort()).toEqual([
       'asset_candles',
+      'asset_categories',
       'asset_prices',
       'asset_signals',
       'describe_type',
@@ -96,7 +97,10 @@ describe('MCP over Streamable HTTP', () => {
       filter: {
         type: 'object',
         additionalProperties: false,
-        properties: { minChange24h: { type: 'number', description: expect.stringMatching(/percent/) } },
+        properties: {
+          minChange24h: { type: 'number', description: expect.stringMatching(/percent/) },
+          category: { type: 'string', description: expect.stringMatching(/assetCategories/) },
+        },
       },
       orderBy: { type: 'string', enum: expect.arrayContaining(['CHANGE_24H_DESC', 'VOLUME_DESC']) },
     });
@@ -162,6 +166,8 @@ describe('MCP over Streamable HTTP', () => {
       'SearchAssets',
       { query: 'eth', filter: { minMarketCap: 1e6 }, orderBy: 'CHANGE_24H_DESC', first: 3 },
     ],
+    ['search_assets', 'SearchAssets', { filter: { category: 'stablecoins' }, first: 5 }],
+    ['asset_categories', 'AssetCategories', {}],
   ])('%s answers what the same operation answers on /graphql', async (tool, operation, args) => {
     const result = await call(tool, args);
     expect(result.isError).toBeUndefined();

@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { CATEGORIES } from '../../src/sandbox/market/categories.js';
 import { createCoinGeckoDialect } from '../../src/sandbox/providers/coingecko/dialect.js';
 import type { Sandbox } from '../../src/sandbox/server.js';
 import { DAY, HOUR, MINUTE, T } from '../helpers/clock.js';
@@ -173,6 +174,23 @@ describe('coingecko dialect: /coins/markets', () => {
     for (const row of body as Row[]) {
       expect(row.current_price).toBe(sandbox.market.price(row.id as string, 'eur', T));
     }
+  });
+
+  it("lists categories and ranks only a category's coins, category before ids; unknown → []", async () => {
+    const list = await get('/coins/categories/list');
+    expect(list.status).toBe(200);
+    expect(list.body).toEqual(CATEGORIES.map((c) => ({ category_id: c.id, name: c.name })));
+    for (const category of CATEGORIES) {
+      const rows = (await get(`/coins/markets?vs_currency=usd&per_page=250&category=${category.id}`))
+        .body as Row[];
+      expect(rows.map((r) => r.id).sort()).toEqual([...category.assets].sort());
+      const ranks = rows.map((r) => r.market_cap_rank as number);
+      expect(ranks).toEqual([...ranks].sort((a, b) => a - b));
+      for (const row of rows) expect(Object.keys(row)).toEqual(MARKET_KEYS);
+    }
+    const both = (await get('/coins/markets?vs_currency=usd&category=stablecoins&ids=bitcoin')).body as Row[];
+    expect(both.map((r) => r.id)).not.toContain('bitcoin');
+    expect((await get('/coins/markets?vs_currency=usd&category=no-such-category')).body).toEqual([]);
   });
 
   it('bounds per_page to 1..250 and paginates ids lookups too', async () => {

@@ -83,10 +83,23 @@ describe('coingecko source over the sandbox dialect', () => {
     const second = await source.topMarkets('usd', 2, 1);
     expect(second.map((p) => p.asset.id)).toEqual([first[1]!.asset.id]);
     expect(http.calls.at(-1)!.query).toMatchObject({ order: 'market_cap_desc', per_page: '1', page: '2' });
+    expect(http.calls.at(-1)!.query).not.toHaveProperty('category');
     await expect(source.topMarkets('usd', 1, 251)).rejects.toThrow(
       /perPage must be a whole number from 1 to 250/,
     );
     await expect(source.topMarkets('usd', 0, 10)).rejects.toThrow(/page/);
+  });
+
+  it('lists the categories and ranks one category by its id', async () => {
+    const categories = await source.categories();
+    expect(http.calls.at(-1)!.endpoint).toBe('coins/categories/list');
+    expect(categories).toContainEqual({ id: 'meme-token', name: 'Meme' });
+    const memes = await source.topMarkets('usd', 1, 250, 'market_cap_desc', 'meme-token');
+    expect(http.calls.at(-1)!.query).toMatchObject({ category: 'meme-token', per_page: '250' });
+    expect(memes.map((p) => p.asset.id)).toContain('dogecoin');
+    expect(memes.map((p) => p.asset.id)).not.toContain('bitcoin');
+    const ranks = memes.map((p) => p.asset.rank!);
+    expect(ranks).toEqual([...ranks].sort((a, b) => a - b));
   });
 
   it('maps /simple/price to Prices for every known id × currency', async () => {
@@ -305,6 +318,22 @@ describe('coingecko source: parsing documented bodies', () => {
     for (const row of [withoutPrice, marketRow({ current_price: '70187' }), marketRow({ id: '' })]) {
       const http = createLiteralHttp({ 'coins/markets': [row] });
       await expect(createCoinGeckoSource({ http, config }).markets(['bitcoin'], 'usd')).rejects.toThrow();
+    }
+  });
+
+  it('maps coins/categories/list in its documented shape and rejects any other', async () => {
+    const body = [
+      { category_id: 'layer-1', name: 'Layer 1 (L1)' },
+      { category_id: 'meme-token', name: 'Meme' },
+    ];
+    const ok = createLiteralHttp({ 'coins/categories/list': body });
+    expect(await createCoinGeckoSource({ http: ok, config }).categories()).toEqual([
+      { id: 'layer-1', name: 'Layer 1 (L1)' },
+      { id: 'meme-token', name: 'Meme' },
+    ]);
+    for (const bad of [[{ id: 'layer-1', name: 'Layer 1' }], [{ category_id: '', name: 'x' }], {}]) {
+      const http = createLiteralHttp({ 'coins/categories/list': bad });
+      await expect(createCoinGeckoSource({ http, config }).categories()).rejects.toThrow();
     }
   });
 

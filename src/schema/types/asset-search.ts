@@ -1,6 +1,8 @@
+import type { Context } from '../../context.js';
 import { badUserInput, toClientError } from '../../errors.js';
 import { MARKETS_PAGE_SIZE } from '../../loaders/index.js';
-import type { AssetInfo, MarketData } from '../../market/model.js';
+import type { MarketRow } from '../../market/markets-pages.js';
+import type { AssetCategory, AssetInfo, MarketData } from '../../market/model.js';
 import type { Builder } from '../builder.js';
 import { inputLimit } from '../input-limits.js';
 import type { AssetRefs } from './asset.js';
@@ -8,8 +10,11 @@ import type { AssetRefs } from './asset.js';
 // Query.searchAssets: find assets by name or symbol prefix, keep those whose USD market figures fall in
 // the given ranges, order them (by 24 h change too, which CoinGecko's own ordering lacks). Candidates
 // are the catalogue's matches for `query` (best-ranked first), or without one the top of the market-cap
-// ranking: at most one page of markets (250 assets) either way, so one search is at most one markets
-// call. Market figures are read only when a filter or the order needs them.
+// ranking; with a category, the top of that category's ranking (CoinGecko ranks a category in one
+// markets call), narrowed to `query`'s matches. At most one page of markets (250 assets) either way, so
+// one search is at most one markets call. Market figures are read only when a filter or the order
+// needs them. A category id is checked against the provider's list (cached for the metadata TTL), so a
+// typo is an error rather than an empty answer.
 
 const SEARCH_TEXT = {
   maxLength: 50,
@@ -26,7 +31,13 @@ const ORDERS = {
 } as const;
 type SearchOrder = keyof typeof ORDERS;
 
-interface Filter {
+const CATEGORY_ID = {
+  maxLength: 100,
+  pattern: /^[A-Za-z0-9][A-Za-z0-9._-]*$/,
+  expected: 'a category id such as "layer-1" (letters, digits, ".", "-", "_"; at most 100)',
+};
+
+interface Ranges {
   minMarketCap?: number | null;
   maxMarketCap?: number | null;
   minVolume24h?: number | null;
@@ -35,7 +46,36 @@ interface Filter {
   maxChange24h?: number | null;
 }
 
+interface Filter extends Ranges {
+  category?: string | null;
+}
+
 export function addAssetSearch(builder: Builder, { Asset }: AssetRefs) {
+  const Category = builder.objectRef<AssetCategory>('AssetCategory').implement({
+    description: 'A group of assets the provider files together (layer 1s, stablecoins, DeFi, ...).',
+    fields: (t) => ({
+      id: t.exposeString('id', {
+        description: 'Category id, what AssetFilter.category takes (e.g. "layer-1").',
+      }),
+      name: t.exposeString('name', { description: 'Display name, e.g. "Layer 1 (L1)".' }),
+    }),
+  });
+
+  builder.queryField('assetCategories', (t) =>
+    t.field({
+      type: [Category],
+      description:
+        "Every category Query.searchAssets can filter by (CoinGecko's list, cached for the metadata TTL).",
+      resolve: async (_root, _args, ctx) => {
+        try {
+          return await ctx.services.registry.categories();
+        } catch (error) {
+          throw toClientError(error);
+        }
+      },
+    }),
+  );
+
   const AssetSearchOrder = builder.enumType('AssetSearchOrder', {
     description: 'Order of Query.searchAssets, by the USD market figures.',
     values: Object.fromEntries(
@@ -44,8 +84,14 @@ export function addAssetSearch(builder: Builder, { Asset }: AssetRefs) {
   });
   const AssetFilter = builder.inputType('AssetFilter', {
     description:
-      'Ranges of USD market figures an asset must fall in (bounds inclusive); an asset the provider has no figure for is left out by a range on that figure.',
+      'Ranges of USD market figures an asset must fall in (bounds inclusive); an asset the provider has no figure for is left out by a range on that figure. Optionally a category the asset must belong to.',
     fields: (t) => ({
+      category: t.string({
+        required: false,
+        description:
+          'Only assets in this category, by id (Query.assetCategories lists them, e.g. "layer-1", "stablecoins"); an unknown id is a BAD_USER_INPUT error.',
+        extensions: inputLimit(CATEGORY_ID),
+      }),
       minMarketCap: t.float({ required: false, description: 'Smallest market cap, USD.' }),
       maxMarketCap: t.float({ required: false, description: 'Largest market cap, USD.' }),
       minVolume24h: t.float({ required: false, description: 'Smallest 24 h volume, USD.' }),
@@ -91,12 +137,13 @@ export function addAssetSearch(builder: Builder, { Asset }: AssetRefs) {
         if (first < 1 || first > MARKETS_PAGE_SIZE)
           throw badUserInput(`first must be between 1 and ${MARKETS_PAGE_SIZE}, got ${first}`, 'first');
         const order = (args.orderBy ?? 'MARKET_CAP_DESC') as SearchOrder;
-        const filter = (args.filter ?? {}) as Filter;
-        const needMarkets = order !== 'MARKET_CAP_DESC' || Object.values(filter).some((v) => v != null);
+        const { category, ...ranges } = (args.filter ?? {}) as Filter;
+        const needMarkets = order !== 'MARKET_CAP_DESC' || Object.values(ranges).some((v) => v != null);
         const text = args.query?.trim().toLowerCase();
+        if (category) await checkCategory(ctx, category);
 
         let candidates: Array<{ asset: AssetInfo; market?: MarketData }>;
-        if (text) {
+        if (text && !category) {
           const matches = matching(await ctx.services.registry.list(), text).slice(0, MARKETS_PAGE_SIZE);
           if (!needMarkets) return matches.slice(0, first);
           const loaded = await ctx.loaders.market.loadMany(
@@ -108,34 +155,55 @@ export function addAssetSearch(builder: Builder, { Asset }: AssetRefs) {
             return { asset, market: market.value };
           });
         } else {
-          const page = await ctx.loaders.marketsPage.load({
-            order: 'market_cap_desc',
-            currency: 'usd',
-            page: 1,
-          });
-          candidates = page.value;
-          for (const row of page.value) {
-            ctx.loaders.asset.prime(row.asset.id, {
-              value: row.asset,
-              fetchedAt: page.fetchedAt,
-              stale: false,
-            });
-            ctx.loaders.market.prime(
-              { assetId: row.asset.id, currency: 'usd' },
-              {
-                value: row.market!,
-                fetchedAt: page.fetchedAt,
-                stale: page.stale,
-              },
-            );
-          }
+          const rows = await rankingPage(ctx, category ?? undefined);
+          candidates = text ? matchingRows(rows, text) : rows;
         }
-        const kept = candidates.filter((c) => !c.market || within(c.market, filter));
+        const kept = candidates.filter((c) => !c.market || within(c.market, ranges));
         if (needMarkets) kept.sort((a, b) => compare(order, a.market!, b.market!));
         return kept.slice(0, first).map((c) => c.asset);
       },
     }),
   );
+}
+
+async function checkCategory(ctx: Context, id: string): Promise<void> {
+  let known: AssetCategory[];
+  try {
+    known = await ctx.services.registry.categories();
+  } catch (error) {
+    throw toClientError(error);
+  }
+  if (!known.some((c) => c.id === id))
+    throw badUserInput(
+      `unknown category "${id}"; Query.assetCategories lists the valid ids`,
+      'filter.category',
+    );
+}
+
+/** The first page of the market-cap ranking (of one category), its rows primed into the loaders. */
+async function rankingPage(ctx: Context, category: string | undefined): Promise<MarketRow[]> {
+  const page = await ctx.loaders.marketsPage.load({
+    order: 'market_cap_desc',
+    currency: 'usd',
+    page: 1,
+    ...(category ? { category } : {}),
+  });
+  for (const row of page.value) {
+    ctx.loaders.asset.prime(row.asset.id, { value: row.asset, fetchedAt: page.fetchedAt, stale: false });
+    ctx.loaders.market.prime(
+      { assetId: row.asset.id, currency: 'usd' },
+      { value: row.market, fetchedAt: page.fetchedAt, stale: page.stale },
+    );
+  }
+  return page.value;
+}
+
+function matchingRows(rows: readonly MarketRow[], text: string): MarketRow[] {
+  const byId = new Map(rows.map((r) => [r.asset.id, r]));
+  return matching(
+    rows.map((r) => r.asset),
+    text,
+  ).map((a) => byId.get(a.id)!);
 }
 
 /** Exact tickers first, then symbol or name prefixes (any word of the name), best-ranked first. */
@@ -157,7 +225,7 @@ function matching(assets: readonly AssetInfo[], text: string): AssetInfo[] {
     .map((x) => x.a);
 }
 
-function within(market: MarketData, f: Filter): boolean {
+function within(market: MarketData, f: Ranges): boolean {
   const inRange = (value: number | null, min?: number | null, max?: number | null) =>
     (min == null && max == null) ||
     (value !== null && (min == null || value >= min) && (max == null || value <= max));

@@ -1,6 +1,7 @@
 import { STATUS_CODES } from 'node:http';
 import type { DialectFactory, Route, SandboxRequest, SandboxResponse } from '../../dialect.js';
 import type { CatalogueAsset } from '../../market/catalogue.js';
+import { CATEGORIES } from '../../market/categories.js';
 import type { Market } from '../../market/market.js';
 import { createPageMemo } from '../../page-memo.js';
 import { createCoinGeckoSeries, DAY, round } from './series.js';
@@ -18,6 +19,9 @@ import { createCoinGeckoSeries, DAY, round } from './series.js';
 // - `symbols=` lookups key /simple/price by coin id, and pick the top-ranked coin per symbol unless
 //   `include_tokens=all`.
 // - `market_cap_desc`/`market_cap_asc` order by the catalogue rank (which is what market_cap_rank says).
+// - `category=` (src/sandbox/market/categories.ts) takes precedence over ids/names/symbols, as
+//   documented; an id that is not a category answers an empty list (the docs do not say what the live
+//   API does with one).
 // - ATH/ATL are taken over the last 365 daily closes (00:00 UTC) plus now; roi is always null.
 // Image URLs have CoinGecko's form and are never fetched by anything.
 
@@ -178,6 +182,11 @@ export const createCoinGeckoDialect: DialectFactory = ({ market, tickMs }) => {
 
   /** ids > names > symbols, as CoinGecko documents; undefined when none was given (= every coin). */
   function selectAssets(url: URL): CatalogueAsset[] | undefined {
+    const category = url.searchParams.get('category');
+    if (category) {
+      const members = CATEGORIES.find((c) => c.id === category)?.assets ?? [];
+      return unique(members.map((id) => market.byId(id)));
+    }
     const ids = readList(url, 'ids');
     if (ids.length > 0) return unique(ids.map((id) => market.byId(id)));
     const names = readList(url, 'names');
@@ -312,10 +321,19 @@ export const createCoinGeckoDialect: DialectFactory = ({ market, tickMs }) => {
     };
   }
 
+  function categoriesList(): SandboxResponse {
+    return { json: CATEGORIES.map((c) => ({ category_id: c.id, name: c.name })) };
+  }
+
   // Order matters: the shell takes the first match, and '/coins/:id' would also match 'list'/'markets'.
   const routes: Route[] = [
     { endpoint: 'ping', path: '/api/v3/ping', handle: ping },
     { endpoint: 'coins/list', path: '/api/v3/coins/list', handle: coinsList },
+    {
+      endpoint: 'coins/categories/list',
+      path: '/api/v3/coins/categories/list',
+      handle: categoriesList,
+    },
     { endpoint: 'coins/markets', path: '/api/v3/coins/markets', handle: pages.wrap(coinsMarkets) },
     { endpoint: 'simple/price', path: '/api/v3/simple/price', handle: pages.wrap(simplePrice) },
     {
