@@ -82,7 +82,7 @@ describe('marketsPage loader', () => {
     const [a, b] = await Promise.all([l.marketsPage.load(key), l.marketsPage.load({ ...key })]);
     expect(a.value).toHaveLength(3);
     expect(b).toBe(a);
-    expect(topMarkets.calls).toEqual([['usd', 1, 250, 'market_cap_desc']]);
+    expect(topMarkets.calls).toEqual([['usd', 1, 250, 'market_cap_desc', undefined]]);
 
     const fetch = recordCalls(async (_ids: string[], _currency: string) => new Map());
     const adapters = { coingecko: { provider: 'coingecko', fetch: fetch.fn } } as unknown as Record<
