@@ -1,4 +1,4 @@
-import { createServer, type RequestListener, type Server } from 'node:http';
+import { createServer, type RequestListener, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { useDeferStream } from '@graphql-yoga/plugin-defer-stream';
 import { GraphQLError } from 'graphql';
@@ -55,7 +55,7 @@ import { createSignalService } from './signals/service.js';
 import { createSources } from './sources/index.js';
 import type { Tracing } from './telemetry/tracing.js';
 import { compressResponses } from './transport/content-coding.js';
-import { corsPolicy } from './transport/cors.js';
+import { corsPolicy, originAllowed } from './transport/cors.js';
 import { createFastPath, type FastPathServerContext } from './transport/fast-path.js';
 import { serveStaticPage } from './transport/static-page.js';
 import { useSharedSubscriptionResults } from './transport/use-shared-subscription-results.js';
@@ -403,10 +403,14 @@ export function createGateway(config: Config, deps: GatewayDeps = {}): Gateway {
         onError: (error) => logger.warn({ err: describe(error) }, 'MCP request failed'),
       })
     : undefined;
+  const mcpOrigin = originAllowed(config.frontDoor);
   const routed: RequestListener = mcp
     ? (req, res) => {
-        if (req.url === MCP_PATH || req.url?.startsWith(`${MCP_PATH}?`)) void mcp.http.handle(req, res);
-        else listener(req, res);
+        if (req.url !== MCP_PATH && !req.url?.startsWith(`${MCP_PATH}?`)) return listener(req, res);
+        // A browser page may reach /mcp on localhost through DNS rebinding: only listed origins may call.
+        const origin = req.headers.origin;
+        if (origin && !mcpOrigin(origin)) return refuseOrigin(res, origin);
+        void mcp.http.handle(req, res);
       }
     : listener;
 
@@ -537,4 +541,18 @@ function observeReads(cache: Cache, reads: ReadLog | undefined): Cache {
 
 function describe(error: unknown): string {
   return error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+}
+
+/** JSON-RPC's shape, as MCP clients read it, with HTTP 403. */
+function refuseOrigin(res: ServerResponse, origin: string) {
+  const body = JSON.stringify({
+    jsonrpc: '2.0',
+    error: {
+      code: -32000,
+      message: `origin ${origin} may not call /mcp: it is not in MARKETGRAPH_CORS_ORIGINS`,
+    },
+    id: null,
+  });
+  res.writeHead(403, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) });
+  res.end(body);
 }
