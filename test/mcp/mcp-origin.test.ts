@@ -42,7 +42,8 @@ describe('/mcp and the Origin header', () => {
   });
 
   it('serves a listed origin and a client that sends none', async () => {
-    for (const headers of [{ origin: 'https://app.example.com' }, {}]) {
+    const cases: Array<Record<string, string>> = [{ origin: 'https://app.example.com' }, {}];
+    for (const headers of cases) {
       const res = await initialize(headers);
       expect(res.status).toBe(200);
       expect(res.headers.get('mcp-session-id')).toBeTruthy();
