@@ -12,6 +12,8 @@ export interface ClientBudgetView {
 
 export class RequestAuth implements ClientBudgetView {
   requestCharged = false;
+  /** Operations charged under this record (a batch has several). */
+  operations = 0;
   snapshot: BudgetSnapshot | undefined;
   /** Releases the client's subscription slot (set while this operation holds one). */
   releaseSlot: (() => void) | undefined;

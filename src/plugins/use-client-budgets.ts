@@ -24,8 +24,11 @@ export function useClientBudgets(budgets: ClientBudgets): Plugin {
     const auth = context.clientBudget;
     if (!(auth instanceof RequestAuth) || !auth.identity.client) return undefined;
     const cost = context.costEstimate ?? 1;
+    // One request per operation. A batch's operations share their HTTP request's record, whose first
+    // operation the fast path's gate may have charged already.
+    const first = auth.operations++ === 0;
     const outcome = await budgets.charge(auth.identity.client, {
-      requests: auth.requestCharged ? 0 : 1,
+      requests: first && auth.requestCharged ? 0 : 1,
       cost: Math.max(0, Math.ceil(cost)),
     });
     auth.requestCharged = true;

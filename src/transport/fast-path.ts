@@ -203,6 +203,10 @@ export function createFastPath(deps: FastPathDeps): RequestListener {
     personal: boolean,
   ) {
     const freshness = cache.begin();
+    // A batch (a JSON array of operations) is never stored: its hit would be charged as one request
+    // where each operation is one, and its answers carry one extensions.cost each, which a stored
+    // answer's single splice point cannot renew.
+    if (body && isBatch(body)) freshness.refuse('batch');
     const costSplice: CostSplice = {};
     let status: number;
     let headers: Array<[string, string]>;
@@ -510,4 +514,13 @@ function headerPairs(raw: string[], requestId: string): Array<[string, string]> 
   }
   pairs.push([REQUEST_ID_HEADER, requestId]);
   return pairs;
+}
+
+/** Whether a POST body is a JSON array (GraphQL over HTTP batching): its first non-blank byte is '['. */
+function isBatch(body: Buffer): boolean {
+  for (const byte of body) {
+    if (byte === 0x20 || byte === 0x09 || byte === 0x0a || byte === 0x0d) continue;
+    return byte === 0x5b;
+  }
+  return false;
 }

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestGateway, type TestGateway } from '../helpers/gateway.js';
+import { type KeysDir, keysDir, keysFileText, newKey } from '../helpers/keys.js';
 
 /** Answers are read as loose JSON: the assertions say what they must hold. */
 // biome-ignore lint/suspicious/noExplicitAny: JSON answers in tests
@@ -129,5 +130,59 @@ describe('batching and the per-request upstream budget', () => {
       .flatMap((e) => Object.values(e))
       .reduce((a, b) => a + b, 0);
     expect(calls).toBeGreaterThanOrEqual(6);
+  });
+});
+
+describe("batching and the client's request budget", () => {
+  let t: TestGateway;
+  let url: string;
+  let keys: KeysDir;
+  // Four requests a minute (leases of one): each operation of a batch is one of them.
+  const key = newKey('batcher', { requestsPerMinute: 4 });
+  beforeAll(async () => {
+    keys = await keysDir(keysFileText([key]));
+    t = await startTestGateway({
+      env: {
+        MARKETGRAPH_BATCH_LIMIT: '3',
+        MARKETGRAPH_AUTH: 'required',
+        MARKETGRAPH_API_KEYS_FILE: keys.path,
+      },
+    });
+    url = (await t.gateway.start()).url;
+  });
+  afterAll(async () => {
+    await t?.close();
+    await keys?.remove();
+  });
+
+  it('charges every operation of a batch, not one per HTTP request', async () => {
+    const batch = [1, 2, 3].map((n) => ({ query: `{ a${n}: asset(by: { id: "bitcoin" }) { id } }` }));
+    const response = await fetch(url, {
+      method: 'POST',
+      headers: {
+        'content-type': 'application/json',
+        accept: 'application/json',
+        authorization: `Bearer ${key.key}`,
+      },
+      body: JSON.stringify(batch),
+    });
+    const first = (await response.json()) as Json[];
+    expect(first.map((answer) => answer.errors)).toEqual([undefined, undefined, undefined]);
+    const again = await fetch(url, {
+      method: 'POST',
+      headers: {
+        'content-type': 'application/json',
+        accept: 'application/json',
+        authorization: `Bearer ${key.key}`,
+      },
+      body: JSON.stringify(batch),
+    });
+    const second = (await again.json()) as Json[];
+    // One request of the four is left: the first operation runs, the other two are over the budget.
+    expect(second[0].errors).toBeUndefined();
+    expect(second.slice(1).map((answer) => answer.errors[0].extensions.code)).toEqual([
+      'RATE_LIMITED',
+      'RATE_LIMITED',
+    ]);
   });
 });
