@@ -87,6 +87,32 @@ export async function getOne<T>(
   return result;
 }
 
+/**
+ * The same cache with each namespace seen through `view`: the methods `view` returns replace the inner
+ * namespace's, the others (and size, bytes, close) are the inner's own. Every recording or tracing view
+ * of the cache (freshness, writes, reads, spans) is one of these, so a method added to CacheNamespace
+ * reaches them all without each forwarding it by hand.
+ */
+export function viewNamespaces(
+  cache: Cache,
+  view: <T>(inner: CacheNamespace<T>, name: Namespace, ttlMs: number) => Partial<CacheNamespace<T>>,
+): Cache {
+  return {
+    namespace<T>(name: Namespace, ttlMs: number): CacheNamespace<T> {
+      const inner = cache.namespace<T>(name, ttlMs);
+      return {
+        getMany: (keys, fetch, missing) => inner.getMany(keys, fetch, missing),
+        prime: (entries, fetchedAt) => inner.prime(entries, fetchedAt),
+        fill: (entries, fetchedAt) => inner.fill(entries, fetchedAt),
+        ...view(inner, name, ttlMs),
+      };
+    },
+    size: () => cache.size(),
+    bytes: () => cache.bytes(),
+    close: () => cache.close(),
+  };
+}
+
 export interface CacheEvents {
   cacheEvent(namespace: string, event: 'hit' | 'miss' | 'stale' | 'refresh' | 'error'): void;
 }

@@ -1,4 +1,4 @@
-import type { Cache, CacheNamespace, Namespace } from './cache.js';
+import { type Cache, type CacheNamespace, type Namespace, viewNamespaces } from './cache.js';
 
 // How fresh one execution's answer is, learnt from what it read, without touching cache.ts: a view over
 // the per-process Cache records, for every value the execution reads, when that value stops being
@@ -74,9 +74,9 @@ export function createFreshness(): Freshness {
       complete = true;
     },
     observe(cache) {
-      return {
-        namespace<T>(name: Namespace, ttlMs: number): CacheNamespace<T> {
-          const inner = cache.namespace<T>(name, ttlMs);
+      return viewNamespaces(
+        cache,
+        <T>(inner: CacheNamespace<T>, name: Namespace, ttlMs: number): Partial<CacheNamespace<T>> => {
           const clock = CLOCK_DEPENDENT.has(name);
           return {
             async getMany(keys, fetch, missing) {
@@ -94,14 +94,9 @@ export function createFreshness(): Freshness {
               }
               return results;
             },
-            prime: (entries, fetchedAt) => inner.prime(entries, fetchedAt),
-            fill: (entries, fetchedAt) => inner.fill(entries, fetchedAt),
           };
         },
-        size: () => cache.size(),
-        bytes: () => cache.bytes(),
-        close: () => cache.close(),
-      };
+      );
     },
   };
   return freshness;
@@ -113,36 +108,30 @@ export function createFreshness(): Freshness {
  * cache drops answers built on a value that was rewritten, since a fresh execution would read the new one.
  */
 export function observeWrites(cache: Cache, onWrite: (ids: string[]) => void): Cache {
-  return {
-    namespace<T>(name: Namespace, ttlMs: number): CacheNamespace<T> {
-      const inner = cache.namespace<T>(name, ttlMs);
-      const ids = (keys: Iterable<string>) => Array.from(keys, (key) => `${name}:${key}`);
-      return {
-        getMany: (keys, fetch, missing) =>
-          inner.getMany(
-            keys,
-            async (wanted) => {
-              const result = await fetch(wanted);
-              // Reported when the fetch answers: every reader of these keys from now on, in this
-              // process, gets the new values (or joins the fetch still in flight).
-              onWrite(ids(wanted));
-              return result;
-            },
-            missing,
-          ),
-        async prime(entries, fetchedAt) {
-          await inner.prime(entries, fetchedAt);
-          onWrite(ids(entries.keys()));
-        },
-        async fill(entries, fetchedAt) {
-          const written = await inner.fill(entries, fetchedAt);
-          if (written.length > 0) onWrite(ids(written));
-          return written;
-        },
-      };
-    },
-    size: () => cache.size(),
-    bytes: () => cache.bytes(),
-    close: () => cache.close(),
-  };
+  return viewNamespaces(cache, <T>(inner: CacheNamespace<T>, name: Namespace): Partial<CacheNamespace<T>> => {
+    const ids = (keys: Iterable<string>) => Array.from(keys, (key) => `${name}:${key}`);
+    return {
+      getMany: (keys, fetch, missing) =>
+        inner.getMany(
+          keys,
+          async (wanted) => {
+            const result = await fetch(wanted);
+            // Reported when the fetch answers: every reader of these keys from now on, in this
+            // process, gets the new values (or joins the fetch still in flight).
+            onWrite(ids(wanted));
+            return result;
+          },
+          missing,
+        ),
+      async prime(entries, fetchedAt) {
+        await inner.prime(entries, fetchedAt);
+        onWrite(ids(entries.keys()));
+      },
+      async fill(entries, fetchedAt) {
+        const written = await inner.fill(entries, fetchedAt);
+        if (written.length > 0) onWrite(ids(written));
+        return written;
+      },
+    };
+  });
 }

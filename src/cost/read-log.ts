@@ -1,4 +1,4 @@
-import type { Cache, CacheNamespace, Namespace } from '../cache.js';
+import { type Cache, type CacheNamespace, viewNamespaces } from '../cache.js';
 
 // What one request read from the per-process cache, for extensions.cost and extensions.freshness: how
 // many values it was served without asking a provider itself (cache hits, including a fetch another
@@ -35,38 +35,31 @@ export function createReadLog(): ReadLog {
       return stale;
     },
     observe(cache) {
-      return {
-        namespace<T>(name: Namespace, ttlMs: number): CacheNamespace<T> {
-          const inner = cache.namespace<T>(name, ttlMs);
-          return {
-            fill: (entries, fetchedAt) => inner.fill(entries, fetchedAt),
-            async getMany(keys, fetch, missing) {
-              let asked = 0;
-              const results = await inner.getMany(
-                keys,
-                (wanted) => {
-                  asked += wanted.length;
-                  return fetch(wanted);
-                },
-                missing,
-              );
-              let values = 0;
-              for (const result of results) {
-                if (result instanceof Error) continue;
-                values++;
-                if (result.stale) stale = true;
-                seen(asOfOf(result.value) ?? result.fetchedAt);
-              }
-              hits += Math.max(0, values - asked);
-              return results;
-            },
-            prime: (entries, fetchedAt) => inner.prime(entries, fetchedAt),
-          };
-        },
-        size: () => cache.size(),
-        bytes: () => cache.bytes(),
-        close: () => cache.close(),
-      };
+      return viewNamespaces(
+        cache,
+        <T>(inner: CacheNamespace<T>): Partial<CacheNamespace<T>> => ({
+          async getMany(keys, fetch, missing) {
+            let asked = 0;
+            const results = await inner.getMany(
+              keys,
+              (wanted) => {
+                asked += wanted.length;
+                return fetch(wanted);
+              },
+              missing,
+            );
+            let values = 0;
+            for (const result of results) {
+              if (result instanceof Error) continue;
+              values++;
+              if (result.stale) stale = true;
+              seen(asOfOf(result.value) ?? result.fetchedAt);
+            }
+            hits += Math.max(0, values - asked);
+            return results;
+          },
+        }),
+      );
     },
   };
 }
