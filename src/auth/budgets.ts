@@ -25,8 +25,8 @@ export type ChargeOutcome =
   | { ok: false; limit: 'plan'; costPerMinute: number };
 
 export interface ClientBudgets {
-  /** Charges `requests` and `cost` to the client's buckets (a refused cost is handed back). */
-  charge(client: Client, amounts: { requests: number; cost: number }): Promise<ChargeOutcome>;
+  /** Charges one request (or none, when the gate charged it) and `cost` (a refused cost is handed back). */
+  charge(client: Client, amounts: { requests: 0 | 1; cost: number }): Promise<ChargeOutcome>;
   /**
    * Charges one request; synchronous while the process holds leased requests of the client (see
    * LEASE_SHARE), so a response-cache hit does not wait on the limiter.
@@ -206,16 +206,6 @@ export function createClientBudgets(
       if (requests === 1) {
         const charged = await chargeRequest(client);
         if (!charged.ok) return charged;
-      } else if (requests > 0) {
-        const { granted, res } = await consume(bucket('req', plan.requestsPerMinute), client.id, requests);
-        remember(client, 'requests', res);
-        if (!granted)
-          return {
-            ok: false,
-            limit: 'requests',
-            retryAfterMs: Math.max(1, res.msBeforeNext),
-            snapshot: snapshotOf(client),
-          };
       }
       if (cost > 0) {
         const b = bucket('cost', plan.costPerMinute);
