@@ -169,7 +169,7 @@ export function createGateway(config: Config, deps: GatewayDeps = {}): Gateway {
   // Every consumer reads the watched cache, so the response cache learns of every rewrite.
   const cache = responseCache ? responseCache.watch(processCache) : processCache;
   const sources = createSources({ http, config });
-  const registry = createAssetRegistry({ config, cache, sources });
+  const registry = createAssetRegistry({ config, cache, sources, now: deps.now });
   // On the gateway's clock, like the upstream client whose Retry-After blocks it reads.
   const clock = deps.now ?? Date.now;
   const providerOrder = () => orderQuoteProviders(config, http, clock());
@@ -209,6 +209,11 @@ export function createGateway(config: Config, deps: GatewayDeps = {}): Gateway {
     const results = await loadersOutsideRequests().price.loadMany(
       assetIds.map((assetId) => ({ currency: 'usd', assetId })),
     );
+    // A price no provider could give is left out of the ticks (the next poll asks again) but logged.
+    const failed = results.find(
+      (r): r is Error => r instanceof Error && (r as GraphQLError).extensions?.code !== 'NOT_FOUND',
+    );
+    if (failed) logger.warn({ err: describe(failed) }, 'live price lookup failed');
     return results.flatMap((r) => (r instanceof Error ? [] : [priceTick(r.value)]));
   };
   const signals = createSignalService({ providerSignals: config.providers.tokenmetrics.enabled });

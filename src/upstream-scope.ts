@@ -86,6 +86,7 @@ class Scope implements UpstreamScope {
       fetchCandles: (key) => this.candles.fetch(key),
       quotes: () => this.quotes,
       quoteOrder,
+      identity: registry,
       fetchProviderSignals: (assetIds) => fetchTokenMetricsSignals({ config, sources, registry }, assetIds),
       budget,
     });

@@ -1,5 +1,5 @@
 import DataLoader from 'dataloader';
-import type { Cache, Cached, FetchResult } from '../cache.js';
+import type { Cache, Cached, CacheNamespace, FetchResult } from '../cache.js';
 import type { Config } from '../config.js';
 import { notFound } from '../errors.js';
 import type { UpstreamBudget } from '../http/budget.js';
@@ -24,7 +24,10 @@ export interface QuoteLoaderDeps {
 }
 
 export function createQuoteLoader(deps: QuoteLoaderDeps): QuoteLoader {
-  const quoteCache = ownView(deps.cache.namespace<Price>('quote', deps.config.cache.ttl.price), deps.budget);
+  const ttl = deps.config.cache.ttl;
+  const quoteCache = ownView(deps.cache.namespace<Price>('quote', ttl.price), deps.budget);
+  /** "This provider does not list this asset", from a successful answer that left it out. */
+  const absent = deps.cache.namespace<true>('quote-absent', ttl.metadata);
   return new DataLoader<QuoteKey, Cached<Price>, string>(
     async (keys) => {
       const byString = new Map(keys.map((k) => [quoteKey(k), k]));
@@ -32,8 +35,10 @@ export function createQuoteLoader(deps: QuoteLoaderDeps): QuoteLoader {
         await quoteCache.getMany(
           keys.map(quoteKey),
           async (missing) => {
-            const wanted = missing.map((s) => byString.get(s)!);
             const out: FetchResult<Price> = new Map();
+            const unlisted = await knownAbsent(absent, missing);
+            const wanted = missing.filter((s) => !unlisted.has(s)).map((s) => byString.get(s)!);
+            const learned = new Map<string, true>();
             const groups = groupBy(wanted, (k) => `${k.provider} ${k.currency}`);
             await Promise.all(
               [...groups.values()].map(async (group) => {
@@ -41,13 +46,19 @@ export function createQuoteLoader(deps: QuoteLoaderDeps): QuoteLoader {
                 const ids = group.map((k) => k.assetId);
                 try {
                   // The adapter's source splits the list at the provider's real per-call limit.
-                  for (const [assetId, p] of await deps.quotes()[provider].fetch(ids, currency))
-                    out.set(quoteKey({ provider, currency, assetId }), p);
+                  const answer = await deps.quotes()[provider].fetch(ids, currency);
+                  for (const k of group) {
+                    const p = answer.get(k.assetId);
+                    if (p === undefined) learned.set(quoteKey(k), true);
+                    else out.set(quoteKey(k), p);
+                  }
                 } catch (error) {
+                  // A failure is never remembered as an absence.
                   for (const k of group) out.set(quoteKey(k), asError(error));
                 }
               }),
             );
+            if (learned.size > 0) await absent.prime(learned);
             return out;
           },
           (s) => notFound('price for', byString.get(s)!.assetId),
@@ -57,6 +68,24 @@ export function createQuoteLoader(deps: QuoteLoaderDeps): QuoteLoader {
     { cacheKeyFn: quoteKey },
   );
 }
+
+/** The keys a provider was seen not to list within the TTL (fresh entries only; a stale one is asked again). */
+async function knownAbsent(absent: CacheNamespace<true>, keys: string[]): Promise<Set<string>> {
+  // Never fetches through the store: a miss is simply nothing known.
+  const found = await absent.getMany(
+    keys,
+    async () => new Map(),
+    () => NOTHING_KNOWN,
+  );
+  return new Set(
+    keys.filter((_, i) => {
+      const r = found[i];
+      return r !== undefined && !(r instanceof Error) && !r.stale;
+    }),
+  );
+}
+
+const NOTHING_KNOWN = new Error('nothing known');
 
 export interface PriceLoaderDeps {
   /** The quotes the AUTO price is chosen from (the request's own quote loader). */

@@ -27,7 +27,9 @@ function setUp() {
     ['bitcoin', 'ethereum', 'solana'].map((id, i) => row(id, currency, 1000 * (i + 1), asOf)),
   );
   const sources = { coingecko: { markets: markets.fn, topMarkets: topMarkets.fn } } as unknown as Sources;
-  const loaders = () => createMarketLoaders({ config, cache: clock.cache, sources });
+  // A catalogue that lists nothing the markets calls do not: the fallback is tested in test/gateway/identity.test.ts.
+  const identity = { lookup: async (ids: readonly string[]) => new Map(ids.map((id) => [id, undefined])) };
+  const loaders = () => createMarketLoaders({ config, cache: clock.cache, sources, identity });
   return { clock, markets, topMarkets, loaders, sources };
 }
 
