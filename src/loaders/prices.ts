@@ -1,10 +1,11 @@
 import DataLoader from 'dataloader';
-import type { Cache, Cached, CacheNamespace, FetchResult } from '../cache.js';
+import type { Cache, Cached, FetchResult } from '../cache.js';
 import type { Config } from '../config.js';
 import { notFound } from '../errors.js';
 import type { UpstreamBudget } from '../http/budget.js';
 import { type PriceKey, priceKey, type QuoteKey, quoteKey } from '../market/keys.js';
 import type { Price } from '../market/model.js';
+import type { QuoteAbsences } from '../market/quote-absences.js';
 import type { QuoteAdapter, QuoteProvider } from '../market/quotes.js';
 import { asError, groupBy, isNotFound, ownView, unwrap } from './shared.js';
 
@@ -20,14 +21,14 @@ export interface QuoteLoaderDeps {
   cache: Cache;
   /** Spot-quote adapters, asked for on cache misses only. */
   quotes: () => Record<QuoteProvider, QuoteAdapter>;
+  /** What each provider was seen not to list (asked again only past the TTL). */
+  absences: QuoteAbsences;
   budget?: UpstreamBudget;
 }
 
 export function createQuoteLoader(deps: QuoteLoaderDeps): QuoteLoader {
-  const ttl = deps.config.cache.ttl;
-  const quoteCache = ownView(deps.cache.namespace<Price>('quote', ttl.price), deps.budget);
-  /** "This provider does not list this asset", from a successful answer that left it out. */
-  const absent = deps.cache.namespace<true>('quote-absent', ttl.metadata);
+  const quoteCache = ownView(deps.cache.namespace<Price>('quote', deps.config.cache.ttl.price), deps.budget);
+  const { absences } = deps;
   return new DataLoader<QuoteKey, Cached<Price>, string>(
     async (keys) => {
       const byString = new Map(keys.map((k) => [quoteKey(k), k]));
@@ -36,9 +37,9 @@ export function createQuoteLoader(deps: QuoteLoaderDeps): QuoteLoader {
           keys.map(quoteKey),
           async (missing) => {
             const out: FetchResult<Price> = new Map();
-            const unlisted = await knownAbsent(absent, missing);
+            const unlisted = await absences.known(missing);
             const wanted = missing.filter((s) => !unlisted.has(s)).map((s) => byString.get(s)!);
-            const learned = new Map<string, true>();
+            const learned: string[] = [];
             const groups = groupBy(wanted, (k) => `${k.provider} ${k.currency}`);
             await Promise.all(
               [...groups.values()].map(async (group) => {
@@ -49,7 +50,7 @@ export function createQuoteLoader(deps: QuoteLoaderDeps): QuoteLoader {
                   const answer = await deps.quotes()[provider].fetch(ids, currency);
                   for (const k of group) {
                     const p = answer.get(k.assetId);
-                    if (p === undefined) learned.set(quoteKey(k), true);
+                    if (p === undefined) learned.push(quoteKey(k));
                     else out.set(quoteKey(k), p);
                   }
                 } catch (error) {
@@ -58,7 +59,7 @@ export function createQuoteLoader(deps: QuoteLoaderDeps): QuoteLoader {
                 }
               }),
             );
-            if (learned.size > 0) await absent.prime(learned);
+            await absences.remember(learned);
             return out;
           },
           (s) => notFound('price for', byString.get(s)!.assetId),
@@ -68,24 +69,6 @@ export function createQuoteLoader(deps: QuoteLoaderDeps): QuoteLoader {
     { cacheKeyFn: quoteKey },
   );
 }
-
-/** The keys a provider was seen not to list within the TTL (fresh entries only; a stale one is asked again). */
-async function knownAbsent(absent: CacheNamespace<true>, keys: string[]): Promise<Set<string>> {
-  // Never fetches through the store: a miss is simply nothing known.
-  const found = await absent.getMany(
-    keys,
-    async () => new Map(),
-    () => NOTHING_KNOWN,
-  );
-  return new Set(
-    keys.filter((_, i) => {
-      const r = found[i];
-      return r !== undefined && !(r instanceof Error) && !r.stale;
-    }),
-  );
-}
-
-const NOTHING_KNOWN = new Error('nothing known');
 
 export interface PriceLoaderDeps {
   /** The quotes the AUTO price is chosen from (the request's own quote loader). */

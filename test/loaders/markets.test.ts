@@ -2,6 +2,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { createMarketLoaders } from '../../src/loaders/markets.js';
 import { createQuoteLoader } from '../../src/loaders/prices.js';
 import { quoteKey } from '../../src/market/keys.js';
+import { createQuoteAbsences } from '../../src/market/quote-absences.js';
 import type { QuoteAdapter, QuoteProvider } from '../../src/market/quotes.js';
 import type { Sources } from '../../src/sources/index.js';
 import { recordCalls } from '../helpers/batches.js';
@@ -91,7 +92,12 @@ describe('marketsPage loader', () => {
       QuoteProvider,
       QuoteAdapter
     >;
-    const quote = createQuoteLoader({ config, cache: clock.cache, quotes: () => adapters });
+    const quote = createQuoteLoader({
+      config,
+      cache: clock.cache,
+      quotes: () => adapters,
+      absences: createQuoteAbsences(clock.cache, config),
+    });
     const q = await quote.load({ provider: 'coingecko', currency: 'usd', assetId: 'ethereum' });
     expect(q.value).toMatchObject({ assetId: 'ethereum', value: 2000, source: 'coingecko', change24h: 1.5 });
     expect(fetch.calls).toEqual([]);
@@ -114,7 +120,12 @@ describe('marketsPage loader', () => {
       QuoteProvider,
       QuoteAdapter
     >;
-    const quote = createQuoteLoader({ config, cache: clock.cache, quotes: () => adapters });
+    const quote = createQuoteLoader({
+      config,
+      cache: clock.cache,
+      quotes: () => adapters,
+      absences: createQuoteAbsences(clock.cache, config),
+    });
     const [btc, sol] = await quote.loadMany([
       { provider: 'coingecko', currency: 'usd', assetId: 'bitcoin' },
       { provider: 'coingecko', currency: 'usd', assetId: 'solana' },
