@@ -118,7 +118,9 @@ describe('CoinGecko down from the first second', () => {
       );
       expect(sse.events.filter((e) => e.errors)).toEqual([]);
       expect(
-        sse.events.every((e) => (e.data?.priceUpdated as { assetId: string }).assetId === 'bitcoin'),
+        sse.events.every(
+          (e) => (e.data?.priceUpdated as { assetId?: string } | undefined)?.assetId === 'bitcoin',
+        ),
       ).toBe(true);
     } finally {
       sse.stop();
