@@ -32,14 +32,17 @@ export type Namespace =
   | 'markets-page'
   | 'fx'
   | 'candles'
-  | 'registry'
-  | 'coincap-ids'
+  | 'catalogue-coingecko'
+  | 'catalogue-coincap'
+  | 'catalogue-binance'
+  | 'asset-ranks'
   | 'tokenmetrics-ids'
   | 'asset-categories'
   | 'chain-tvls'
   | 'onchain'
   | 'signals'
   | 'quote'
+  | 'quote-absent'
   | 'price-history';
 
 export interface Cached<T> {

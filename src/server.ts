@@ -30,6 +30,7 @@ import { trackSubscriptions } from './lifecycle/subscriptions.js';
 import { shortenError } from './limits/short-error.js';
 import { createLive } from './live/live.js';
 import { priceTick } from './live/ticks.js';
+import { createQuoteAbsences } from './market/quote-absences.js';
 import { orderQuoteProviders } from './market/quotes.js';
 import { createAssetRegistry } from './market/registry.js';
 import { createMcp, MCP_PATH, type Mcp } from './mcp/index.js';
@@ -169,7 +170,7 @@ export function createGateway(config: Config, deps: GatewayDeps = {}): Gateway {
   // Every consumer reads the watched cache, so the response cache learns of every rewrite.
   const cache = responseCache ? responseCache.watch(processCache) : processCache;
   const sources = createSources({ http, config });
-  const registry = createAssetRegistry({ config, cache, sources });
+  const registry = createAssetRegistry({ config, cache, sources, now: deps.now });
   // On the gateway's clock, like the upstream client whose Retry-After blocks it reads.
   const clock = deps.now ?? Date.now;
   const providerOrder = () => orderQuoteProviders(config, http, clock());
@@ -186,7 +187,15 @@ export function createGateway(config: Config, deps: GatewayDeps = {}): Gateway {
   // The process's own upstream scope serves work outside requests (the live feeds); each request gets
   // one over its budget (forRequest, called by createContext), reading through the response
   // cache's recording view when its answer may be stored.
-  const outside = createUpstreamScope({ config, cache, sources, registry, quoteOrder: providerOrder });
+  const absences = createQuoteAbsences(cache, config);
+  const outside = createUpstreamScope({
+    config,
+    cache,
+    sources,
+    registry,
+    absences,
+    quoteOrder: providerOrder,
+  });
   const { fx, onchain } = outside;
   const limits = budgetLimits(config);
   const { tracing } = deps;
@@ -198,6 +207,7 @@ export function createGateway(config: Config, deps: GatewayDeps = {}): Gateway {
       cache: trace ? trace.cache(observed) : observed,
       sources: createSources({ http: http.forRequest(budget, trace), config }),
       registry,
+      absences,
       quoteOrder: quoteOrder(freshness),
       budget,
     });
@@ -209,6 +219,11 @@ export function createGateway(config: Config, deps: GatewayDeps = {}): Gateway {
     const results = await loadersOutsideRequests().price.loadMany(
       assetIds.map((assetId) => ({ currency: 'usd', assetId })),
     );
+    // A price no provider could give is left out of the ticks (the next poll asks again) but logged.
+    const failed = results.find(
+      (r): r is Error => r instanceof Error && (r as GraphQLError).extensions?.code !== 'NOT_FOUND',
+    );
+    if (failed) logger.warn({ err: describe(failed) }, 'live price lookup failed');
     return results.flatMap((r) => (r instanceof Error ? [] : [priceTick(r.value)]));
   };
   const signals = createSignalService({ providerSignals: config.providers.tokenmetrics.enabled });

@@ -5,6 +5,7 @@ import { createLoaders, type Loaders } from './loaders/index.js';
 import { type CandleService, createCandleService } from './market/candles.js';
 import { createFx, type Fx } from './market/fx.js';
 import { createOnChainService, type OnChainService } from './market/onchain.js';
+import type { QuoteAbsences } from './market/quote-absences.js';
 import { createQuoteAdapters, type QuoteAdapter, type QuoteProvider } from './market/quotes.js';
 import type { AssetRegistry } from './market/registry.js';
 import { createPriceHistory, type PriceHistory } from './price-history.js';
@@ -24,6 +25,8 @@ export interface UpstreamScopeDeps {
   cache: Cache;
   sources: Sources;
   registry: AssetRegistry;
+  /** What each quote provider was seen not to list: process-wide, outside any request's cache view. */
+  absences: QuoteAbsences;
   /** Provider preference for AUTO prices right now (health and quota aware). */
   quoteOrder: () => QuoteProvider[];
   budget?: UpstreamBudget;
@@ -78,7 +81,7 @@ class Scope implements UpstreamScope {
   }
 
   newLoaders(): Loaders {
-    const { config, cache, sources, registry, budget, quoteOrder } = this.deps;
+    const { config, cache, sources, registry, budget, quoteOrder, absences } = this.deps;
     return createLoaders({
       config,
       cache,
@@ -86,6 +89,8 @@ class Scope implements UpstreamScope {
       fetchCandles: (key) => this.candles.fetch(key),
       quotes: () => this.quotes,
       quoteOrder,
+      identity: registry,
+      absences,
       fetchProviderSignals: (assetIds) => fetchTokenMetricsSignals({ config, sources, registry }, assetIds),
       budget,
     });

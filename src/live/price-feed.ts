@@ -112,11 +112,17 @@ export function createPriceFeed(deps: PriceFeedDeps): PriceFeed {
           };
         },
         // The current price is the last tick this process saw, or (no tick yet) the REST price. None at
-        // all (provider down) is not fatal: live ticks still come as they arrive.
+        // all (provider down) is not fatal: live ticks still come as they arrive; the failure is reported.
         async initial() {
           const known = assetIds.flatMap((id) => deps.hub.latest(id) ?? []);
           const missing = assetIds.filter((id) => !deps.hub.latest(id));
-          const fetched = missing.length > 0 ? await deps.currentPrices(missing).catch(() => []) : [];
+          const fetched =
+            missing.length > 0
+              ? await deps.currentPrices(missing).catch((error: unknown) => {
+                  deps.onError?.(error);
+                  return [];
+                })
+              : [];
           return [...known, ...fetched.map(intern)];
         },
         keyOf: assetOf,

@@ -1,4 +1,4 @@
-import { notFound } from '../errors.js';
+import { notFound, toClientError } from '../errors.js';
 import type { AssetRegistry } from '../market/registry.js';
 import { binanceTickerStream } from '../sources/binance-streams.js';
 import type { Channels } from './channels.js';
@@ -45,7 +45,7 @@ export interface PriceHubStats {
 }
 
 export interface PriceHub {
-  /** Rejects with NOT_FOUND naming the first unknown asset. */
+  /** Rejects with NOT_FOUND naming the first unknown asset, or the coded error of a catalogue that cannot say. */
   check(assetIds: string[]): Promise<void>;
   /** Delivers the asset's ticks to `onTick`; returns the (idempotent) stop function. */
   listen(assetId: string, onTick: (tick: PriceTick) => void): () => void;
@@ -130,9 +130,13 @@ export function createPriceHub(deps: PriceHubDeps): PriceHub {
 
   async function openStream(upstream: Upstream) {
     const streams = deps.streams;
-    const symbol = streams
-      ? await deps.registry.binanceSymbol(upstream.assetId).catch(() => undefined)
-      : undefined;
+    let symbol: string | undefined;
+    try {
+      symbol = streams ? await deps.registry.binanceSymbol(upstream.assetId) : undefined;
+    } catch (error) {
+      // Binance's pairs are unknown for now (its catalogue is out): poll through REST, and say so.
+      deps.onError?.(error);
+    }
     if (upstream.stopped) return; // everyone left while we looked the symbol up
     if (!symbol || !streams) {
       upstream.polled = true;
@@ -246,9 +250,18 @@ export function createPriceHub(deps: PriceHubDeps): PriceHub {
 
   return {
     async check(assetIds) {
-      const known = new Set((await deps.registry.list()).map((a) => a.id));
-      const unknown = assetIds.find((id) => !known.has(id));
-      if (unknown !== undefined) throw notFound('asset', unknown);
+      let listed: Map<string, unknown>;
+      try {
+        listed = await deps.registry.lookup(assetIds);
+      } catch (error) {
+        throw toClientError(error);
+      }
+      for (const id of assetIds) {
+        const entry = listed.get(id);
+        // A catalogue that cannot say is a coded upstream error, never NOT_FOUND.
+        if (entry instanceof Error) throw toClientError(entry);
+        if (entry === undefined) throw notFound('asset', id);
+      }
     },
     listen(assetId, onTick) {
       let entry = local.get(assetId);

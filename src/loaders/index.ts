@@ -3,7 +3,9 @@ import type { Config } from '../config.js';
 import type { UpstreamBudget } from '../http/budget.js';
 import type { CandleKey } from '../market/keys.js';
 import type { Candle, Signal } from '../market/model.js';
+import type { QuoteAbsences } from '../market/quote-absences.js';
 import type { QuoteAdapter, QuoteProvider } from '../market/quotes.js';
+import type { AssetRegistry } from '../market/registry.js';
 import type { Sources } from '../sources/index.js';
 import { type CandleLoader, createCandleLoader } from './candles.js';
 import { createMarketLoaders, type MarketLoaders } from './markets.js';
@@ -43,6 +45,10 @@ export interface LoaderDeps {
   quotes: () => Record<QuoteProvider, QuoteAdapter>;
   /** Provider preference for AUTO prices right now (health and quota aware). */
   quoteOrder: () => QuoteProvider[];
+  /** What each provider was seen not to list (process-wide, see market/quote-absences.ts). */
+  absences: QuoteAbsences;
+  /** The providers' catalogues (asset identity when the markets call cannot give it). */
+  identity: Pick<AssetRegistry, 'lookup'>;
   /** Signals keyed providers publish, for a batch of assets (one call per provider endpoint). */
   fetchProviderSignals: (assetIds: string[]) => Promise<Map<string, Signal[]>>;
   /** The request's upstream budget, which the sources and fetchCandles above spend; none outside requests. */

@@ -13,8 +13,9 @@ import {
 } from '../market/keys.js';
 import { fetchMarketsPage, type MarketRow, marketsPageCache } from '../market/markets-pages.js';
 import type { AssetInfo, MarketData, Price } from '../market/model.js';
+import type { AssetRegistry } from '../market/registry.js';
 import type { Sources } from '../sources/index.js';
-import { groupBy, ownView, unwrap } from './shared.js';
+import { groupBy, isNotFound, ownView, unwrap } from './shared.js';
 
 // Asset metadata, market data and ranking pages: all from CoinGecko's coins/markets, whose rows carry
 // an asset, its market data and its price at once. Whatever a markets call returns is kept under every
@@ -31,11 +32,15 @@ export interface MarketLoaderDeps {
   config: Config;
   cache: Cache;
   sources: Sources;
+  /** The providers' catalogues: what an asset is when the markets call cannot say (see `asset`). */
+  identity: Pick<AssetRegistry, 'lookup'>;
   budget?: UpstreamBudget;
+  now?: () => number;
 }
 
 export function createMarketLoaders(deps: MarketLoaderDeps): MarketLoaders {
   const { config, cache, sources, budget } = deps;
+  const now = deps.now ?? Date.now;
   const ttl = config.cache.ttl;
   const assets = ownView(cache.namespace<AssetInfo>('asset', ttl.metadata), budget);
   const markets = ownView(cache.namespace<MarketData>('market', ttl.market), budget);
@@ -59,18 +64,34 @@ export function createMarketLoaders(deps: MarketLoaderDeps): MarketLoaders {
     return rows;
   }
 
-  const asset = new DataLoader<string, Cached<AssetInfo>>(async (ids) =>
-    unwrap(
-      await assets.getMany(
-        ids,
-        async (missing) => {
-          const rows = await fetchMarkets(missing, 'usd');
-          return new Map(rows.map((r) => [r.asset.id, r.asset]));
-        },
-        (id) => notFound('asset', id),
-      ),
-    ),
-  );
+  // The markets call first: it carries the asset with its rank and logo, and its market data and price
+  // for the fields that usually follow. An asset it cannot give (CoinGecko failing, or a listed coin
+  // without market data) comes from the catalogues, uncached, as they have it: the catalogues are kept
+  // on their own, so a known asset resolves while CoinGecko is out. Only a catalogue that was read says
+  // NOT_FOUND; otherwise the markets call's (or the catalogue's) coded error stands.
+  const asset = new DataLoader<string, Cached<AssetInfo>>(async (ids) => {
+    const results = await assets.getMany(
+      ids,
+      async (missing) => {
+        const rows = await fetchMarkets(missing, 'usd');
+        return new Map(rows.map((r) => [r.asset.id, r.asset]));
+      },
+      (id) => notFound('asset', id),
+    );
+    const unanswered = ids.filter((_, i) => results[i] instanceof Error);
+    if (unanswered.length === 0) return unwrap(results);
+    const listed = await deps.identity.lookup(unanswered).catch((error: Error) => error);
+    return unwrap(
+      results.map((r, i) => {
+        if (!(r instanceof Error)) return r;
+        const known = listed instanceof Error ? listed : listed.get(ids[i]!);
+        // Not listed: the markets call's answer stands (NOT_FOUND, or its failure).
+        if (known === undefined) return r;
+        if (known instanceof Error) return isNotFound(r) ? known : r;
+        return { value: known, fetchedAt: now(), stale: false };
+      }),
+    );
+  });
 
   const market = new DataLoader<MarketKey, Cached<MarketData>, string>(
     async (keys) => {

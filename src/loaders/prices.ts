@@ -5,6 +5,7 @@ import { notFound } from '../errors.js';
 import type { UpstreamBudget } from '../http/budget.js';
 import { type PriceKey, priceKey, type QuoteKey, quoteKey } from '../market/keys.js';
 import type { Price } from '../market/model.js';
+import type { QuoteAbsences } from '../market/quote-absences.js';
 import type { QuoteAdapter, QuoteProvider } from '../market/quotes.js';
 import { asError, groupBy, isNotFound, ownView, unwrap } from './shared.js';
 
@@ -20,11 +21,14 @@ export interface QuoteLoaderDeps {
   cache: Cache;
   /** Spot-quote adapters, asked for on cache misses only. */
   quotes: () => Record<QuoteProvider, QuoteAdapter>;
+  /** What each provider was seen not to list (asked again only past the TTL). */
+  absences: QuoteAbsences;
   budget?: UpstreamBudget;
 }
 
 export function createQuoteLoader(deps: QuoteLoaderDeps): QuoteLoader {
   const quoteCache = ownView(deps.cache.namespace<Price>('quote', deps.config.cache.ttl.price), deps.budget);
+  const { absences } = deps;
   return new DataLoader<QuoteKey, Cached<Price>, string>(
     async (keys) => {
       const byString = new Map(keys.map((k) => [quoteKey(k), k]));
@@ -32,8 +36,10 @@ export function createQuoteLoader(deps: QuoteLoaderDeps): QuoteLoader {
         await quoteCache.getMany(
           keys.map(quoteKey),
           async (missing) => {
-            const wanted = missing.map((s) => byString.get(s)!);
             const out: FetchResult<Price> = new Map();
+            const unlisted = await absences.known(missing);
+            const wanted = missing.filter((s) => !unlisted.has(s)).map((s) => byString.get(s)!);
+            const learned: string[] = [];
             const groups = groupBy(wanted, (k) => `${k.provider} ${k.currency}`);
             await Promise.all(
               [...groups.values()].map(async (group) => {
@@ -41,13 +47,19 @@ export function createQuoteLoader(deps: QuoteLoaderDeps): QuoteLoader {
                 const ids = group.map((k) => k.assetId);
                 try {
                   // The adapter's source splits the list at the provider's real per-call limit.
-                  for (const [assetId, p] of await deps.quotes()[provider].fetch(ids, currency))
-                    out.set(quoteKey({ provider, currency, assetId }), p);
+                  const answer = await deps.quotes()[provider].fetch(ids, currency);
+                  for (const k of group) {
+                    const p = answer.get(k.assetId);
+                    if (p === undefined) learned.push(quoteKey(k));
+                    else out.set(quoteKey(k), p);
+                  }
                 } catch (error) {
+                  // A failure is never remembered as an absence.
                   for (const k of group) out.set(quoteKey(k), asError(error));
                 }
               }),
             );
+            await absences.remember(learned);
             return out;
           },
           (s) => notFound('price for', byString.get(s)!.assetId),

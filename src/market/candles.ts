@@ -66,10 +66,21 @@ export function createCandleService(deps: {
 
   return {
     async fetch(key) {
-      const symbol =
-        key.currency === 'usd' && deps.config.providers.binance.enabled
-          ? await deps.registry.binanceSymbol(key.assetId)
-          : undefined;
+      let symbol: string | undefined;
+      if (key.currency === 'usd' && deps.config.providers.binance.enabled) {
+        try {
+          symbol = await deps.registry.binanceSymbol(key.assetId);
+        } catch (error) {
+          // Binance's pairs are unknown while its catalogue is out: CoinGecko serves the window if it
+          // can; if not, the catalogue's failure is what the client is told.
+          if (!(error instanceof UpstreamError)) throw error;
+          try {
+            return await fromCoinGecko(key);
+          } catch {
+            throw error;
+          }
+        }
+      }
       const refused = deps.budget?.takeCandleRows(
         symbol ? 'binance' : 'coingecko',
         symbol ? 'klines' : 'coins/ohlc',

@@ -8,16 +8,17 @@ import type { AssetRegistry } from './registry.js';
 
 // Spot quotes from every provider that has them, behind one shape. CoinGecko quotes any currency
 // itself; Binance (USDT pairs, taken as USD), CoinCap and DefiLlama quote USD and are converted with
-// src/market/fx.ts. Each adapter answers one batch with at most one upstream call per chunk of its real limit (the
-// source chunks)
-// and leaves out the assets it does not list, so the caller can ask the next provider for those.
+// src/market/fx.ts. Each adapter answers one batch with at most one upstream call per chunk of its real
+// limit (the source chunks) and leaves out the assets it does not list, so the caller can ask the next
+// provider for those (and remember the absence). An asset whose provider id cannot be known (that
+// provider's catalogue is out) gets the catalogue's coded error, never an absence.
 
 export { QUOTE_PROVIDERS, type QuoteProvider } from './providers.js';
 
 export interface QuoteAdapter {
   provider: QuoteProvider;
-  /** Prices in `currency` for the assets this provider lists; others are absent from the map. */
-  fetch(assetIds: string[], currency: string): Promise<Map<string, Price>>;
+  /** Prices in `currency` for the assets this provider lists (Errors for those it could not map); others are absent. */
+  fetch(assetIds: string[], currency: string): Promise<Map<string, Price | Error>>;
 }
 
 export function createQuoteAdapters(deps: {
@@ -28,22 +29,31 @@ export function createQuoteAdapters(deps: {
   const { sources, registry, fx } = deps;
 
   /** Wraps a USD-only fetch: converts to `currency` with one rate per batch. */
-  function inCurrency(fetchUsd: (ids: string[]) => Promise<Map<string, Price>>) {
+  function inCurrency(fetchUsd: (ids: string[]) => Promise<Map<string, Price | Error>>) {
     return async (ids: string[], currency: string) => {
       const [usd, rate] = await Promise.all([fetchUsd(ids), currency === 'usd' ? 1 : fx.perUsd(currency)]);
-      const out = new Map<string, Price>();
-      for (const [id, p] of usd) out.set(id, { ...p, currency, value: p.value * rate });
+      const out = new Map<string, Price | Error>();
+      for (const [id, p] of usd)
+        out.set(id, p instanceof Error ? p : { ...p, currency, value: p.value * rate });
       return out;
     };
   }
 
+  /** Provider id → asset id for the ids the provider lists, and the ids whose mapping failed. */
   async function mapIds(ids: string[], lookup: (id: string) => Promise<string | undefined>) {
-    const pairs = await Promise.all(
-      ids.map(async (id) => [id, await lookup(id).catch(() => undefined)] as const),
+    const mapped = new Map<string, string>();
+    const failed = new Map<string, Error>();
+    await Promise.all(
+      ids.map(async (id) => {
+        try {
+          const vendorId = await lookup(id);
+          if (vendorId !== undefined) mapped.set(vendorId, id);
+        } catch (error) {
+          failed.set(id, error instanceof Error ? error : new Error(String(error)));
+        }
+      }),
     );
-    return new Map(
-      pairs.filter((p): p is readonly [string, string] => p[1] !== undefined).map(([id, v]) => [v, id]),
-    );
+    return { mapped, failed };
   }
 
   return {
@@ -51,16 +61,16 @@ export function createQuoteAdapters(deps: {
       provider: 'coingecko',
       async fetch(ids, currency) {
         const prices = await sources.coingecko.simplePrices(ids, [currency]);
-        return new Map(prices.map((p) => [p.assetId, p]));
+        return new Map<string, Price | Error>(prices.map((p) => [p.assetId, p]));
       },
     },
     binance: {
       provider: 'binance',
       fetch: inCurrency(async (ids) => {
-        const bySymbol = await mapIds(ids, (id) => registry.binanceSymbol(id));
-        if (bySymbol.size === 0) return new Map();
+        const { mapped: bySymbol, failed } = await mapIds(ids, (id) => registry.binanceSymbol(id));
+        const out = new Map<string, Price | Error>(failed);
+        if (bySymbol.size === 0) return out;
         const tickers = await sources.binance.tickerPrices([...bySymbol.keys()]);
-        const out = new Map<string, Price>();
         for (const [symbol, t] of tickers) {
           const assetId = bySymbol.get(symbol);
           if (assetId) {
@@ -81,30 +91,28 @@ export function createQuoteAdapters(deps: {
     coincap: {
       provider: 'coincap',
       fetch: inCurrency(async (ids) => {
-        const byCoincap = await mapIds(ids, (id) => registry.coincapId(id));
-        if (byCoincap.size === 0) return new Map();
+        const { mapped: byCoincap, failed } = await mapIds(ids, (id) => registry.coincapId(id));
+        const out = new Map<string, Price | Error>(failed);
+        if (byCoincap.size === 0) return out;
         const rows = await sources.coincap.assets([...byCoincap.keys()], byCoincap);
-        return new Map(
-          rows.map((m) => [
-            m.assetId,
-            {
-              assetId: m.assetId,
-              currency: 'usd',
-              value: m.price,
-              change24h: m.change24h,
-              asOf: m.asOf,
-              source: 'coincap',
-              stale: false,
-            },
-          ]),
-        );
+        for (const m of rows)
+          out.set(m.assetId, {
+            assetId: m.assetId,
+            currency: 'usd',
+            value: m.price,
+            change24h: m.change24h,
+            asOf: m.asOf,
+            source: 'coincap',
+            stale: false,
+          });
+        return out;
       }),
     },
     defillama: {
       provider: 'defillama',
       fetch: inCurrency(async (ids) => {
         const prices = await sources.defillama.assetPrices(ids);
-        const out = new Map<string, Price>();
+        const out = new Map<string, Price | Error>();
         for (const id of ids) {
           const p = prices.get(id);
           if (p)

@@ -1,17 +1,23 @@
 import { type Cache, getOne } from '../cache.js';
 import type { Config } from '../config.js';
 import { isBudgetRefusal } from '../errors.js';
-import { binanceUsdPair } from '../sources/binance.js';
 import type { Sources } from '../sources/index.js';
+import { type CoinCapRow, contractKey, deriveIdentity, type Identity } from './identity/derive.js';
+import { type Kept, keptCatalogue } from './identity/kept.js';
 import { marketsPageKey, TOP_MARKETS_PAGE } from './keys.js';
 import { fetchMarketsPage, type MarketRow, marketsPageCache } from './markets-pages.js';
 import type { AssetCategory, AssetInfo, ContractAddress } from './model.js';
 
 // Asset identity. Canonical ids are CoinGecko slugs; this maps them to every provider's id space and
-// back. Symbols are ambiguous (several coins share "UNI"-like tickers), so a symbol resolves to the
-// highest-ranked asset that carries it and reports the others. Built lazily from the providers' own
-// catalogues (CoinGecko coins/list + the top markets page for ranks, Binance exchangeInfo for pairs)
-// and cached for the metadata TTL, so it works the same against the sandbox and the live providers.
+// back. It is built from every provider's own catalogue (CoinGecko coins/list and its top markets page
+// for ranks, CoinCap's asset list, Binance exchangeInfo, Token Metrics tokens), never the sandbox's,
+// so it works the same against the sandbox and the live providers. Each catalogue is fetched, kept and
+// failing on its own (identity/kept.ts): one provider's outage costs only what that provider alone
+// knows, and a kept copy of its catalogue covers even that. DefiLlama needs no catalogue: it keys
+// coins by CoinGecko id (sources/defillama.ts builds the key).
+//
+// A lookup that cannot be answered because a catalogue is missing rejects with that catalogue's coded
+// error (provider and endpoint); "not listed" is said only by a catalogue that was read.
 
 export interface SymbolMatch {
   id: string;
@@ -23,6 +29,11 @@ export interface AssetRegistry {
   resolveSymbol(symbol: string): Promise<SymbolMatch | undefined>;
   byContract(chain: string, address: string): Promise<string | undefined>;
   contracts(assetId: string): Promise<ContractAddress[]>;
+  /**
+   * Each id's catalogue entry; undefined for an id no catalogue lists, an Error where the catalogues
+   * that could say are unavailable.
+   */
+  lookup(assetIds: readonly string[]): Promise<Map<string, AssetInfo | undefined | Error>>;
   /** Binance spot pair quoting the asset in USDT ('BTCUSDT'), when one trades. */
   binanceSymbol(assetId: string): Promise<string | undefined>;
   /** CoinCap's id for the asset (mostly the same slug, not always: binancecoin → binance-coin). */
@@ -37,142 +48,199 @@ export interface AssetRegistry {
   categories(): Promise<AssetCategory[]>;
 }
 
-interface Snapshot {
-  assets: AssetInfo[];
-  ranks: Record<string, number>;
-  binancePairs: string[];
+export interface AssetRegistryDeps {
+  config: Config;
+  cache: Cache;
+  sources: Sources;
+  now?: () => number;
 }
 
-export function createAssetRegistry(deps: { config: Config; cache: Cache; sources: Sources }): AssetRegistry {
-  const store = deps.cache.namespace<Snapshot>('registry', deps.config.cache.ttl.metadata);
-  const coincapStore = deps.cache.namespace<Record<string, string>>(
-    'coincap-ids',
-    deps.config.cache.ttl.metadata,
-  );
-  const categoryStore = deps.cache.namespace<AssetCategory[]>(
-    'asset-categories',
-    deps.config.cache.ttl.metadata,
-  );
-  /** Token Metrics ids per asset; -1 records "not covered" so misses are not asked again. */
-  const tmStore = deps.cache.namespace<number>('tokenmetrics-ids', deps.config.cache.ttl.metadata);
-  /** The ranking's first page, shared with the assets connection (one fetch for both). */
-  const pages = marketsPageCache(deps.cache, deps.config);
+/** How long a catalogue is kept as the last known good one (a restart during an outage reads it). */
+export const IDENTITY_KEEP_MS = 7 * 86_400_000;
+/** After a catalogue fetch failed, reads answer with its error for this long before asking again. */
+export const CATALOGUE_RETRY_MS = 5_000;
 
+interface View {
+  identity: Identity;
+  /** Why a catalogue has no copy at all, for the catalogues that have none. */
+  missing: { coingecko?: Error; coincap?: Error; binance?: Error };
+}
+
+export function createAssetRegistry(deps: AssetRegistryDeps): AssetRegistry {
+  const { config, cache, sources } = deps;
+  const now = deps.now ?? Date.now;
+  const metadataMs = config.cache.ttl.metadata;
+  const kept = <T>(namespace: Parameters<Cache['namespace']>[0], fetch: () => Promise<T>) =>
+    keptCatalogue<T>({
+      cache,
+      namespace,
+      freshMs: metadataMs,
+      keepMs: Math.max(IDENTITY_KEEP_MS, 2 * metadataMs),
+      retryMs: Math.min(CATALOGUE_RETRY_MS, metadataMs),
+      fetch,
+      now,
+    });
+  /** The ranking's first page, shared with the assets connection (one fetch for both). */
+  const pages = marketsPageCache(cache, config);
   async function topPage(): Promise<MarketRow[]> {
-    const fetch = () => fetchMarketsPage(deps.sources, TOP_MARKETS_PAGE);
+    const fetch = () => fetchMarketsPage(sources, TOP_MARKETS_PAGE);
     const page = () =>
       getOne(pages, marketsPageKey(TOP_MARKETS_PAGE), fetch, () => new Error('markets page unavailable'));
     // A fetch another request started and its budget refused says nothing about the provider: ask it here.
     return (await page().catch((error) => (isBudgetRefusal(error) ? page() : Promise.reject(error)))).value;
   }
-  let derived: { at: number; value: ReturnType<typeof derive> } | undefined;
 
-  async function snapshot(): Promise<ReturnType<typeof derive>> {
-    const result = await getOne(
-      store,
-      'snapshot',
-      async () => {
-        const [assets, top, pairs] = await Promise.all([
-          deps.sources.coingecko.coinList(),
-          topPage(),
-          deps.config.providers.binance.enabled
-            ? deps.sources.binance.usdPairs().catch(() => [])
-            : Promise.resolve([]),
-        ]);
-        const ranks: Record<string, number> = {};
-        for (const row of top) if (row.asset.rank != null) ranks[row.asset.id] = row.asset.rank;
-        const binancePairs = pairs;
-        return { assets, ranks, binancePairs };
-      },
-      () => new Error('asset registry unavailable'),
-    );
-    // Indexes are rebuilt only when the snapshot itself changes.
-    if (!derived || derived.at !== result.fetchedAt)
-      derived = { at: result.fetchedAt, value: derive(result.value) };
-    return derived.value;
+  const catalogues = {
+    coingecko: kept('catalogue-coingecko', () => sources.coingecko.coinList()),
+    ranks: kept('asset-ranks', async () => {
+      const ranks: Record<string, number> = {};
+      for (const row of await topPage()) if (row.asset.rank != null) ranks[row.asset.id] = row.asset.rank;
+      return ranks;
+    }),
+    coincap: kept<CoinCapRow[]>('catalogue-coincap', () => sources.coincap.catalogue()),
+    binance: kept('catalogue-binance', () => sources.binance.usdPairs()),
+  };
+  const categoryStore = cache.namespace<AssetCategory[]>('asset-categories', metadataMs);
+  /** Token Metrics ids per asset; -1 records "not covered" so misses are not asked again. */
+  const tmStore = cache.namespace<number>('tokenmetrics-ids', metadataMs);
+
+  const off = Promise.resolve(undefined);
+  let derived: { stamp: string; view: View } | undefined;
+
+  async function view(): Promise<View> {
+    const [coingecko, ranks, coincap, binance] = await Promise.all([
+      catalogues.coingecko.read(),
+      catalogues.ranks.read(),
+      config.providers.coincap.enabled ? catalogues.coincap.read() : off,
+      config.providers.binance.enabled ? catalogues.binance.read() : off,
+    ]);
+    const stamp = [coingecko, ranks, coincap, binance].map(stampOf).join();
+    // Indexes are rebuilt only when a catalogue itself changes.
+    if (derived?.stamp === stamp) return derived.view;
+    const identity = deriveIdentity({
+      coingecko: keptValue(coingecko),
+      ranks: keptValue(ranks),
+      coincap: keptValue(coincap),
+      binance: keptValue(binance),
+    });
+    const missing: View['missing'] = {};
+    if (!coingecko.ok) missing.coingecko = coingecko.error;
+    if (coincap && !coincap.ok) missing.coincap = coincap.error;
+    if (binance && !binance.ok) missing.binance = binance.error;
+    derived = { stamp, view: { identity, missing } };
+    return derived.view;
+  }
+
+  /** The asset, or why it cannot be known: undefined only when CoinGecko's catalogue was read. */
+  function entry(v: View, assetId: string): AssetInfo | undefined {
+    const asset = v.identity.byId.get(assetId);
+    if (asset) return asset;
+    if (v.missing.coingecko) throw v.missing.coingecko;
+    return undefined;
   }
 
   return {
     async resolveSymbol(symbol) {
-      const { bySymbol } = await snapshot();
-      const ids = bySymbol.get(symbol.toLowerCase());
-      if (!ids || ids.length === 0) return undefined;
-      return { id: ids[0]!, alternatives: ids.slice(1) };
+      const v = await view();
+      const ids = v.identity.bySymbol.get(symbol.toLowerCase());
+      if (ids && ids.length > 0) return { id: ids[0]!, alternatives: ids.slice(1) };
+      if (v.missing.coingecko) throw v.missing.coingecko;
+      return undefined;
     },
     async byContract(chain, address) {
-      const { byContract } = await snapshot();
-      return byContract.get(`${chain.toLowerCase()}:${normalizeAddress(address)}`);
+      const v = await view();
+      const id = v.identity.byContract.get(contractKey(chain, address));
+      // Contracts come from CoinGecko's catalogue only.
+      if (id === undefined && v.missing.coingecko) throw v.missing.coingecko;
+      return id;
     },
     async contracts(assetId) {
-      const { byId } = await snapshot();
-      return byId.get(assetId)?.contracts ?? [];
+      return entry(await view(), assetId)?.contracts ?? [];
+    },
+    async lookup(assetIds) {
+      const v = await view();
+      const out = new Map<string, AssetInfo | undefined | Error>();
+      for (const id of assetIds) {
+        try {
+          out.set(id, entry(v, id));
+        } catch (error) {
+          out.set(id, error as Error);
+        }
+      }
+      return out;
     },
     async binanceSymbol(assetId) {
-      return (await snapshot()).binanceById.get(assetId);
+      if (!config.providers.binance.enabled) return undefined;
+      const v = await view();
+      if (!entry(v, assetId)) return undefined;
+      if (!v.identity.binanceById) throw v.missing.binance;
+      return v.identity.binanceById.get(assetId);
     },
     async coincapId(assetId) {
-      if (!deps.config.providers.coincap.enabled) return undefined;
-      const result = await getOne(
-        coincapStore,
-        'all',
-        async () => {
-          const [{ bySymbol, byId }, rows] = await Promise.all([
-            snapshot(),
-            deps.sources.coincap.catalogue(),
-          ]);
-          const ids: Record<string, string> = {};
-          for (const row of rows) {
-            // Same slug wins; otherwise the best-ranked asset with that ticker takes CoinCap's entry.
-            const target = byId.has(row.coincapId)
-              ? row.coincapId
-              : bySymbol.get(row.symbol.toLowerCase())?.[0];
-            if (target && !ids[target]) ids[target] = row.coincapId;
-          }
-          return ids;
-        },
-        () => new Error('coincap catalogue unavailable'),
-      );
-      return result.value[assetId];
+      if (!config.providers.coincap.enabled) return undefined;
+      const v = await view();
+      if (!entry(v, assetId)) return undefined;
+      if (!v.identity.coincapById) throw v.missing.coincap;
+      return v.identity.coincapById.get(assetId);
     },
     async tokenMetricsIds(assetIds) {
       const out = new Map<number, string>();
-      if (!deps.config.providers.tokenmetrics.enabled || assetIds.length === 0) return out;
-      const { byId } = await snapshot();
+      if (!config.providers.tokenmetrics.enabled || assetIds.length === 0) return out;
+      const v = await view();
       const results = await tmStore.getMany(
         assetIds,
         async (keys) => {
-          const wanted = keys.map((id) => byId.get(id)).filter((a): a is AssetInfo => a !== undefined);
-          const tokens = await deps.sources.tokenmetrics.tokens({
+          const found = new Map<string, number | Error>();
+          const wanted: AssetInfo[] = [];
+          for (const id of keys) {
+            try {
+              const asset = entry(v, id);
+              if (asset) wanted.push(asset);
+              else found.set(id, -1);
+            } catch (error) {
+              // Not known while CoinGecko's catalogue is out: an error, never a cached "not covered".
+              found.set(id, error as Error);
+            }
+          }
+          if (wanted.length === 0) return found;
+          const tokens = await sources.tokenmetrics.tokens({
             symbols: [...new Set(wanted.map((a) => a.symbol))],
           });
-          const found = new Map<string, number>();
           for (const asset of wanted) {
             const same = tokens.filter((t) => t.symbol.toLowerCase() === asset.symbol.toLowerCase());
             const match = same.find((t) => t.name.toLowerCase() === asset.name.toLowerCase()) ?? same[0];
             found.set(asset.id, match ? match.tokenId : -1);
           }
-          return new Map(keys.map((k) => [k, found.get(k) ?? -1]));
+          return found;
         },
         () => new Error('token metrics ids unavailable'),
       );
+      // A failed token list is the signals' failure, never "not covered".
+      const failed = results.find((r): r is Error => r instanceof Error);
+      if (failed) throw failed;
       results.forEach((r, i) => {
         if (!(r instanceof Error) && r.value >= 0) out.set(r.value, assetIds[i]!);
       });
       return out;
     },
     async sameSymbol(assetId) {
-      const { byId, bySymbol } = await snapshot();
-      const asset = byId.get(assetId);
-      return asset ? (bySymbol.get(asset.symbol.toLowerCase()) ?? []).filter((id) => id !== assetId) : [];
+      const v = await view();
+      const asset = entry(v, assetId);
+      return asset
+        ? (v.identity.bySymbol.get(asset.symbol.toLowerCase()) ?? []).filter((id) => id !== assetId)
+        : [];
     },
     async list() {
-      return (await snapshot()).assets;
+      const v = await view();
+      // A universe without CoinGecko's catalogue is partial: a search over it would look complete.
+      if (v.missing.coingecko) throw v.missing.coingecko;
+      return v.identity.assets;
     },
     async categories() {
       const result = await getOne(
         categoryStore,
         'all',
-        () => deps.sources.coingecko.categories(),
+        () => sources.coingecko.categories(),
         () => new Error('asset categories unavailable'),
       );
       return result.value;
@@ -180,37 +248,11 @@ export function createAssetRegistry(deps: { config: Config; cache: Cache; source
   };
 }
 
-function derive(snapshot: Snapshot) {
-  const rankOf = (id: string) => snapshot.ranks[id] ?? Number.POSITIVE_INFINITY;
-  const assets = snapshot.assets.map((a) => ({ ...a, rank: snapshot.ranks[a.id] ?? a.rank }));
-  const byId = new Map(assets.map((a) => [a.id, a]));
-  const bySymbol = new Map<string, string[]>();
-  const byContract = new Map<string, string>();
-  for (const a of assets) {
-    const key = a.symbol.toLowerCase();
-    bySymbol.set(key, [...(bySymbol.get(key) ?? []), a.id]);
-    for (const c of a.contracts) {
-      const k = `${c.chain}:${normalizeAddress(c.address)}`;
-      const holder = byContract.get(k);
-      if (!holder || rankOf(a.id) < rankOf(holder)) byContract.set(k, a.id);
-    }
-  }
-  for (const ids of bySymbol.values()) ids.sort((x, y) => rankOf(x) - rankOf(y) || x.localeCompare(y));
-  // A Binance pair belongs to the best-ranked asset with that ticker; unranked assets never claim one,
-  // so a same-ticker long-tail token is not quoted with a major's price.
-  const pairs = new Set(snapshot.binancePairs);
-  const binanceById = new Map<string, string>();
-  for (const [symbol, ids] of bySymbol) {
-    const best = ids[0]!;
-    const pair = binanceUsdPair(symbol);
-    if (Number.isFinite(rankOf(best)) && pairs.has(pair)) {
-      binanceById.set(best, pair);
-    }
-  }
-  return { assets, byId, bySymbol, byContract, binanceById };
+function keptValue<T>(read: Kept<T> | undefined): T | undefined {
+  return read?.ok ? read.value : undefined;
 }
 
-/** EVM addresses are case-insensitive (checksummed or not); others (Solana, Tron) are case-sensitive. */
-function normalizeAddress(address: string): string {
-  return /^0x[0-9a-fA-F]{40}$/.test(address) ? address.toLowerCase() : address;
+function stampOf(read: Kept<unknown> | undefined): string {
+  if (!read) return 'off';
+  return read.ok ? String(read.fetchedAt) : `failed:${read.error.message}`;
 }

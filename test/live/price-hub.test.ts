@@ -1,4 +1,5 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
+import { UpstreamError } from '../../src/errors.js';
 import { createLocalBus } from '../../src/live/bus.js';
 import { createChannels } from '../../src/live/channels.js';
 import { createLocalLeases } from '../../src/live/leases.js';
@@ -52,7 +53,20 @@ function fakeStreams() {
 
 const registry = {
   binanceSymbol: async (id: string) => ({ bitcoin: 'BTCUSDT', ethereum: 'ETHUSDT' })[id],
-  list: async () => [{ id: 'bitcoin' }, { id: 'ethereum' }, { id: 'monero' }],
+  // 'offline-coin' stands for an id no catalogue at hand can vouch for (CoinGecko's list is out).
+  lookup: async (ids: readonly string[]) =>
+    new Map(
+      ids.map((id) => [
+        id,
+        ['bitcoin', 'ethereum', 'monero'].includes(id)
+          ? { id }
+          : id === 'offline-coin'
+            ? new UpstreamError('UPSTREAM_UNAVAILABLE', 'coingecko', 'coingecko coins/list: HTTP 503', {
+                endpoint: 'coins/list',
+              })
+            : undefined,
+      ]),
+    ),
 } as unknown as AssetRegistry;
 
 function setup(poll: (ids: string[]) => Promise<PriceTick[]>) {
@@ -206,5 +220,13 @@ describe('price hub', () => {
     await expect(hub.check(['bitcoin', 'nope'])).rejects.toMatchObject({
       extensions: { code: 'NOT_FOUND' },
     });
+  });
+
+  it("rejects an asset no catalogue can vouch for with that catalogue's coded error, never NOT_FOUND", async () => {
+    const { hub } = setup(async () => []);
+    await expect(hub.check(['bitcoin', 'offline-coin'])).rejects.toMatchObject({
+      extensions: { code: 'UPSTREAM_UNAVAILABLE', provider: 'coingecko', endpoint: 'coins/list' },
+    });
+    await expect(hub.check(['bitcoin', 'ethereum'])).resolves.toBeUndefined();
   });
 });

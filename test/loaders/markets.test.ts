@@ -2,6 +2,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { createMarketLoaders } from '../../src/loaders/markets.js';
 import { createQuoteLoader } from '../../src/loaders/prices.js';
 import { quoteKey } from '../../src/market/keys.js';
+import { createQuoteAbsences } from '../../src/market/quote-absences.js';
 import type { QuoteAdapter, QuoteProvider } from '../../src/market/quotes.js';
 import type { Sources } from '../../src/sources/index.js';
 import { recordCalls } from '../helpers/batches.js';
@@ -27,7 +28,9 @@ function setUp() {
     ['bitcoin', 'ethereum', 'solana'].map((id, i) => row(id, currency, 1000 * (i + 1), asOf)),
   );
   const sources = { coingecko: { markets: markets.fn, topMarkets: topMarkets.fn } } as unknown as Sources;
-  const loaders = () => createMarketLoaders({ config, cache: clock.cache, sources });
+  // A catalogue that lists nothing the markets calls do not: the fallback is tested in test/gateway/identity.test.ts.
+  const identity = { lookup: async (ids: readonly string[]) => new Map(ids.map((id) => [id, undefined])) };
+  const loaders = () => createMarketLoaders({ config, cache: clock.cache, sources, identity });
   return { clock, markets, topMarkets, loaders, sources };
 }
 
@@ -89,7 +92,12 @@ describe('marketsPage loader', () => {
       QuoteProvider,
       QuoteAdapter
     >;
-    const quote = createQuoteLoader({ config, cache: clock.cache, quotes: () => adapters });
+    const quote = createQuoteLoader({
+      config,
+      cache: clock.cache,
+      quotes: () => adapters,
+      absences: createQuoteAbsences(clock.cache, config),
+    });
     const q = await quote.load({ provider: 'coingecko', currency: 'usd', assetId: 'ethereum' });
     expect(q.value).toMatchObject({ assetId: 'ethereum', value: 2000, source: 'coingecko', change24h: 1.5 });
     expect(fetch.calls).toEqual([]);
@@ -112,7 +120,12 @@ describe('marketsPage loader', () => {
       QuoteProvider,
       QuoteAdapter
     >;
-    const quote = createQuoteLoader({ config, cache: clock.cache, quotes: () => adapters });
+    const quote = createQuoteLoader({
+      config,
+      cache: clock.cache,
+      quotes: () => adapters,
+      absences: createQuoteAbsences(clock.cache, config),
+    });
     const [btc, sol] = await quote.loadMany([
       { provider: 'coingecko', currency: 'usd', assetId: 'bitcoin' },
       { provider: 'coingecko', currency: 'usd', assetId: 'solana' },

@@ -2,6 +2,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { UpstreamError } from '../../src/errors.js';
 import { createPriceLoader, createQuoteLoader } from '../../src/loaders/prices.js';
 import type { Price } from '../../src/market/model.js';
+import { createQuoteAbsences } from '../../src/market/quote-absences.js';
 import type { QuoteAdapter, QuoteProvider } from '../../src/market/quotes.js';
 import { recordCalls } from '../helpers/batches.js';
 import { loaderConfig, testCache } from './helpers.js';
@@ -39,8 +40,20 @@ function setUp(listed: Partial<Record<QuoteProvider, string[]>>, failing: QuoteP
   const adapters = Object.fromEntries(
     Object.entries(recorded).map(([provider, r]) => [provider, { provider, fetch: r.fn }]),
   ) as unknown as Record<QuoteProvider, QuoteAdapter>;
-  const quote = createQuoteLoader({ config, cache: clock.cache, quotes: () => adapters });
-  return { clock, recorded, quote };
+  const quote = createQuoteLoader({
+    config,
+    cache: clock.cache,
+    quotes: () => adapters,
+    absences: createQuoteAbsences(clock.cache, config),
+  });
+  const fresh = () =>
+    createQuoteLoader({
+      config,
+      cache: clock.cache,
+      quotes: () => adapters,
+      absences: createQuoteAbsences(clock.cache, config),
+    });
+  return { clock, recorded, quote, fresh };
 }
 
 describe('quote loader', () => {
@@ -58,6 +71,37 @@ describe('quote loader', () => {
       [['bitcoin'], 'eur'],
     ]);
     expect(recorded.binance.calls).toEqual([[['bitcoin'], 'usd']]);
+  });
+});
+
+describe('negative answers', () => {
+  const key = (provider: QuoteProvider, assetId: string) => ({ provider, currency: 'usd', assetId });
+
+  it('asks a provider about an asset it did not list once per metadata TTL, and a failing one every time', async () => {
+    const { recorded, fresh, clock } = setUp({ coingecko: ['bitcoin'] }, ['binance']);
+    // Each request has its own loaders; the absence is shared through the cache.
+    for (let i = 0; i < 3; i++) {
+      const [listed, unlisted, failed] = await fresh().loadMany([
+        key('coingecko', 'bitcoin'),
+        key('coingecko', 'long-tail'),
+        key('binance', 'bitcoin'),
+      ]);
+      expect(listed).not.toBeInstanceOf(Error);
+      expect((unlisted as { extensions?: { code?: string } }).extensions?.code).toBe('NOT_FOUND');
+      // A failure is coded, and is never remembered as "not listed".
+      expect(failed).toMatchObject({ extensions: { code: 'UPSTREAM_UNAVAILABLE', provider: 'binance' } });
+      clock.advance(config.cache.ttl.price);
+    }
+    const asked = (provider: QuoteProvider, id: string) =>
+      recorded[provider].calls.filter(([ids]) => ids.includes(id)).length;
+    expect(asked('coingecko', 'long-tail')).toBe(1);
+    expect(asked('binance', 'bitcoin')).toBe(3);
+
+    clock.advance(config.cache.ttl.metadata);
+    await fresh()
+      .load(key('coingecko', 'long-tail'))
+      .catch(() => undefined);
+    expect(asked('coingecko', 'long-tail')).toBe(2);
   });
 });
 
