@@ -49,7 +49,8 @@ export function keptCatalogue<T>(deps: KeptCatalogueDeps<T>): KeptCatalogue<T> {
   }
 
   function refresh(): Promise<Kept<T>> {
-    inflight ??= (async (): Promise<Kept<T>> => {
+    if (inflight) return inflight;
+    const attempt = (async (): Promise<Kept<T>> => {
       try {
         const value = await deps.fetch();
         const fetchedAt = now();
@@ -61,11 +62,14 @@ export function keptCatalogue<T>(deps: KeptCatalogueDeps<T>): KeptCatalogue<T> {
         const error = caught instanceof Error ? caught : new Error(String(caught));
         failure = { at: now(), error };
         return { ok: false, error };
-      } finally {
-        inflight = undefined;
       }
     })();
-    return inflight;
+    // Cleared once settled, after the assignment: a fetch that throws synchronously settles first.
+    inflight = attempt;
+    void attempt.then(() => {
+      if (inflight === attempt) inflight = undefined;
+    });
+    return attempt;
   }
 
   return {
