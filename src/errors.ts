@@ -8,6 +8,7 @@ import type { ProviderName } from './market/model.js';
 
 export type ErrorCode =
   | 'NOT_FOUND'
+  | 'NOT_AVAILABLE'
   | 'BAD_USER_INPUT'
   | 'UPSTREAM_RATE_LIMITED'
   | 'UPSTREAM_UNAVAILABLE'
@@ -78,6 +79,43 @@ export function notFound(what: string, value: string): GraphQLError {
   return new GraphQLError(`${what} ${quote(value)} was not found`, {
     extensions: { code: 'NOT_FOUND' },
   });
+}
+
+/** What the providers can serve instead, in the schema's own names (`H1`, `EUR`). */
+export interface Availability {
+  /** Intervals the asset's candles come in, in the currency asked for. */
+  intervals: string[];
+  /** Currencies the asset's candles come in, at the interval asked for. */
+  currencies: string[];
+  /** Earliest window start the providers reach at this interval and currency, when they serve it at all. */
+  from?: Date;
+}
+
+/**
+ * Asked for something no configured provider offers (a W1 candle in EUR, candles older than the only
+ * provider's window): not an outage, so asking again cannot help, and it is not NOT_FOUND either. Says
+ * what is available instead.
+ */
+export class NotAvailableError extends GraphQLError {
+  constructor(
+    message: string,
+    readonly available: Availability,
+  ) {
+    super(message, {
+      extensions: {
+        code: 'NOT_AVAILABLE',
+        available: {
+          intervals: available.intervals,
+          currencies: available.currencies,
+          ...(available.from ? { from: available.from.toISOString() } : {}),
+        },
+      },
+    });
+  }
+}
+
+export function isNotAvailable(error: unknown): error is NotAvailableError {
+  return error instanceof NotAvailableError;
 }
 
 /** A document refused for its size; `limit` is the configured bound it went past. */
