@@ -134,6 +134,25 @@ export function badUserInput(message: string, argument?: string): GraphQLError {
   });
 }
 
+/**
+ * A resolver's error that is a provider's classified failure underneath (a resolver that let an
+ * UpstreamError through unconverted), as the coded error it stands for, at the same path; undefined
+ * for anything else. The error mask applies it first, so such a failure is never masked as a bug.
+ */
+export function codedUpstreamError(error: unknown): GraphQLError | undefined {
+  const upstream = error instanceof GraphQLError ? error.originalError : error;
+  if (!(upstream instanceof UpstreamError)) return undefined;
+  const located = error instanceof GraphQLError ? error : undefined;
+  return new GraphQLError(upstream.message, {
+    nodes: located?.nodes,
+    source: located?.source,
+    positions: located?.positions,
+    path: located?.path,
+    originalError: upstream,
+    extensions: upstream.toGraphQLError().extensions,
+  });
+}
+
 /** Turns whatever a loader rejected with into something safe to show a client. */
 export function toClientError(error: unknown): Error {
   if (error instanceof UpstreamError) return error.toGraphQLError();

@@ -185,7 +185,7 @@ export function addSignal(builder: Builder, enums: Enums, refs: AssetRefs) {
   builder.queryField('signals', (t) =>
     t.field({
       type: [SignalRef],
-      nullable: { list: false, items: true },
+      nullable: { list: true, items: true },
       description:
         'Current signals of several assets, asset by asset. A kind without enough candles is left out; a failing source leaves a null entry with a coded error, an unknown asset id a null entry with NOT_FOUND.',
       args: {
