@@ -12,6 +12,8 @@ export default defineConfig({
   },
   test: {
     include: ['test/**/*.test.ts'],
+    // Every GraphQL error the helpers read must carry a code README lists (test/helpers/error-codes.ts).
+    setupFiles: ['test/setup/coded-errors.ts'],
     testTimeout: 20_000,
     hookTimeout: 20_000,
     // Tests start real loopback servers; two cores are the norm here, so keep files in a small pool.

@@ -20,6 +20,7 @@ import {
 import type { ReadLog } from './cost/read-log.js';
 import { quotaView } from './cost/report.js';
 import { upstreamCostTable } from './cost/upstream-cost.js';
+import { codedUpstreamError } from './errors.js';
 import { graphiqlTabs } from './examples.js';
 import type { Condition, Freshness } from './freshness.js';
 import { budgetLimits, createUpstreamBudget, type UpstreamBudget } from './http/budget.js';
@@ -245,6 +246,8 @@ export function createGateway(config: Config, deps: GatewayDeps = {}): Gateway {
     sharePartition: (args) => auth.scopeKeyOf(args.contextValue),
     maskError: (error) => {
       // Yoga's mask and message, so a subscription error reads like a query's.
+      const coded = codedUpstreamError(error);
+      if (coded) return coded;
       const masked = maskError(error, UNEXPECTED_ERROR) as GraphQLError;
       if (masked !== error) logger.error({ err: describe(error) }, 'unexpected error in a subscription');
       return masked;
@@ -315,7 +318,7 @@ export function createGateway(config: Config, deps: GatewayDeps = {}): Gateway {
     parserAndValidationCache: false,
     maskedErrors: {
       maskError: (error, message, isDev) => {
-        const masked = maskError(error, message, isDev);
+        const masked = codedUpstreamError(error) ?? maskError(error, message, isDev);
         return masked instanceof GraphQLError ? shortenError(masked) : masked;
       },
     },

@@ -155,8 +155,10 @@ function decodeBody<T>(
     const rateLimited = envelope.code === 'UPSTREAM_RATE_LIMITED';
     return fail(envelope.code, ENVELOPE_REASON[envelope.code], {
       detail: envelope.message,
+      // Only what another attempt could change: a refused key stays refused.
       retryable:
-        rateLimited || envelope.code === 'UPSTREAM_UNAVAILABLE' || envelope.code === 'UPSTREAM_TIMEOUT',
+        envelope.retryable ??
+        (rateLimited || envelope.code === 'UPSTREAM_UNAVAILABLE' || envelope.code === 'UPSTREAM_TIMEOUT'),
       breaker: rateLimited ? 'neutral' : envelope.code === 'UPSTREAM_BAD_RESPONSE' ? 'success' : 'failure',
       retryAfter: envelope.retryAfter,
     });

@@ -30,7 +30,15 @@ import type { HttpCall, HttpClient } from './types.js';
 export type { BackoffPolicy } from './backoff.js';
 export type { UpstreamBudget } from './budget.js';
 export type { QuotaStore } from './quota.js';
-export type { BreakerState, Http, HttpCall, HttpClient, LastFailure, ProviderHealth } from './types.js';
+export type {
+  BreakerState,
+  EnvelopeError,
+  Http,
+  HttpCall,
+  HttpClient,
+  LastFailure,
+  ProviderHealth,
+} from './types.js';
 
 export interface HttpDeps {
   config: Config;

@@ -22,13 +22,23 @@ export interface HttpCall<T> {
   /**
    * For providers that answer errors with HTTP 200 (Etherscan status "0", Token Metrics success:false).
    * `message` may quote the provider whole (uncut): it is redacted and logged, and the client gets a
-   * fixed reason for `code` instead.
+   * fixed reason for `code` instead. `retryable: false` marks an answer no retry can change (a refused
+   * key) even under a code that is otherwise retried.
    */
-  envelopeError?: (body: unknown) => { code: UpstreamCode; message: string; retryAfter?: number } | undefined;
+  envelopeError?: (body: unknown) => EnvelopeError | undefined;
   /** Overrides the configured per-call deadline (ms). */
   deadlineMs?: number;
   /** Cost against the provider's quota bucket (Binance weights); 1 by default. */
   cost?: number;
+}
+
+/** An error a provider put in a 2xx body, as a source read it. */
+export interface EnvelopeError {
+  code: UpstreamCode;
+  message: string;
+  retryAfter?: number;
+  /** Defaults to true for rate limits, timeouts and outages, false otherwise. */
+  retryable?: boolean;
 }
 
 export type BreakerState = 'closed' | 'open' | 'half-open';

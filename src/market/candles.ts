@@ -1,17 +1,19 @@
 import type { Config } from '../config.js';
-import { UpstreamError } from '../errors.js';
+import { NotAvailableError, quote, UpstreamError } from '../errors.js';
 import type { UpstreamBudget } from '../http/budget.js';
 import type { Sources } from '../sources/index.js';
-import { intervalMs } from './intervals.js';
+import { alignUp, INTERVAL_MS, intervalMs, intervalName } from './intervals.js';
 import type { CandleKey } from './keys.js';
-import type { Candle } from './model.js';
+import { type Candle, CURRENCIES } from './model.js';
 import type { AssetRegistry } from './registry.js';
 
 // Candle windows from whichever provider can serve them. Binance klines are the primary source (full
 // OHLCV, any interval, 1000 rows per call: a window is split into ≤1000-candle slices fetched in
 // parallel). CoinGecko's OHLC is the fallback and the only source for non-USD quotes; its candle size
 // is fixed by `days` (1–2 d → 30 min, 3–30 d → 4 h), so we ask for the granularity that matches and
-// aggregate 4 h candles into days. What neither can serve stays missing and is reported as a gap.
+// aggregate 30 min candles into hours and 4 h candles into days. Rows missing from an answer are
+// reported as gaps; a window neither provider offers at all (an interval, a currency, an age) is
+// NOT_AVAILABLE, saying what is offered, and costs no call.
 // Built per request with the request's budget: a window takes its rows from the budget before any
 // call for it (once, whichever provider serves it), and a window that does not fit is not fetched.
 
@@ -22,6 +24,17 @@ export interface CandleService {
 const BINANCE_MAX_ROWS = 1000;
 const DAY = 86_400_000;
 
+/**
+ * What CoinGecko's OHLC serves per interval: the candle body it is built from and how far back it
+ * reaches (its body is fixed by `days`, so a finer body is only there for recent windows).
+ */
+const COINGECKO_OHLC: Readonly<Record<string, { body: '30m' | '4h'; maxDays: number }>> = {
+  '30m': { body: '30m', maxDays: 2 },
+  '1h': { body: '30m', maxDays: 2 },
+  '4h': { body: '4h', maxDays: 30 },
+  '1d': { body: '4h', maxDays: 30 },
+};
+
 export function createCandleService(deps: {
   config: Config;
   sources: Sources;
@@ -31,6 +44,7 @@ export function createCandleService(deps: {
   now?: () => number;
 }): CandleService {
   const now = deps.now ?? Date.now;
+  const coingeckoOn = () => deps.config.providers.coingecko.enabled;
 
   async function fromBinance(key: CandleKey, symbol: string): Promise<Candle[]> {
     const step = intervalMs(key.interval);
@@ -46,61 +60,95 @@ export function createCandleService(deps: {
     return dedupe(parts.flat());
   }
 
-  async function fromCoinGecko(key: CandleKey): Promise<Candle[]> {
+  /** The earliest window start CoinGecko reaches at this interval; undefined when it has no such candles. */
+  function coingeckoFrom(interval: string): number | undefined {
+    const plan = COINGECKO_OHLC[interval];
+    if (!plan || !coingeckoOn()) return undefined;
+    return alignUp(now() - plan.maxDays * DAY, interval);
+  }
+
+  /** The OHLC call serving the window, or undefined when CoinGecko has none that does. */
+  function coingeckoCall(key: CandleKey): (() => Promise<Candle[]>) | undefined {
+    const plan = COINGECKO_OHLC[key.interval];
+    const earliest = coingeckoFrom(key.interval);
+    if (!plan || earliest === undefined || key.from < earliest) return undefined;
     const age = now() - key.from;
-    if (key.interval === '30m' && age <= 2 * DAY) {
-      return deps.sources.coingecko.ohlc(key.assetId, key.currency, age <= DAY ? 1 : 2);
-    }
-    if ((key.interval === '4h' || key.interval === '1d') && age <= 30 * DAY) {
-      const days = age <= 7 * DAY ? 7 : age <= 14 * DAY ? 14 : 30;
-      const fourHour = await deps.sources.coingecko.ohlc(key.assetId, key.currency, days);
-      return key.interval === '4h' ? fourHour : aggregate(fourHour, DAY);
-    }
-    throw new UpstreamError(
-      'UPSTREAM_UNAVAILABLE',
-      'coingecko',
-      `coingecko has no ${key.interval} candles for a window starting ${new Date(key.from).toISOString()}`,
-      { endpoint: 'coins/ohlc' },
-    );
+    const days = plan.body === '30m' ? (age <= DAY ? 1 : 2) : age <= 7 * DAY ? 7 : age <= 14 * DAY ? 14 : 30;
+    return async () => {
+      const rows = await deps.sources.coingecko.ohlc(key.assetId, key.currency, days);
+      return key.interval === plan.body ? rows : aggregate(rows, intervalMs(key.interval));
+    };
+  }
+
+  /** Binance's USDT pair for the asset, when Binance is on (its klines are USD only). */
+  async function binancePair(assetId: string): Promise<string | undefined> {
+    return deps.config.providers.binance.enabled ? deps.registry.binanceSymbol(assetId) : undefined;
+  }
+
+  /** No provider serves the window: say what they do serve for this asset. */
+  async function notAvailable(key: CandleKey): Promise<NotAvailableError> {
+    // Only looked up on this path: a non-USD window never reaches Binance otherwise.
+    const pair = await binancePair(key.assetId).catch(() => undefined);
+    const geckoIntervals = coingeckoOn() ? Object.keys(COINGECKO_OHLC) : [];
+    const intervals = pair && key.currency === 'usd' ? Object.keys(INTERVAL_MS) : geckoIntervals;
+    const earliest = coingeckoFrom(key.interval);
+    const currencies =
+      earliest !== undefined ? [...CURRENCIES] : pair && INTERVAL_MS[key.interval] ? ['usd'] : [];
+    const asked = `${intervalName(key.interval)} candles of ${quote(key.assetId)} in ${key.currency.toUpperCase()}`;
+    const reason =
+      earliest !== undefined
+        ? `go back to ${new Date(earliest).toISOString()} only`
+        : intervals.length > 0
+          ? `are offered by no provider (intervals: ${intervals.map(intervalName).join(', ')})`
+          : 'are offered by no provider';
+    return new NotAvailableError(`${asked} ${reason}`, {
+      intervals: intervals.map(intervalName),
+      currencies: currencies.map((c) => c.toUpperCase()),
+      ...(earliest !== undefined ? { from: new Date(earliest) } : {}),
+    });
   }
 
   return {
     async fetch(key) {
       let symbol: string | undefined;
-      if (key.currency === 'usd' && deps.config.providers.binance.enabled) {
+      let catalogueError: UpstreamError | undefined;
+      if (key.currency === 'usd') {
         try {
-          symbol = await deps.registry.binanceSymbol(key.assetId);
+          symbol = await binancePair(key.assetId);
         } catch (error) {
           // Binance's pairs are unknown while its catalogue is out: CoinGecko serves the window if it
           // can; if not, the catalogue's failure is what the client is told.
           if (!(error instanceof UpstreamError)) throw error;
-          try {
-            return await fromCoinGecko(key);
-          } catch {
-            throw error;
-          }
+          catalogueError = error;
         }
       }
+      const coingecko = coingeckoCall(key);
+      if (!symbol && !coingecko) throw catalogueError ?? (await notAvailable(key));
       const refused = deps.budget?.takeCandleRows(
         symbol ? 'binance' : 'coingecko',
         symbol ? 'klines' : 'coins/ohlc',
         windowRows(key),
       );
       if (refused) throw refused;
-      if (symbol) {
+      if (!symbol) {
+        if (!catalogueError) return coingecko!();
         try {
-          return await fromBinance(key, symbol);
-        } catch (error) {
-          if (!(error instanceof UpstreamError)) throw error;
-          // Fall through to CoinGecko; if it cannot serve the window either, report Binance's failure.
-          try {
-            return await fromCoinGecko(key);
-          } catch {
-            throw error;
-          }
+          return await coingecko!();
+        } catch {
+          throw catalogueError;
         }
       }
-      return fromCoinGecko(key);
+      try {
+        return await fromBinance(key, symbol);
+      } catch (error) {
+        // Fall through to CoinGecko where it serves the window; else Binance's failure is the answer.
+        if (!(error instanceof UpstreamError) || !coingecko) throw error;
+        try {
+          return await coingecko();
+        } catch {
+          throw error;
+        }
+      }
     },
   };
 }

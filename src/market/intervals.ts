@@ -33,3 +33,10 @@ export function alignUp(t: number, interval: string): number {
   const down = alignDown(t, interval);
   return down === t ? t : down + intervalMs(interval);
 }
+
+/** The schema's name of an interval ('1h' → 'H1', '30m' → 'M30'), for errors that list intervals. */
+export function intervalName(interval: string): string {
+  const match = /^(\d+)([a-zA-Z])$/.exec(interval);
+  if (!match) throw new RangeError(`unknown candle interval ${JSON.stringify(interval)}`);
+  return `${match[2]!.toUpperCase()}${match[1]}`;
+}

@@ -9,6 +9,9 @@ export type { ProviderName };
 /** Lower-case ISO code or crypto ticker used as a quote currency: 'usd', 'eur', 'btc', ... */
 export type CurrencyCode = string;
 
+/** Every currency the API quotes in (lower case, as the providers take them). */
+export const CURRENCIES = ['usd', 'eur', 'gbp', 'jpy', 'chf', 'cad', 'aud', 'btc', 'eth'] as const;
+
 export interface ContractAddress {
   /** Canonical chain slug: 'ethereum', 'binance-smart-chain', 'solana', 'arbitrum-one', ... */
   chain: string;

@@ -33,6 +33,8 @@ const HINTS: Record<string, string | ((e: { retryAfter?: number; scope?: string 
   GRAPHQL_VALIDATION_FAILED: 'the document does not match the schema: check it with describe_type',
   GRAPHQL_PARSE_FAILED: 'the document is not valid GraphQL: fix its syntax',
   NOT_FOUND: 'no such asset or metric: find the id with search_assets',
+  NOT_AVAILABLE:
+    'no provider offers that interval, currency or range: ask again within what the message says is available',
   UPSTREAM_RATE_LIMITED: ({ retryAfter }) =>
     `the provider asked us to wait${retryAfter !== undefined ? ` ${retryAfter} s` : ''}: retry then, or ask another source (provider_status shows which are healthy)`,
   UPSTREAM_TIMEOUT: 'the provider did not answer in time: retry in a few seconds, or ask another source',

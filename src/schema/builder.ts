@@ -59,6 +59,7 @@ export function createBuilder(): Builder {
         },
       },
       nodesQueryOptions: {
+        nullable: { list: true, items: true },
         description:
           'Refetches several objects by id, in the order given. An id that names nothing leaves a null entry with NOT_FOUND; an id this API could not have issued fails the field with BAD_USER_INPUT.',
         args: {

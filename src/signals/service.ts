@@ -1,12 +1,13 @@
 import type DataLoader from 'dataloader';
 import type { Cached } from '../cache.js';
+import { isNotAvailable } from '../errors.js';
 import { alignUp, intervalMs } from '../market/intervals.js';
 import type { CandleKey } from '../market/keys.js';
 import type { Candle, Signal } from '../market/model.js';
 import { computeSignals, FULL_CANDLES } from './compute.js';
 
-// Signals for one asset: computed from its candles (always available), plus provider signals where a
-// keyed provider is enabled (batched across assets by the providerSignals loader). The candle window
+// Signals for one asset: computed from its candles (as far back as a provider has them), plus provider
+// signals where a keyed provider is enabled (batched across assets by the providerSignals loader). The candle window
 // comes through the caller's loaders (a request's, or the live feed's own), so a query asking for
 // candles and signals of the same asset and interval reuses one fetch where the windows match.
 
@@ -41,9 +42,17 @@ export function createSignalService(deps: SignalServiceDeps): SignalService {
       const to = alignUp(t, interval);
       const from = to - bars * intervalMs(interval);
       const wants = (kind: string) => !kinds || kinds.includes(kind);
+      const window = (start: number) =>
+        loaders.candles.load({ assetId, interval, from: start, to, currency: 'usd' });
       const [computed, provided] = await Promise.all([
-        loaders.candles
-          .load({ assetId, interval, from, to, currency: 'usd' })
+        window(from)
+          .catch((error: unknown) => {
+            // No provider reaches back that far (an asset without a Binance pair: CoinGecko's window
+            // only): read what they have; the kinds it holds too few candles for are left out.
+            const earliest = isNotAvailable(error) ? error.available.from?.getTime() : undefined;
+            if (earliest === undefined || earliest >= to) throw error;
+            return window(alignUp(earliest, interval));
+          })
           .then((c) => computeSignals({ assetId, candles: c.value, interval, now: new Date(t) }))
           .catch((error: Error) => [error]),
         // Token Metrics publishes daily signals only.

@@ -1,6 +1,6 @@
 import type { ProviderConfig } from '../config.js';
-import { type UpstreamCode, UpstreamError } from '../errors.js';
-import type { Http } from '../http/client.js';
+import { UpstreamError } from '../errors.js';
+import type { EnvelopeError, Http } from '../http/client.js';
 import type { OnChainMetric } from '../market/model.js';
 import { gasOracleBody, notOkBody } from './etherscan-schemas.js';
 
@@ -83,10 +83,7 @@ export function createEtherscanSource(deps: EtherscanDeps): EtherscanSource {
 }
 
 /** Classifies a status "0" body; undefined for anything else. `key` is scrubbed from the message. */
-export function readEtherscanEnvelopeError(
-  body: unknown,
-  key?: string,
-): { code: UpstreamCode; message: string; retryAfter?: number } | undefined {
+export function readEtherscanEnvelopeError(body: unknown, key?: string): EnvelopeError | undefined {
   const parsed = notOkBody.safeParse(body);
   if (!parsed.success) return undefined;
   const raw = typeof parsed.data.result === 'string' ? parsed.data.result : parsed.data.message;
@@ -95,7 +92,11 @@ export function readEtherscanEnvelopeError(
     return { code: 'UPSTREAM_RATE_LIMITED', message: `status 0: ${reason}`, retryAfter: 1 };
   }
   if (/invalid api key/i.test(reason)) {
-    return { code: 'UPSTREAM_UNAVAILABLE', message: `status 0: ${reason} (check MARKETGRAPH_ETHERSCAN_KEY)` };
+    return {
+      code: 'UPSTREAM_UNAVAILABLE',
+      message: `status 0: ${reason} (check MARKETGRAPH_ETHERSCAN_KEY)`,
+      retryable: false,
+    };
   }
   return { code: 'UPSTREAM_BAD_RESPONSE', message: `status 0: ${reason}` };
 }

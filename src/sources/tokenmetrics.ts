@@ -1,7 +1,7 @@
 import type { z } from 'zod';
 import type { ProviderConfig } from '../config.js';
-import { type UpstreamCode, UpstreamError } from '../errors.js';
-import type { Http } from '../http/client.js';
+import { UpstreamError } from '../errors.js';
+import type { EnvelopeError, Http } from '../http/client.js';
 import type { ContractAddress, Signal, SignalDirection } from '../market/model.js';
 import { chunk } from './chunk.js';
 import {
@@ -283,9 +283,7 @@ export function strengthOf(direction: SignalDirection, grade: number | null): nu
  * The message is Token Metrics' own text, passed whole: http.ts redacts it before it is logged, and
  * clients never see it.
  */
-export function readTokenMetricsEnvelopeError(
-  body: unknown,
-): { code: UpstreamCode; message: string } | undefined {
+export function readTokenMetricsEnvelopeError(body: unknown): EnvelopeError | undefined {
   const parsed = failureBody.safeParse(body);
   if (!parsed.success) return undefined;
   const text = parsed.data.message ?? 'no message';
@@ -296,6 +294,7 @@ export function readTokenMetricsEnvelopeError(
     return {
       code: 'UPSTREAM_UNAVAILABLE',
       message: `success:false: ${text} (check MARKETGRAPH_TOKENMETRICS_KEY)`,
+      retryable: false,
     };
   }
   return { code: 'UPSTREAM_BAD_RESPONSE', message: `success:false: ${text}` };

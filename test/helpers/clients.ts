@@ -1,5 +1,6 @@
 import { type Client, createClient } from 'graphql-ws';
 import WebSocket from 'ws';
+import { checkCodes } from './error-codes.js';
 
 // Real subscription clients for tests: graphql-ws over a socket, and SSE over fetch.
 
@@ -26,6 +27,7 @@ export function subscribeWs(client: Client, query: string, variables?: Record<st
     { query, variables },
     {
       next: (value) => {
+        checkCodes(value, 'graphql-ws next');
         events.push({
           data: (value.data as Record<string, unknown>) ?? null,
           errors: value.errors as unknown[] | undefined,
@@ -33,6 +35,8 @@ export function subscribeWs(client: Client, query: string, variables?: Record<st
         });
       },
       error: (error) => {
+        // An `error` message is a list of GraphQL errors; a close event is not checked here.
+        if (Array.isArray(error)) checkCodes({ errors: error }, 'graphql-ws error');
         failure = error;
       },
       complete: () => undefined,
@@ -71,6 +75,7 @@ export function subscribeSse(url: string, query: string, variables?: Record<stri
           .join('\n');
         if (data) {
           const parsed = JSON.parse(data);
+          checkCodes(parsed, 'SSE event');
           events.push({ data: parsed.data ?? null, errors: parsed.errors, at: Date.now() });
         }
         end = buffer.indexOf('\n\n');

@@ -7,8 +7,11 @@ import { sandboxEndpoints } from '../../src/sandbox/dialects.js';
 import { type Sandbox, type SandboxOptions, startSandbox } from '../../src/sandbox/server.js';
 import { createGateway, type Gateway } from '../../src/server.js';
 import type { Tracing } from '../../src/telemetry/tracing.js';
+import { checkCodes, checkResponseCodes } from './error-codes.js';
 
 // Starts the sandbox and a gateway over it in-process, the way `npm start` does, with knobs for tests.
+// Every answer read through it (query(), and gateway.yoga.fetch for JSON answers) has its GraphQL
+// errors checked for a code README lists (helpers/error-codes.ts).
 
 export interface TestGateway {
   sandbox: Sandbox;
@@ -39,17 +42,18 @@ export async function startTestGateway(
   const env = { MARKETGRAPH_PORT: '0', MARKETGRAPH_LOG_LEVEL: 'silent', ...options.env };
   const endpoints = sandboxEndpoints(sandbox);
   const config = loadConfig({ env, endpoints });
-  const gateway = createGateway(config, {
+  const created = createGateway(config, {
     logger: options.logger ?? pino({ level: 'silent' }),
     now: options.now,
     tracing: options.tracing,
   });
+  const gateway = withCheckedFetch(created);
   return {
     sandbox,
     gateway,
     config,
     async query(query, variables) {
-      const response = await gateway.yoga.fetch('http://gateway.test/graphql', {
+      const response = await created.yoga.fetch('http://gateway.test/graphql', {
         method: 'POST',
         headers: {
           'content-type': 'application/json',
@@ -57,7 +61,9 @@ export async function startTestGateway(
         },
         body: JSON.stringify({ query: typeof query === 'string' ? query : print(query), variables }),
       });
-      return { status: response.status, body: await response.json() };
+      const body = await response.json();
+      checkCodes(body, 'query()');
+      return { status: response.status, body };
     },
     async close() {
       await gateway.close();
@@ -74,4 +80,18 @@ export function onlyUpstreams(...keep: UpstreamName[]): Record<string, string> {
       'false',
     ]),
   );
+}
+
+/** The gateway, its yoga.fetch checking each JSON answer's error codes (Yoga's adapter cannot be patched). */
+function withCheckedFetch(gateway: Gateway): Gateway {
+  const { yoga } = gateway;
+  const fetch = async (...args: Parameters<typeof yoga.fetch>) => {
+    const response = await yoga.fetch(...args);
+    await checkResponseCodes(response, 'yoga.fetch');
+    return response;
+  };
+  const checked = new Proxy(yoga, {
+    get: (target, prop) => (prop === 'fetch' ? fetch : Reflect.get(target, prop)),
+  });
+  return { ...gateway, yoga: checked };
 }

@@ -1,4 +1,5 @@
 import type { Gateway } from '../../src/server.js';
+import { checkCodes } from './error-codes.js';
 
 // Streamed answers read through yoga.fetch (no socket): SSE subscriptions and incremental delivery
 // (@defer/@stream) over multipart/mixed. Each reader stops at what it was asked for, then aborts.
@@ -38,7 +39,11 @@ export async function firstSseEvents(
         buffer = buffer.slice(end + 2);
         if (/^event: complete/m.test(block)) return events;
         const data = /^data: (.*)$/m.exec(block)?.[1];
-        if (/^event: next/m.test(block) && data) events.push(JSON.parse(data) as ExecutionPayload);
+        if (/^event: next/m.test(block) && data) {
+          const payload = JSON.parse(data) as ExecutionPayload;
+          checkCodes(payload, 'SSE event');
+          events.push(payload);
+        }
         if (events.length >= count) return events;
         end = buffer.indexOf('\n\n');
       }
@@ -63,12 +68,14 @@ export async function multipartPayloads(
   const contentType = response.headers.get('content-type') ?? '';
   const boundary = /boundary="?([^";]+)"?/.exec(contentType)?.[1];
   const text = await response.text();
-  if (!boundary) return { contentType, parts: [JSON.parse(text) as ExecutionPayload] };
-  const parts = text
-    .split(`--${boundary}`)
-    .map((part) => part.slice(part.indexOf('\r\n\r\n') + 4).trim())
-    .filter((body) => body.startsWith('{'))
-    .map((body) => JSON.parse(body) as ExecutionPayload);
+  const parts = boundary
+    ? text
+        .split(`--${boundary}`)
+        .map((part) => part.slice(part.indexOf('\r\n\r\n') + 4).trim())
+        .filter((body) => body.startsWith('{'))
+        .map((body) => JSON.parse(body) as ExecutionPayload)
+    : [JSON.parse(text) as ExecutionPayload];
+  checkCodes(parts, 'multipart part');
   return { contentType, parts };
 }
 

@@ -1,18 +1,20 @@
 import { describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config.js';
-import { UpstreamError } from '../../src/errors.js';
+import { NotAvailableError, UpstreamError } from '../../src/errors.js';
 import type { CandleKey } from '../../src/loaders/index.js';
 import { aggregate, createCandleService, windowRows } from '../../src/market/candles.js';
-import { alignDown, alignUp, intervalMs } from '../../src/market/intervals.js';
-import type { Candle } from '../../src/market/model.js';
+import { alignDown, alignUp, intervalMs, intervalName } from '../../src/market/intervals.js';
+import { type Candle, CURRENCIES } from '../../src/market/model.js';
 import type { AssetRegistry } from '../../src/market/registry.js';
+import { CANDLE_INTERVALS } from '../../src/schema/types/enums.js';
 import type { Sources } from '../../src/sources/index.js';
 import { DAY, HOUR, MINUTE, T } from '../helpers/clock.js';
 
 // Candle windows: UTC alignment of every interval (src/intervals.ts), and the candle service
 // (src/candles.ts) on an injected "now" over fake sources that record their calls: Binance windows
 // split into 1000-row slices and merged back, CoinGecko as the fallback with the granularity that
-// matches the window's age, 4 h candles merged into days.
+// matches the window's age, 30 min candles merged into hours and 4 h candles into days, and the
+// windows no provider offers refused as NOT_AVAILABLE before any call.
 
 describe('interval alignment', () => {
   it('aligns down to the open of the candle that contains t, and up to the next boundary', () => {
@@ -161,9 +163,76 @@ describe('the candle service', () => {
     const rows = await candles.fetch(key({ interval: '4h', from: T - 5 * DAY, to: T }));
     expect(rows.every((c) => c.source === 'coingecko')).toBe(true);
     expect(ohlc).toHaveLength(1);
-    await expect(candles.fetch(key({ interval: '1h', from: T - DAY, to: T }))).rejects.toThrow(
+    await expect(candles.fetch(key({ interval: '15m', from: T - DAY, to: T }))).rejects.toThrow(
       'binance down',
     );
+  });
+
+  it('builds hours from CoinGecko 30 min candles, so H1 in EUR is served for the last two days', async () => {
+    const { candles, ohlc, klines } = service();
+    const rows = await candles.fetch(key({ interval: '1h', from: T - 1.5 * DAY, to: T, currency: 'eur' }));
+    expect(ohlc).toEqual([{ id: 'bitcoin', currency: 'eur', days: 2 }]);
+    expect(klines).toEqual([]);
+    expect(rows.length).toBeGreaterThan(24);
+    expect(rows.every((c) => c.openTime.getTime() === alignDown(c.openTime.getTime(), '1h'))).toBe(true);
+    // Two 30 min candles of volume 10 make each full hour.
+    expect(rows[0]!.volume).toBe(20);
+    expect(rows[0]!.closeTime.getTime() - rows[0]!.openTime.getTime()).toBe(HOUR);
+  });
+});
+
+describe('windows no provider offers: NOT_AVAILABLE, saying what is, with no call made', () => {
+  async function refusal(k: CandleKey) {
+    const fake = service();
+    const error = await fake.candles.fetch(k).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(error).toBeInstanceOf(NotAvailableError);
+    expect(fake.ohlc).toEqual([]);
+    expect(fake.klines).toEqual([]);
+    return error as NotAvailableError;
+  }
+  const gecko = ['M30', 'H1', 'H4', 'D1'];
+  const every = CURRENCIES.map((c) => c.toUpperCase());
+
+  it('H1 in EUR older than CoinGecko reaches: available back to two days ago', async () => {
+    const error = await refusal(key({ interval: '1h', from: T - 3 * DAY, to: T, currency: 'eur' }));
+    expect(error.extensions).toEqual({
+      code: 'NOT_AVAILABLE',
+      available: {
+        intervals: gecko,
+        currencies: every,
+        from: new Date(alignUp(T - 2 * DAY, '1h')).toISOString(),
+      },
+    });
+    expect(error.message).toContain('H1 candles of "bitcoin" in EUR go back to');
+  });
+
+  it('W1 in EUR: no provider has it; Binance has it in USD for an asset with a pair', async () => {
+    const error = await refusal(key({ interval: '1w', from: T - 70 * DAY, to: T, currency: 'eur' }));
+    expect(error.extensions).toEqual({
+      code: 'NOT_AVAILABLE',
+      available: { intervals: gecko, currencies: ['USD'] },
+    });
+  });
+
+  it('102 D1 candles of an asset without a Binance pair: CoinGecko has the last 30 days', async () => {
+    const error = await refusal(key({ interval: '1d', from: T - 102 * DAY, to: T, assetId: 'no-pair' }));
+    expect(error.available).toEqual({
+      intervals: gecko,
+      currencies: every,
+      from: new Date(alignUp(T - 30 * DAY, '1d')),
+    });
+  });
+
+  it('M15 of an asset without a Binance pair: not in any currency', async () => {
+    const error = await refusal(key({ interval: '15m', from: T - DAY, to: T, assetId: 'no-pair' }));
+    expect(error.available).toEqual({ intervals: gecko, currencies: [] });
+  });
+
+  it('names intervals as the schema does', () => {
+    for (const [name, { value }] of Object.entries(CANDLE_INTERVALS)) expect(intervalName(value)).toBe(name);
   });
 });
 

@@ -64,8 +64,10 @@ export function addAssetSearch(builder: Builder, { Asset }: AssetRefs) {
   builder.queryField('assetCategories', (t) =>
     t.field({
       type: [Category],
+      // Upstream-backed: its failure is this field's null and coded error, never its siblings'.
+      nullable: true,
       description:
-        "Every category Query.searchAssets can filter by (CoinGecko's list, cached for the metadata TTL).",
+        "Every category Query.searchAssets can filter by (CoinGecko's list, cached for the metadata TTL). Null with a coded error when the list could not be loaded.",
       resolve: async (_root, _args, ctx) => {
         try {
           return await ctx.services.registry.categories();
@@ -107,6 +109,7 @@ export function addAssetSearch(builder: Builder, { Asset }: AssetRefs) {
   builder.queryField('searchAssets', (t) =>
     t.field({
       type: [Asset],
+      nullable: { list: true, items: false },
       description:
         'Assets whose symbol or name starts with `query` (any case; an exact ticker first), or without it the 250 largest by market cap, kept when their USD market figures fall in `filter`, in `orderBy` order. Fails with a coded error when the market figures a filter or order needs could not be loaded.',
       args: {

@@ -185,7 +185,9 @@ export function addAsset(builder: Builder, _enums: Enums) {
   builder.queryField('assets', (t) =>
     t.connection({
       type: Asset,
-      description: `Assets ranked by the chosen order, ${MARKETS_PAGE_SIZE} at most per page.`,
+      // Upstream-backed: its failure is this field's null and coded error, never its siblings'.
+      nullable: true,
+      description: `Assets ranked by the chosen order, ${MARKETS_PAGE_SIZE} at most per page. Null with a coded error when the ranking could not be loaded; the other root fields still answer.`,
       args: {
         ids: t.arg.idList({
           required: false,

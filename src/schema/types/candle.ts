@@ -70,7 +70,7 @@ export function addCandle(builder: Builder, enums: Enums, refs: AssetRefs) {
       {
         type: CandleRef,
         nullable: true,
-        description: `Candles in [from, to), oldest first; up to ${MAX_PAGE} per page, ${MAX_WINDOW_CANDLES} per window. Pages forward only (first/after; last/before are BAD_USER_INPUT). Null with a coded error when no provider could serve the window.`,
+        description: `Candles in [from, to), oldest first; up to ${MAX_PAGE} per page, ${MAX_WINDOW_CANDLES} per window. Pages forward only (first/after; last/before are BAD_USER_INPUT). Null with a coded error when no provider could serve the window: NOT_AVAILABLE (saying what is available) when none offers this interval, currency or age, an UPSTREAM_* code when the providers failed.`,
         args: {
           interval: t.arg({
             type: enums.CandleInterval,

@@ -1,9 +1,10 @@
+import { CURRENCIES } from '../../market/model.js';
 import { PROVIDERS } from '../../market/providers.js';
 import type { Builder } from '../builder.js';
 
 // Enums shared by several types. GraphQL names are ours; values are the internal codes.
 
-export const CURRENCIES = ['usd', 'eur', 'gbp', 'jpy', 'chf', 'cad', 'aud', 'btc', 'eth'] as const;
+export { CURRENCIES };
 export type CurrencyValue = (typeof CURRENCIES)[number];
 
 export const CANDLE_INTERVALS = {

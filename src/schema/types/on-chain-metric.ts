@@ -158,7 +158,7 @@ export function addOnChainMetric(builder: Builder, enums: Enums, refs: AssetRefs
   builder.queryField('onChainMetrics', (t) =>
     t.field({
       type: [Metric],
-      nullable: { list: false, items: true },
+      nullable: { list: true, items: true },
       description:
         'Metrics of one chain. A failing provider leaves null entries with a coded error for its metrics; the others still resolve.',
       args: {

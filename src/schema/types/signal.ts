@@ -185,9 +185,9 @@ export function addSignal(builder: Builder, enums: Enums, refs: AssetRefs) {
   builder.queryField('signals', (t) =>
     t.field({
       type: [SignalRef],
-      nullable: { list: false, items: true },
+      nullable: { list: true, items: true },
       description:
-        'Current signals of several assets, asset by asset. A kind without enough candles is left out; a failing source leaves a null entry with a coded error.',
+        'Current signals of several assets, asset by asset. A kind without enough candles is left out; a failing source leaves a null entry with a coded error, an unknown asset id a null entry with NOT_FOUND.',
       args: {
         assetIds: t.arg.idList({
           required: true,
@@ -209,9 +209,22 @@ export function addSignal(builder: Builder, enums: Enums, refs: AssetRefs) {
       },
       resolve: async (_root, a, ctx) => {
         const ids = distinctAssetIds(a.assetIds, MAX_ASSETS);
+        // An id no catalogue lists is NOT_FOUND, not a failed candle call; with the catalogue itself
+        // failing nothing is ruled unknown (an outage is never NOT_FOUND) and every id is tried.
+        const known = await ctx.services.registry.list().then(
+          (assets) => new Set(assets.map((asset) => asset.id)),
+          () => undefined,
+        );
         const lists = await Promise.all(
           ids.map((id) =>
-            ctx.services.signals.forAsset(ctx.loaders, id, a.interval ?? '1d', a.kinds ?? defaultKinds(ctx)),
+            known && !known.has(id)
+              ? [notFound('asset', id)]
+              : ctx.services.signals.forAsset(
+                  ctx.loaders,
+                  id,
+                  a.interval ?? '1d',
+                  a.kinds ?? defaultKinds(ctx),
+                ),
           ),
         );
         return asListItems(lists.flat());
