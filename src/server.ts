@@ -209,7 +209,10 @@ export function createGateway(config: Config, deps: GatewayDeps = {}): Gateway {
     const results = await loadersOutsideRequests().price.loadMany(
       assetIds.map((assetId) => ({ currency: 'usd', assetId })),
     );
-    return results.flatMap((r) => (r instanceof Error ? [] : [priceTick(r.value)]));
+    // A price the cache served past its TTL says so on the event too, as it does in a query.
+    return results.flatMap((r) =>
+      r instanceof Error ? [] : [priceTick({ ...r.value, stale: r.value.stale || r.stale })],
+    );
   };
   const signals = createSignalService({ providerSignals: config.providers.tokenmetrics.enabled });
   // Upstream streams, pollers and the feeds behind Subscription (in-process, or across processes

@@ -89,6 +89,13 @@ export interface Signal {
   source: ProviderName;
   interval: string;
   rationale: string;
+  /**
+   * When the data the signal was computed from was true: the close of the last candle used (no later
+   * than when the candles were fetched), or the provider's own time for a published signal.
+   */
+  asOf: Date;
+  /** True when the data it was computed from was served from cache past its TTL. */
+  stale: boolean;
 }
 
 export interface MetricPoint {
@@ -103,5 +110,7 @@ export interface OnChainMetric {
   unit: string;
   asOf: Date;
   source: ProviderName;
+  /** True when served from cache after the provider failed or the entry outlived its TTL. */
+  stale: boolean;
   history: MetricPoint[] | null;
 }
