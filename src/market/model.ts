@@ -90,8 +90,8 @@ export interface Signal {
   interval: string;
   rationale: string;
   /**
-   * When the data the signal was computed from was true: the close of the last candle used (no later
-   * than when the candles were fetched), or the provider's own time for a published signal.
+   * When the data the signal was computed from was current: when its candles were fetched (computed
+   * signals; generatedAt is the close of the last one used), or the provider's own time.
    */
   asOf: Date;
   /** True when the data it was computed from was served from cache past its TTL. */

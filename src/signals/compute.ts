@@ -15,8 +15,8 @@ import { volatilityRegimeRule } from './rules/volatility-regime.js';
 // - A kind appears only when at least MIN_CANDLES[kind] closed candles exist; never padded or guessed.
 // - id = `${assetId}:${kind}:${interval}:${openTime of the last candle used, ISO}`; generatedAt = that
 //   candle's closeTime; source 'computed'; strength ∈ [0, 1]; rationale one line.
-// - asOf = that candle's closeTime, or `fetchedAt` when the candles were fetched before it closed (the
-//   last candle was then read while still open); stale as given (the cache's flag on the candles).
+// - asOf = when the candles were fetched (`fetchedAt`, default `now`): the signal is the verdict their
+//   data gave as of then; stale as given (the cache's flag on the candles).
 // - Signals come in the fixed order of RULES.
 
 export type { SignalKind } from './rules/rule.js';
@@ -70,7 +70,7 @@ export function computeSignals(input: ComputeSignalsInput): Signal[] {
   const last = candles.at(-1);
   if (!last) return [];
   const closes = candles.map((c) => c.close);
-  const asOf = new Date(Math.min(last.closeTime.getTime(), (input.fetchedAt ?? input.now).getTime()));
+  const asOf = new Date((input.fetchedAt ?? input.now).getTime());
   const stale = input.stale ?? false;
   const signals: Signal[] = [];
   for (const rule of RULES) {

@@ -56,7 +56,7 @@ export function addCandle(builder: Builder, enums: Enums, refs: AssetRefs) {
       asOf: t.expose('asOf', {
         type: 'DateTime',
         description:
-          'When these figures were true at the provider: closeTime for a candle that had closed when fetched, else when it was fetched.',
+          'When the window this candle came in was fetched from the provider (an open candle changes after it).',
       }),
       stale: t.exposeBoolean('stale', {
         description: 'True when served past its freshness window, e.g. because the provider is failing.',
@@ -181,9 +181,9 @@ export function addCandle(builder: Builder, enums: Enums, refs: AssetRefs) {
   return { Candle: CandleRef };
 }
 
-/** A candle as served: its figures are final at closeTime, and only as of the fetch before that. */
+/** A candle as served: as of its window's fetch, like every value read through the cache. */
 function servedAs(candle: Candle, fetchedAt: number, stale: boolean): ServedCandle {
-  return { ...candle, asOf: new Date(Math.min(candle.closeTime.getTime(), fetchedAt)), stale };
+  return { ...candle, asOf: new Date(fetchedAt), stale };
 }
 
 function cursorOf(candle: Candle): string {

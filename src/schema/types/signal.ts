@@ -150,7 +150,7 @@ export function addSignal(builder: Builder, enums: Enums, refs: AssetRefs) {
       asOf: t.expose('asOf', {
         type: 'DateTime',
         description:
-          "When the data it was computed from was true: the close of the last candle used (no later than when the candles were fetched), or Token Metrics' own date.",
+          "When the data it was computed from was current: when its candles were fetched (COMPUTED; `generatedAt` is the close of the last candle used), or Token Metrics' own date.",
       }),
       stale: t.exposeBoolean('stale', {
         description:
