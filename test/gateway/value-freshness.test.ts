@@ -299,3 +299,40 @@ describe('candles and signals', () => {
     expectExtensionsAgree(recovered);
   });
 });
+
+describe('extensions.freshness after AUTO fails over', () => {
+  const clock = shiftedClock();
+  let t: TestGateway;
+  beforeAll(async () => {
+    t = await startTestGateway({
+      sandboxInstance: sandbox,
+      env: { ...onlyUpstreams('coingecko', 'binance'), ...ENV },
+      now: clock.now,
+    });
+  });
+  afterAll(async () => {
+    await t.close();
+  });
+
+  it("is not stale when the stale quote it read was set aside for another provider's fresh one", async () => {
+    const byProvider = `{ asset(id: "ethereum") {
+      coingecko: price(source: COINGECKO) { value asOf source stale }
+    } }`;
+    const auto = '{ asset(id: "ethereum") { price { value asOf source stale } } }';
+    await ask(t, byProvider);
+    // Binance's quotes need the asset catalogue's pairs (loaded once, for the metadata TTL).
+    await ask(t, '{ asset(id: "ethereum") { price(source: BINANCE) { value } } }');
+    clock.advance(PAST_TWO_TTLS);
+    const answers = await failing(sandbox, ['coingecko'], async () => ({
+      auto: await ask<{ asset: { price: Freshness } }>(t, auto),
+      named: await ask<{ asset: { coingecko: Freshness } }>(t, byProvider),
+    }));
+    // AUTO read CoinGecko's quote served stale on error, and answered with Binance's fresh one instead.
+    expect(answers.auto.data.asset.price).toMatchObject({ source: 'BINANCE', stale: false });
+    expectExtensionsAgree(answers.auto);
+    expect(answers.auto.extensions.freshness.stale).toBe(false);
+    // Asked for CoinGecko's quote by name, the stale value is the answer, and the extensions say so.
+    expect(answers.named.data.asset.coingecko).toMatchObject({ source: 'COINGECKO', stale: true });
+    expectExtensionsAgree(answers.named);
+  });
+});
