@@ -225,7 +225,10 @@ export function createGateway(config: Config, deps: GatewayDeps = {}): Gateway {
       (r): r is Error => r instanceof Error && (r as GraphQLError).extensions?.code !== 'NOT_FOUND',
     );
     if (failed) logger.warn({ err: describe(failed) }, 'live price lookup failed');
-    return results.flatMap((r) => (r instanceof Error ? [] : [priceTick(r.value)]));
+    // A price the cache served past its TTL says so on the event too, as it does in a query.
+    return results.flatMap((r) =>
+      r instanceof Error ? [] : [priceTick({ ...r.value, stale: r.value.stale || r.stale })],
+    );
   };
   const signals = createSignalService({ providerSignals: config.providers.tokenmetrics.enabled });
   // Upstream streams, pollers and the feeds behind Subscription (in-process, or across processes

@@ -2,7 +2,9 @@
 // only the newest undelivered event per key is kept, so a consumer that stops reading for a while gets
 // the latest value of each key next, never a backlog; memory is bounded by the number of keys.
 // `throttleMs` spaces deliveries per key; `same` drops an event equal to the last one delivered for its
-// key (per-subscriber diff, e.g. when the first live event repeats the initial snapshot).
+// key (per-subscriber diff, e.g. when the first live event repeats the initial snapshot), and `timeOf`
+// drops an event older than the newest one already taken for its key (a live tick older than the
+// snapshot the subscriber was sent first, say), so a subscriber never sees a key go back in time.
 // Contract: listening starts when the stream is created (events that arrive while `initial` loads are
 // kept, and win over the snapshot); `return()` (a client leaving) stops listening at once and settles
 // a pending `next()`. One consumer, reading sequentially (as graphql-js and graphql-ws do).
@@ -19,6 +21,8 @@ export interface ConflateOptions<E, R> {
   map(event: E): R;
   throttleMs?: number;
   same?(a: E, b: E): boolean;
+  /** The time the event's data is from (epoch ms); events older than the key's newest are dropped. */
+  timeOf?(event: E): number;
   now?: () => number;
   onError?: (error: unknown) => void;
 }
@@ -99,6 +103,9 @@ class ConflatedStream<E, R> implements AsyncIterableIterator<R> {
   private offer(event: E) {
     if (this.done) return;
     const slot = this.slot(this.options.keyOf(event));
+    const { timeOf } = this.options;
+    const newest = slot.pending ?? slot.sent;
+    if (timeOf && newest !== undefined && timeOf(event) < timeOf(newest)) return;
     if (slot.pending === undefined) this.pendingCount += 1;
     slot.pending = event;
     if (this.waiting.length > 0) this.drain();

@@ -60,6 +60,7 @@ export function createMetricFeed(deps: {
         listen: (offer) => deps.channels.join(topic, produce, offer as (event: object) => void),
         initial: async () => first.ticks,
         keyOf: (m) => m.kind,
+        timeOf: (m) => m.asOf,
         map: toMetric,
         same: sameMetric,
         onError: deps.onError,

@@ -7,7 +7,8 @@ import { type PriceTick, tickPrice } from './ticks.js';
 // Each subscriber keeps only the latest tick per asset (conflation, see conflate.ts): a slow client gets
 // the newest value when it is ready, never a growing backlog, and `throttleMs` spaces a subscriber's
 // events per asset. Upstream streams are shared through the hub, one per asset however many subscribers
-// listen. The Price built from one tick in one currency is one object shared by every subscriber, so
+// listen. A tick older than the one the subscriber already has for its asset is not sent (conflate's
+// `timeOf`), nor is one equal to it. The Price built from one tick in one currency is one object shared by every subscriber, so
 // the subscription layer can execute and serialize it once (see src/transport/shared-results.ts).
 
 export interface PriceFeedDeps {
@@ -51,7 +52,13 @@ export function createPriceFeed(deps: PriceFeedDeps): PriceFeed {
   /** The same REST price fetched by many subscribers becomes one tick object (so one execution). */
   function intern(tick: PriceTick): PriceTick {
     const known = restTicks.get(tick.assetId);
-    if (known && known.value === tick.value && known.asOf === tick.asOf && known.source === tick.source) {
+    if (
+      known &&
+      known.value === tick.value &&
+      known.asOf === tick.asOf &&
+      known.source === tick.source &&
+      known.stale === tick.stale
+    ) {
       return known;
     }
     restTicks.set(tick.assetId, tick);
@@ -126,6 +133,7 @@ export function createPriceFeed(deps: PriceFeedDeps): PriceFeed {
           return [...known, ...fetched.map(intern)];
         },
         keyOf: assetOf,
+        timeOf: asOfOf,
         map(tick) {
           return toPrice(tick, currency, rate);
         },
@@ -140,6 +148,10 @@ export function createPriceFeed(deps: PriceFeedDeps): PriceFeed {
 
 function assetOf(tick: PriceTick): string {
   return tick.assetId;
+}
+
+function asOfOf(tick: PriceTick): number {
+  return tick.asOf;
 }
 
 function sameTick(a: PriceTick, b: PriceTick): boolean {

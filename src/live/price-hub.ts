@@ -10,7 +10,8 @@ import type { PriceTick } from './ticks.js';
 // connection reports closed, or it has been silent for `staleAfterMs`) fails over to polling until its
 // events resume. Polled values are diffed before they are emitted: an unchanged value, or one older
 // than what was already published, is not sent again. Ticks are plain JSON-safe objects, so they
-// cross processes unchanged.
+// cross processes unchanged. A tick older than the last one published for the asset is never published
+// (stream frames, polls and, through the bus, other processes' ticks alike).
 
 export type { PriceTick } from './ticks.js';
 
@@ -155,11 +156,14 @@ export function createPriceHub(deps: PriceHubDeps): PriceHub {
         change24h: t.change24h,
         asOf: t.asOf.getTime(),
         source: 'binance',
+        stale: false,
       });
     });
   }
 
+  /** A tick older than the last one published (a frame the stream sends late, after a poll) is dropped. */
   function publish(upstream: Upstream, tick: PriceTick) {
+    if (upstream.last && tick.asOf < upstream.last.asOf) return;
     upstream.last = tick;
     upstream.emit(tick);
   }
@@ -191,7 +195,7 @@ export function createPriceHub(deps: PriceHubDeps): PriceHub {
         const u = upstreams.get(tick.assetId);
         if (!u?.polled) continue; // its stream came back meanwhile
         const last = u.last;
-        if (last && (tick.value === last.value || tick.asOf < last.asOf)) continue;
+        if (last && tick.value === last.value) continue;
         publish(u, tick);
       }
     } catch (error) {
@@ -212,6 +216,9 @@ export function createPriceHub(deps: PriceHubDeps): PriceHub {
    * to the old generation and RSS grew with them (docs/benchmarks-live.md).
    */
   function deliver(entry: Local, tick: PriceTick) {
+    // Ticks reach here through the bus, from whichever process produces the asset; across a lease
+    // handover an older one can arrive after a newer one, and is not delivered.
+    if (entry.latest && tick.asOf < entry.latest.asOf) return;
     entry.latest = tick;
     if (entry.fanOut) {
       entry.fanOut.again = true;

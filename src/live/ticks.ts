@@ -12,6 +12,8 @@ export interface PriceTick {
   /** Epoch ms of the provider's event. */
   asOf: number;
   source: ProviderName;
+  /** True for a cached price served past its TTL (polled or first events; never a stream event). */
+  stale: boolean;
 }
 
 export interface MetricTick {
@@ -21,6 +23,7 @@ export interface MetricTick {
   unit: string;
   asOf: number;
   source: ProviderName;
+  stale: boolean;
 }
 
 export interface SignalTick {
@@ -33,6 +36,8 @@ export interface SignalTick {
   source: ProviderName;
   interval: string;
   rationale: string;
+  asOf: number;
+  stale: boolean;
 }
 
 export function priceTick(p: Price): PriceTick {
@@ -42,6 +47,7 @@ export function priceTick(p: Price): PriceTick {
     change24h: p.change24h,
     asOf: p.asOf.getTime(),
     source: p.source,
+    stale: p.stale,
   };
 }
 
@@ -54,7 +60,7 @@ export function tickPrice(t: PriceTick, currency: string, perUsd = 1): Price {
     change24h: t.change24h,
     asOf: new Date(t.asOf),
     source: t.source,
-    stale: false,
+    stale: t.stale,
   };
 }
 
@@ -66,6 +72,7 @@ export function metricTick(m: OnChainMetric): MetricTick {
     unit: m.unit,
     asOf: m.asOf.getTime(),
     source: m.source,
+    stale: m.stale,
   };
 }
 
@@ -85,11 +92,13 @@ export function signalTick(s: Signal): SignalTick {
     source: s.source,
     interval: s.interval,
     rationale: s.rationale,
+    asOf: s.asOf.getTime(),
+    stale: s.stale,
   };
 }
 
 export function tickSignal(t: SignalTick): Signal {
-  return { ...t, generatedAt: new Date(t.generatedAt) };
+  return { ...t, generatedAt: new Date(t.generatedAt), asOf: new Date(t.asOf) };
 }
 
 /** `convert`, remembered per tick object: every subscriber of one event shares one model value. */

@@ -92,6 +92,13 @@ export interface Signal {
   source: ProviderName;
   interval: string;
   rationale: string;
+  /**
+   * When the data the signal was computed from was current: when its candles were fetched (computed
+   * signals; generatedAt is the close of the last one used), or the provider's own time.
+   */
+  asOf: Date;
+  /** True when the data it was computed from was served from cache past its TTL. */
+  stale: boolean;
 }
 
 export interface MetricPoint {
@@ -106,5 +113,7 @@ export interface OnChainMetric {
   unit: string;
   asOf: Date;
   source: ProviderName;
+  /** True when served from cache after the provider failed or the entry outlived its TTL. */
+  stale: boolean;
   history: MetricPoint[] | null;
 }

@@ -1,7 +1,7 @@
-import { type Cache, getOne } from '../cache.js';
+import { type Cache, type Cached, getOne } from '../cache.js';
 import type { Config, UpstreamName } from '../config.js';
 import { toClientError } from '../errors.js';
-import type { ChainTvl } from '../sources/defillama.js';
+import { type ChainTvl, chainTvlOf } from '../sources/defillama.js';
 import type { Sources } from '../sources/index.js';
 import type { OnChainMetric } from './model.js';
 
@@ -59,21 +59,12 @@ export function createOnChainService(deps: {
           const metric = await sources.defillama.chainTvlMetric();
           return metric ? [metric] : [];
         }
-        // Current TVL from the shared chain list, history from one call for this chain.
+        // The shared chain list only names the chain; value and asOf come from its history's latest
+        // point, one answer, so the value is never paired with another call's date.
         const row = (await llamaChains()).find((c) => c.chain === chain || c.name.toLowerCase() === chain);
         if (!row) return [];
-        const history = await sources.defillama.chainTvlHistory(row.name);
-        return [
-          {
-            chain: row.chain,
-            kind: 'TVL',
-            value: row.tvlUsd,
-            unit: 'USD',
-            asOf: history?.at(-1)?.at ?? new Date(),
-            source: 'defillama',
-            history: history ?? null,
-          },
-        ];
+        const metric = chainTvlOf(row.chain, await sources.defillama.chainTvlHistory(row.name));
+        return metric ? [metric] : [];
       },
     };
   }
@@ -163,7 +154,7 @@ export function createOnChainService(deps: {
         const error = toClientError(result);
         return group.kinds.filter((k) => !wanted || wanted.has(k)).map(() => error);
       }
-      return result.value.filter((m) => !wanted || wanted.has(m.kind));
+      return result.value.filter((m) => !wanted || wanted.has(m.kind)).map((m) => servedAs(m, result));
     });
   }
 
@@ -190,7 +181,13 @@ export function createOnChainService(deps: {
         },
         () => new Error(`no TVL for protocol ${slug}`),
       ).catch((error) => Promise.reject(toClientError(error)));
-      return result.value[0] ?? null;
+      const metric = result.value[0];
+      return metric ? servedAs(metric, result) : null;
     },
   };
+}
+
+/** A cached metric as served: stale when the cache served its group past the TTL. */
+function servedAs(metric: OnChainMetric, cached: Cached<unknown>): OnChainMetric {
+  return cached.stale ? { ...metric, stale: true } : metric;
 }

@@ -15,6 +15,8 @@ import { volatilityRegimeRule } from './rules/volatility-regime.js';
 // - A kind appears only when at least MIN_CANDLES[kind] closed candles exist; never padded or guessed.
 // - id = `${assetId}:${kind}:${interval}:${openTime of the last candle used, ISO}`; generatedAt = that
 //   candle's closeTime; source 'computed'; strength ∈ [0, 1]; rationale one line.
+// - asOf = when the candles were fetched (`fetchedAt`, default `now`): the signal is the verdict their
+//   data gave as of then; stale as given (the cache's flag on the candles).
 // - Signals come in the fixed order of RULES.
 
 export type { SignalKind } from './rules/rule.js';
@@ -26,6 +28,10 @@ export interface ComputeSignalsInput {
   /** Interval label, e.g. '1h', '1d'; goes into ids and rationales verbatim. */
   interval: string;
   now: Date;
+  /** When the candles were fetched (default `now`). */
+  fetchedAt?: Date;
+  /** The candles were served from cache past their TTL (default false). */
+  stale?: boolean;
 }
 
 const RULES: readonly SignalRule[] = [
@@ -64,6 +70,8 @@ export function computeSignals(input: ComputeSignalsInput): Signal[] {
   const last = candles.at(-1);
   if (!last) return [];
   const closes = candles.map((c) => c.close);
+  const asOf = new Date((input.fetchedAt ?? input.now).getTime());
+  const stale = input.stale ?? false;
   const signals: Signal[] = [];
   for (const rule of RULES) {
     if (candles.length < rule.minCandles) continue;
@@ -79,6 +87,8 @@ export function computeSignals(input: ComputeSignalsInput): Signal[] {
       source: 'computed',
       interval: input.interval,
       rationale: verdict.rationale,
+      asOf,
+      stale,
     });
   }
   return signals;

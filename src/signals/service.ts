@@ -53,13 +53,22 @@ export function createSignalService(deps: SignalServiceDeps): SignalService {
             if (earliest === undefined || earliest >= to) throw error;
             return window(alignUp(earliest, interval));
           })
-          .then((c) => computeSignals({ assetId, candles: c.value, interval, now: new Date(t) }))
+          .then((c) =>
+            computeSignals({
+              assetId,
+              candles: c.value,
+              interval,
+              now: new Date(t),
+              fetchedAt: new Date(c.fetchedAt),
+              stale: c.stale,
+            }),
+          )
           .catch((error: Error) => [error]),
         // Token Metrics publishes daily signals only.
         interval === '1d' && deps.providerSignals && (!kinds || kinds.some((k) => k.startsWith('TM_')))
           ? loaders.providerSignals
               .load(assetId)
-              .then((c) => c.value)
+              .then((c) => (c.stale ? c.value.map((s) => ({ ...s, stale: true })) : c.value))
               .catch((error: Error) => [error])
           : [],
       ]);

@@ -46,8 +46,6 @@ const NOT_FOUND_STATUSES = new Set([400, 404]);
 export interface DefiLlamaDeps {
   http: Http;
   config: ProviderConfig;
-  /** Clock for metric asOf where DefiLlama gives no time; Date.now by default. */
-  now?: () => number;
 }
 
 export interface ChainTvl {
@@ -140,8 +138,9 @@ export interface DefiLlamaSource {
   /** Daily circulating USD of all stablecoins, or of one (DefiLlama id); null for an unknown id. */
   stablecoinSupplyHistory(stablecoinId?: string): Promise<MetricPoint[] | null>;
   /**
-   * TVL of a chain (DefiLlama name or canonical slug) now, with its daily history: two calls in parallel,
-   * a third when the slug is not one we can map to DefiLlama's name. Chain 'all' without one.
+   * TVL of a chain (DefiLlama name or canonical slug) with its daily history, value and asOf from the
+   * history's latest point: two calls in parallel, a third when the slug is not one we can map to
+   * DefiLlama's name. Chain 'all' without one (one call).
    */
   chainTvlMetric(chain?: string): Promise<OnChainMetric | null>;
   /** kind PROTOCOL_TVL, chain 'all': the caller knows which protocol it asked for. */
@@ -155,7 +154,6 @@ export const DEFILLAMA_COINS_PER_CALL = 100;
 
 export function createDefiLlamaSource(deps: DefiLlamaDeps): DefiLlamaSource {
   const { http } = deps;
-  const now = deps.now ?? Date.now;
   const maxCoinsPerCall = DEFILLAMA_COINS_PER_CALL;
 
   async function chains(): Promise<ChainTvl[]> {
@@ -318,21 +316,10 @@ export function createDefiLlamaSource(deps: DefiLlamaDeps): DefiLlamaSource {
   }
 
   async function chainTvlMetric(chain?: string): Promise<OnChainMetric | null> {
-    const asOf = new Date(now());
-    if (chain === undefined) {
-      const [all, history] = await Promise.all([chains(), chainTvlHistory()]);
-      if (!history) return null;
-      return metric(
-        'all',
-        'TVL',
-        all.reduce((sum, c) => sum + c.tvlUsd, 0),
-        'USD',
-        asOf,
-        history,
-      );
-    }
+    if (chain === undefined) return chainTvlOf('all', await chainTvlHistory());
     // Both calls go out at once on a guessed DefiLlama name; a slug we cannot map ('hyperliquid-l1')
-    // is resolved through the chain list and costs one more call.
+    // is resolved through the chain list and costs one more call. The list only names the chain: its
+    // `tvl` carries no time, so value and asOf both come from the history's latest point.
     const guess = llamaChain(chain);
     const [all, guessed] = await Promise.all([chains(), chainTvlHistory(guess)]);
     const wanted = chain.toLowerCase();
@@ -340,8 +327,7 @@ export function createDefiLlamaSource(deps: DefiLlamaDeps): DefiLlamaSource {
     if (!row) return null;
     const history =
       row.name.toLowerCase() === guess.toLowerCase() ? guessed : await chainTvlHistory(row.name);
-    if (!history) return null;
-    return metric(row.chain, 'TVL', row.tvlUsd, 'USD', asOf, history);
+    return chainTvlOf(row.chain, history);
   }
 
   async function protocolTvlMetric(slug: string): Promise<OnChainMetric | null> {
@@ -449,7 +435,18 @@ function metric(
   asOf: Date,
   history: MetricPoint[],
 ): OnChainMetric {
-  return { chain, kind, value, unit, asOf, source: 'defillama', history };
+  return { chain, kind, value, unit, asOf, source: 'defillama', stale: false, history };
+}
+
+/**
+ * kind TVL from one historicalChainTvl answer: its latest daily point is the value and its time, so
+ * the two never come from different calls (v2/chains has a current value but no time); null when the
+ * answer is empty or the chain unknown.
+ */
+export function chainTvlOf(chain: string, history: MetricPoint[] | null): OnChainMetric | null {
+  const last = history?.at(-1);
+  if (!history || !last) return null;
+  return metric(chain, 'TVL', last.value, 'USD', last.at, history);
 }
 
 function fromSeconds(seconds: number): Date {

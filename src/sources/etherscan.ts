@@ -74,7 +74,16 @@ export function createEtherscanSource(deps: EtherscanDeps): EtherscanSource {
     for (const [field, kind] of FIELDS) {
       const value = body.result[field];
       if (value !== undefined)
-        metrics.push({ chain, kind, value, unit: 'gwei', asOf, source: 'etherscan', history: null });
+        metrics.push({
+          chain,
+          kind,
+          value,
+          unit: 'gwei',
+          asOf,
+          source: 'etherscan',
+          stale: false,
+          history: null,
+        });
     }
     return metrics;
   }

@@ -240,7 +240,7 @@ function metric(
   asOf: Date,
   history: MetricPoint[] | null = null,
 ): OnChainMetric {
-  return { chain: 'bitcoin', kind, value, unit, asOf, source: 'mempool', history };
+  return { chain: 'bitcoin', kind, value, unit, asOf, source: 'mempool', stale: false, history };
 }
 
 function fromSeconds(seconds: number): Date {

@@ -260,6 +260,8 @@ function signal(
     source: 'tokenmetrics',
     interval: '1d',
     rationale,
+    asOf: date,
+    stale: false,
   };
 }
 

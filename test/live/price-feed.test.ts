@@ -30,7 +30,7 @@ function fakeHub(known: string[]) {
     latest: (id: string) => latest.get(id),
   } as unknown as PriceHub;
   const tick = (assetId: string, value: number, asOf: number) => {
-    const t: PriceTick = { assetId, value, change24h: null, asOf, source: 'binance' };
+    const t: PriceTick = { assetId, value, change24h: null, asOf, source: 'binance', stale: false };
     latest.set(assetId, t);
     for (const l of listeners.get(assetId) ?? []) l(t);
     return t;
@@ -71,7 +71,14 @@ function collect(stream: AsyncIterableIterator<Price>) {
 
 describe('the price feed', () => {
   it('sends the REST price first for an asset with no tick yet, then each change, and drops repeats', async () => {
-    const rest: PriceTick = { assetId: 'bitcoin', value: 100, change24h: 1, asOf: 1, source: 'coingecko' };
+    const rest: PriceTick = {
+      assetId: 'bitcoin',
+      value: 100,
+      change24h: 1,
+      asOf: 1,
+      source: 'coingecko',
+      stale: false,
+    };
     const { feed, tick, calls } = setup({ rest: [rest] });
     const stream = await feed.subscribe({ assetIds: ['bitcoin'], currency: 'usd', throttleMs: 0 });
     const got = collect(stream);
@@ -83,6 +90,32 @@ describe('the price feed', () => {
     tick('bitcoin', 102, 3);
     await settle();
     expect(got.map((p) => p.value)).toEqual([100, 101, 102]);
+    await stream.return!();
+  });
+
+  it('sends a stale REST price as stale, and never a tick older than the one the subscriber has', async () => {
+    const rest: PriceTick = {
+      assetId: 'bitcoin',
+      value: 100,
+      change24h: null,
+      asOf: 50,
+      source: 'coingecko',
+      stale: true,
+    };
+    const { feed, tick } = setup({ rest: [rest] });
+    const stream = await feed.subscribe({ assetIds: ['bitcoin'], currency: 'eur', throttleMs: 0 });
+    const got = collect(stream);
+    await settle();
+    expect(got.map((p) => [p.value, p.asOf.getTime(), p.stale])).toEqual([[50, 50, true]]);
+    // A stream tick from before the snapshot the subscriber already has goes back in time: not sent.
+    tick('bitcoin', 99, 40);
+    await settle();
+    tick('bitcoin', 101, 60);
+    await settle();
+    expect(got.map((p) => [p.value, p.asOf.getTime(), p.stale])).toEqual([
+      [50, 50, true],
+      [50.5, 60, false],
+    ]);
     await stream.return!();
   });
 

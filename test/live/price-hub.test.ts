@@ -97,6 +97,7 @@ const tick = (assetId: string, value: number, asOf: number): PriceTick => ({
   asOf,
   change24h: null,
   source: 'coingecko',
+  stale: false,
 });
 
 describe('price hub', () => {
@@ -133,6 +134,37 @@ describe('price hub', () => {
     off();
   });
 
+  it('never publishes a stream frame older than the tick already published for the asset', async () => {
+    fakeTime();
+    const polledAt = Date.now();
+    const { hub, streams } = setup(async (ids) => ids.map((id) => tick(id, 50_000, polledAt)));
+    const got: PriceTick[] = [];
+    const off = hub.listen('bitcoin', (t) => got.push(t));
+    await flush();
+    streams.send('btcusdt@ticker', 49_000, polledAt - 1000);
+    await flush();
+    // The stream goes silent and the poll publishes a newer REST price.
+    await advance(400);
+    expect(got.map((t) => [t.source, t.value])).toEqual([
+      ['binance', 49_000],
+      ['coingecko', 50_000],
+    ]);
+    // A late frame from before that price (a reconnect replaying its buffer) is not published, and the
+    // asset's latest stays the newer one; a frame after it is.
+    streams.send('btcusdt@ticker', 48_000, polledAt - 500);
+    await flush();
+    expect(got.map((t) => t.value)).toEqual([49_000, 50_000]);
+    expect(hub.latest('bitcoin')).toMatchObject({ value: 50_000, asOf: polledAt });
+    streams.send('btcusdt@ticker', 50_500, polledAt + 1);
+    await flush();
+    expect(got.map((t) => [t.value, t.asOf])).toEqual([
+      [49_000, polledAt - 1000],
+      [50_000, polledAt],
+      [50_500, polledAt + 1],
+    ]);
+    off();
+  });
+
   it('fails over to polling when the stream goes silent, without repeating values, and back when it resumes', async () => {
     fakeTime();
     let value = 50_000;
@@ -165,13 +197,14 @@ describe('price hub', () => {
     value = 50_100;
     asOf += 1000;
     await advance(150);
+    const published = asOf;
     value = 1;
     asOf -= 5000;
     await advance(150);
     expect(got.map((t) => t.value)).toEqual([49_000, 50_000, 50_100]);
 
-    // The stream resumes: polling stops.
-    streams.send('btcusdt@ticker', 50_200);
+    // The stream resumes (with a frame newer than the last polled price): polling stops.
+    streams.send('btcusdt@ticker', 50_200, published + 1);
     await flush();
     expect(hub.stats().polled).toEqual([]);
     const pollsAfter = polls.length;

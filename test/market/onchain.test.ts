@@ -24,10 +24,25 @@ const metric = (kind: string, value: number): OnChainMetric => ({
   unit: 'x',
   asOf: new Date(0),
   source: 'mempool',
+  stale: false,
   history: null,
 });
 
-function setup() {
+/** Ethereum's TVL as two endpoints say it: the list's current value (no time) and the daily history. */
+const ETHEREUM_ROW = {
+  name: 'Ethereum',
+  chain: 'ethereum',
+  geckoId: 'ethereum',
+  symbol: 'ETH',
+  evmChainId: 1,
+  tvlUsd: 61e9,
+};
+const ETHEREUM_TVL = [
+  { at: new Date(Date.UTC(2026, 0, 1)), value: 58e9 },
+  { at: new Date(Date.UTC(2026, 0, 2)), value: 59e9 },
+];
+
+function setup(chainList: unknown[] = []) {
   const clock = manualClock();
   const config = loadConfig({ env: { MARKETGRAPH_TTL_ONCHAIN_MS: String(TTL) } });
   const cache = createCache({ config, now: clock.now });
@@ -68,7 +83,11 @@ function setup() {
     defillama: {
       async chains() {
         call('chains');
-        return [];
+        return chainList;
+      },
+      async chainTvlHistory(name: string) {
+        call(`history:${name}`);
+        return name === 'Ethereum' ? ETHEREUM_TVL : null;
       },
     },
   } as unknown as Sources;
@@ -105,6 +124,39 @@ describe('on-chain metrics', () => {
     down.delete('fees');
     expect(kindsOf(await onchain.forChain('bitcoin', ['FEE_FASTEST']))).toEqual(['FEE_FASTEST=10']);
     expect(calls.filter((c) => c === 'fees')).toHaveLength(2);
+  });
+
+  it('takes a chain TVL value and its asOf from one answer: the history, not the chain list', async () => {
+    const { onchain } = setup([ETHEREUM_ROW]);
+    const [tvl] = await onchain.forChain('ethereum', ['TVL']);
+    expect(tvl).toMatchObject({
+      chain: 'ethereum',
+      kind: 'TVL',
+      value: 59e9,
+      asOf: ETHEREUM_TVL[1]!.at,
+      source: 'defillama',
+      stale: false,
+    });
+    expect((tvl as OnChainMetric).history).toEqual(ETHEREUM_TVL);
+  });
+
+  it('marks metrics stale, with their own asOf, when the cache serves them past the TTL', async () => {
+    const { onchain, down, clock } = setup();
+    const [fresh] = await onchain.forChain('bitcoin', ['BLOCK_HEIGHT']);
+    expect(fresh).toMatchObject({ value: 900_000, stale: false });
+    // Between one and two TTLs: served at once, flagged, refreshed behind.
+    clock.advance(TTL);
+    down.add('height');
+    const [served] = await onchain.forChain('bitcoin', ['BLOCK_HEIGHT']);
+    expect(served).toMatchObject({ value: 900_000, asOf: (fresh as OnChainMetric).asOf, stale: true });
+    // Past two TTLs the refetch fails: the old value again, still flagged.
+    clock.advance(2 * TTL);
+    const [onError] = await onchain.forChain('bitcoin', ['BLOCK_HEIGHT']);
+    expect(onError).toMatchObject({ value: 900_000, stale: true });
+    down.delete('height');
+    clock.advance(3 * TTL);
+    const [again] = await onchain.forChain('bitcoin', ['BLOCK_HEIGHT']);
+    expect(again).toMatchObject({ value: 900_000, stale: false });
   });
 
   it('serves every bitcoin group when no kinds are named', async () => {

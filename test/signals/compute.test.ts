@@ -125,6 +125,33 @@ describe('computeSignals on monotonic and flat series', () => {
   });
 });
 
+describe('freshness of computed signals', () => {
+  const closes = Array.from({ length: 120 }, (_, i) => 100 + i);
+
+  it('are as of when their candles were fetched, stale as the candles were served', () => {
+    const now = new Date(T0 + 10_000 * DAY);
+    const fetchedAt = new Date(T0 + 9_000 * DAY);
+    const signals = computeSignals({
+      assetId: 'bitcoin',
+      candles: candlesOf(closes),
+      interval: '1d',
+      now,
+      fetchedAt,
+      stale: true,
+    });
+    expect(signals).toHaveLength(KINDS.length);
+    for (const s of signals) {
+      expect(s, s.kind).toMatchObject({
+        asOf: fetchedAt,
+        stale: true,
+        generatedAt: new Date(T0 + 120 * DAY - 1),
+      });
+    }
+    // Without them: as of `now`, not stale.
+    for (const s of run(closes, now)) expect(s, s.kind).toMatchObject({ asOf: now, stale: false });
+  });
+});
+
 describe('RSI signal', () => {
   // 14 changes of ±1 from 100. With g gains and l losses the first Wilder averages are g/14 and l/14.
   const pattern = (gains: number, losses: number): number[] =>

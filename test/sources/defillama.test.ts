@@ -36,7 +36,7 @@ describe('defillama source over the sandbox dialect', () => {
     ({ sandbox, base } = await startProviderSandbox('defillama', { quotas: false, now: () => T }));
     const config = providerConfig('defillama', base);
     http = createFetchHttp(config);
-    source = createDefiLlamaSource({ http, config, now: () => T });
+    source = createDefiLlamaSource({ http, config });
   });
 
   afterAll(async () => {
@@ -148,27 +148,28 @@ describe('defillama source over the sandbox dialect', () => {
     sandbox.resetCounts();
     const eth = await source.chainTvlMetric('ethereum');
     expect(sandbox.count('defillama')).toBe(2);
-    const chains = await source.chains();
+    const ethHistory = await source.chainTvlHistory('Ethereum');
+    // Value and asOf are one point of one answer: the history's latest (v2/chains' tvl has no time).
     expect(eth).toMatchObject({
       chain: 'ethereum',
       kind: 'TVL',
       unit: 'USD',
       source: 'defillama',
-      asOf: new Date(T),
+      stale: false,
+      asOf: new Date(TODAY),
+      value: ethHistory!.at(-1)!.value,
     });
-    expect(eth!.value).toBe(chains.find((c) => c.name === 'Ethereum')!.tvlUsd);
     expect(eth!.history!.length).toBe(731);
+    sandbox.resetCounts();
     const all = await source.chainTvlMetric();
-    expect(all!.chain).toBe('all');
-    expect(all!.value).toBeCloseTo(
-      chains.reduce((s, c) => s + c.tvlUsd, 0),
-      0,
-    );
+    expect(sandbox.count('defillama')).toBe(1);
+    const allHistory = await source.chainTvlHistory();
+    expect(all).toMatchObject({ chain: 'all', asOf: new Date(TODAY), value: allHistory!.at(-1)!.value });
     expect(await source.chainTvlMetric('Atlantis')).toBeNull();
     const bsc = await source.chainTvlMetric('bsc');
     expect(bsc).toMatchObject({
       chain: 'binance-smart-chain',
-      value: chains.find((c) => c.name === 'BSC')!.tvlUsd,
+      value: (await source.chainTvlHistory('BSC'))!.at(-1)!.value,
     });
     sandbox.resetCounts();
     const hyperliquid = await source.chainTvlMetric('hyperliquid-l1');
@@ -518,7 +519,7 @@ describe('defillama source through the real http layer', () => {
     ({ sandbox, base } = await startProviderSandbox('defillama', { quotas: false, now: () => T }));
     const config = buildConfig({ MARKETGRAPH_UPSTREAM_RETRIES: '0' }, { defillama: base });
     http = makeHttp(config).http;
-    source = createDefiLlamaSource({ http, config: config.providers.defillama, now: () => T });
+    source = createDefiLlamaSource({ http, config: config.providers.defillama });
   });
 
   afterAll(async () => {

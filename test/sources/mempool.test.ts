@@ -177,6 +177,7 @@ describe('mempool source over literal mempool.space bodies', () => {
       unit: 'blocks',
       asOf: new Date(T),
       source: 'mempool',
+      stale: false,
       history: null,
     });
   });

@@ -106,9 +106,12 @@ export function addAssetPrice(
           return medianPrice(ctx, asset.id, currency);
         }
         if (source === 'auto')
-          return withStale(await ctx.loaders.price.load({ currency, assetId: asset.id }));
+          return withStale(ctx, await ctx.loaders.price.load({ currency, assetId: asset.id }));
         assertEnabled(ctx, source);
-        return withStale(await ctx.loaders.quote.load({ provider: source, currency, assetId: asset.id }));
+        return withStale(
+          ctx,
+          await ctx.loaders.quote.load({ provider: source, currency, assetId: asset.id }),
+        );
       },
     }),
   );
@@ -132,7 +135,7 @@ export function addAssetPrice(
         // graphql-js turns an Error list item into a null entry plus an error with its path.
         return results.flatMap(
           ({ result }): Array<Price | Error> =>
-            result instanceof Error ? (isNotFound(result) ? [] : [result]) : [withStale(result)],
+            result instanceof Error ? (isNotFound(result) ? [] : [result]) : [withStale(ctx, result)],
         ) as Price[];
       },
     }),
@@ -162,7 +165,7 @@ async function loadQuotes(ctx: Context, assetId: string, currency: string) {
 
 async function medianPrice(ctx: Context, assetId: string, currency: string): Promise<Price> {
   const results = await loadQuotes(ctx, assetId, currency);
-  const quotes = results.flatMap(({ result }) => (result instanceof Error ? [] : [withStale(result)]));
+  const quotes = results.flatMap(({ result }) => (result instanceof Error ? [] : [withStale(ctx, result)]));
   if (quotes.length === 0) {
     throw (
       results.map((r) => r.result).find((r): r is Error => r instanceof Error && !isNotFound(r)) ??
@@ -185,7 +188,9 @@ async function medianPrice(ctx: Context, assetId: string, currency: string): Pro
   };
 }
 
-function withStale(cached: Cached<Price>): Price {
+/** The quote as served, recorded as part of the answer (a stale one AUTO set aside is not). */
+function withStale(ctx: Context, cached: Cached<Price>): Price {
+  ctx.reads?.served(cached);
   return { ...cached.value, stale: cached.value.stale || cached.stale };
 }
 

@@ -12,6 +12,8 @@ import type { Enums } from './enums.js';
 const MAX_WINDOW_CANDLES = 10_000;
 const MAX_PAGE = 1000;
 
+type ServedCandle = Candle & { asOf: Date; stale: boolean };
+
 interface Gap {
   from: Date;
   to: Date;
@@ -23,7 +25,7 @@ interface CandleWindow {
 }
 
 export function addCandle(builder: Builder, enums: Enums, refs: AssetRefs) {
-  const CandleRef = builder.objectRef<Candle>('Candle').implement({
+  const CandleRef = builder.objectRef<ServedCandle>('Candle').implement({
     description:
       'Open, high, low and close of one interval, in the currency asked for. The last candle of a window that reaches now is still open and changes until closeTime.',
     fields: (t) => ({
@@ -50,6 +52,14 @@ export function addCandle(builder: Builder, enums: Enums, refs: AssetRefs) {
         type: enums.Provider,
         description:
           'BINANCE (USD, from the USDT pair) or COINGECKO (any currency; its 1d candles are built from its 4 h ones).',
+      }),
+      asOf: t.expose('asOf', {
+        type: 'DateTime',
+        description:
+          'When the window this candle came in was fetched from the provider (an open candle changes after it).',
+      }),
+      stale: t.exposeBoolean('stale', {
+        description: 'True when served past its freshness window, e.g. because the provider is failing.',
       }),
     }),
   });
@@ -139,7 +149,10 @@ export function addCandle(builder: Builder, enums: Enums, refs: AssetRefs) {
             if (start < 0) start = window.candles.length;
           }
           const page = window.candles.slice(start, start + first);
-          const edges = page.map((node) => ({ cursor: cursorOf(node), node }));
+          const edges = page.map((candle) => ({
+            cursor: cursorOf(candle),
+            node: servedAs(candle, cached.fetchedAt, cached.stale),
+          }));
           return {
             edges,
             gaps: window.gaps,
@@ -166,6 +179,11 @@ export function addCandle(builder: Builder, enums: Enums, refs: AssetRefs) {
     ),
   );
   return { Candle: CandleRef };
+}
+
+/** A candle as served: as of its window's fetch, like every value read through the cache. */
+function servedAs(candle: Candle, fetchedAt: number, stale: boolean): ServedCandle {
+  return { ...candle, asOf: new Date(fetchedAt), stale };
 }
 
 function cursorOf(candle: Candle): string {

@@ -42,6 +42,9 @@ export const ON_CHAIN_METRIC_KINDS = {
 } as const;
 export type OnChainMetricKind = keyof typeof ON_CHAIN_METRIC_KINDS;
 
+/** A history point as served: with its series' provenance. */
+type ServedPoint = MetricPoint & Pick<OnChainMetric, 'asOf' | 'source' | 'stale'>;
+
 /** What the resolvers hand to the type: a metric, plus the protocol slug of a PROTOCOL_TVL (its id needs it). */
 type MetricShape = OnChainMetric & { protocol?: string };
 
@@ -79,11 +82,20 @@ function parseMetricKey(id: string): MetricKey {
 }
 
 export function addOnChainMetric(builder: Builder, enums: Enums, refs: AssetRefs) {
-  const Point = builder.objectRef<MetricPoint>('MetricPoint').implement({
-    description: "One past value of a metric, in the metric's unit.",
+  const Point = builder.objectRef<ServedPoint>('MetricPoint').implement({
+    description:
+      "One past value of a metric, in the metric's unit, with the provenance of the answer it came in.",
     fields: (t) => ({
       at: t.expose('at', { type: 'DateTime', description: 'When the value held.' }),
       value: t.exposeFloat('value', { description: "In the metric's `unit`." }),
+      asOf: t.expose('asOf', {
+        type: 'DateTime',
+        description: "When the series this point came in was current: its metric's `asOf`.",
+      }),
+      source: t.expose('source', { type: enums.Provider, description: 'Provider of the series.' }),
+      stale: t.exposeBoolean('stale', {
+        description: 'True when served past its freshness window, e.g. because the provider is failing.',
+      }),
     }),
   });
 
@@ -124,6 +136,9 @@ export function addOnChainMetric(builder: Builder, enums: Enums, refs: AssetRefs
         description: "When the value held: the provider's own time where it gives one, else when we asked.",
       }),
       source: t.expose('source', { type: enums.Provider, description: 'Provider of the value.' }),
+      stale: t.exposeBoolean('stale', {
+        description: 'True when served past its freshness window, e.g. because the provider is failing.',
+      }),
       history: t.field({
         type: [Point],
         nullable: true,
@@ -146,10 +161,13 @@ export function addOnChainMetric(builder: Builder, enums: Enums, refs: AssetRefs
         resolve: (m, { from, to }) => {
           if (from && to && from.getTime() > to.getTime())
             throw badUserInput('from must not be after to', 'from');
-          if (!m.history || (!from && !to)) return m.history;
+          if (!m.history) return null;
           const lo = from?.getTime() ?? -Infinity;
           const hi = to?.getTime() ?? Infinity;
-          return m.history.filter((p) => p.at.getTime() >= lo && p.at.getTime() <= hi);
+          const served = { asOf: m.asOf, source: m.source, stale: m.stale };
+          return m.history
+            .filter((p) => p.at.getTime() >= lo && p.at.getTime() <= hi)
+            .map((p) => ({ ...p, ...served }));
         },
       }),
     }),

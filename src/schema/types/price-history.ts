@@ -28,7 +28,7 @@ interface History {
 
 export function addPriceHistory(builder: Builder, enums: Enums, { Asset }: AssetRefs) {
   const PricePoint = builder
-    .objectRef<Point & { currency: CurrencyValue; stale: boolean }>('PricePoint')
+    .objectRef<Point & { currency: CurrencyValue; asOf: Date; stale: boolean }>('PricePoint')
     .implement({
       description: 'A past price of an asset (CoinGecko market_chart).',
       fields: (t) => ({
@@ -48,6 +48,11 @@ export function addPriceHistory(builder: Builder, enums: Enums, { Asset }: Asset
           description: 'COINGECKO.',
           resolve: () => 'coingecko' as const,
         }),
+        asOf: t.expose('asOf', {
+          type: 'DateTime',
+          description:
+            'When the points this one came with were fetched from the provider (`at` is when the price held).',
+        }),
         stale: t.exposeBoolean('stale', {
           description: 'True when served past its freshness window, e.g. because the provider is failing.',
         }),
@@ -60,7 +65,10 @@ export function addPriceHistory(builder: Builder, enums: Enums, { Asset }: Asset
         type: [PricePoint],
         description:
           'The prices in [from, to], oldest first; CoinGecko spaces them by the span: ~5 minutes up to a day, hourly up to 90 days, daily beyond.',
-        resolve: (h) => h.points.map((p) => ({ ...p, currency: h.currency, stale: h.stale })),
+        resolve: (h) => {
+          const served = { currency: h.currency, asOf: new Date(h.fetchedAt), stale: h.stale };
+          return h.points.map((p) => ({ ...p, ...served }));
+        },
       }),
       currency: t.field({
         type: enums.Currency,
@@ -180,7 +188,12 @@ export function addPriceHistory(builder: Builder, enums: Enums, { Asset }: Asset
         );
         const point = history.points.at(-1);
         if (!point) throw notFound('a price in the hour before that instant for', asset.id);
-        return { ...point, currency: history.currency, stale: history.stale };
+        return {
+          ...point,
+          currency: history.currency,
+          asOf: new Date(history.fetchedAt),
+          stale: history.stale,
+        };
       },
     }),
   );

@@ -147,6 +147,15 @@ export function addSignal(builder: Builder, enums: Enums, refs: AssetRefs) {
       }),
       interval: t.exposeString('interval', { description: 'Candle interval the signal reads, e.g. 1d.' }),
       rationale: t.exposeString('rationale', { description: 'One line naming the inputs and their values.' }),
+      asOf: t.expose('asOf', {
+        type: 'DateTime',
+        description:
+          "When the data it was computed from was current: when its candles were fetched (COMPUTED; `generatedAt` is the close of the last candle used), or Token Metrics' own date.",
+      }),
+      stale: t.exposeBoolean('stale', {
+        description:
+          'True when the data it was computed from was served past its freshness window, e.g. because the provider is failing.',
+      }),
     }),
   });
 
