@@ -80,6 +80,18 @@ export function notFound(what: string, value: string): GraphQLError {
   });
 }
 
+/** Several values that name nothing, all named at once (`ids` lists them for programs). */
+export function notFoundAll(what: string, values: readonly string[]): GraphQLError {
+  if (values.length === 1) {
+    return new GraphQLError(`${what} ${quote(values[0]!)} was not found`, {
+      extensions: { code: 'NOT_FOUND', ids: [...values] },
+    });
+  }
+  return new GraphQLError(`${what} ${values.map(quote).join(', ')} were not found`, {
+    extensions: { code: 'NOT_FOUND', ids: [...values] },
+  });
+}
+
 /** A document refused for its size; `limit` is the configured bound it went past. */
 export function limitExceeded(code: LimitCode, message: string, limit: number): GraphQLError {
   return new GraphQLError(message, { extensions: { code, limit } });

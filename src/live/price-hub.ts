@@ -1,4 +1,4 @@
-import { notFound } from '../errors.js';
+import { notFoundAll } from '../errors.js';
 import type { AssetRegistry } from '../market/registry.js';
 import { binanceTickerStream } from '../sources/binance-streams.js';
 import type { Channels } from './channels.js';
@@ -45,7 +45,7 @@ export interface PriceHubStats {
 }
 
 export interface PriceHub {
-  /** Rejects with NOT_FOUND naming the first unknown asset. */
+  /** Rejects with NOT_FOUND naming every unknown asset (`extensions.ids`), before any event. */
   check(assetIds: string[]): Promise<void>;
   /** Delivers the asset's ticks to `onTick`; returns the (idempotent) stop function. */
   listen(assetId: string, onTick: (tick: PriceTick) => void): () => void;
@@ -247,8 +247,8 @@ export function createPriceHub(deps: PriceHubDeps): PriceHub {
   return {
     async check(assetIds) {
       const known = new Set((await deps.registry.list()).map((a) => a.id));
-      const unknown = assetIds.find((id) => !known.has(id));
-      if (unknown !== undefined) throw notFound('asset', unknown);
+      const unknown = assetIds.filter((id) => !known.has(id));
+      if (unknown.length > 0) throw notFoundAll(unknown.length === 1 ? 'asset' : 'assets', unknown);
     },
     listen(assetId, onTick) {
       let entry = local.get(assetId);

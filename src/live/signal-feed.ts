@@ -28,7 +28,7 @@ export interface SignalFeed {
 export function createSignalFeed(deps: {
   channels: Channels;
   signals: SignalService;
-  /** Rejects with NOT_FOUND naming the first unknown asset. */
+  /** Rejects with NOT_FOUND naming every unknown asset. */
   check(assetIds: string[]): Promise<void>;
   /** Fresh loaders for one poll, outside any request. */
   newLoaders(): SignalLoaders;
