@@ -74,9 +74,9 @@ export class UpstreamError extends Error {
   }
 }
 
-export function notFound(what: string, value: string): GraphQLError {
+export function notFound(what: string, value: string, extra?: Record<string, unknown>): GraphQLError {
   return new GraphQLError(`${what} ${quote(value)} was not found`, {
-    extensions: { code: 'NOT_FOUND' },
+    extensions: { code: 'NOT_FOUND', ...extra },
   });
 }
 
