@@ -121,9 +121,21 @@ export class UpstreamError extends Error {
   }
 }
 
-export function notFound(what: string, value: string): GraphQLError {
+export function notFound(what: string, value: string, extra?: Record<string, unknown>): GraphQLError {
   return new GraphQLError(`${what} ${quote(value)} was not found`, {
-    extensions: { code: 'NOT_FOUND' },
+    extensions: { code: 'NOT_FOUND', ...extra },
+  });
+}
+
+/** Several values that name nothing, all named at once (`ids` lists them for programs). */
+export function notFoundAll(what: string, values: readonly string[]): GraphQLError {
+  if (values.length === 1) {
+    return new GraphQLError(`${what} ${quote(values[0]!)} was not found`, {
+      extensions: { code: 'NOT_FOUND', ids: [...values] },
+    });
+  }
+  return new GraphQLError(`${what} ${values.map(quote).join(', ')} were not found`, {
+    extensions: { code: 'NOT_FOUND', ids: [...values] },
   });
 }
 

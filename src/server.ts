@@ -1,4 +1,10 @@
-import { createServer, type RequestListener, type Server, type ServerResponse } from 'node:http';
+import {
+  createServer,
+  type IncomingMessage,
+  type RequestListener,
+  type Server,
+  type ServerResponse,
+} from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { useDeferStream } from '@graphql-yoga/plugin-defer-stream';
 import { GraphQLError } from 'graphql';
@@ -60,6 +66,7 @@ import { compressResponses } from './transport/content-coding.js';
 import { corsPolicy, originAllowed } from './transport/cors.js';
 import { createFastPath, type FastPathServerContext } from './transport/fast-path.js';
 import { serveStaticPage } from './transport/static-page.js';
+import { useGraphqlSseSingleConnection } from './transport/use-graphql-sse.js';
 import { useSharedSubscriptionResults } from './transport/use-shared-subscription-results.js';
 import { serveGraphqlWs, type WsTransport } from './transport/ws-transport.js';
 import { loadManifest } from './trust/manifest.js';
@@ -338,6 +345,20 @@ export function createGateway(config: Config, deps: GatewayDeps = {}): Gateway {
           live: live.health(),
         }),
         ready: readiness,
+      }),
+      // graphql-sse's single-connection mode (PUT, and requests with a stream token): served by Yoga's
+      // graphql-sse plugin, which ends the request here; it identifies the caller itself.
+      useGraphqlSseSingleConnection({
+        path: GRAPHQL_PATH,
+        identify:
+          config.auth.mode === 'off'
+            ? undefined
+            : async (request, serverContext) => {
+                const req = serverContext.req as IncomingMessage | undefined;
+                const verdict = await auth.identifyRequest(request, req?.socket?.remoteAddress ?? 'local');
+                return 'refuse' in verdict ? verdict : { context: { identity: verdict.identity } };
+              },
+        onUnexpectedError: (error) => logger.error({ err: describe(error) }, 'graphql-sse request failed'),
       }),
       // Before anything is parsed: a wrong or missing credential is answered 401 at once.
       auth.identityPlugin,

@@ -12,7 +12,7 @@ import {
   createClientBudgets,
 } from './budgets.js';
 import type { Client } from './client.js';
-import { chargeError, httpRefusal, refusalError } from './errors.js';
+import { chargeError, type HttpRefusal, httpRefusal, refusalError } from './errors.js';
 import { createIdentifier, type Identifier, type IdentifyOutcome, type Identity } from './identify.js';
 import { createJwtVerifier } from './jwt.js';
 import { createKeyStore, type KeyStore } from './key-store.js';
@@ -38,6 +38,11 @@ export interface Auth {
     client?: Client;
     clientBudget?: ClientBudgetView;
   };
+  /** graphql-sse's single-connection requests (Yoga's request hooks do not run for them). */
+  identifyRequest(
+    request: Request,
+    address: string,
+  ): Promise<{ identity: Identity } | { refuse: HttpRefusal }>;
   /** graphql-ws: the identity of a connection, from its connection_init payload or upgrade headers. */
   connect(
     request: IncomingMessage,
@@ -139,6 +144,18 @@ export function createAuth(deps: {
     contextFor(initial) {
       const auth = identity.of(initial);
       return auth ? { client: auth.identity.client, clientBudget: auth } : {};
+    },
+    async identifyRequest(request, address) {
+      const outcome = await identifier.identify(
+        {
+          authorization: request.headers.get('authorization') ?? undefined,
+          apiKey: request.headers.get('x-api-key') ?? undefined,
+        },
+        address,
+      );
+      return 'refuse' in outcome
+        ? { refuse: httpRefusal(refusalError(outcome.refuse)) }
+        : { identity: outcome };
     },
     async connect(request, payload) {
       const fromPayload =

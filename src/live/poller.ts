@@ -1,29 +1,54 @@
 import type { Producer } from './channels.js';
 
-// A producer for providers without push: polls every `pollMs` (the first poll at once), and emits only
-// the items that changed since the previous poll (diff-before-emit), so N subscribers of one key cost
-// one poll per period and see no repeated values. Polls never overlap; a failing poll is reported and
-// the next one runs on schedule.
+// A producer for providers without push: polls (the first poll at once) and emits only the items that
+// changed since the previous poll (diff-before-emit), so N subscribers of one key cost one poll per
+// period and see no repeated values. Polls never overlap: the next is timed from the end of the last,
+// every `pollMs` or when `nextPollIn` says (a signal's next candle close). A failing poll is reported
+// and the next one runs on schedule, which `nextPollIn` may bring forward for a failed poll.
+
+export interface PollTimers {
+  now(): number;
+  setTimeout(run: () => void, ms: number): unknown;
+  clearTimeout(handle: unknown): void;
+}
+
+export const REAL_TIMERS: PollTimers = {
+  now: () => Date.now(),
+  setTimeout: (run, ms) => setTimeout(run, ms),
+  clearTimeout: (handle) => clearTimeout(handle as NodeJS.Timeout),
+};
 
 export interface PollerOptions<T extends object> {
   pollMs: number;
-  fetch(): Promise<readonly T[]>;
+  /**
+   * The poll's items. `report` takes an error of a part that failed while others answered: it is
+   * passed to `onError` and makes the poll count as failed for `nextPollIn`.
+   */
+  fetch(report: (error: unknown) => void): Promise<readonly T[]>;
   keyOf(item: T): string;
   same(a: T, b: T): boolean;
+  /** Delay before the next poll, from `now` (the end of the last); default `pollMs`. */
+  nextPollIn?(now: number, failed: boolean): number;
   onError?: (error: unknown) => void;
+  timers?: PollTimers;
 }
 
 export function createPoller<T extends object>(options: PollerOptions<T>): Producer {
+  const timers = options.timers ?? REAL_TIMERS;
+  const nextPollIn = options.nextPollIn ?? (() => options.pollMs);
   return (emit) => {
     const last = new Map<string, T>();
-    let running = false;
     let stopped = false;
+    let timer: unknown;
 
     async function poll() {
-      if (running || stopped) return;
-      running = true;
+      let failed = false;
+      const report = (error: unknown) => {
+        failed = true;
+        options.onError?.(error);
+      };
       try {
-        const items = await options.fetch();
+        const items = await options.fetch(report);
         if (stopped) return;
         for (const item of items) {
           const key = options.keyOf(item);
@@ -33,17 +58,16 @@ export function createPoller<T extends object>(options: PollerOptions<T>): Produ
           emit(item);
         }
       } catch (error) {
-        options.onError?.(error);
+        report(error);
       } finally {
-        running = false;
+        if (!stopped) timer = timers.setTimeout(() => void poll(), nextPollIn(timers.now(), failed));
       }
     }
 
     void poll();
-    const timer = setInterval(() => void poll(), options.pollMs);
     return () => {
       stopped = true;
-      clearInterval(timer);
+      if (timer !== undefined) timers.clearTimeout(timer);
     };
   };
 }

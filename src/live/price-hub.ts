@@ -1,4 +1,4 @@
-import { notFound, toClientError } from '../errors.js';
+import { notFoundAll, toClientError } from '../errors.js';
 import type { AssetRegistry } from '../market/registry.js';
 import { binanceTickerStream } from '../sources/binance-streams.js';
 import type { Channels } from './channels.js';
@@ -46,7 +46,10 @@ export interface PriceHubStats {
 }
 
 export interface PriceHub {
-  /** Rejects with NOT_FOUND naming the first unknown asset, or the coded error of a catalogue that cannot say. */
+  /**
+   * Rejects with NOT_FOUND naming every unknown asset (`extensions.ids`), before any event, or with the
+   * coded error of a catalogue that cannot say (never NOT_FOUND for an outage).
+   */
   check(assetIds: string[]): Promise<void>;
   /** Delivers the asset's ticks to `onTick`; returns the (idempotent) stop function. */
   listen(assetId: string, onTick: (tick: PriceTick) => void): () => void;
@@ -263,12 +266,14 @@ export function createPriceHub(deps: PriceHubDeps): PriceHub {
       } catch (error) {
         throw toClientError(error);
       }
+      const unknown: string[] = [];
       for (const id of assetIds) {
         const entry = listed.get(id);
         // A catalogue that cannot say is a coded upstream error, never NOT_FOUND.
         if (entry instanceof Error) throw toClientError(entry);
-        if (entry === undefined) throw notFound('asset', id);
+        if (entry === undefined) unknown.push(id);
       }
+      if (unknown.length > 0) throw notFoundAll(unknown.length === 1 ? 'asset' : 'assets', unknown);
     },
     listen(assetId, onTick) {
       let entry = local.get(assetId);

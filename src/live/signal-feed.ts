@@ -1,14 +1,18 @@
+import { alignUp } from '../market/intervals.js';
 import type { Signal } from '../market/model.js';
 import type { SignalLoaders, SignalService } from '../signals/service.js';
 import type { Channels } from './channels.js';
 import { conflate } from './conflate.js';
-import { createPoller } from './poller.js';
+import { createPoller, type PollTimers, REAL_TIMERS } from './poller.js';
 import { perTick, type SignalTick, signalTick, tickSignal } from './ticks.js';
 
 // Subscription.signalChanged: each signal of each asset first, then each change. A signal changed when
 // what it says changed: its direction or its strength (a re-computation that says the same is not an
 // event). Signals are computed from candles (or read from a keyed provider), none of which push, so
 // each (asset, interval) has one shared poller (one per process group with Redis, see channels.ts).
+// Only closed candles count, so a signal can change only when a candle of its interval closes: the
+// poller recomputes just after each close (a day apart for 1d, a minute for 1m), and sooner after a
+// poll in which a source failed, every `pollMs` until the next close.
 
 export type { SignalTick } from './ticks.js';
 
@@ -24,19 +28,36 @@ export interface SignalFeed {
 export function createSignalFeed(deps: {
   channels: Channels;
   signals: SignalService;
-  /** Rejects with NOT_FOUND naming the first unknown asset. */
+  /** Rejects with NOT_FOUND naming every unknown asset. */
   check(assetIds: string[]): Promise<void>;
   /** Fresh loaders for one poll, outside any request. */
   newLoaders(): SignalLoaders;
+  /** How soon a poll in which a source failed is retried (never later than the next close). */
   pollMs: number;
   onError?: (error: unknown) => void;
+  /** The poller's clock and timers (tests pass a manual clock). */
+  timers?: PollTimers;
 }): SignalFeed {
   const toSignal = perTick(tickSignal);
+  const timers = deps.timers ?? REAL_TIMERS;
 
-  /** The asset's signals; a source that failed (an Error entry) is skipped and tried again next poll. */
-  async function fetchTicks(assetId: string, interval: string): Promise<SignalTick[]> {
+  /** The asset's signals; a source that failed (an Error entry) is reported and skipped. */
+  async function fetchTicks(
+    assetId: string,
+    interval: string,
+    report: (error: unknown) => void,
+  ): Promise<SignalTick[]> {
     const results = await deps.signals.forAsset(deps.newLoaders(), assetId, interval);
+    for (const r of results) if (r instanceof Error) report(r);
     return results.filter((r): r is Signal => !(r instanceof Error)).map(signalTick);
+  }
+
+  /** Until just after the next close of an `interval` candle (or `pollMs`, if sooner, after a failure). */
+  function nextPollIn(interval: string) {
+    return (now: number, failed: boolean) => {
+      const untilClose = alignUp(now + 1, interval) - now + CLOSE_GRACE_MS;
+      return failed ? Math.min(deps.pollMs, untilClose) : untilClose;
+    };
   }
 
   return {
@@ -49,10 +70,12 @@ export function createSignalFeed(deps: {
               `signal:${assetId}:${interval}`,
               createPoller<SignalTick>({
                 pollMs: deps.pollMs,
-                fetch: () => fetchTicks(assetId, interval),
+                fetch: (report) => fetchTicks(assetId, interval, report),
+                nextPollIn: nextPollIn(interval),
                 keyOf: (s) => s.kind,
                 same: sameSignal,
                 onError: deps.onError,
+                timers,
               }),
               offer as (event: object) => void,
             ),
@@ -64,7 +87,7 @@ export function createSignalFeed(deps: {
         initial: async () => {
           const lists = await Promise.all(
             assetIds.map((id) =>
-              fetchTicks(id, interval).catch((error) => {
+              fetchTicks(id, interval, (error) => deps.onError?.(error)).catch((error) => {
                 deps.onError?.(error);
                 return [];
               }),
@@ -80,6 +103,12 @@ export function createSignalFeed(deps: {
     },
   };
 }
+
+/**
+ * How long after a close the recomputation waits, so the provider has the closed candle (Binance
+ * closes a kline on the boundary; CoinGecko's fallback can lag).
+ */
+const CLOSE_GRACE_MS = 2_000;
 
 function sameSignal(a: SignalTick, b: SignalTick): boolean {
   return a.direction === b.direction && a.strength === b.strength;

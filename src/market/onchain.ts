@@ -1,6 +1,6 @@
 import { type Cache, type Cached, getOne } from '../cache.js';
 import type { Config, UpstreamName } from '../config.js';
-import { toClientError } from '../errors.js';
+import { notFound, toClientError } from '../errors.js';
 import { type ChainTvl, chainTvlOf } from '../sources/defillama.js';
 import type { Sources } from '../sources/index.js';
 import type { OnChainMetric } from './model.js';
@@ -11,6 +11,7 @@ import type { OnChainMetric } from './model.js';
 // have served (null entries plus coded errors for the client) and never blanks the other groups.
 
 export interface OnChainService {
+  /** Rejects with NOT_FOUND (naming the chain, `knownChains` in extensions) for a chain nobody serves. */
   forChain(chain: string, kinds?: readonly string[]): Promise<Array<OnChainMetric | Error>>;
   /** Metrics of the chain whose native coin the asset is; [] for tokens. */
   forAsset(assetId: string, kinds?: readonly string[]): Promise<Array<OnChainMetric | Error>>;
@@ -28,6 +29,8 @@ interface Group {
 const FEES = ['FEE_FASTEST', 'FEE_HALF_HOUR', 'FEE_HOUR', 'FEE_ECONOMY', 'FEE_MINIMUM'];
 const MEMPOOL = ['MEMPOOL_SIZE', 'MEMPOOL_TX_COUNT', 'MEMPOOL_TOTAL_FEE'];
 const GAS = ['GAS_SAFE', 'GAS_PROPOSE', 'GAS_FAST', 'GAS_BASE_FEE'];
+/** Chains served by groups of their own ('all': DefiLlama's totals), whatever DefiLlama lists. */
+const OUR_CHAINS = ['all', 'bitcoin', 'ethereum'];
 
 export function createOnChainService(deps: {
   config: Config;
@@ -127,7 +130,27 @@ export function createOnChainService(deps: {
     return groups.filter((g) => config.providers[g.provider].enabled);
   }
 
+  /**
+   * Refuses a chain no group can serve: not one of ours and not in DefiLlama's chain list. When the
+   * list cannot be read the chain is not refused (an outage is never NOT_FOUND): its TVL group fails.
+   */
+  async function checkChain(chain: string): Promise<void> {
+    if (OUR_CHAINS.includes(chain)) return;
+    let listed: ChainTvl[] = [];
+    if (config.providers.defillama.enabled) {
+      try {
+        listed = await llamaChains();
+      } catch {
+        return;
+      }
+      if (listed.some((c) => c.chain === chain || c.name.toLowerCase() === chain)) return;
+    }
+    const knownChains = [...new Set([...OUR_CHAINS, ...listed.map((c) => c.chain)])].sort();
+    throw notFound('chain', chain, { chain, knownChains });
+  }
+
   async function run(chain: string, kinds?: readonly string[]): Promise<Array<OnChainMetric | Error>> {
+    await checkChain(chain);
     const wanted = kinds ? new Set(kinds.map((k) => k.toUpperCase())) : undefined;
     const groups = groupsFor(chain).filter((g) => !wanted || g.kinds.some((k) => wanted.has(k)));
     const results = await store.getMany(

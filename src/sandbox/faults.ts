@@ -11,7 +11,7 @@ export type FaultKind =
   | 'html' // an HTML error page (Cloudflare/nginx style) with `status` (default 502)
   | 'malformed-json' // HTTP 200, application/json, a truncated body
   | 'reset' // destroy the socket without a response
-  | 'down'; // refuse service: every connection is reset on accept
+  | 'down'; // refuse service: on '*' every connection is reset on accept; on one endpoint, its requests
 
 export interface Fault {
   kind: FaultKind;
@@ -27,7 +27,11 @@ export interface FaultRegistry {
   clear(provider?: ProviderName, endpoint?: string): void;
   /** The fault that applies to this request, consuming one of its `times`. */
   take(provider: ProviderName, endpoint: string): Fault | undefined;
-  isDown(provider: ProviderName): boolean;
+  /**
+   * Whether the provider refuses service: without `endpoint`, as a whole ('*'); with it, for that
+   * endpoint (a 'down' fault on it or on '*').
+   */
+  isDown(provider: ProviderName, endpoint?: string): boolean;
   list(): Array<{ provider: ProviderName; endpoint: string; fault: Fault }>;
 }
 
@@ -85,8 +89,9 @@ export function createFaultRegistry(): FaultRegistry {
       }
       return undefined;
     },
-    isDown(provider) {
-      return faults.get(key(provider, '*'))?.kind === 'down';
+    isDown(provider, endpoint) {
+      if (faults.get(key(provider, '*'))?.kind === 'down') return true;
+      return endpoint !== undefined && faults.get(key(provider, endpoint))?.kind === 'down';
     },
     list() {
       return [...faults].map(([k, fault]) => {

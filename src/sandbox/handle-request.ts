@@ -68,6 +68,12 @@ export function createRequestHandler(deps: RequestHandlerDeps) {
     const hit = route(request);
     if (hit) request = { ...request, params: hit.params };
     const endpoint = hit?.route.endpoint ?? 'unknown';
+    // An endpoint that is down is unreachable like a provider that is: no answer, the socket reset
+    // (the provider's other endpoints keep answering on other connections).
+    if (faults.isDown(dialect.provider, endpoint)) {
+      req.socket.destroy();
+      return;
+    }
     const fault = faults.take(dialect.provider, endpoint);
     if (fault?.kind === 'latency') await sleep(fault.latencyMs ?? 1000);
     if (fault?.kind === 'hang') {

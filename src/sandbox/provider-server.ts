@@ -59,7 +59,7 @@ function acceptUpgrades(
   const wss = new WebSocketServer({ noServer: true });
   server.on('upgrade', (req, socket, head) => {
     const url = new URL(req.url ?? '/', 'http://sandbox');
-    if (url.pathname !== ws.path || faults.isDown(provider)) {
+    if (url.pathname !== ws.path || faults.isDown(provider, ws.endpoint)) {
       socket.destroy();
       return;
     }

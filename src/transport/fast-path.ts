@@ -16,6 +16,7 @@ import {
   negotiateCoding,
 } from './content-coding.js';
 import { type DeflatedPrefix, gzipSplicedParts } from './gzip-splice.js';
+import { STREAM_TOKEN_HEADER } from './use-graphql-sse.js';
 
 // The node:http listener in front of Yoga. For GET and POST on the GraphQL path it computes the
 // response-cache key from the raw request (query string, or body bytes) before anything is parsed, and
@@ -113,6 +114,8 @@ export function createFastPath(deps: FastPathDeps): RequestListener {
         accept.includes('text/html'))
     )
       return undefined;
+    // graphql-sse's single-connection mode: an operation for a stream, answered 202 (use-graphql-sse.ts).
+    if (req.headers[STREAM_TOKEN_HEADER] !== undefined) return undefined;
     if (req.method === 'GET') return url.length > path.length + 1 ? 'GET' : undefined;
     if (req.method !== 'POST' || req.headers['transfer-encoding'] !== undefined) return undefined;
     const length = Number(req.headers['content-length']);

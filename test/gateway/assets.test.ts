@@ -121,3 +121,90 @@ describe('Query.assets page boundaries', () => {
     expect(t.sandbox.count('coingecko', 'coins/markets')).toBe(1);
   });
 });
+
+describe('Query.assets(ids:, orderBy:)', () => {
+  // A gateway of its own, so the markets of the ids are cold (a ranking page would have cached them).
+  let t: TestGateway;
+  beforeAll(async () => {
+    t = await startTestGateway();
+  });
+  afterAll(async () => {
+    await t.close();
+  });
+
+  it('orders ids by orderBy when one is given, at one markets call for the cold ones', async () => {
+    type Res = {
+      assets: {
+        edges: Array<{
+          node: { id: string; market: { marketCap: number | null; volume24h: number | null } };
+        }>;
+        pageInfo: { endCursor: string; hasNextPage: boolean };
+      };
+    };
+    const given = t.sandbox.market.assets.slice(10, 16).map((a) => a.id);
+    const page = (orderBy: string, extra = '', ids = given) =>
+      t.query<Res>(
+        `{ assets(ids: ${JSON.stringify(ids)}, orderBy: ${orderBy}${extra}) { edges { node { id market { marketCap volume24h } } } pageInfo { endCursor hasNextPage } } }`,
+      );
+    const nodes = (res: { body: { data?: Res | null } }) => res.body.data!.assets.edges.map((e) => e.node);
+
+    t.sandbox.resetCounts();
+    // An unknown id is left out, as without an order.
+    const byCap = await page('MARKET_CAP_DESC', '', [...given, 'no-such-coin']);
+    expect(byCap.body.errors).toBeUndefined();
+    expect(t.sandbox.counts()).toEqual({ coingecko: { 'coins/markets': 1 } });
+    const caps = nodes(byCap).map((n) => n.market.marketCap!);
+    expect(
+      nodes(byCap)
+        .map((n) => n.id)
+        .sort(),
+    ).toEqual([...given].sort());
+    expect(caps).toEqual([...caps].sort((a, b) => b - a));
+    // The order differs from the order the ids were given in, or the test would prove nothing.
+    expect(nodes(byCap).map((n) => n.id)).not.toEqual(given);
+
+    const capsAsc = nodes(await page('MARKET_CAP_ASC')).map((n) => n.market.marketCap!);
+    expect(capsAsc).toEqual([...caps].reverse());
+    const volumes = nodes(await page('VOLUME_DESC')).map((n) => n.market.volume24h!);
+    expect(volumes).toEqual([...volumes].sort((a, b) => b - a));
+    expect(nodes(await page('ID_DESC')).map((n) => n.id)).toEqual([...given].sort().reverse());
+    expect(t.sandbox.count('coingecko', 'coins/markets')).toBe(1);
+
+    // Pages follow the order, not the order of ids.
+    const first = await page('MARKET_CAP_DESC', ', first: 4');
+    expect(nodes(first).map((n) => n.id)).toEqual(
+      nodes(byCap)
+        .slice(0, 4)
+        .map((n) => n.id),
+    );
+    expect(first.body.data!.assets.pageInfo.hasNextPage).toBe(true);
+    const rest = await page(
+      'MARKET_CAP_DESC',
+      `, first: 4, after: "${first.body.data!.assets.pageInfo.endCursor}"`,
+    );
+    expect(nodes(rest).map((n) => n.id)).toEqual(
+      nodes(byCap)
+        .slice(4)
+        .map((n) => n.id),
+    );
+  });
+
+  it('without orderBy, ids keep their given order', async () => {
+    const res = await t.query<{ assets: { edges: Array<{ node: { id: string } }> } }>(
+      '{ assets(ids: ["solana", "bitcoin", "ethereum"]) { edges { node { id } } } }',
+    );
+    expect(res.body.data!.assets.edges.map((e) => e.node.id)).toEqual(['solana', 'bitcoin', 'ethereum']);
+  });
+
+  it('fails with a coded upstream error when the figures an order needs cannot be loaded', async () => {
+    const ids = JSON.stringify(t.sandbox.market.assets.slice(20, 23).map((a) => a.id));
+    t.sandbox.faults.set('coingecko', 'coins/markets', { kind: 'server-error', status: 503 });
+    try {
+      const res = await t.query(`{ assets(ids: ${ids}, orderBy: VOLUME_DESC) { edges { node { id } } } }`);
+      expect(res.body.errors?.[0]?.extensions?.code).toMatch(/^UPSTREAM_/);
+      expect(res.body.errors?.[0]?.path).toEqual(['assets']);
+    } finally {
+      t.sandbox.faults.clear('coingecko', 'coins/markets');
+    }
+  });
+});

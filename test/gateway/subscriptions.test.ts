@@ -91,12 +91,25 @@ describe('Subscription.priceUpdated', () => {
     expect(t.gateway.services.priceFeed).toBeDefined();
   });
 
-  it('rejects unknown assets with NOT_FOUND before streaming', async () => {
+  it('rejects unknown ids among known ones up front, over graphql-ws and SSE, with one NOT_FOUND naming all', async () => {
+    const ids = ['bitcoin', 'no-such-coin', 'ethereum', 'nope-coin'];
     const client = wsClient(url);
-    const sub = subscribeWs(client, SUBSCRIPTION, { ids: ['bitcoin', 'no-such-coin'] });
-    await waitFor(() => sub.events.length > 0 || sub.failure() !== undefined, 5_000, 'an answer');
-    const errors = (sub.events[0]?.errors ?? sub.failure()) as Array<{ extensions?: { code?: string } }>;
-    expect(errors[0]?.extensions?.code).toBe('NOT_FOUND');
+    const ws = subscribeWs(client, SUBSCRIPTION, { ids });
+    const sse = subscribeSse(url, SUBSCRIPTION, { ids });
+    await waitFor(() => ws.events.length > 0 || ws.failure() !== undefined, 5_000, 'a graphql-ws answer');
+    await sse.done; // the SSE answer ends after the error
+    type Coded = { message: string; extensions?: { code?: string; ids?: string[] } };
+    const wsErrors = (ws.events[0]?.errors ?? ws.failure()) as Coded[];
+    for (const errors of [wsErrors, sse.events[0]?.errors as Coded[]]) {
+      expect(errors).toHaveLength(1);
+      expect(errors[0]!.extensions).toEqual({ code: 'NOT_FOUND', ids: ['no-such-coin', 'nope-coin'] });
+      expect(errors[0]!.message).toBe('assets "no-such-coin", "nope-coin" were not found');
+    }
+    // Before any event: no price of the known assets was sent, and no upstream stream opened.
+    expect(ws.events.length).toBeLessThanOrEqual(1);
+    expect(ws.events.every((e) => e.data === null)).toBe(true);
+    expect(sse.events).toHaveLength(1);
+    expect(sse.events[0]!.data).toBeNull();
     await client.dispose();
     expect(t.sandbox.streams('binance')).toEqual([]);
   });

@@ -87,6 +87,40 @@ describe('sandbox admin endpoint', () => {
     expect((await price()).status).toBe(200);
   });
 
+  it("a 'down' fault on one endpoint takes that endpoint down and only it", async () => {
+    await admin('PUT', '/faults/coingecko/simple/price', JSON.stringify({ kind: 'down' }));
+    try {
+      sandbox.resetCounts();
+      await expect(price()).rejects.toThrow(/fetch failed/);
+      // Its other endpoints, and the other providers, keep answering.
+      expect((await fetch(`${coingecko}/ping`)).status).toBe(200);
+      expect((await fetch(`${sandbox.endpoints.binance!.url}/api/v3/ping`)).status).toBe(200);
+      // Unreachable, like a provider that is down: the request is never served nor counted.
+      expect(sandbox.counts()).toEqual({ coingecko: { ping: 1 }, binance: { ping: 1 } });
+      // It holds for every request until cleared, not only the first.
+      await expect(price()).rejects.toThrow(/fetch failed/);
+    } finally {
+      await admin('DELETE', '/faults/coingecko/simple/price');
+    }
+    expect((await price()).status).toBe(200);
+  });
+
+  it("a 'down' fault on Binance's stream endpoint refuses the WebSocket while REST answers", async () => {
+    sandbox.faults.set('binance', 'ws/stream', { kind: 'down' });
+    try {
+      const ws = new WebSocket(`${sandbox.endpoints.binance!.wsUrl}/stream?streams=btcusdt@ticker`);
+      const outcome = await new Promise<string>((resolve) => {
+        ws.once('open', () => resolve('open'));
+        ws.once('error', () => resolve('refused'));
+      });
+      ws.terminate();
+      expect(outcome).toBe('refused');
+      expect((await fetch(`${sandbox.endpoints.binance!.url}/api/v3/ping`)).status).toBe(200);
+    } finally {
+      sandbox.faults.clear('binance', 'ws/stream');
+    }
+  });
+
   it('answers a bad fault body with 400 and a message naming the problem', async () => {
     const unknownKind = await admin('PUT', '/faults/coingecko/simple/price', '{"kind":"explode"}');
     expect(unknownKind.status).toBe(400);

@@ -1,3 +1,4 @@
+import { useGraphQLSSE } from '@graphql-yoga/plugin-graphql-sse';
 import { GraphQLError } from 'graphql';
 import { makeServer } from 'graphql-ws';
 import { createSchema, createYoga, type Plugin } from 'graphql-yoga';
@@ -74,6 +75,36 @@ describe('graphql-yoga / Envelop', () => {
     const text = await sseText(createYoga({ schema, plugins: [first, after] }));
     expect(text).toContain('data: {"data":{"tick":7}}');
     expect(seenAfter).toEqual([]);
+  });
+});
+
+describe('@graphql-yoga/plugin-graphql-sse', () => {
+  const reserve = (yoga: ReturnType<typeof createYoga>) =>
+    yoga.fetch('http://yoga.test/graphql', { method: 'PUT', headers: { accept: '*/*' } });
+
+  it('serves single-connection requests from onRequest, before Yoga answers PUT with 405 (use-graphql-sse.ts)', async () => {
+    expect((await reserve(createYoga({ schema }))).status).toBe(405);
+    const sse = useGraphQLSSE({ endpoint: '/graphql' });
+    expect(Object.keys(sse).sort()).toEqual(['onRequest', 'onYogaInit']);
+    const reserved = await reserve(createYoga({ schema, plugins: [sse] }));
+    expect(reserved.status).toBe(201);
+    expect(await reserved.text()).toMatch(/^[0-9a-f-]{36}$/);
+  });
+
+  it('hands graphql-sse a refused subscription as a result without data, which it answers 400 (use-graphql-sse.ts)', async () => {
+    const refusing: Plugin = {
+      onSubscribe: ({ setResultAndStopExecution }) =>
+        setResultAndStopExecution({ errors: [new GraphQLError('refused')] }),
+    };
+    const yoga = createYoga({ schema, plugins: [useGraphQLSSE({ endpoint: '/graphql' }), refusing] });
+    const token = await (await reserve(yoga)).text();
+    const posted = await yoga.fetch('http://yoga.test/graphql', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'x-graphql-event-stream-token': token },
+      body: JSON.stringify({ query: 'subscription { tick }', extensions: { operationId: '1' } }),
+    });
+    expect(posted.status).toBe(400);
+    expect(await posted.text()).toContain('Unable to detect operation AST');
   });
 });
 

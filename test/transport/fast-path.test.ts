@@ -123,6 +123,17 @@ describe('fast path', () => {
     expect(seen).toEqual({ executions: 1, passedThrough: 2 });
   });
 
+  it("leaves graphql-sse's single-connection operations (a POST with a stream token) to Yoga", async () => {
+    const { url, seen } = await start();
+    const response = await fetch(url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'x-graphql-event-stream-token': 'a-token' },
+      body: JSON.stringify({ query: '{ quote }', extensions: { operationId: '1' } }),
+    });
+    expect(response.status).toBe(299);
+    expect(seen).toEqual({ executions: 0, passedThrough: 1 });
+  });
+
   it.each([
     ['another path', '/graphqlx', {}],
     ['a trailing slash', '/graphql/', {}],

@@ -4,6 +4,7 @@ import { MARKETS_PAGE_SIZE } from '../../market/keys.js';
 import type { AssetInfo } from '../../market/model.js';
 import type { Builder } from '../builder.js';
 import { ASSET_ID, CHAIN, CONTRACT_ADDRESS, inputLimit, SYMBOL } from '../input-limits.js';
+import { ORDERS, orderAssetIds } from './asset-order.js';
 import type { Enums } from './enums.js';
 
 // Asset: the node every market value hangs off, with Query.asset and the Query.assets connection.
@@ -16,15 +17,6 @@ const ORDER_DESCRIPTIONS: Record<keyof typeof ORDERS, string> = {
   ID_ASC: 'By canonical id, a to z.',
   ID_DESC: 'By canonical id, z to a.',
 };
-
-const ORDERS = {
-  MARKET_CAP_DESC: 'market_cap_desc',
-  MARKET_CAP_ASC: 'market_cap_asc',
-  VOLUME_DESC: 'volume_desc',
-  VOLUME_ASC: 'volume_asc',
-  ID_ASC: 'id_asc',
-  ID_DESC: 'id_desc',
-} as const;
 
 export function addAsset(builder: Builder, _enums: Enums) {
   const ContractAddress = builder.objectRef<{ chain: string; address: string }>('ContractAddress').implement({
@@ -197,8 +189,8 @@ export function addAsset(builder: Builder, _enums: Enums) {
         orderBy: t.arg({
           type: AssetOrder,
           required: false,
-          defaultValue: 'market_cap_desc',
-          description: 'Order of the list; with `ids`, the order of `ids` is kept instead.',
+          description:
+            'Order of the list, MARKET_CAP_DESC when absent; with `ids` and no `orderBy`, the order of `ids`.',
         }),
       },
       resolve: async (_root, args, ctx) => {
@@ -208,7 +200,9 @@ export function addAsset(builder: Builder, _enums: Enums) {
           { args, defaultSize: 50, maxSize: MARKETS_PAGE_SIZE },
           async ({ offset, limit }) => {
             if (args.ids) {
-              const ids = [...new Set(args.ids.map(String))].slice(offset, offset + limit);
+              const given = [...new Set(args.ids.map(String))];
+              const ordered = args.orderBy ? await orderAssetIds(ctx, given, args.orderBy) : given;
+              const ids = ordered.slice(offset, offset + limit);
               const loaded = await ctx.loaders.asset.loadMany(ids);
               return loaded.flatMap((r) => (r instanceof Error ? [] : [r.value]));
             }

@@ -17,7 +17,8 @@ export function addLiveOnChain(builder: Builder, refs: ReturnType<typeof addOnCh
       args: {
         chain: t.arg.string({
           required: true,
-          description: 'bitcoin, ethereum, or a DefiLlama chain name for TVL.',
+          description:
+            'bitcoin, ethereum, all (DeFi totals), or a DefiLlama chain name for TVL; any other chain is NOT_FOUND, with the known chains in extensions.knownChains.',
           extensions: inputLimit(CHAIN),
         }),
         kinds: t.arg({

@@ -17,7 +17,7 @@ export function addLiveSignal(builder: Builder, enums: Enums, refs: ReturnType<t
       args: {
         assetIds: t.arg.idList({
           required: true,
-          description: `Canonical ids of the assets, 1 to ${MAX_ASSETS}; an unknown id fails the subscription with NOT_FOUND.`,
+          description: `Canonical ids of the assets, 1 to ${MAX_ASSETS}; any unknown id fails the whole subscription before its first event, with one NOT_FOUND naming every unknown id (\`extensions.ids\`).`,
           extensions: inputLimit(ASSET_ID, { maxItems: MAX_ASSETS }),
         }),
         interval: t.arg({

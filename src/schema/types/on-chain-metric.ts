@@ -182,7 +182,8 @@ export function addOnChainMetric(builder: Builder, enums: Enums, refs: AssetRefs
       args: {
         chain: t.arg.string({
           required: true,
-          description: 'bitcoin, ethereum, or a DefiLlama chain name for TVL.',
+          description:
+            'bitcoin, ethereum, all (DeFi totals), or a DefiLlama chain name for TVL; any other chain is NOT_FOUND, with the known chains in extensions.knownChains.',
           extensions: inputLimit(CHAIN),
         }),
         kinds: t.arg({

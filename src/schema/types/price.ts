@@ -52,7 +52,7 @@ export function addPrice(builder: Builder, enums: Enums, refs: AssetRefs) {
       args: {
         assetIds: t.arg.idList({
           required: true,
-          description: `Canonical ids of the assets, 1 to ${MAX_SUBSCRIBED_ASSETS}; an unknown id fails the subscription with NOT_FOUND.`,
+          description: `Canonical ids of the assets, 1 to ${MAX_SUBSCRIBED_ASSETS}; any unknown id fails the whole subscription before its first event, with one NOT_FOUND naming every unknown id (\`extensions.ids\`).`,
           extensions: inputLimit(ASSET_ID, { maxItems: MAX_SUBSCRIBED_ASSETS }),
         }),
         currency: t.arg({

@@ -1,0 +1,75 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { subscribeSse, subscribeWs, waitFor, wsClient } from '../helpers/clients.js';
+import { startTestGateway, type TestGateway } from '../helpers/gateway.js';
+
+// A chain no provider serves is NOT_FOUND, naming it and the chains that are known, in the query and
+// in the subscription alike (the query answered []). An outage of the chain list is not NOT_FOUND.
+
+type Coded = { message: string; extensions?: { code?: string; chain?: string; knownChains?: string[] } };
+
+describe('on-chain metrics of a chain nobody serves', () => {
+  let t: TestGateway;
+  let url: string;
+  beforeAll(async () => {
+    t = await startTestGateway();
+    ({ url } = await t.gateway.start());
+  });
+  afterAll(async () => {
+    await t.close();
+  });
+
+  const expectUnknownChain = (error: Coded | undefined) => {
+    expect(error?.message).toBe('chain "nochain" was not found');
+    expect(error?.extensions?.code).toBe('NOT_FOUND');
+    expect(error?.extensions?.chain).toBe('nochain');
+    // Ours, and DefiLlama's (canonical slugs), sorted.
+    const known = error?.extensions?.knownChains ?? [];
+    expect(known).toEqual(expect.arrayContaining(['all', 'bitcoin', 'ethereum', 'solana']));
+    expect(known).toEqual([...known].sort());
+    expect(known).not.toContain('nochain');
+  };
+
+  it('Query.onChainMetrics answers NOT_FOUND naming the chain, at one chain-list call', async () => {
+    t.sandbox.resetCounts();
+    const res = await t.query<{ onChainMetrics: unknown }>('{ onChainMetrics(chain: "NoChain") { kind } }');
+    expect(res.body.errors).toHaveLength(1);
+    expectUnknownChain(res.body.errors![0] as Coded);
+    expect((res.body.errors![0] as { path?: unknown }).path).toEqual(['onChainMetrics']);
+    expect(t.sandbox.counts()).toEqual({ defillama: { 'v2/chains': 1 } });
+    // A chain DefiLlama lists still answers its TVL.
+    const solana = await t.query<{ onChainMetrics: Array<{ kind: string }> }>(
+      '{ onChainMetrics(chain: "solana") { kind } }',
+    );
+    expect(solana.body.errors).toBeUndefined();
+    expect(solana.body.data!.onChainMetrics.map((m) => m.kind)).toEqual(['TVL']);
+  });
+
+  it('Subscription.onChainMetricUpdated answers the same NOT_FOUND over graphql-ws and SSE', async () => {
+    const query = 'subscription { onChainMetricUpdated(chain: "nochain") { kind value } }';
+    const client = wsClient(url);
+    const ws = subscribeWs(client, query);
+    const sse = subscribeSse(url, query);
+    await waitFor(() => ws.events.length > 0 || ws.failure() !== undefined, 5_000, 'a graphql-ws answer');
+    await sse.done;
+    expectUnknownChain(((ws.events[0]?.errors ?? ws.failure()) as Coded[])[0]);
+    expect(sse.events).toHaveLength(1);
+    expectUnknownChain((sse.events[0]!.errors as Coded[])[0]);
+    await client.dispose();
+  });
+
+  it('with DefiLlama down the chain is not called unknown: its TVL fails with an upstream code', async () => {
+    const fresh = await startTestGateway({ sandboxInstance: t.sandbox });
+    t.sandbox.faults.set('defillama', '*', { kind: 'server-error', status: 503 });
+    try {
+      const res = await fresh.query<{ onChainMetrics: unknown[] }>(
+        '{ onChainMetrics(chain: "nochain") { kind } }',
+      );
+      const codes = (res.body.errors ?? []).map((e) => (e as Coded).extensions?.code);
+      expect(codes.length).toBeGreaterThan(0);
+      expect(codes.every((c) => c?.startsWith('UPSTREAM_'))).toBe(true);
+    } finally {
+      t.sandbox.faults.clear('defillama');
+      await fresh.close();
+    }
+  });
+});
