@@ -191,7 +191,13 @@ export function createOnChainService(deps: {
     // Chain names are case-insensitive here; DefiLlama's own ('Ethereum', 'BSC') are matched by its source.
     forChain: (chain, kinds) => run(chain.trim().toLowerCase(), kinds),
     async forAsset(assetId, kinds) {
-      const chain = await chainOfAsset(assetId).catch(() => undefined);
+      let chain: string | undefined;
+      try {
+        chain = await chainOfAsset(assetId);
+      } catch (error) {
+        // The chain list could not be read: say so (a null entry with its code), never an empty list.
+        return [toClientError(error)];
+      }
       return chain ? run(chain, kinds) : [];
     },
     async forProtocol(slug) {

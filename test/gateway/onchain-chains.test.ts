@@ -72,4 +72,21 @@ describe('on-chain metrics of a chain nobody serves', () => {
       await fresh.close();
     }
   });
+
+  it("with DefiLlama's chain list down an asset's metrics are a coded error, not an empty list", async () => {
+    const fresh = await startTestGateway({ sandboxInstance: t.sandbox });
+    t.sandbox.faults.set('defillama', 'v2/chains', { kind: 'server-error', status: 503 });
+    try {
+      const res = await fresh.query<{ asset: { id: string; onChainMetrics: unknown[] | null } | null }>(
+        '{ asset(by: { id: "solana" }) { id onChainMetrics { kind value } } }',
+      );
+      expect(res.body.data?.asset?.id).toBe('solana');
+      const codes = (res.body.errors ?? []).map((e) => (e as Coded).extensions?.code);
+      expect(codes.length).toBeGreaterThan(0);
+      expect(codes.every((c) => c?.startsWith('UPSTREAM_'))).toBe(true);
+    } finally {
+      t.sandbox.faults.clear('defillama');
+      await fresh.close();
+    }
+  });
 });
