@@ -43,6 +43,7 @@ export type Namespace =
   | 'signals'
   | 'quote'
   | 'quote-absent'
+  | 'market-absent'
   | 'price-history';
 
 export interface Cached<T> {

@@ -37,7 +37,7 @@ import { trackSubscriptions } from './lifecycle/subscriptions.js';
 import { shortenError } from './limits/short-error.js';
 import { createLive } from './live/live.js';
 import { priceTick } from './live/ticks.js';
-import { createQuoteAbsences } from './market/quote-absences.js';
+import { createAbsences } from './market/absences.js';
 import { orderQuoteProviders } from './market/quotes.js';
 import { createAssetRegistry } from './market/registry.js';
 import { createMcp, MCP_PATH, type Mcp } from './mcp/index.js';
@@ -195,7 +195,7 @@ export function createGateway(config: Config, deps: GatewayDeps = {}): Gateway {
   // The process's own upstream scope serves work outside requests (the live feeds); each request gets
   // one over its budget (forRequest, called by createContext), reading through the response
   // cache's recording view when its answer may be stored.
-  const absences = createQuoteAbsences(cache, config);
+  const absences = createAbsences(cache, config);
   const outside = createUpstreamScope({
     config,
     cache,

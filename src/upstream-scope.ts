@@ -2,10 +2,10 @@ import type { Cache } from './cache.js';
 import type { Config } from './config.js';
 import type { UpstreamBudget } from './http/budget.js';
 import { createLoaders, type Loaders } from './loaders/index.js';
+import type { ProviderAbsences } from './market/absences.js';
 import { type CandleService, createCandleService } from './market/candles.js';
 import { createFx, type Fx } from './market/fx.js';
 import { createOnChainService, type OnChainService } from './market/onchain.js';
-import type { QuoteAbsences } from './market/quote-absences.js';
 import { createQuoteAdapters, type QuoteAdapter, type QuoteProvider } from './market/quotes.js';
 import type { AssetRegistry } from './market/registry.js';
 import { createPriceHistory, type PriceHistory } from './price-history.js';
@@ -26,7 +26,7 @@ export interface UpstreamScopeDeps {
   sources: Sources;
   registry: AssetRegistry;
   /** What each quote provider was seen not to list: process-wide, outside any request's cache view. */
-  absences: QuoteAbsences;
+  absences: ProviderAbsences;
   /** Provider preference for AUTO prices right now (health and quota aware). */
   quoteOrder: () => QuoteProvider[];
   budget?: UpstreamBudget;

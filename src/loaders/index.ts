@@ -1,9 +1,9 @@
 import type { Cache } from '../cache.js';
 import type { Config } from '../config.js';
 import type { UpstreamBudget } from '../http/budget.js';
+import type { ProviderAbsences } from '../market/absences.js';
 import type { CandleKey } from '../market/keys.js';
 import type { Candle, Signal } from '../market/model.js';
-import type { QuoteAbsences } from '../market/quote-absences.js';
 import type { QuoteAdapter, QuoteProvider } from '../market/quotes.js';
 import type { AssetRegistry } from '../market/registry.js';
 import type { Sources } from '../sources/index.js';
@@ -45,8 +45,8 @@ export interface LoaderDeps {
   quotes: () => Record<QuoteProvider, QuoteAdapter>;
   /** Provider preference for AUTO prices right now (health and quota aware). */
   quoteOrder: () => QuoteProvider[];
-  /** What each provider was seen not to list (process-wide, see market/quote-absences.ts). */
-  absences: QuoteAbsences;
+  /** What each provider was seen not to list (process-wide, see market/absences.ts). */
+  absences: ProviderAbsences;
   /** The providers' catalogues (asset identity when the markets call cannot give it). */
   identity: Pick<AssetRegistry, 'lookup'>;
   /** Signals keyed providers publish, for a batch of assets (one call per provider endpoint). */

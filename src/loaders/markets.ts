@@ -3,6 +3,7 @@ import type { Cache, Cached, FetchResult } from '../cache.js';
 import type { Config } from '../config.js';
 import { notFound } from '../errors.js';
 import type { UpstreamBudget } from '../http/budget.js';
+import type { ProviderAbsences } from '../market/absences.js';
 import {
   type MarketKey,
   type MarketsPageKey,
@@ -34,6 +35,8 @@ export interface MarketLoaderDeps {
   sources: Sources;
   /** The providers' catalogues: what an asset is when the markets call cannot say (see `asset`). */
   identity: Pick<AssetRegistry, 'lookup'>;
+  /** Assets the markets call was seen to leave out, so they are not asked about on every query. */
+  absences: Pick<ProviderAbsences, 'markets'>;
   budget?: UpstreamBudget;
   now?: () => number;
 }
@@ -58,9 +61,18 @@ export function createMarketLoaders(deps: MarketLoaderDeps): MarketLoaders {
     ]);
   }
 
+  /** One markets call for the ids not known to be missing from it; what it leaves out is remembered. */
   async function fetchMarkets(ids: string[], currency: string) {
-    const rows = await cg.markets(ids, currency);
-    await keepMarkets(rows, currency);
+    const keyOf = (assetId: string) => marketKey({ currency, assetId });
+    const absent = await deps.absences.markets.known(ids.map(keyOf));
+    const asked = absent.size === 0 ? ids : ids.filter((id) => !absent.has(keyOf(id)));
+    if (asked.length === 0) return [];
+    const rows = await cg.markets(asked, currency);
+    const answered = new Set(rows.map((r) => r.asset.id));
+    await Promise.all([
+      keepMarkets(rows, currency),
+      deps.absences.markets.remember(asked.filter((id) => !answered.has(id)).map(keyOf)),
+    ]);
     return rows;
   }
 

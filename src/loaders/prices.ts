@@ -3,9 +3,9 @@ import type { Cache, Cached, FetchResult } from '../cache.js';
 import type { Config } from '../config.js';
 import { notFound } from '../errors.js';
 import type { UpstreamBudget } from '../http/budget.js';
+import type { ProviderAbsences } from '../market/absences.js';
 import { type PriceKey, priceKey, type QuoteKey, quoteKey } from '../market/keys.js';
 import type { Price } from '../market/model.js';
-import type { QuoteAbsences } from '../market/quote-absences.js';
 import type { QuoteAdapter, QuoteProvider } from '../market/quotes.js';
 import { asError, groupBy, isNotFound, ownView, unwrap } from './shared.js';
 
@@ -22,13 +22,13 @@ export interface QuoteLoaderDeps {
   /** Spot-quote adapters, asked for on cache misses only. */
   quotes: () => Record<QuoteProvider, QuoteAdapter>;
   /** What each provider was seen not to list (asked again only past the TTL). */
-  absences: QuoteAbsences;
+  absences: ProviderAbsences;
   budget?: UpstreamBudget;
 }
 
 export function createQuoteLoader(deps: QuoteLoaderDeps): QuoteLoader {
   const quoteCache = ownView(deps.cache.namespace<Price>('quote', deps.config.cache.ttl.price), deps.budget);
-  const { absences } = deps;
+  const absences = deps.absences.quotes;
   return new DataLoader<QuoteKey, Cached<Price>, string>(
     async (keys) => {
       const byString = new Map(keys.map((k) => [quoteKey(k), k]));

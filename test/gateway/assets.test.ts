@@ -85,6 +85,17 @@ describe('Query.assets', () => {
     expect(res.body.data!.node).toEqual({ id: 'bitcoin' });
   });
 
+  it('asks CoinGecko about an id it does not list once, not on every query', async () => {
+    const query = '{ assets(ids: ["bitcoin", "no-such-coin-2"]) { edges { node { id } } } }';
+    t.sandbox.resetCounts();
+    for (let i = 0; i < 4; i += 1) {
+      const res = await t.query<{ assets: { edges: Array<{ node: { id: string } }> } }>(query);
+      expect(res.body.errors).toBeUndefined();
+      expect(res.body.data!.assets.edges.map((e) => e.node.id)).toEqual(['bitcoin']);
+    }
+    expect(t.sandbox.counts().coingecko?.['coins/markets'] ?? 0).toBeLessThanOrEqual(1);
+  });
+
   it('serves the market in another currency and converts consistently', async () => {
     const res = await t.query<{
       asset: { usd: { price: number }; eur: { price: number; marketCap: number; currency: string } };

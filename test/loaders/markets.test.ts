@@ -1,8 +1,8 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { createMarketLoaders } from '../../src/loaders/markets.js';
 import { createQuoteLoader } from '../../src/loaders/prices.js';
+import { createAbsences } from '../../src/market/absences.js';
 import { quoteKey } from '../../src/market/keys.js';
-import { createQuoteAbsences } from '../../src/market/quote-absences.js';
 import type { QuoteAdapter, QuoteProvider } from '../../src/market/quotes.js';
 import type { Sources } from '../../src/sources/index.js';
 import { recordCalls } from '../helpers/batches.js';
@@ -21,17 +21,26 @@ function setUp() {
   const clock = testCache(config);
   close = () => clock.cache.close();
   const asOf = new Date(clock.now());
-  const markets = recordCalls(async (ids: readonly string[], currency: string) =>
-    ids.filter((id) => id !== 'unknown').map((id, i) => row(id, currency, 100 + i, asOf)),
-  );
+  let failing = 0;
+  const markets = recordCalls(async (ids: readonly string[], currency: string) => {
+    if (failing > 0) {
+      failing -= 1;
+      throw new Error('coins/markets: HTTP 503');
+    }
+    return ids.filter((id) => id !== 'unknown').map((id, i) => row(id, currency, 100 + i, asOf));
+  });
   const topMarkets = recordCalls(async (currency: string, _page: number, _perPage: number, _order?: string) =>
     ['bitcoin', 'ethereum', 'solana'].map((id, i) => row(id, currency, 1000 * (i + 1), asOf)),
   );
   const sources = { coingecko: { markets: markets.fn, topMarkets: topMarkets.fn } } as unknown as Sources;
   // A catalogue that lists nothing the markets calls do not: the fallback is tested in test/gateway/identity.test.ts.
   const identity = { lookup: async (ids: readonly string[]) => new Map(ids.map((id) => [id, undefined])) };
-  const loaders = () => createMarketLoaders({ config, cache: clock.cache, sources, identity });
-  return { clock, markets, topMarkets, loaders, sources };
+  const absences = createAbsences(clock.cache, config);
+  const loaders = () => createMarketLoaders({ config, cache: clock.cache, sources, identity, absences });
+  const failNext = (n: number) => {
+    failing = n;
+  };
+  return { clock, markets, topMarkets, loaders, sources, failNext };
 }
 
 describe('asset loader', () => {
@@ -57,6 +66,35 @@ describe('asset loader', () => {
     expect(found).toMatchObject({ value: { id: 'bitcoin' } });
     expect(missing).toBeInstanceOf(Error);
     expect((missing as { extensions?: { code?: string } }).extensions?.code).toBe('NOT_FOUND');
+  });
+
+  it('asks about an id the markets call left out once per metadata TTL, and keeps answering NOT_FOUND', async () => {
+    const { loaders, markets, clock } = setUp();
+    for (let i = 0; i < 5; i += 1) {
+      const [missing] = await loaders().asset.loadMany(['unknown']);
+      expect((missing as { extensions?: { code?: string } }).extensions?.code).toBe('NOT_FOUND');
+    }
+    expect(markets.calls).toEqual([[['unknown'], 'usd']]);
+    // Known ids in the same batch are still asked for; the absent one is not.
+    await loaders().asset.loadMany(['unknown', 'solana']);
+    expect(markets.calls.at(-1)).toEqual([['solana'], 'usd']);
+    clock.advance(config.cache.ttl.metadata);
+    await loaders().asset.loadMany(['unknown']);
+    expect(markets.calls.at(-1)).toEqual([['unknown'], 'usd']);
+  });
+
+  it('never remembers a failed markets call as an absence', async () => {
+    const { loaders, markets, failNext } = setUp();
+    failNext(1);
+    const [failed] = await loaders().asset.loadMany(['solana']);
+    expect(failed).toBeInstanceOf(Error);
+    expect((failed as { extensions?: { code?: string } }).extensions?.code).not.toBe('NOT_FOUND');
+    const [found] = await loaders().asset.loadMany(['solana']);
+    expect(found).toMatchObject({ value: { id: 'solana' } });
+    expect(markets.calls).toEqual([
+      [['solana'], 'usd'],
+      [['solana'], 'usd'],
+    ]);
   });
 });
 
@@ -96,7 +134,7 @@ describe('marketsPage loader', () => {
       config,
       cache: clock.cache,
       quotes: () => adapters,
-      absences: createQuoteAbsences(clock.cache, config),
+      absences: createAbsences(clock.cache, config),
     });
     const q = await quote.load({ provider: 'coingecko', currency: 'usd', assetId: 'ethereum' });
     expect(q.value).toMatchObject({ assetId: 'ethereum', value: 2000, source: 'coingecko', change24h: 1.5 });
@@ -124,7 +162,7 @@ describe('marketsPage loader', () => {
       config,
       cache: clock.cache,
       quotes: () => adapters,
-      absences: createQuoteAbsences(clock.cache, config),
+      absences: createAbsences(clock.cache, config),
     });
     const [btc, sol] = await quote.loadMany([
       { provider: 'coingecko', currency: 'usd', assetId: 'bitcoin' },

@@ -1,8 +1,8 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { UpstreamError } from '../../src/errors.js';
 import { createPriceLoader, createQuoteLoader } from '../../src/loaders/prices.js';
+import { createAbsences } from '../../src/market/absences.js';
 import type { Price } from '../../src/market/model.js';
-import { createQuoteAbsences } from '../../src/market/quote-absences.js';
 import type { QuoteAdapter, QuoteProvider } from '../../src/market/quotes.js';
 import { recordCalls } from '../helpers/batches.js';
 import { loaderConfig, testCache } from './helpers.js';
@@ -44,14 +44,14 @@ function setUp(listed: Partial<Record<QuoteProvider, string[]>>, failing: QuoteP
     config,
     cache: clock.cache,
     quotes: () => adapters,
-    absences: createQuoteAbsences(clock.cache, config),
+    absences: createAbsences(clock.cache, config),
   });
   const fresh = () =>
     createQuoteLoader({
       config,
       cache: clock.cache,
       quotes: () => adapters,
-      absences: createQuoteAbsences(clock.cache, config),
+      absences: createAbsences(clock.cache, config),
     });
   return { clock, recorded, quote, fresh };
 }
