@@ -26,6 +26,8 @@ import type { UpstreamScope } from './upstream-scope.js';
 /** The per-process services resolvers read (through `ctx.services`). */
 export interface Services {
   config: Config;
+  /** The gateway's clock (GatewayDeps.now): where a field's window ends when the client gives no end. */
+  now: () => number;
   /** Provider health and quotas (Query.sources). */
   http: HttpClient;
   registry: AssetRegistry;
@@ -126,7 +128,8 @@ export function createContext(
 function refusingServices(services: Services, freshness: Freshness): Services {
   return new Proxy(services, {
     get(target, key) {
-      if (key !== 'config') freshness.refuse(`service:${String(key)}`);
+      // The clock says nothing about a value's freshness: what a window read is refused by its namespace.
+      if (key !== 'config' && key !== 'now') freshness.refuse(`service:${String(key)}`);
       return target[key as keyof Services];
     },
   });

@@ -237,7 +237,7 @@ export function createGateway(config: Config, deps: GatewayDeps = {}): Gateway {
       r instanceof Error ? [] : [priceTick({ ...r.value, stale: r.value.stale || r.stale })],
     );
   };
-  const signals = createSignalService({ providerSignals: config.providers.tokenmetrics.enabled });
+  const signals = createSignalService({ providerSignals: config.providers.tokenmetrics.enabled, now: clock });
   // Upstream streams, pollers and the feeds behind Subscription (in-process, or across processes
   // through Redis when REDIS_URL is set).
   metrics.observeCache(processCache);
@@ -266,6 +266,7 @@ export function createGateway(config: Config, deps: GatewayDeps = {}): Gateway {
 
   const services: Services = {
     config,
+    now: clock,
     http,
     registry,
     signals,

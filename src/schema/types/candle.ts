@@ -118,7 +118,7 @@ export function addCandle(builder: Builder, enums: Enums, refs: AssetRefs) {
             throw badUserInput(`first must be between 1 and ${MAX_PAGE}, got ${first}`, 'first');
           const interval = args.interval ?? '1d';
           const step = intervalMs(interval);
-          const now = Date.now();
+          const now = ctx.services.now();
           const to = alignUp(Math.min(args.to?.getTime() ?? now, now), interval);
           const from = alignDown(args.from?.getTime() ?? to - 30 * step, interval);
           if (!(from < to)) throw badUserInput('from must be before to', 'from');

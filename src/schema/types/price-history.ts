@@ -142,7 +142,7 @@ export function addPriceHistory(builder: Builder, enums: Enums, { Asset }: Asset
         }),
       },
       resolve: async (asset, args, ctx) => {
-        const now = Date.now();
+        const now = ctx.services.now();
         const to = Math.min(args.to?.getTime() ?? now, now);
         const from = args.from.getTime();
         if (from >= to) throw badUserInput('from must be before to (and before now)', 'from');
@@ -174,7 +174,7 @@ export function addPriceHistory(builder: Builder, enums: Enums, { Asset }: Asset
         }),
       },
       resolve: async (asset, args, ctx) => {
-        const now = Date.now();
+        const now = ctx.services.now();
         const at = args.at.getTime();
         if (at > now) throw badUserInput('at must not be in the future', 'at');
         if (at < now - MAX_SPAN_DAYS * DAY)
