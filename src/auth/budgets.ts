@@ -6,6 +6,7 @@ import {
   RateLimiterRedis,
   RateLimiterRes,
 } from 'rate-limiter-flexible';
+import { once } from '../lazily.js';
 import { LATE, withinBudget } from '../redis.js';
 import type { Client } from './client.js';
 
@@ -72,9 +73,13 @@ export function createClientBudgets(
   const duration = deps.windowSeconds ?? WINDOW_SECONDS;
   /** One limiter per (kind, points): plans differ per client, the stored counts do not. */
   const buckets = new Map<string, Bucket>();
-  const views = new LRUCache<string, { requests: number; cost: number; resetAt: number }>({ max: 50_000 });
+  // Made on the first charge: an LRU allocates its slots for `max` entries up front, and a gateway
+  // without auth never charges.
+  const views = once(
+    () => new LRUCache<string, { requests: number; cost: number; resetAt: number }>({ max: 50_000 }),
+  );
   const open = new Map<string, number>();
-  const leases = new LRUCache<string, { left: number; resetAt: number }>({ max: 50_000 });
+  const leases = once(() => new LRUCache<string, { left: number; resetAt: number }>({ max: 50_000 }));
 
   function bucket(kind: 'req' | 'cost', points: number): Bucket {
     const name = `${kind}:${points}`;
@@ -128,7 +133,7 @@ export function createClientBudgets(
 
   /** What the limiters last said was left (leases counted as spent). */
   function limiterView(client: Client): BudgetSnapshot {
-    const view = views.get(client.id);
+    const view = views().get(client.id);
     const t = now();
     if (!view || t >= view.resetAt)
       return { requests: client.plan.requestsPerMinute, cost: client.plan.costPerMinute, resetMs: 0 };
@@ -136,12 +141,12 @@ export function createClientBudgets(
   }
 
   function snapshotOf(client: Client): BudgetSnapshot {
-    const view = views.get(client.id);
+    const view = views().get(client.id);
     const t = now();
     if (!view || t >= view.resetAt)
       return { requests: client.plan.requestsPerMinute, cost: client.plan.costPerMinute, resetMs: 0 };
     // The limiter counts a lease as spent when it is taken; what is left of it is the client's still.
-    const lease = leases.get(client.id);
+    const lease = leases().get(client.id);
     const leased = lease && t < lease.resetAt ? lease.left : 0;
     return { requests: view.requests + leased, cost: view.cost, resetMs: view.resetAt - t };
   }
@@ -153,7 +158,7 @@ export function createClientBudgets(
     if (size > 1) {
       const lease = await consume(b, client.id, size);
       if (lease.granted) {
-        leases.set(client.id, { left: size - 1, resetAt: now() + lease.res.msBeforeNext });
+        leases().set(client.id, { left: size - 1, resetAt: now() + lease.res.msBeforeNext });
         remember(client, 'requests', lease.res);
         return { ok: true, snapshot: snapshotOf(client) };
       }
@@ -177,7 +182,7 @@ export function createClientBudgets(
   const taking = new Map<string, Promise<ChargeOutcome>>();
 
   function chargeRequest(client: Client): ChargeOutcome | Promise<ChargeOutcome> {
-    const lease = leases.get(client.id);
+    const lease = leases().get(client.id);
     if (lease && lease.left > 0 && now() < lease.resetAt) {
       lease.left -= 1;
       return { ok: true, snapshot: snapshotOf(client) };
@@ -192,7 +197,7 @@ export function createClientBudgets(
   function remember(client: Client, kind: 'requests' | 'cost', res: RateLimiterRes) {
     const previous = limiterView(client);
     const resetAt = now() + res.msBeforeNext;
-    views.set(client.id, {
+    views().set(client.id, {
       ...previous,
       [kind]: Math.max(0, res.remainingPoints),
       resetAt: Math.max(resetAt, now() + previous.resetMs),

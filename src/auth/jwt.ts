@@ -1,8 +1,10 @@
-import { createRemoteJWKSet, errors, type JWTPayload, jwtVerify } from 'jose';
+import type { JWTPayload } from 'jose';
 
 // JWT bearer tokens, verified with jose against the issuer's JWKS (fetched on first use and cached by
 // jose, refetched when a token names a key it has not seen). Scopes come from the space-separated
 // `scope` claim (RFC 8693 / OAuth 2.0); issuer and audience must match the configured ones.
+// jose is imported only by a configured verifier (a gateway without a JWKS never loads it); the import
+// starts when the verifier is made, so the first token does not wait for it.
 
 export interface JwtSettings {
   jwksUrl: string;
@@ -24,18 +26,27 @@ export function looksLikeJwt(token: string): boolean {
   return /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*$/.test(token);
 }
 
+type Jose = typeof import('jose');
+
 export function createJwtVerifier(settings: JwtSettings, options: { timeoutMs?: number } = {}): JwtVerifier {
-  const jwks = createRemoteJWKSet(new URL(settings.jwksUrl), { timeoutDuration: options.timeoutMs ?? 2_000 });
+  const url = new URL(settings.jwksUrl);
+  const loaded = import('jose').then((jose) => ({
+    jose,
+    jwks: jose.createRemoteJWKSet(url, { timeoutDuration: options.timeoutMs ?? 2_000 }),
+  }));
+  // A failed import is the first verify's error, not an unhandled rejection at start.
+  loaded.catch(() => undefined);
   return {
     async verify(token) {
+      const { jose, jwks } = await loaded;
       let payload: JWTPayload;
       try {
-        ({ payload } = await jwtVerify(token, jwks, {
+        ({ payload } = await jose.jwtVerify(token, jwks, {
           ...(settings.issuer ? { issuer: settings.issuer } : {}),
           ...(settings.audience ? { audience: settings.audience } : {}),
         }));
       } catch (error) {
-        return describe(error);
+        return describe(jose.errors, error);
       }
       if (typeof payload.sub !== 'string' || payload.sub === '')
         return { ok: false, reason: 'the token has no subject' };
@@ -51,7 +62,7 @@ export function createJwtVerifier(settings: JwtSettings, options: { timeoutMs?: 
   };
 }
 
-function describe(error: unknown): JwtOutcome {
+function describe(errors: Jose['errors'], error: unknown): JwtOutcome {
   if (error instanceof errors.JWTExpired) return { ok: false, reason: 'the token has expired' };
   if (error instanceof errors.JWTClaimValidationFailed)
     return { ok: false, reason: `the token's ${error.claim} claim is not accepted` };

@@ -3,14 +3,17 @@ import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
 import type { GraphQLSchema } from 'graphql';
 import type { Config } from '../config.js';
 import { createGraphqlExecutor, type GraphqlFetch } from './execute.js';
-import { createMcpHttp, type McpHttp } from './http.js';
+import type { McpHttp } from './http.js';
+import { lazyMcpHttp } from './lazy-http.js';
 import { readManifest } from './manifest.js';
-import { createMcpSession, type McpSession } from './session.js';
+import type { McpSession } from './session.js';
 import { createToolSet, type ToolSet } from './tools.js';
 
 // The MCP server of one gateway: its tools (from the manifest), and the two ways in, Streamable HTTP
 // (mounted at /mcp by server.ts) and stdio (`npm run mcp`, main.ts). Both answer through `fetch`, the
 // gateway's own yoga.fetch.
+// The tools are built (and the manifest checked against the schema) at start; the modules that use the
+// MCP SDK (http.ts, session.ts) are imported on the first /mcp request or stdio connection.
 
 export const MCP_PATH = '/mcp';
 
@@ -49,10 +52,14 @@ export function createMcp(deps: {
     throttleMs: config.mcp.notifyThrottleMs,
     maxSubscriptions: config.mcp.maxSubscriptions,
   };
-  const http = createMcpHttp(sessionDeps, {
-    maxSessions: config.mcp.maxSessions,
-    idleMs: config.mcp.sessionIdleMs,
-    maxBodyBytes: config.limits.maxBodyBytes,
+  const http = lazyMcpHttp({
+    create: async () =>
+      (await import('./http.js')).createMcpHttp(sessionDeps, {
+        maxSessions: config.mcp.maxSessions,
+        idleMs: config.mcp.sessionIdleMs,
+        maxBodyBytes: config.limits.maxBodyBytes,
+        onError: deps.onError,
+      }),
     onError: deps.onError,
   });
   const connected = new Set<McpSession>();
@@ -60,6 +67,7 @@ export function createMcp(deps: {
     tools,
     http,
     async connect(transport) {
+      const { createMcpSession } = await import('./session.js');
       const session = createMcpSession({
         ...sessionDeps,
         headers: config.mcp.apiKey ? { authorization: `Bearer ${config.mcp.apiKey}` } : undefined,

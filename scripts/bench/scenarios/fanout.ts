@@ -7,6 +7,7 @@ import { type Sandbox, startSandbox } from '../../../src/sandbox/server.js';
 import { sandboxProviderEnv } from '../../lib/gateway-process.js';
 import { readCpuMs, readMachineBusyMs, readRssMb, readStealMs, spawnPinned } from '../processes.js';
 import type { StandaloneScenario } from '../scenario.js';
+import { type HeapReading, parseHeapMetrics } from './fanout-heap-metrics.js';
 
 // Fan-out: N live subscribers (1k, 5k) of priceUpdated on ONE gateway process, fed by the sandbox's
 // Binance streams ticking every 100 ms (10 ticks/s per asset, 10 assets, subscribers spread evenly),
@@ -76,16 +77,6 @@ export interface FanoutCase {
   clientErrors: number;
   /** The gateway's V8 heap before any client and at the end of the window (from its /metrics). */
   heap?: { base: HeapReading; end: HeapReading };
-}
-
-/** MB, from prom-client's Node metrics (total = reserved by V8, used = live + not yet collected). */
-export interface HeapReading {
-  newTotal: number;
-  oldTotal: number;
-  oldUsed: number;
-  heapTotal: number;
-  heapUsed: number;
-  external: number;
 }
 
 interface ClientResult {
@@ -371,24 +362,16 @@ export function formatFanout(cases: FanoutCase[]): string {
 
 /** The gateway's heap figures from its /metrics (prom-client's Node metrics; main.ts turns them on). */
 async function readHeap(graphqlUrl: string): Promise<HeapReading | undefined> {
+  let text: string;
   try {
-    const text = await (await fetch(graphqlUrl.replace(/\/graphql$/, '/metrics'))).text();
-    const value = (name: string, space?: string) => {
-      const label = space ? `{space="${space}"}` : '';
-      const line = text.split('\n').find((l) => l.startsWith(`marketgraph_${name}${label} `));
-      return line ? Number(line.split(' ')[1]) / 1024 / 1024 : Number.NaN;
-    };
-    return {
-      newTotal: value('nodejs_heap_space_size_total_bytes', 'new'),
-      oldTotal: value('nodejs_heap_space_size_total_bytes', 'old'),
-      oldUsed: value('nodejs_heap_space_size_used_bytes', 'old'),
-      heapTotal: value('nodejs_heap_size_total_bytes'),
-      heapUsed: value('nodejs_heap_size_used_bytes'),
-      external: value('nodejs_external_memory_bytes'),
-    };
+    text = await (await fetch(graphqlUrl.replace(/\/graphql$/, '/metrics'))).text();
   } catch {
     return undefined;
   }
+  const parsed = parseHeapMetrics(text);
+  if ('heap' in parsed) return parsed.heap;
+  console.error(`fanout: the gateway's /metrics has no ${parsed.missing.join(', ')}: no heap line`);
+  return undefined;
 }
 
 /** A raw subscriber to the sandbox's streams, counting the upstream ticks the gateway is offered. */
