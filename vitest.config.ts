@@ -16,5 +16,9 @@ export default defineConfig({
     hookTimeout: 20_000,
     // Tests start real loopback servers; two cores are the norm here, so keep files in a small pool.
     maxWorkers: 2,
+    // A worker runs file after file in one module graph instead of a fresh process per file: loading
+    // the gateway's modules again for every file was most of the suite's CPU time. Nothing under src/
+    // holds module-level state, and the files that fake timers restore them after each test.
+    isolate: false,
   },
 });
