@@ -162,7 +162,12 @@ describe('SIGTERM', () => {
   });
 
   it('cuts what is still running when the grace period is over, and exits 1', async () => {
-    const gw = await gateway({ MARKETGRAPH_SHUTDOWN_GRACE_MS: '300' });
+    // The cut call's upstream request still holds the process until its deadline: a short one, so the
+    // exit comes soon after the cut.
+    const gw = await gateway({
+      MARKETGRAPH_SHUTDOWN_GRACE_MS: '300',
+      MARKETGRAPH_UPSTREAM_DEADLINE_MS: '2000',
+    });
     const reached = slowMarkets('hang');
     const answer = post(gw.url, SLOW_QUERY).then(
       (r) => r.status,
@@ -228,10 +233,9 @@ describe('startup', () => {
   });
 
   it('answers --version and --help and exits 0', async () => {
-    const version = await run(['--version']);
+    const [version, help] = await Promise.all([run(['--version']), run(['--help', '--port', 'not-a-port'])]);
     expect(version).toMatchObject({ code: 0, stderr: '' });
     expect(version.stdout.trim()).toMatch(/^\d+\.\d+\.\d+/);
-    const help = await run(['--help', '--port', 'not-a-port']);
     expect(help).toMatchObject({ code: 0, stderr: '' });
     expect(help.stdout).toMatch(/^Usage: marketgraph /);
     expect(help.stdout).toMatch(/MARKETGRAPH_SHUTDOWN_GRACE_MS +.*\(default: 10000\)/);
