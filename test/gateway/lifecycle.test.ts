@@ -143,7 +143,11 @@ describe('SIGTERM', () => {
 
     // Stop accepting: the listening socket is closed while the query is still running.
     await waitFor(() => gw.output().includes('SIGTERM'), 5_000, 'the shutdown line');
-    await expect(health(gw.origin)).rejects.toMatchObject({ code: 'ECONNREFUSED' });
+    // Refused; or reset, when it was accepted just before the listener closed (the line above is
+    // printed first) and the drain closed it before serving it: either way it is never answered.
+    await expect(health(gw.origin)).rejects.toMatchObject({
+      code: expect.stringMatching(/^ECONN(REFUSED|RESET)$/),
+    });
 
     const response = await answer;
     expect(response.status).toBe(200);
