@@ -1,32 +1,12 @@
 import { createServer, type Server } from 'node:http';
-import { type AddressInfo, connect, type Socket } from 'node:net';
+import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { CONNECTION_LIMIT_EXCEEDED, capConnections, refusalMargin } from '../src/connection-cap.js';
 import { waitFor } from './helpers/clients.js';
+import { openRaw, type Raw } from './helpers/raw-socket.js';
 
 // The cap on a plain node:http server: admitted connections are served, the next ones are answered
 // 503 with a code, and once the refused fill their margin Node drops new connections unanswered.
-
-interface Raw {
-  socket: Socket;
-  received(): string;
-  closed(): boolean;
-}
-
-function openRaw(port: number): Raw {
-  const socket = connect(port, '127.0.0.1');
-  let received = '';
-  let closed = false;
-  socket.setEncoding('utf8');
-  socket.on('data', (chunk: string) => {
-    received += chunk;
-  });
-  socket.on('error', () => undefined);
-  socket.on('close', () => {
-    closed = true;
-  });
-  return { socket, received: () => received, closed: () => closed };
-}
 
 /** Waits until the server itself counts `n` connections (it sees a close after the client does). */
 async function untilConnections(server: Server, n: number): Promise<void> {

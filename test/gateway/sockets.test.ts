@@ -1,4 +1,3 @@
-import { connect, type Socket } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { ConfigError, loadConfig } from '../../src/config.js';
@@ -8,6 +7,7 @@ import { startSandbox } from '../../src/sandbox/server.js';
 import { SUBSCRIPTION_LIMIT_EXCEEDED } from '../../src/transport/ws-transport.js';
 import { subscribeSse, subscribeWs, waitFor, wsClient } from '../helpers/clients.js';
 import { startTestGateway, type TestGateway } from '../helpers/gateway.js';
+import { openRaw, type Raw } from '../helpers/raw-socket.js';
 
 // Issue #15, sockets: a gateway on a real port with small socket limits. Connections that send
 // nothing, trickle their headers (slowloris) or their body, or idle after a response are closed within
@@ -20,27 +20,6 @@ const HEADERS_TIMEOUT_MS = 300;
 const REQUEST_TIMEOUT_MS = 500;
 
 const PRICES = 'subscription ($ids: [ID!]!) { priceUpdated(assetIds: $ids) { assetId value asOf } }';
-
-interface Raw {
-  socket: Socket;
-  received(): string;
-  closed(): boolean;
-}
-
-function openRaw(port: number): Raw {
-  const socket = connect(port, '127.0.0.1');
-  let received = '';
-  let closed = false;
-  socket.setEncoding('utf8');
-  socket.on('data', (chunk: string) => {
-    received += chunk;
-  });
-  socket.on('error', () => undefined);
-  socket.on('close', () => {
-    closed = true;
-  });
-  return { socket, received: () => received, closed: () => closed };
-}
 
 /** Writes `text` one byte at a time, one every 25 ms, then keeps going with header bytes. */
 function trickle(raw: Raw, text: string): () => number {

@@ -5,6 +5,7 @@ import { createRedisBus } from '../../src/live/bus.js';
 import { createChannels } from '../../src/live/channels.js';
 import { createRedisLeases, type Leases } from '../../src/live/leases.js';
 import { createRedisConnection, type RedisConnection } from '../../src/redis.js';
+import { waitFor } from '../helpers/clients.js';
 import { deleteKeys, redisTestUrl, testPrefix } from '../helpers/redis.js';
 import { startPrivateRedis } from '../helpers/redis-server.js';
 
@@ -16,7 +17,6 @@ import { startPrivateRedis } from '../helpers/redis-server.js';
 const prefix = testPrefix('live');
 const connections: RedisConnection[] = [];
 const opened: Leases[] = [];
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 function connect(url = redisTestUrl()) {
   const config = loadConfig({
@@ -66,14 +66,6 @@ function process(name: string, options: { ttlMs?: number; renewMs?: number; url?
   return { name, redis, leases, bus, tries, channels: createChannels({ bus, leases }) };
 }
 
-async function until(check: () => boolean, timeoutMs: number, what: string) {
-  const deadline = Date.now() + timeoutMs;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(10);
-  }
-}
-
 afterAll(async () => {
   await Promise.all(opened.map((leases) => leases.close()));
   const cleaner = new Redis(redisTestUrl(), { maxRetriesPerRequest: 1 });
@@ -93,20 +85,20 @@ describe('redis leases', () => {
         lost: () => events.push(`-${i}`),
       }),
     );
-    await until(() => events.length === 1, 2_000, 'a holder');
+    await waitFor(() => events.length === 1, 2_000, 'a holder');
     expect(holders.map((l) => l.held().length).reduce((x, y) => x + y)).toBe(1);
     const first = Number(events[0]!.slice(1));
     // Seven more renewals (200 ms apart): more than two TTLs (600 ms) held by renewing alone, and
     // nobody else got it meanwhile.
     const triesBefore = procs[first]!.tries('k1');
-    await until(() => procs[first]!.tries('k1') >= triesBefore + 7, 10_000, 'seven renewals');
+    await waitFor(() => procs[first]!.tries('k1') >= triesBefore + 7, 10_000, 'seven renewals');
     expect(events).toHaveLength(1);
     expect(holders.map((l) => l.held().length)).toEqual([0, 1, 2].map((i) => (i === first ? 1 : 0)));
 
     const waiting = procs.filter((_, i) => i !== first);
     const triedAtRelease = waiting.map((p) => p.tries('k1'));
     releases[first]!();
-    await until(() => events.length === 3, 5_000, 'a new holder');
+    await waitFor(() => events.length === 3, 5_000, 'a new holder');
     // Taken on the next retry (every 100 ms), not after the TTL ran out (six retries or more).
     const next = Number(events[2]!.slice(1));
     const i = waiting.indexOf(procs[next]!);
@@ -120,20 +112,20 @@ describe('redis leases', () => {
     const b = process('survivor');
     const got: string[] = [];
     a.leases.claim('k2', { acquired: () => got.push('a'), lost: () => got.push('a lost') });
-    await until(() => got.length === 1, 1_000, 'a to hold k2');
+    await waitFor(() => got.length === 1, 1_000, 'a to hold k2');
     b.leases.claim('k2', { acquired: () => got.push('b'), lost: () => got.push('b lost') });
     // b has tried, and been refused, twice: it is waiting.
-    await until(() => b.tries('k2') >= 2, 2_000, 'b to try for k2');
+    await waitFor(() => b.tries('k2') >= 2, 2_000, 'b to try for k2');
     expect(got).toEqual(['a']);
     const triedAtDeath = b.tries('k2');
     a.redis.commands.disconnect(); // renewals stop; the lease runs out
-    await until(() => got.includes('b'), 5_000, 'b to take k2 over');
+    await waitFor(() => got.includes('b'), 5_000, 'b to take k2 over');
     // Within ttl + renew (600 + 200 ms) of retries every 100 ms, and a retry's slack.
     expect(b.tries('k2') - triedAtDeath).toBeLessThanOrEqual(9);
     // a, cut off from Redis, keeps producing for its own listeners (its bus delivers in process now):
     // three renew periods later (b's renewals, on the same beat) it still holds k2, never told lost.
     const bRenewals = b.tries('k2');
-    await until(() => b.tries('k2') >= bRenewals + 3, 5_000, 'three renew periods');
+    await waitFor(() => b.tries('k2') >= bRenewals + 3, 5_000, 'three renew periods');
     expect(got).toEqual(['a', 'b']);
     expect(a.leases.held()).toEqual(['k2']);
   });
@@ -159,7 +151,7 @@ describe('channels across processes', () => {
         (event) => received[i]!.push((event as { n: number }).n),
       ),
     );
-    await until(() => received.every((r) => r.length >= 5), 3_000, 'events in every process');
+    await waitFor(() => received.every((r) => r.length >= 5), 3_000, 'events in every process');
     expect(running.size).toBe(1);
     // Every process saw the same sequence (modulo when its Redis subscription started).
     const last = Math.min(...received.map((r) => r.at(-1)!));
@@ -170,12 +162,12 @@ describe('channels across processes', () => {
     // The producer's process leaves: another takes over and the others keep receiving.
     const holder = procs.findIndex((p) => running.has(p.name));
     leaves[holder]!();
-    await until(() => running.size === 1 && !running.has(procs[holder]!.name), 2_000, 'a new producer');
+    await waitFor(() => running.size === 1 && !running.has(procs[holder]!.name), 2_000, 'a new producer');
     const others = procs.map((_, i) => i).filter((i) => i !== holder);
     const before = others.map((i) => received[i]!.length);
-    await until(() => others.every((i, k) => received[i]!.length >= before[k]! + 3), 2_000, 'events again');
+    await waitFor(() => others.every((i, k) => received[i]!.length >= before[k]! + 3), 2_000, 'events again');
     for (const leave of leaves) leave();
-    await until(() => running.size === 0, 1_000, 'no producer');
+    await waitFor(() => running.size === 0, 1_000, 'no producer');
     for (const p of procs) expect(p.channels.stats()).toEqual({ topics: [], listeners: 0, producing: [] });
   });
 });
@@ -185,7 +177,7 @@ describe('channels while Redis is killed and restarted', () => {
     const server = await startPrivateRedis();
     try {
       const procs = ['q1', 'q2'].map((name) => process(name, { url: server.url }));
-      await until(() => procs.every((p) => p.redis.up()), 2_000, 'both processes connected');
+      await waitFor(() => procs.every((p) => p.redis.up()), 2_000, 'both processes connected');
       const running = new Set<string>();
       const received = procs.map(() => [] as string[]);
       const leaves = procs.map((p, i) =>
@@ -203,31 +195,31 @@ describe('channels while Redis is killed and restarted', () => {
           (event) => received[i]!.push((event as { by: string }).by),
         ),
       );
-      await until(() => received.every((r) => r.length >= 3), 3_000, 'events in both processes');
+      await waitFor(() => received.every((r) => r.length >= 3), 3_000, 'events in both processes');
       expect(running.size).toBe(1);
       const [first] = [...running];
       expect(received.every((r) => r.every((by) => by === first))).toBe(true);
 
       await server.kill();
-      await until(() => procs.every((p) => !p.redis.up()), 2_000, 'both processes to see Redis down');
+      await waitFor(() => procs.every((p) => !p.redis.up()), 2_000, 'both processes to see Redis down');
       // Each process now produces the topic itself and hears only its own producer.
-      await until(() => running.size === 2, 2_000, 'a producer in each process');
+      await waitFor(() => running.size === 2, 2_000, 'a producer in each process');
       const mark = received.map((r) => r.length);
-      await until(() => received.every((r, i) => r.length >= mark[i]! + 5), 2_000, 'events without Redis');
+      await waitFor(() => received.every((r, i) => r.length >= mark[i]! + 5), 2_000, 'events without Redis');
       procs.forEach((p, i) => {
         expect(received[i]!.slice(mark[i]!).every((by) => by === p.name)).toBe(true);
       });
 
       await server.start();
-      await until(() => procs.every((p) => p.redis.up()), 5_000, 'both processes to see Redis up');
-      await until(() => running.size === 1, 2_000, 'one producer again');
+      await waitFor(() => procs.every((p) => p.redis.up()), 5_000, 'both processes to see Redis up');
+      await waitFor(() => running.size === 1, 2_000, 'one producer again');
       const [producer] = [...running];
       const again = received.map((r) => r.length);
-      await until(() => received.every((r, i) => r.length >= again[i]! + 5), 2_000, 'shared events');
+      await waitFor(() => received.every((r, i) => r.length >= again[i]! + 5), 2_000, 'shared events');
       // Both hear the one producer through Redis (skip the events of the hand-over itself).
       for (const r of received) expect(r.slice(-3)).toEqual([producer, producer, producer]);
       for (const leave of leaves) leave();
-      await until(() => running.size === 0, 1_000, 'no producer');
+      await waitFor(() => running.size === 0, 1_000, 'no producer');
     } finally {
       await server.close();
     }
