@@ -223,7 +223,9 @@ export function createHttp(deps: HttpDeps): HttpClient {
       close: async () => {},
     }),
     async close() {
-      await agent?.close();
+      // By now every request was answered or cut: a call still in flight (a cut request's, a background
+      // refresh) is aborted, not waited for until its deadline.
+      await agent?.destroy();
     },
   };
   return client;
