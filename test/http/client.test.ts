@@ -250,6 +250,17 @@ describe('createHttp: deadline', () => {
     expect(closedAt - started).toBeLessThan(4000);
   });
 
+  it("ends at the deadline, not at undici's coarser header timer, for deadlines above a second", async () => {
+    // http/attempt.ts gives undici's header timer the same budget as its own deadline timer and relies
+    // on its own firing first (above 1 s undici ticks its timers every ~500 ms, so they fire late, never
+    // early). If an upgrade made undici's fire first, the call would end as a retryable header timeout
+    // and be tried again with what is left of the deadline.
+    const { server, http } = await setup(() => {}, { MARKETGRAPH_UPSTREAM_DEADLINE_MS: '1600' });
+    const error = await rejection(http.get(call()));
+    expect(error.message).toBe('coingecko coins/markets: no complete response within the 1600 ms deadline');
+    expect(server.requests).toHaveLength(1);
+  });
+
   it('times out a body that stalls after the headers', async () => {
     const { http, server } = await setup(
       (_req, res) => {
