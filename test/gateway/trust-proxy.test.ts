@@ -1,6 +1,7 @@
 import { Writable } from 'node:stream';
 import { Client as McpClient } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import { createClient as createSseClient } from 'graphql-sse';
 import { createClient } from 'graphql-ws';
 import pino from 'pino';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -224,6 +225,24 @@ describe('MARKETGRAPH_TRUST_PROXY=loopback', () => {
     expect(first.data).toMatchObject({ assets: { edges: expect.any(Array) } });
     expect((await b.run()).code).toBeUndefined();
     expect((await a.run()).code).toBe('RATE_LIMITED');
+  });
+
+  it("graphql-sse's single-connection mode charges the forwarded client", async () => {
+    const { url } = await started({ ...env, MARKETGRAPH_RESPONSE_CACHE: 'false' });
+    const sse = createSseClient({
+      url,
+      singleConnection: true,
+      retryAttempts: 0,
+      fetchFn: (input: RequestInfo | URL, init?: RequestInit) =>
+        fetch(input, { ...init, headers: { ...(init?.headers as Record<string, string>), ...xff(A) } }),
+    });
+    cleanups.push(async () => sse.dispose());
+    const results: Body[] = [];
+    for await (const result of sse.iterate({ query: NAMES })) results.push(result);
+    expect(results).toHaveLength(1);
+    expect(results[0].errors).toBeUndefined();
+    expect(codeOf(await post(url, xff(A)))).toBe('RATE_LIMITED');
+    expect((await post(url, xff(B))).status).toBe(200);
   });
 
   it('MCP: each forwarded agent has its own budget', async () => {
