@@ -356,7 +356,7 @@ export function createGateway(config: Config, deps: GatewayDeps = {}): Gateway {
             ? undefined
             : async (request, serverContext) => {
                 const req = serverContext.req as IncomingMessage | undefined;
-                const verdict = await auth.identifyRequest(request, req?.socket?.remoteAddress ?? 'local');
+                const verdict = await auth.identifyRequest(request, auth.addressOf(req, request));
                 return 'refuse' in verdict ? verdict : { context: { identity: verdict.identity } };
               },
         onUnexpectedError: (error) => logger.error({ err: describe(error) }, 'graphql-sse request failed'),
@@ -443,6 +443,7 @@ export function createGateway(config: Config, deps: GatewayDeps = {}): Gateway {
         schema,
         fetch: async (url, init) => yoga.fetch(url, init),
         version: version(),
+        addressOf: (req) => auth.addressOf(req),
         onError: (error) => logger.warn({ err: describe(error) }, 'MCP request failed'),
       })
     : undefined;

@@ -47,9 +47,24 @@ describe('loadConfig', () => {
       { MARKETGRAPH_CACHE_MAX_BYTES: '1000' },
       /^MARKETGRAPH_CACHE_MAX_BYTES: must be a whole number from 1048576/,
     ],
+    [
+      { MARKETGRAPH_TRUST_PROXY: 'loopback, nginx' },
+      /^MARKETGRAPH_TRUST_PROXY: must be a comma-separated list of addresses, CIDR ranges or loopback, linklocal, uniquelocal: "nginx" is not .*, got "loopback, nginx"$/,
+    ],
+    [{ MARKETGRAPH_TRUST_PROXY: '10.0.0.0/33' }, /^MARKETGRAPH_TRUST_PROXY: .*"10\.0\.0\.0\/33" is not /],
+    [{ MARKETGRAPH_TRUST_PROXY: 'true' }, /^MARKETGRAPH_TRUST_PROXY: .*"true" is not /],
   ])('rejects %o with one line naming the setting', (env, message) => {
     expect(() => loadConfig({ env })).toThrow(ConfigError);
     expect(() => loadConfig({ env })).toThrow(message);
+  });
+
+  it('trusts no proxy by default and reads MARKETGRAPH_TRUST_PROXY as a list', () => {
+    expect(loadConfig({ env: {} }).auth.trustProxy).toEqual([]);
+    expect(
+      loadConfig({
+        env: { MARKETGRAPH_TRUST_PROXY: ' loopback,10.0.0.0/8 ,, fc00::/7,192.168.1.1/255.255.255.0' },
+      }).auth.trustProxy,
+    ).toEqual(['loopback', '10.0.0.0/8', 'fc00::/7', '192.168.1.1/255.255.255.0']);
   });
 
   it('ends the Redis prefix with one separator and defaults the cache to 32 MiB', () => {

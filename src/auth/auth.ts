@@ -12,6 +12,7 @@ import {
   createClientBudgets,
 } from './budgets.js';
 import type { Client } from './client.js';
+import { addressOfRequest, clientAddress, compileProxyTrust } from './client-address.js';
 import { chargeError, type HttpRefusal, httpRefusal, refusalError } from './errors.js';
 import { createIdentifier, type Identifier, type IdentifyOutcome, type Identity } from './identify.js';
 import { createJwtVerifier } from './jwt.js';
@@ -25,6 +26,11 @@ export interface Auth {
   identifier: Identifier;
   budgets: ClientBudgets;
   keys: KeyStore;
+  /**
+   * The caller's address (src/auth/client-address.ts, MARKETGRAPH_TRUST_PROXY): of a request over a
+   * socket (`req`), or of an in-process one (`request` only).
+   */
+  addressOf(req: IncomingMessage | undefined, request?: Request): string;
   /** Before the response-cache lookup: identifies the caller and charges one request. */
   gate: RequestGate;
   /** Before parsing (Yoga's onRequestParse): identifies the caller. */
@@ -90,7 +96,10 @@ export function createAuth(deps: {
       onLate: redis.reportLate,
     },
   });
-  const identity: ClientIdentity = useClientIdentity(identifier);
+  const trust = compileProxyTrust(settings.trustProxy);
+  const addressOf = (req: IncomingMessage | undefined, request?: Request) =>
+    addressOfRequest(req, request, trust);
+  const identity: ClientIdentity = useClientIdentity(identifier, addressOf);
 
   const gate: RequestGate = {
     name: 'client',
@@ -100,7 +109,7 @@ export function createAuth(deps: {
           authorization: req.headers.authorization,
           apiKey: headerValue(req.headers['x-api-key']),
         },
-        req.socket.remoteAddress ?? 'local',
+        clientAddress({ socketAddress: req.socket.remoteAddress, headers: req.headers }, trust),
       );
       return outcome instanceof Promise ? outcome.then((o) => admit(req, o)) : admit(req, outcome);
     },
@@ -137,6 +146,7 @@ export function createAuth(deps: {
     identifier,
     budgets,
     keys,
+    addressOf,
     gate,
     identityPlugin: identity.plugin,
     budgetFor: (req) => identity.gated.get(req)?.remaining(),
@@ -163,7 +173,11 @@ export function createAuth(deps: {
       const credentials = fromPayload
         ? { authorization: stringOrEmpty(payload.authorization), apiKey: stringOrEmpty(payload['x-api-key']) }
         : { authorization: request.headers.authorization, apiKey: headerValue(request.headers['x-api-key']) };
-      const outcome = await identifier.identify(credentials, request.socket.remoteAddress ?? 'local');
+      const address = clientAddress(
+        { socketAddress: request.socket.remoteAddress, headers: request.headers },
+        trust,
+      );
+      const outcome = await identifier.identify(credentials, address);
       return 'refuse' in outcome
         ? { refuse: `${outcome.refuse.code}: ${outcome.refuse.message}` }
         : { identity: outcome };

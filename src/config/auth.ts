@@ -1,4 +1,6 @@
+import { z } from 'zod';
 import type { AuthMode, Plan, Scope } from '../auth/client.js';
+import { compileProxyTrust } from '../auth/client-address.js';
 import type { Profile } from './setting.js';
 import { type GroupValues, httpUrl, nonEmpty, oneOf, setting } from './setting.js';
 
@@ -13,6 +15,8 @@ export interface AuthConfig {
   jwt: { jwksUrl: string; issuer: string | undefined; audience: string | undefined } | undefined;
   /** Anonymous callers' plan and scopes unless the keys file sets them (per profile). */
   anonymous: { plan: Plan; scopes: readonly Scope[] };
+  /** Proxies whose X-Forwarded-For names the caller (src/auth/client-address.ts); empty: none. */
+  trustProxy: readonly string[];
 }
 
 /**
@@ -31,6 +35,24 @@ const ANONYMOUS_DEFAULTS: Record<Profile, AuthConfig['anonymous']> = {
     scopes: [],
   },
 };
+
+/** A comma-separated list of proxies, each one proxy-addr takes; checked here so a typo stops the start. */
+const proxyList = z.string().transform((raw, ctx) => {
+  const entries = raw
+    .split(',')
+    .map((entry) => entry.trim())
+    .filter((entry) => entry !== '');
+  try {
+    compileProxyTrust(entries);
+  } catch (error) {
+    ctx.addIssue({
+      code: 'custom',
+      message: `must be a comma-separated list of addresses, CIDR ranges or loopback, linklocal, uniquelocal: ${(error as Error).message}`,
+    });
+    return z.NEVER;
+  }
+  return entries as readonly string[];
+});
 
 export const AUTH_SETTINGS = {
   mode: setting<AuthMode>({
@@ -68,6 +90,13 @@ export const AUTH_SETTINGS = {
     shown: '—',
     doc: 'the `aud` a JWT must carry (needs `MARKETGRAPH_JWT_JWKS_URL`)',
   }),
+  trustProxy: setting<readonly string[]>({
+    env: 'MARKETGRAPH_TRUST_PROXY',
+    parse: proxyList,
+    default: [],
+    shown: 'none',
+    doc: "proxies in front of the gateway whose `X-Forwarded-For` is believed (comma-separated addresses, CIDR ranges, `loopback`, `linklocal`, `uniquelocal`); the caller is the first untrusted hop from the right. Unset: the socket's peer, the header is never read. See Clients and keys",
+  }),
 };
 
 export function authConfig(values: GroupValues<typeof AUTH_SETTINGS>, profile: Profile): AuthConfig {
@@ -77,6 +106,7 @@ export function authConfig(values: GroupValues<typeof AUTH_SETTINGS>, profile: P
     keysFile: values.keysFile,
     jwt: jwksUrl ? { jwksUrl, issuer, audience } : undefined,
     anonymous: ANONYMOUS_DEFAULTS[profile],
+    trustProxy: values.trustProxy,
   };
 }
 

@@ -1,4 +1,5 @@
 import type { IsomorphicHeaders } from '@modelcontextprotocol/sdk/types.js';
+import { CALLER_ADDRESS_HEADER } from '../auth/client-address.js';
 
 // Every MCP call runs its GraphQL operation as an ordinary request to the gateway's own /graphql,
 // through yoga.fetch (no socket), carrying the caller's credentials. So identity, scopes, request and
@@ -7,8 +8,8 @@ import type { IsomorphicHeaders } from '@modelcontextprotocol/sdk/types.js';
 
 export type GraphqlFetch = (url: string, init: RequestInit) => Promise<Response>;
 
-/** The caller's headers that identify it, forwarded as they came. */
-const FORWARDED = ['authorization', 'x-api-key', 'x-request-id'] as const;
+/** The caller's headers that identify it, forwarded as they came (the address as ./caller.ts set it). */
+const FORWARDED = ['authorization', 'x-api-key', 'x-request-id', CALLER_ADDRESS_HEADER] as const;
 
 export interface GraphqlRequest {
   /** Manifest key of a trusted document; with `byDocumentId` only it is sent, else the text with it. */

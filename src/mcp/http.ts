@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
 import { isInitializeRequest } from '@modelcontextprotocol/sdk/types.js';
+import { markCaller } from './caller.js';
 import { createMcpSession, type McpSession, type SessionDeps } from './session.js';
 
 // MCP over Streamable HTTP at /mcp: one SDK transport and session per client session (the
@@ -12,6 +13,8 @@ export interface McpHttpOptions {
   maxSessions: number;
   idleMs: number;
   maxBodyBytes: number;
+  /** The caller's address (src/auth/client-address.ts); its GraphQL calls are charged to it. */
+  addressOf?: (req: IncomingMessage) => string;
   onError?: (error: unknown) => void;
 }
 
@@ -63,6 +66,7 @@ export function createMcpHttp(deps: Omit<SessionDeps, 'headers'>, options: McpHt
   return {
     async handle(req, res) {
       try {
+        if (options.addressOf) markCaller(req, options.addressOf(req));
         const id = req.headers['mcp-session-id'];
         const sessionId = Array.isArray(id) ? id[0] : id;
         if (sessionId) {

@@ -1,3 +1,4 @@
+import type { IncomingMessage } from 'node:http';
 import { fileURLToPath } from 'node:url';
 import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
 import type { GraphQLSchema } from 'graphql';
@@ -34,6 +35,8 @@ export function createMcp(deps: {
   schema: GraphQLSchema;
   fetch: GraphqlFetch;
   version: string;
+  /** The address of a /mcp caller (src/auth/client-address.ts). */
+  addressOf?: (req: IncomingMessage) => string;
   onError?: (error: unknown) => void;
 }): Mcp {
   const { config } = deps;
@@ -58,6 +61,7 @@ export function createMcp(deps: {
         maxSessions: config.mcp.maxSessions,
         idleMs: config.mcp.sessionIdleMs,
         maxBodyBytes: config.limits.maxBodyBytes,
+        addressOf: deps.addressOf,
         onError: deps.onError,
       }),
     onError: deps.onError,

@@ -9,6 +9,7 @@ import {
   SubscribeRequestSchema,
   UnsubscribeRequestSchema,
 } from '@modelcontextprotocol/sdk/types.js';
+import { callerHeaders } from './caller.js';
 import type { GraphqlExecutor, GraphqlFetch } from './execute.js';
 import { createPriceResources, PRICE_TEMPLATE } from './price-resources.js';
 import type { ToolSet } from './tools.js';
@@ -42,8 +43,7 @@ export function createMcpSession(deps: SessionDeps): McpSession {
         'Crypto market data: prices (consensus and per-provider), candles, signals, on-chain metrics and provider status. Every value names its source, asOf and whether it is stale. Live prices: subscribe to price://<asset id>/<currency>.',
     },
   );
-  const headersOf = (extra: { requestInfo?: { headers: IsomorphicHeaders } }) =>
-    extra.requestInfo?.headers ?? deps.headers;
+  const headersOf = (extra: Parameters<typeof callerHeaders>[0]) => callerHeaders(extra, deps.headers);
   const prices = createPriceResources({
     execute: deps.execute,
     fetch: deps.fetch,

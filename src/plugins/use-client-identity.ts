@@ -5,7 +5,7 @@ import type { Identifier, IdentifyOutcome, Identity } from '../auth/identify.js'
 import { RequestAuth } from '../auth/request-auth.js';
 
 // Who is calling, for every GraphQL request Yoga handles (HTTP and SSE; graphql-ws identifies its
-// connection in src/live/ws-transport.ts). It runs before the request is parsed: a wrong credential,
+// connection in src/transport/ws-transport.ts). It runs before the request is parsed: a wrong credential,
 // or none where one is required, is answered 401 UNAUTHENTICATED without parsing anything. A request
 // the response cache's fast path let through was identified (and its request charged) there already;
 // its RequestAuth is reused, found by the node request object.
@@ -18,7 +18,11 @@ export interface ClientIdentity {
   gated: WeakMap<IncomingMessage, RequestAuth>;
 }
 
-export function useClientIdentity(identifier: Identifier): ClientIdentity {
+export function useClientIdentity(
+  identifier: Identifier,
+  /** The caller's address (src/auth/client-address.ts): over `req`'s socket, or in-process. */
+  addressOf: (req: IncomingMessage | undefined, request: Request) => string,
+): ClientIdentity {
   const byRequest = new WeakMap<Request, RequestAuth>();
   const gated = new WeakMap<IncomingMessage, RequestAuth>();
 
@@ -36,7 +40,7 @@ export function useClientIdentity(identifier: Identifier): ClientIdentity {
           authorization: request.headers.get('authorization') ?? undefined,
           apiKey: request.headers.get('x-api-key') ?? undefined,
         },
-        req?.socket?.remoteAddress ?? 'local',
+        addressOf(req, request),
       );
       const settle = (settled: IdentifyOutcome) => {
         if ('refuse' in settled) {
