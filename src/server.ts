@@ -444,6 +444,7 @@ export function createGateway(config: Config, deps: GatewayDeps = {}): Gateway {
         fetch: async (url, init) => yoga.fetch(url, init),
         version: version(),
         onError: (error) => logger.warn({ err: describe(error) }, 'MCP request failed'),
+        log: (level, fields, message) => logger[level](fields, message),
       })
     : undefined;
   const mcpOrigin = originAllowed(config.frontDoor);

@@ -6,6 +6,7 @@ import { createGraphqlExecutor, type GraphqlFetch } from './execute.js';
 import type { McpHttp } from './http.js';
 import { lazyMcpHttp } from './lazy-http.js';
 import { readManifest } from './manifest.js';
+import type { PriceLog } from './price-resources.js';
 import type { McpSession } from './session.js';
 import { createToolSet, type ToolSet } from './tools.js';
 
@@ -35,6 +36,8 @@ export function createMcp(deps: {
   fetch: GraphqlFetch;
   version: string;
   onError?: (error: unknown) => void;
+  /** Where the sessions' price subscriptions log their failures and recoveries. */
+  log?: PriceLog;
 }): Mcp {
   const { config } = deps;
   const execute = createGraphqlExecutor({ fetch: deps.fetch, byDocumentId: config.mcp.byDocumentId });
@@ -51,6 +54,7 @@ export function createMcp(deps: {
     version: deps.version,
     throttleMs: config.mcp.notifyThrottleMs,
     maxSubscriptions: config.mcp.maxSubscriptions,
+    log: deps.log,
   };
   const http = lazyMcpHttp({
     create: async () =>
