@@ -7,6 +7,7 @@ import type { McpHttp } from './http.js';
 import { lazyMcpHttp } from './lazy-http.js';
 import { readManifest } from './manifest.js';
 import type { PriceLog } from './price-resources.js';
+import type { Timers } from './resubscribe.js';
 import type { McpSession } from './session.js';
 import { createToolSet, type ToolSet } from './tools.js';
 
@@ -38,6 +39,9 @@ export function createMcp(deps: {
   onError?: (error: unknown) => void;
   /** Where the sessions' price subscriptions log their failures and recoveries. */
   log?: PriceLog;
+  /** The price re-subscription timers and jitter (tests pass their own). */
+  timers?: Timers;
+  random?: () => number;
 }): Mcp {
   const { config } = deps;
   const execute = createGraphqlExecutor({ fetch: deps.fetch, byDocumentId: config.mcp.byDocumentId });
@@ -55,6 +59,8 @@ export function createMcp(deps: {
     throttleMs: config.mcp.notifyThrottleMs,
     maxSubscriptions: config.mcp.maxSubscriptions,
     log: deps.log,
+    timers: deps.timers,
+    random: deps.random,
   };
   const http = lazyMcpHttp({
     create: async () =>
