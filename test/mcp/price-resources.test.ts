@@ -40,7 +40,11 @@ function fakeGateway() {
       );
     const signal = init.signal!;
     let controller!: ReadableStreamDefaultController<Uint8Array>;
-    const body = new ReadableStream<Uint8Array>({ start: (c) => void (controller = c) });
+    const body = new ReadableStream<Uint8Array>({
+      start(c) {
+        controller = c;
+      },
+    });
     signal.addEventListener('abort', () => controller.error(new DOMException('aborted', 'AbortError')));
     streams.push({
       signal,
