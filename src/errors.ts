@@ -59,6 +59,8 @@ export const ERROR_CODES = [
   'TRUSTED_DOCUMENT_REQUIRED',
   'PERSISTED_QUERY_NOT_FOUND',
   'SHUTTING_DOWN',
+  // MCP only: a price resource's live stream stopped (src/mcp/price-stream.ts)
+  'SUBSCRIPTION_ENDED',
   // Yoga's (and graphql-ws's, through our transport) for the request itself
   'GRAPHQL_PARSE_FAILED',
   'GRAPHQL_VALIDATION_FAILED',

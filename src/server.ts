@@ -445,6 +445,7 @@ export function createGateway(config: Config, deps: GatewayDeps = {}): Gateway {
         version: version(),
         addressOf: (req) => auth.addressOf(req),
         onError: (error) => logger.warn({ err: describe(error) }, 'MCP request failed'),
+        log: (level, fields, message) => logger[level](fields, message),
       })
     : undefined;
   const mcpOrigin = originAllowed(config.frontDoor);

@@ -41,6 +41,8 @@ const HINTS: Record<string, string | ((e: { retryAfter?: number; scope?: string 
   UPSTREAM_UNAVAILABLE:
     'the provider is failing: retry later, or ask another source (provider_status shows which are healthy)',
   UPSTREAM_BAD_RESPONSE: 'the provider answered nonsense: retry later, or ask another source',
+  SUBSCRIPTION_ENDED:
+    'the live price stream stopped: the server subscribes again by itself and sends resources/updated once it is live',
 };
 
 export function agentError(

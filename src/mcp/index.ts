@@ -7,6 +7,8 @@ import { createGraphqlExecutor, type GraphqlFetch } from './execute.js';
 import type { McpHttp } from './http.js';
 import { lazyMcpHttp } from './lazy-http.js';
 import { readManifest } from './manifest.js';
+import type { PriceLog } from './price-resources.js';
+import type { Timers } from './resubscribe.js';
 import type { McpSession } from './session.js';
 import { createToolSet, type ToolSet } from './tools.js';
 
@@ -38,6 +40,11 @@ export function createMcp(deps: {
   /** The address of a /mcp caller (src/auth/client-address.ts). */
   addressOf?: (req: IncomingMessage) => string;
   onError?: (error: unknown) => void;
+  /** Where the sessions' price subscriptions log their failures and recoveries. */
+  log?: PriceLog;
+  /** The price re-subscription timers and jitter (tests pass their own). */
+  timers?: Timers;
+  random?: () => number;
 }): Mcp {
   const { config } = deps;
   const execute = createGraphqlExecutor({ fetch: deps.fetch, byDocumentId: config.mcp.byDocumentId });
@@ -54,6 +61,9 @@ export function createMcp(deps: {
     version: deps.version,
     throttleMs: config.mcp.notifyThrottleMs,
     maxSubscriptions: config.mcp.maxSubscriptions,
+    log: deps.log,
+    timers: deps.timers,
+    random: deps.random,
   };
   const http = lazyMcpHttp({
     create: async () =>

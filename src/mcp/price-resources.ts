@@ -4,15 +4,11 @@ import {
   McpError,
   type ReadResourceResult,
 } from '@modelcontextprotocol/sdk/types.js';
-import { createParser } from 'eventsource-parser';
-import { agentError, describeAgentError } from './errors.js';
-import {
-  forwardedHeaders,
-  GRAPHQL_URL,
-  type GraphqlError,
-  type GraphqlExecutor,
-  type GraphqlFetch,
-} from './execute.js';
+import type { AgentError } from './errors.js';
+import type { GraphqlExecutor, GraphqlFetch } from './execute.js';
+import { asMcpError, mcpErrorOf } from './mcp-error.js';
+import { PRICE_READ, streamPrices } from './price-stream.js';
+import { isRetryable, REAL_TIMERS, resubscribeDelayMs, type Timers } from './resubscribe.js';
 
 // Live prices as MCP resources, `price://<asset id>/<currency>`. Reading one asks the gateway for the
 // current price; subscribing to one opens the gateway's own `priceUpdated` subscription (over SSE,
@@ -20,12 +16,13 @@ import {
 // caps and throttling as any other subscriber, and never polls a provider itself. Each event after
 // the first (the current value) becomes one `notifications/resources/updated`; a read while subscribed
 // answers the latest event.
+// A subscription that fails after it started is never dropped silently: the client is sent
+// resources/updated and its reads answer the error, while failures another try can fix are
+// re-subscribed in the background (backoff, resubscribe.ts) until live again, which is another
+// resources/updated. The subscription stays listed until the client unsubscribes.
 
 export const PRICE_TEMPLATE = 'price://{assetId}/{currency}';
 const CURRENCIES = new Set(['USD', 'EUR', 'GBP', 'JPY', 'AUD', 'CAD', 'CHF', 'BTC', 'ETH']);
-const PRICE_FIELDS = 'assetId value currency change24h source asOf stale';
-const READ = `query PriceResource($id: ID!, $currency: Currency) { asset(by: { id: $id }) { price(currency: $currency) { ${PRICE_FIELDS} } } }`;
-const SUBSCRIBE = `subscription PriceResource($ids: [ID!]!, $currency: Currency, $throttleMs: Int) { priceUpdated(assetIds: $ids, currency: $currency, throttleMs: $throttleMs) { ${PRICE_FIELDS} } }`;
 
 export interface PriceUri {
   uri: string;
@@ -53,27 +50,133 @@ export interface PriceResources {
   close(): void;
 }
 
+export type PriceLog = (
+  level: 'warn' | 'info' | 'debug',
+  fields: Record<string, unknown>,
+  message: string,
+) => void;
+
+/** What a failed subscription's reads answer: the gateway's error, and whether it is being retried. */
+export interface PriceFailure extends AgentError {
+  resubscribing: boolean;
+}
+
+interface Entry {
+  target: PriceUri;
+  /** The credentials it was subscribed with; a re-subscription carries them again. */
+  headers: IsomorphicHeaders | undefined;
+  latest: unknown;
+  /** Set while the subscription is not live; reads answer it. */
+  error?: McpError;
+  abort?: AbortController;
+  timer?: unknown;
+  /** Failed re-subscriptions since it was last live. */
+  attempt: number;
+}
+
 export function createPriceResources(deps: {
   execute: GraphqlExecutor;
   fetch: GraphqlFetch;
   throttleMs: number;
   maxSubscriptions: number;
-  /** Called for each price change of a subscribed resource. */
+  /** Called for each price change of a subscribed resource, and when one fails or is live again. */
   onUpdate: (uri: string) => void;
+  log?: PriceLog;
+  timers?: Timers;
+  random?: () => number;
 }): PriceResources {
-  const live = new Map<string, { latest: unknown; abort: AbortController }>();
+  const live = new Map<string, Entry>();
+  const timers = deps.timers ?? REAL_TIMERS;
+  const random = deps.random ?? Math.random;
+  const log: PriceLog = deps.log ?? (() => undefined);
 
   const contents = (uri: string, price: unknown): ReadResourceResult => ({
     contents: [{ uri, mimeType: 'application/json', text: JSON.stringify(price) }],
   });
+  const current = (entry: Entry) => live.get(entry.target.uri) === entry;
+
+  /** Opens one stream; resolves at its first price (undefined) or with the error that came before one. */
+  const open = (entry: Entry): Promise<AgentError | undefined> => {
+    const abort = new AbortController();
+    entry.abort = abort;
+    let started = false;
+    let first: (error: AgentError | undefined) => void = () => undefined;
+    const firstEvent = new Promise<AgentError | undefined>((resolve) => {
+      first = resolve;
+    });
+    void streamPrices({
+      fetch: deps.fetch,
+      assetId: entry.target.assetId,
+      currency: entry.target.currency,
+      throttleMs: deps.throttleMs,
+      headers: entry.headers,
+      signal: abort.signal,
+      onPrice(price) {
+        if (abort.signal.aborted) return;
+        entry.latest = price;
+        if (started) return deps.onUpdate(entry.target.uri);
+        started = true;
+        first(undefined);
+      },
+    }).then((error) => {
+      abort.abort();
+      if (!started) return first(error);
+      if (error && current(entry) && entry.abort === abort) failed(entry, error);
+    });
+    return firstEvent;
+  };
+
+  const failed = (entry: Entry, agent: AgentError) => {
+    const { uri } = entry.target;
+    const { code } = agent;
+    const retrying = isRetryable(code);
+    const previous = (entry.error?.data as PriceFailure | undefined)?.code;
+    entry.latest = undefined;
+    entry.error = mcpErrorOf<PriceFailure>({ ...agent, resubscribing: retrying });
+    const delayMs = retrying ? resubscribeDelayMs(entry.attempt, agent.retryAfter, random) : undefined;
+    // A retry failing the same way again is no news: the client already reads this error.
+    if (code !== previous) {
+      log(
+        'warn',
+        { uri, code, ...(delayMs !== undefined ? { resubscribeInMs: delayMs } : {}) },
+        retrying
+          ? 'MCP price subscription failed; subscribing again'
+          : 'MCP price subscription failed; not retrying',
+      );
+      deps.onUpdate(uri);
+    } else log('debug', { uri, code, attempt: entry.attempt }, 'MCP price re-subscription failed');
+    if (delayMs === undefined) return;
+    entry.attempt += 1;
+    entry.timer = timers.set(() => {
+      entry.timer = undefined;
+      if (current(entry)) void resubscribe(entry);
+    }, delayMs);
+  };
+
+  const resubscribe = async (entry: Entry) => {
+    const error = await open(entry);
+    if (!current(entry)) return;
+    if (error) return failed(entry, error);
+    log('info', { uri: entry.target.uri, attempts: entry.attempt }, 'MCP price subscription live again');
+    entry.error = undefined;
+    entry.attempt = 0;
+    deps.onUpdate(entry.target.uri);
+  };
+
+  const stop = (entry: Entry) => {
+    if (entry.timer !== undefined) timers.clear(entry.timer);
+    entry.timer = undefined;
+    entry.abort?.abort();
+  };
 
   return {
     async read(uri, headers) {
       const target = parsePriceUri(uri);
       const held = live.get(target.uri);
+      if (held?.error) throw held.error;
       if (held?.latest !== undefined) return contents(uri, held.latest);
       const answer = await deps.execute({
-        text: READ,
+        text: PRICE_READ,
         variables: { id: target.assetId, currency: target.currency },
         headers,
       });
@@ -89,93 +192,24 @@ export function createPriceResources(deps: {
           ErrorCode.InvalidRequest,
           `this session holds ${live.size} price subscriptions, the most it may: unsubscribe from one first`,
         );
-      const abort = new AbortController();
-      const entry: { latest: unknown; abort: AbortController } = { latest: undefined, abort };
+      const entry: Entry = { target, headers, latest: undefined, attempt: 0 };
       live.set(target.uri, entry);
-      let first: (error?: McpError) => void = () => undefined;
-      const started = new Promise<void>((resolve, reject) => {
-        first = (error) => (error ? reject(error) : resolve());
-      });
-      const fail = (error: McpError) => {
-        if (live.get(target.uri) === entry) live.delete(target.uri);
-        abort.abort();
-        first(error);
-      };
-      void (async () => {
-        const response = await deps.fetch(GRAPHQL_URL, {
-          method: 'POST',
-          headers: {
-            'content-type': 'application/json',
-            accept: 'text/event-stream',
-            ...forwardedHeaders(headers),
-          },
-          body: JSON.stringify({
-            query: SUBSCRIBE,
-            variables: { ids: [target.assetId], currency: target.currency, throttleMs: deps.throttleMs },
-          }),
-          signal: abort.signal,
-        });
-        if (!response.ok || !response.body) {
-          const body = (await response.json().catch(() => ({}))) as { errors?: GraphqlError[] };
-          const retry = Number(response.headers.get('retry-after') ?? Number.NaN);
-          return fail(
-            asMcpError(
-              body.errors?.[0] ?? { message: `the gateway answered ${response.status}` },
-              Number.isFinite(retry) ? retry : undefined,
-            ),
-          );
-        }
-        let events = 0;
-        const parser = createParser({
-          onEvent(event) {
-            if (event.event !== 'next') return;
-            const payload = JSON.parse(event.data) as {
-              data?: { priceUpdated?: unknown };
-              errors?: GraphqlError[];
-            };
-            const price = payload.data?.priceUpdated;
-            if (!price) return fail(asMcpError(payload.errors?.[0] ?? { message: 'the subscription ended' }));
-            entry.latest = price;
-            events += 1;
-            if (events === 1) first();
-            else deps.onUpdate(target.uri);
-          },
-        });
-        const reader = response.body.getReader();
-        const decoder = new TextDecoder();
-        for (;;) {
-          const { done, value } = await reader.read();
-          if (done) break;
-          parser.feed(decoder.decode(value, { stream: true }));
-        }
-        fail(new McpError(ErrorCode.InternalError, 'the price subscription ended'));
-      })().catch((error: unknown) => {
-        if (!abort.signal.aborted)
-          fail(
-            new McpError(ErrorCode.InternalError, `price subscription failed: ${(error as Error).message}`),
-          );
-      });
-      return started;
+      const error = await open(entry);
+      if (!error) return;
+      // Refused at once: the client hears it as the answer to its subscribe, and holds nothing.
+      if (current(entry)) live.delete(target.uri);
+      throw mcpErrorOf(error);
     },
     unsubscribe(uri) {
       const target = parsePriceUri(uri);
-      live.get(target.uri)?.abort.abort();
+      const entry = live.get(target.uri);
+      if (entry) stop(entry);
       live.delete(target.uri);
     },
     subscribed: () => [...live.keys()],
     close() {
-      for (const entry of live.values()) entry.abort.abort();
+      for (const entry of live.values()) stop(entry);
       live.clear();
     },
   };
-}
-
-/** A gateway error as a JSON-RPC error whose message is the code, message and hint, and data the rest. */
-function asMcpError(error: GraphqlError, retryAfter?: number): McpError {
-  const agent = agentError(error, { retryAfter, status: 200 });
-  const code =
-    agent.code === 'NOT_FOUND' || agent.code === 'BAD_USER_INPUT'
-      ? ErrorCode.InvalidParams
-      : ErrorCode.InternalError;
-  return new McpError(code, describeAgentError(agent), agent);
 }

@@ -11,7 +11,8 @@ import {
 } from '@modelcontextprotocol/sdk/types.js';
 import { callerHeaders } from './caller.js';
 import type { GraphqlExecutor, GraphqlFetch } from './execute.js';
-import { createPriceResources, PRICE_TEMPLATE } from './price-resources.js';
+import { createPriceResources, PRICE_TEMPLATE, type PriceLog } from './price-resources.js';
+import type { Timers } from './resubscribe.js';
 import type { ToolSet } from './tools.js';
 
 // One MCP session: the SDK's Server with marketgraph's tools and price resources. Each request is
@@ -27,6 +28,11 @@ export interface SessionDeps {
   maxSubscriptions: number;
   /** Headers for requests that carry none of their own (stdio). */
   headers?: IsomorphicHeaders;
+  /** Where a price subscription's failures and recoveries are logged. */
+  log?: PriceLog;
+  /** The re-subscription timers and jitter (tests pass their own). */
+  timers?: Timers;
+  random?: () => number;
 }
 
 export interface McpSession {
@@ -49,6 +55,9 @@ export function createMcpSession(deps: SessionDeps): McpSession {
     fetch: deps.fetch,
     throttleMs: deps.throttleMs,
     maxSubscriptions: deps.maxSubscriptions,
+    log: deps.log,
+    timers: deps.timers,
+    random: deps.random,
     onUpdate: (uri) => {
       server.sendResourceUpdated({ uri }).catch(() => prices.unsubscribe(uri));
     },
