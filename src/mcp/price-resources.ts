@@ -1,12 +1,12 @@
 import {
   ErrorCode,
   type IsomorphicHeaders,
-  McpError,
+  type McpError,
   type ReadResourceResult,
 } from '@modelcontextprotocol/sdk/types.js';
 import type { AgentError } from './errors.js';
 import type { GraphqlExecutor, GraphqlFetch } from './execute.js';
-import { asMcpError, mcpErrorOf } from './mcp-error.js';
+import { asMcpError, GatewayMcpError, mcpErrorOf } from './mcp-error.js';
 import { PRICE_READ, streamPrices } from './price-stream.js';
 import { isRetryable, REAL_TIMERS, resubscribeDelayMs, type Timers } from './resubscribe.js';
 
@@ -34,7 +34,7 @@ export function parsePriceUri(uri: string): PriceUri {
   const match = /^price:\/\/([a-z0-9][a-z0-9._-]*)\/([a-z]{3})$/i.exec(uri);
   const currency = match?.[2]?.toUpperCase();
   if (!match || !currency || !CURRENCIES.has(currency))
-    throw new McpError(
+    throw new GatewayMcpError(
       ErrorCode.InvalidParams,
       `not a price resource: ${JSON.stringify(uri)}; use price://<asset id>/<currency>, e.g. price://bitcoin/usd (currencies: ${[...CURRENCIES].join(', ').toLowerCase()})`,
     );
@@ -188,7 +188,7 @@ export function createPriceResources(deps: {
       const target = parsePriceUri(uri);
       if (live.has(target.uri)) return;
       if (live.size >= deps.maxSubscriptions)
-        throw new McpError(
+        throw new GatewayMcpError(
           ErrorCode.InvalidRequest,
           `this session holds ${live.size} price subscriptions, the most it may: unsubscribe from one first`,
         );

@@ -258,6 +258,16 @@ describe('MCP over Streamable HTTP', () => {
     await expect(client.subscribeResource({ uri: 'price://no-such-coin/usd' })).rejects.toThrow(/NOT_FOUND/);
   });
 
+  it("an error reaches the agent with the JSON-RPC prefix once, whether ours or the gateway's", async () => {
+    const invalid = await client.readResource({ uri: 'price://bitcoin/xyz' }).catch((e: Error) => e);
+    expect((invalid as Error).message).toMatch(/^MCP error -32602: not a price resource: /);
+    const unknown = await client
+      .subscribeResource({ uri: 'price://no-such-coin/usd' })
+      .catch((e: Error) => e);
+    expect((unknown as Error).message).toMatch(/^MCP error -32602: NOT_FOUND: /);
+    expect((unknown as Error).message.match(/MCP error/g)).toHaveLength(1);
+  });
+
   it('the committed manifest is the one the operations folder builds', async () => {
     const { buildManifest } = await import('../../src/mcp/manifest.js');
     const { buildSchema } = await import('../../src/schema/index.js');
