@@ -131,26 +131,39 @@ describe('redis leases', () => {
   });
 });
 
+/**
+ * Every process joins `topic` with a producer that emits a counter every 50 ms while it runs (its
+ * process's name in `running` meanwhile), and hands each event it hears to `onEvent` with its index.
+ */
+function joinCounting(
+  procs: Array<ReturnType<typeof process>>,
+  topic: string,
+  running: Set<string>,
+  onEvent: (index: number, event: { n: number; by: string }) => void,
+): Array<() => void> {
+  return procs.map((p, i) =>
+    p.channels.join(
+      topic,
+      (emit) => {
+        running.add(p.name);
+        let n = 0;
+        const timer = setInterval(() => emit({ n: ++n, by: p.name }), 50);
+        return () => {
+          clearInterval(timer);
+          running.delete(p.name);
+        };
+      },
+      (event) => onEvent(i, event as { n: number; by: string }),
+    ),
+  );
+}
+
 describe('channels across processes', () => {
   it('runs one producer for a topic among processes and delivers its events to all of them', async () => {
     const procs = [process('p1'), process('p2'), process('p3')];
     const running = new Set<string>();
     const received = procs.map(() => [] as number[]);
-    const leaves = procs.map((p, i) =>
-      p.channels.join(
-        'price:bitcoin',
-        (emit) => {
-          running.add(p.name);
-          let n = 0;
-          const timer = setInterval(() => emit({ n: ++n, by: p.name }), 50);
-          return () => {
-            clearInterval(timer);
-            running.delete(p.name);
-          };
-        },
-        (event) => received[i]!.push((event as { n: number }).n),
-      ),
-    );
+    const leaves = joinCounting(procs, 'price:bitcoin', running, (i, event) => received[i]!.push(event.n));
     await waitFor(() => received.every((r) => r.length >= 5), 3_000, 'events in every process');
     expect(running.size).toBe(1);
     // Every process saw the same sequence (modulo when its Redis subscription started).
@@ -180,20 +193,8 @@ describe('channels while Redis is killed and restarted', () => {
       await waitFor(() => procs.every((p) => p.redis.up()), 2_000, 'both processes connected');
       const running = new Set<string>();
       const received = procs.map(() => [] as string[]);
-      const leaves = procs.map((p, i) =>
-        p.channels.join(
-          'price:ethereum',
-          (emit) => {
-            running.add(p.name);
-            let n = 0;
-            const timer = setInterval(() => emit({ n: ++n, by: p.name }), 50);
-            return () => {
-              clearInterval(timer);
-              running.delete(p.name);
-            };
-          },
-          (event) => received[i]!.push((event as { by: string }).by),
-        ),
+      const leaves = joinCounting(procs, 'price:ethereum', running, (i, event) =>
+        received[i]!.push(event.by),
       );
       await waitFor(() => received.every((r) => r.length >= 3), 3_000, 'events in both processes');
       expect(running.size).toBe(1);
