@@ -67,6 +67,8 @@ export interface Auth {
 export function createAuth(deps: {
   config: Config;
   redis?: RedisConnection;
+  /** The clock of the subscription slots' leases (tests move it). */
+  now?: () => number;
   onLog?: (level: 'info' | 'warn', line: string) => void;
 }): Auth {
   const { config, redis } = deps;
@@ -98,6 +100,7 @@ export function createAuth(deps: {
     },
     slots: createSubscriptionSlots({
       store: redis && { run: redis.run, keyPrefix: config.redis.prefix },
+      now: deps.now,
     }),
   });
   const trust = compileProxyTrust(settings.trustProxy);
