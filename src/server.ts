@@ -88,7 +88,10 @@ export interface GatewayDeps {
    * gateway, and their collectors outlive it.
    */
   processMetrics?: boolean;
-  /** The clock of the per-process cache, the response cache and the upstream client (tests move it). */
+  /**
+   * The clock of the per-process cache, the response cache, the upstream client and the subscription
+   * slots' leases (tests move it).
+   */
   now?: () => number;
   /** Execute and serialize each live event once per distinct subscription (default true; off only to measure it). */
   shareLiveResults?: boolean;
@@ -146,7 +149,7 @@ export function createGateway(config: Config, deps: GatewayDeps = {}): Gateway {
   // Who is calling and what they may spend (src/auth/): per-client budgets share Redis like the quotas.
   let auth: ReturnType<typeof createAuth>;
   try {
-    auth = createAuth({ config, redis, onLog: (level, line) => logger[level](line) });
+    auth = createAuth({ config, redis, now: deps.now, onLog: (level, line) => logger[level](line) });
   } catch (error) {
     // An invalid keys file stops the start: leave no Redis connection behind.
     void redis?.close();

@@ -18,6 +18,7 @@ import { createIdentifier, type Identifier, type IdentifyOutcome, type Identity 
 import { createJwtVerifier } from './jwt.js';
 import { createKeyStore, type KeyStore } from './key-store.js';
 import { type ClientBudgetView, RequestAuth } from './request-auth.js';
+import { createSubscriptionSlots } from './subscription-slots.js';
 
 // Client auth as the gateway wires it: identity (keys file, JWT), per-client budgets, the response
 // cache's gate, the Yoga plugins and graphql-ws's connection check. README "Clients and keys".
@@ -66,6 +67,8 @@ export interface Auth {
 export function createAuth(deps: {
   config: Config;
   redis?: RedisConnection;
+  /** The clock of the subscription slots' leases (tests move it). */
+  now?: () => number;
   onLog?: (level: 'info' | 'warn', line: string) => void;
 }): Auth {
   const { config, redis } = deps;
@@ -95,6 +98,10 @@ export function createAuth(deps: {
       available: redis.up,
       onLate: redis.reportLate,
     },
+    slots: createSubscriptionSlots({
+      store: redis && { run: redis.run, keyPrefix: config.redis.prefix },
+      now: deps.now,
+    }),
   });
   const trust = compileProxyTrust(settings.trustProxy);
   const addressOf = (req: IncomingMessage | undefined, request?: Request) =>
@@ -188,7 +195,10 @@ export function createAuth(deps: {
       return auth instanceof RequestAuth ? auth.identity.scopeKey : '';
     },
     reload: () => keys.reload(),
-    close: () => keys.close(),
+    close() {
+      keys.close();
+      budgets.close();
+    },
   };
 }
 

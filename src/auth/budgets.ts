@@ -9,13 +9,14 @@ import {
 import { once } from '../lazily.js';
 import { LATE, withinBudget } from '../redis.js';
 import type { Client } from './client.js';
+import { createSubscriptionSlots, type SubscriptionSlots } from './subscription-slots.js';
 
 // Per-client budgets: requests per minute and estimated upstream cost per minute, one bucket of each
 // per client id (a key's id, a JWT's issuer and subject, an anonymous caller's address), with
 // rate-limiter-flexible. With Redis the buckets live there under one prefix, so every process sharing
 // it enforces one budget; when Redis is not ready, fails or is late (past config.redis.timeoutMs), a
 // per-process bucket answers instead, and the caller never waits on a dead store. Concurrent
-// subscriptions are counted per client in this process.
+// subscriptions are counted per client by src/auth/subscription-slots.ts (across processes with Redis).
 
 export type BudgetSnapshot = { requests: number; cost: number; resetMs: number };
 
@@ -34,9 +35,11 @@ export interface ClientBudgets {
    */
   chargeRequest(client: Client): ChargeOutcome | Promise<ChargeOutcome>;
   /** A subscription slot, or undefined when the client holds plan.maxSubscriptions already. */
-  openSubscription(client: Client): (() => void) | undefined;
+  openSubscription(client: Client): Promise<(() => void) | undefined>;
   /** Subscriptions the client holds in this process. */
   subscriptions(client: Client): number;
+  /** Stops the timers (subscription leases). */
+  close(): void;
 }
 
 export interface BudgetStore {
@@ -66,9 +69,16 @@ interface Bucket {
 }
 
 export function createClientBudgets(
-  deps: { store?: BudgetStore; now?: () => number; windowSeconds?: number } = {},
+  deps: {
+    store?: BudgetStore;
+    now?: () => number;
+    windowSeconds?: number;
+    /** Default: counted in this process only. */
+    slots?: SubscriptionSlots;
+  } = {},
 ): ClientBudgets {
   const { store } = deps;
+  const slots = deps.slots ?? createSubscriptionSlots({ now: deps.now });
   const now = deps.now ?? Date.now;
   const duration = deps.windowSeconds ?? WINDOW_SECONDS;
   /** One limiter per (kind, points): plans differ per client, the stored counts do not. */
@@ -78,7 +88,6 @@ export function createClientBudgets(
   const views = once(
     () => new LRUCache<string, { requests: number; cost: number; resetAt: number }>({ max: 50_000 }),
   );
-  const open = new Map<string, number>();
   const leases = once(() => new LRUCache<string, { left: number; resetAt: number }>({ max: 50_000 }));
 
   function bucket(kind: 'req' | 'cost', points: number): Bucket {
@@ -239,19 +248,8 @@ export function createClientBudgets(
       return { ok: true, snapshot: snapshotOf(client) };
     },
     chargeRequest,
-    openSubscription(client) {
-      const held = open.get(client.id) ?? 0;
-      if (held >= client.plan.maxSubscriptions) return undefined;
-      open.set(client.id, held + 1);
-      let released = false;
-      return () => {
-        if (released) return;
-        released = true;
-        const left = (open.get(client.id) ?? 1) - 1;
-        if (left <= 0) open.delete(client.id);
-        else open.set(client.id, left);
-      };
-    },
-    subscriptions: (client) => open.get(client.id) ?? 0,
+    openSubscription: (client) => slots.open(client),
+    subscriptions: (client) => slots.held(client),
+    close: () => slots.close(),
   };
 }

@@ -51,7 +51,7 @@ export function useClientBudgets(budgets: ClientBudgets): Plugin {
       const auth = context.clientBudget;
       const client = auth instanceof RequestAuth ? auth.identity.client : undefined;
       if (!(auth instanceof RequestAuth) || !client) return;
-      const release = budgets.openSubscription(client);
+      const release = await budgets.openSubscription(client);
       if (!release) {
         setResultAndStopExecution({
           errors: [

@@ -1,0 +1,204 @@
+import { Redis } from 'ioredis';
+import pino from 'pino';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { SUBSCRIPTION_LEASE_MS } from '../../src/auth/subscription-slots.js';
+import { loadConfig } from '../../src/config.js';
+import { sandboxEndpoints } from '../../src/sandbox/dialects.js';
+import { type Sandbox, startSandbox } from '../../src/sandbox/server.js';
+import { createGateway, type GatewayDeps } from '../../src/server.js';
+import { waitFor } from '../helpers/clients.js';
+import { onlyUpstreams } from '../helpers/gateway.js';
+import { keysDir, keysFileText, newKey, type TestKey } from '../helpers/keys.js';
+import { shiftedClock } from '../helpers/manual-clock.js';
+import { deleteKeys, redisTestUrl, testPrefix } from '../helpers/redis.js';
+import { startPrivateRedis } from '../helpers/redis-server.js';
+
+// A key's plan.maxSubscriptions across gateways sharing one Redis (src/auth/subscription-slots.ts),
+// over real SSE streams: the cap holds for the two together, a stream that ends frees its slot for the
+// other gateway, slots a crashed holder left behind free themselves after their lease, and with Redis
+// gone each gateway admits against its own count without waiting for it.
+
+// biome-ignore lint/suspicious/noExplicitAny: GraphQL answers are probed field by field
+type Body = any;
+
+let sandbox: Sandbox;
+const cleanups: Array<() => Promise<unknown>> = [];
+
+beforeAll(async () => {
+  sandbox = await startSandbox({ quotas: false });
+});
+afterAll(async () => {
+  await sandbox.close();
+});
+afterEach(async () => {
+  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
+});
+
+const PRICES = 'subscription { priceUpdated(assetIds: ["bitcoin"]) { assetId value } }';
+
+async function started(keys: TestKey[], env: Record<string, string>, deps: GatewayDeps = {}) {
+  const dir = await keysDir(keysFileText(keys));
+  cleanups.push(() => dir.remove());
+  const config = loadConfig({
+    env: {
+      MARKETGRAPH_PORT: '0',
+      MARKETGRAPH_LOG_LEVEL: 'silent',
+      MARKETGRAPH_AUTH: 'required',
+      MARKETGRAPH_API_KEYS_FILE: dir.path,
+      ...onlyUpstreams('coingecko', 'binance'),
+      ...env,
+    },
+    endpoints: sandboxEndpoints(sandbox),
+  });
+  const gateway = createGateway(config, { logger: pino({ level: 'silent' }), ...deps });
+  const { url } = await gateway.start();
+  cleanups.push(() => gateway.close());
+  return { gateway, url };
+}
+
+/** Opens an SSE subscription and reads its first event; the stream stays open until close(). */
+async function subscribe(url: string, key: TestKey) {
+  const controller = new AbortController();
+  cleanups.push(async () => controller.abort());
+  const response = await fetch(url, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', accept: 'text/event-stream', 'x-api-key': key.key },
+    body: JSON.stringify({ query: PRICES }),
+    signal: controller.signal,
+  });
+  expect(response.status).toBe(200);
+  const reader = response.body!.getReader();
+  const decoder = new TextDecoder();
+  let text = '';
+  while (!/data: .*\n\n/.test(text)) {
+    const { value, done } = await reader.read();
+    if (done) break;
+    text += decoder.decode(value, { stream: true });
+  }
+  const line = text.split('\n').find((l) => l.startsWith('data: '))!;
+  return { body: JSON.parse(line.slice(6)) as Body, close: () => controller.abort() };
+}
+
+function expectStreaming(sub: { body: Body }) {
+  expect(sub.body.errors).toBeUndefined();
+  expect(sub.body.data.priceUpdated.assetId).toBe('bitcoin');
+}
+
+function expectRefused(sub: { body: Body }, maxSubscriptions: number) {
+  expect(sub.body.errors[0].extensions).toEqual({ code: 'SUBSCRIPTION_LIMIT_EXCEEDED', maxSubscriptions });
+}
+
+async function sharedRedis() {
+  const prefix = testPrefix('subscription-slots');
+  const redis = new Redis(redisTestUrl(), { lazyConnect: true, maxRetriesPerRequest: 1 });
+  await redis.connect();
+  cleanups.push(async () => {
+    await deleteKeys(redis, prefix);
+    redis.disconnect();
+  });
+  const env = {
+    REDIS_URL: redisTestUrl(),
+    MARKETGRAPH_REDIS_PREFIX: prefix,
+    MARKETGRAPH_RESPONSE_CACHE: 'false',
+  };
+  return { prefix, redis, env };
+}
+
+describe('subscription slots across gateways sharing Redis', () => {
+  it('caps a key across two gateways; a stream ending on one frees its slot for the other', async () => {
+    const { prefix, redis, env } = await sharedRedis();
+    const key = newKey('pair', { scopes: ['subscribe'], maxSubscriptions: 2 });
+    const a = await started([key], env);
+    const b = await started([key], env);
+    await waitFor(
+      () => a.gateway.redisState() === 'up' && b.gateway.redisState() === 'up',
+      10_000,
+      'redis up',
+    );
+    const first = await subscribe(a.url, key);
+    const second = await subscribe(a.url, key);
+    expectStreaming(first);
+    expectStreaming(second);
+    expectRefused(await subscribe(b.url, key), 2);
+    const set = `${prefix}subs:pair`;
+    expect(await redis.zcard(set)).toBe(2);
+
+    first.close();
+    const deadline = Date.now() + 10_000;
+    while ((await redis.zcard(set)) > 1 && Date.now() < deadline)
+      await new Promise((resolve) => setTimeout(resolve, 25));
+    expect(await redis.zcard(set)).toBe(1);
+    const third = await subscribe(b.url, key);
+    expectStreaming(third);
+    expectRefused(await subscribe(a.url, key), 2);
+    expect(await redis.zcard(set)).toBe(2);
+  });
+
+  it('slots a crashed holder left behind count until their lease is over, then free themselves', async () => {
+    const { prefix, redis, env } = await sharedRedis();
+    const key = newKey('orphaned', { scopes: ['subscribe'], maxSubscriptions: 2 });
+    const clock = shiftedClock();
+    const b = await started([key], env, { now: clock.now });
+    await waitFor(() => b.gateway.redisState() === 'up', 10_000, 'redis up');
+    // What a process killed while holding two streams leaves: two members it will never renew.
+    const expiry = clock.now() + SUBSCRIPTION_LEASE_MS;
+    await redis.zadd(`${prefix}subs:orphaned`, expiry, 'crashed:1', expiry, 'crashed:2');
+    expectRefused(await subscribe(b.url, key), 2);
+
+    clock.advance(SUBSCRIPTION_LEASE_MS + 1);
+    const admitted = await subscribe(b.url, key);
+    expectStreaming(admitted);
+    expect(await redis.zrange(`${prefix}subs:orphaned`, 0, -1)).toHaveLength(1);
+  });
+});
+
+describe('subscription slots while Redis is down', () => {
+  it('each gateway admits against its own count, and no subscription waits on the dead Redis', async () => {
+    const server = await startPrivateRedis();
+    cleanups.push(() => server.close());
+    const key = newKey('local', { scopes: ['subscribe'], maxSubscriptions: 2 });
+    const env = {
+      REDIS_URL: server.url,
+      MARKETGRAPH_REDIS_PREFIX: testPrefix('subscription-slots-down'),
+      MARKETGRAPH_REDIS_TIMEOUT_MS: '100',
+      MARKETGRAPH_RESPONSE_CACHE: 'false',
+    };
+    const a = await started([key], env);
+    const b = await started([key], env);
+    await waitFor(
+      () => a.gateway.redisState() === 'up' && b.gateway.redisState() === 'up',
+      10_000,
+      'redis up',
+    );
+    await server.kill();
+    await waitFor(
+      () => a.gateway.redisState() === 'down' && b.gateway.redisState() === 'down',
+      10_000,
+      'redis down',
+    );
+    // Two on each: the per-process count (the shared one cannot be asked) admits them.
+    for (const g of [a, b]) {
+      expectStreaming(await subscribe(g.url, key));
+      expectStreaming(await subscribe(g.url, key));
+      expectRefused(await subscribe(g.url, key), 2);
+    }
+  });
+
+  it('a Redis that stops answering (paused) costs a subscription at most the Redis budget, then the local count decides', async () => {
+    const server = await startPrivateRedis();
+    cleanups.push(() => server.close());
+    const key = newKey('hung', { scopes: ['subscribe'], maxSubscriptions: 2 });
+    const a = await started([key], {
+      REDIS_URL: server.url,
+      MARKETGRAPH_REDIS_PREFIX: testPrefix('subscription-slots-hung'),
+      MARKETGRAPH_REDIS_TIMEOUT_MS: '100',
+      MARKETGRAPH_RESPONSE_CACHE: 'false',
+    });
+    await waitFor(() => a.gateway.redisState() === 'up', 10_000, 'redis up');
+    server.pause();
+    cleanups.push(async () => server.resume());
+    expectStreaming(await subscribe(a.url, key));
+    expectStreaming(await subscribe(a.url, key));
+    expectRefused(await subscribe(a.url, key), 2);
+  });
+});
