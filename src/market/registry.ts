@@ -63,7 +63,7 @@ export const CATALOGUE_RETRY_MS = 5_000;
 interface View {
   identity: Identity;
   /** Why a catalogue has no copy at all, for the catalogues that have none. */
-  missing: { coingecko?: Error; coincap?: Error; binance?: Error };
+  missing: { coingecko?: Error; ranks?: Error; coincap?: Error; binance?: Error };
 }
 
 export function createAssetRegistry(deps: AssetRegistryDeps): AssetRegistry {
@@ -125,6 +125,7 @@ export function createAssetRegistry(deps: AssetRegistryDeps): AssetRegistry {
     });
     const missing: View['missing'] = {};
     if (!coingecko.ok) missing.coingecko = coingecko.error;
+    if (!ranks.ok) missing.ranks = ranks.error;
     if (coincap && !coincap.ok) missing.coincap = coincap.error;
     if (binance && !binance.ok) missing.binance = binance.error;
     derived = { stamp, view: { identity, missing } };
@@ -174,7 +175,10 @@ export function createAssetRegistry(deps: AssetRegistryDeps): AssetRegistry {
       const v = await view();
       if (!entry(v, assetId)) return undefined;
       if (!v.identity.binanceById) throw v.missing.binance;
-      return v.identity.binanceById.get(assetId);
+      const pair = v.identity.binanceById.get(assetId);
+      if (pair === undefined && v.identity.pairUndecided.has(assetId) && v.missing.ranks)
+        throw v.missing.ranks;
+      return pair;
     },
     async coincapId(assetId) {
       if (!config.providers.coincap.enabled) return undefined;

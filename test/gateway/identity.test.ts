@@ -204,6 +204,29 @@ describe('a failed catalogue', () => {
     expect(t.sandbox.count('coincap', 'assets')).toBe(calls + 2);
   });
 
+  it("CoinGecko's ranking out and no CoinCap: Binance prices are never NOT_FOUND, nor remembered as absent", async () => {
+    const clock = shiftedClock();
+    const t = await start({ now: clock.now, env: { MARKETGRAPH_COINCAP_ENABLED: 'false' } });
+    t.sandbox.faults.set('coingecko', 'coins/markets', { kind: 'server-error', status: 503 });
+    const query = '{ asset(id: "bitcoin") { id } eth: asset(id: "ethereum") { id } }';
+    const prices = `{
+      btc: asset(by: { id: "bitcoin" }) { price(source: BINANCE) { value } }
+      eth: asset(by: { id: "ethereum" }) { price(source: BINANCE) { value } }
+    }`;
+    await t.query(query);
+    const during = await t.query<{ btc: { price: Quote } | null; eth: { price: Quote } | null }>(prices);
+    expect(codes(during.body.errors)).not.toContain('NOT_FOUND');
+    expect(codes(during.body.errors).every((c) => String(c).startsWith('UPSTREAM_'))).toBe(true);
+
+    t.sandbox.faults.clear('coingecko');
+    clock.advance(Math.max(CATALOGUE_RETRY_MS, t.config.http.breakerHalfOpenAfterMs) + 1);
+    await t.query(query);
+    const after = await t.query<{ btc: { price: Quote } | null; eth: { price: Quote } | null }>(prices);
+    expect(after.body.errors).toBeUndefined();
+    expect(after.body.data!.btc!.price!.value).toBeGreaterThan(0);
+    expect(after.body.data!.eth!.price!.value).toBeGreaterThan(0);
+  });
+
   it('Binance exchangeInfo 451: BINANCE prices carry its coded error (not NOT_FOUND), AUTO still answers', async () => {
     const clock = shiftedClock();
     const t = await start({ now: clock.now });

@@ -215,6 +215,27 @@ describe('each catalogue on its own', () => {
     expect(calls.exchangeInfo).toBe(2);
   });
 
+  it('without any ranking, gives a pair only to a ticker no other asset carries; the rest wait for the ranking', async () => {
+    const { registry, clock, fail, recover } = setup();
+    // Ranks come from CoinGecko's markets page, else CoinCap's list: both out.
+    fail('topMarkets', 'coincap');
+    expect(await registry.binanceSymbol('bitcoin')).toBe('BTCUSDT');
+    // UNI is carried by two assets: which one Binance quotes is the ranking's to say, and its outage
+    // is the answer, never "no pair" (which a quote loader would remember as an absence).
+    await expect(registry.binanceSymbol('uniswap')).rejects.toSatisfy(
+      (e) =>
+        JSON.stringify(codeOf(e)) ===
+        JSON.stringify({ code: 'UPSTREAM_UNAVAILABLE', provider: 'coingecko', endpoint: 'topMarkets' }),
+    );
+    await expect(registry.binanceSymbol('unicorn-token')).rejects.toBeInstanceOf(UpstreamError);
+    recover();
+    clock.advance(CATALOGUE_RETRY_MS);
+    await registry.binanceSymbol('uniswap');
+    await settle();
+    expect(await registry.binanceSymbol('uniswap')).toBe('UNIUSDT');
+    expect(await registry.binanceSymbol('unicorn-token')).toBeUndefined();
+  });
+
   it('fails a lookup when no catalogue can answer it, and does not remember the failure', async () => {
     const { registry, calls, fail, recover, clock } = setup();
     fail('coinList', 'coincap');

@@ -33,6 +33,12 @@ export interface Identity {
   byContract: Map<string, string>;
   /** Present only when Binance's catalogue is. */
   binanceById?: Map<string, string>;
+  /**
+   * Assets whose Binance pair cannot be told without a ranking: no ranking was at hand and their
+   * ticker is shared, so the pair could be another asset's. Asking for their pair is the ranking's
+   * outage, never "Binance does not list it".
+   */
+  pairUndecided: Set<string>;
   /** Present only when CoinCap's catalogue is. */
   coincapById?: Map<string, string>;
 }
@@ -64,6 +70,7 @@ export function deriveIdentity(inputs: IdentityInputs): Identity {
     }
   }
   const rankOf = (id: string) => inputs.ranks?.[id] ?? coincapRank.get(id) ?? Number.POSITIVE_INFINITY;
+  const ranked = inputs.ranks !== undefined || coincapRank.size > 0;
   const assets = universe.map((a) => {
     const rank = rankOf(a.id);
     return { ...a, rank: Number.isFinite(rank) ? rank : a.rank };
@@ -85,13 +92,17 @@ export function deriveIdentity(inputs: IdentityInputs): Identity {
   for (const list of bySymbol.values()) list.sort((x, y) => rankOf(x) - rankOf(y) || x.localeCompare(y));
 
   let binanceById: Map<string, string> | undefined;
+  const pairUndecided = new Set<string>();
   if (inputs.binance) {
     const pairs = new Set(inputs.binance);
     binanceById = new Map();
     for (const [symbol, list] of bySymbol) {
       const best = list[0]!;
       const pair = binanceUsdPair(symbol);
-      if (Number.isFinite(rankOf(best)) && pairs.has(pair)) binanceById.set(best, pair);
+      if (!pairs.has(pair)) continue;
+      // Without any ranking only a ticker no other asset carries is safe to give its pair.
+      if (Number.isFinite(rankOf(best)) || (!ranked && list.length === 1)) binanceById.set(best, pair);
+      else if (!ranked) for (const id of list) pairUndecided.add(id);
     }
   }
 
@@ -104,7 +115,7 @@ export function deriveIdentity(inputs: IdentityInputs): Identity {
       if (target && !coincapById.has(target)) coincapById.set(target, row.coincapId);
     }
   }
-  return { assets, byId, bySymbol, byContract, binanceById, coincapById };
+  return { assets, byId, bySymbol, byContract, binanceById, coincapById, pairUndecided };
 }
 
 export function contractKey(chain: string, address: string): string {
