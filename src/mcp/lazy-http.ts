@@ -29,6 +29,8 @@ export function lazyMcpHttp(deps: {
         deps.onError?.(error);
         return refuse(res, 500, 'MCP request failed');
       }
+      // Closed while it loaded: a session opened now would outlive close().
+      if (closed) return refuse(res, 503, 'the gateway is shutting down');
       await http.handle(req, res);
     },
     sessions: () => built?.sessions() ?? 0,

@@ -98,4 +98,26 @@ describe('lazyMcpHttp', () => {
     expect(res.status).toBe(503);
     expect(attempts).toBe(0);
   });
+
+  it('refuses a request that waited on the build while the endpoint closed, so no session outlives close()', async () => {
+    const built = fakeHttp('built');
+    let finish!: (http: McpHttp) => void;
+    let building!: () => void;
+    const reached = new Promise<void>((resolve) => (building = resolve));
+    const http = lazyMcpHttp({
+      create: () => {
+        building();
+        return new Promise<McpHttp>((resolve) => (finish = resolve));
+      },
+    });
+    const url = await serve(http);
+    const answer = fetch(url, { method: 'POST', body: '{}' });
+    await reached;
+    const closing = http.close();
+    finish(built.http);
+    await closing;
+    expect((await answer).status).toBe(503);
+    expect(built.calls.handled).toBe(0);
+    expect(built.calls.closed).toBe(1);
+  });
 });
