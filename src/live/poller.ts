@@ -27,8 +27,8 @@ export interface PollerOptions<T extends object> {
   fetch(report: (error: unknown) => void): Promise<readonly T[]>;
   keyOf(item: T): string;
   same(a: T, b: T): boolean;
-  /** Delay before the next poll, from `now` (the end of the last); default `pollMs`. */
-  nextPollIn?(now: number, failed: boolean): number;
+  /** Delay before the next poll, from `now` (the end of the last), given what it fetched; default `pollMs`. */
+  nextPollIn?(now: number, failed: boolean, items: readonly T[]): number;
   onError?: (error: unknown) => void;
   timers?: PollTimers;
 }
@@ -43,12 +43,13 @@ export function createPoller<T extends object>(options: PollerOptions<T>): Produ
 
     async function poll() {
       let failed = false;
+      let items: readonly T[] = [];
       const report = (error: unknown) => {
         failed = true;
         options.onError?.(error);
       };
       try {
-        const items = await options.fetch(report);
+        items = await options.fetch(report);
         if (stopped) return;
         for (const item of items) {
           const key = options.keyOf(item);
@@ -60,7 +61,7 @@ export function createPoller<T extends object>(options: PollerOptions<T>): Produ
       } catch (error) {
         report(error);
       } finally {
-        if (!stopped) timer = timers.setTimeout(() => void poll(), nextPollIn(timers.now(), failed));
+        if (!stopped) timer = timers.setTimeout(() => void poll(), nextPollIn(timers.now(), failed, items));
       }
     }
 

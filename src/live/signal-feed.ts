@@ -52,11 +52,16 @@ export function createSignalFeed(deps: {
     return results.filter((r): r is Signal => !(r instanceof Error)).map(signalTick);
   }
 
-  /** Until just after the next close of an `interval` candle (or `pollMs`, if sooner, after a failure). */
+  /**
+   * Until just after the next close of an `interval` candle, or `pollMs` if sooner after a failure or
+   * a signal served stale (its source's refresh is pending or failed: a daily signal would otherwise
+   * stay stale for a day after its provider recovers).
+   */
   function nextPollIn(interval: string) {
-    return (now: number, failed: boolean) => {
+    return (now: number, failed: boolean, ticks: readonly SignalTick[]) => {
       const untilClose = alignUp(now + 1, interval) - now + CLOSE_GRACE_MS;
-      return failed ? Math.min(deps.pollMs, untilClose) : untilClose;
+      const soon = failed || ticks.some((t) => t.stale);
+      return soon ? Math.min(deps.pollMs, untilClose) : untilClose;
     };
   }
 

@@ -52,6 +52,7 @@ function manualTimers(start: number) {
 function countingService(now: () => number, interval: string) {
   const calls: number[] = [];
   let failNext = 0;
+  let staleNext = 0;
   const service: SignalService = {
     async forAsset(_loaders, assetId) {
       calls.push(now());
@@ -68,7 +69,7 @@ function countingService(now: () => number, interval: string) {
         strength: ((closed / 60_000) % 997) / 997,
         generatedAt: new Date(closed),
         asOf: new Date(now()),
-        stale: false,
+        stale: staleNext > 0 ? (staleNext--, true) : false,
         source: 'binance',
         interval,
         rationale: 'test',
@@ -81,6 +82,9 @@ function countingService(now: () => number, interval: string) {
     calls,
     failOnce: () => {
       failNext = 1;
+    },
+    staleOnce: () => {
+      staleNext = 1;
     },
   };
 }
@@ -173,5 +177,20 @@ describe('signalChanged cadence', () => {
 
     await clock.advanceTo(Date.parse('2025-06-02T12:00:30.000Z'));
     expect(calls.length).toBe(atStart + 3);
+  });
+
+  it('a daily signal served stale is asked again after pollMs, not a day later, and is no error', async () => {
+    const { clock, calls, errors, staleOnce } = await subscribe('1d');
+    const atStart = calls.length;
+    staleOnce();
+    await clock.advanceTo(Date.parse('2025-06-03T00:00:30.000Z'));
+    expect(calls.length).toBe(atStart + 1);
+    await clock.advanceTo(Date.parse('2025-06-03T00:10:00.000Z'));
+    expect(calls.length).toBe(atStart + 2);
+    expect(calls.at(-1)! - calls.at(-2)!).toBe(POLL_MS);
+    expect(errors).toHaveLength(0);
+    // Fresh again: back to one poll per close.
+    await clock.advanceTo(Date.parse('2025-06-03T23:59:00.000Z'));
+    expect(calls.length).toBe(atStart + 2);
   });
 });
