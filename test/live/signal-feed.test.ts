@@ -61,6 +61,8 @@ function countingService(now: () => number, interval: string) {
         return [new Error('binance klines: HTTP 503')];
       }
       const closed = alignDown(now(), interval);
+      const stale = staleNext > 0;
+      if (stale) staleNext -= 1;
       const signal: Signal = {
         id: `Signal:${assetId}:RSI:${interval}`,
         assetId,
@@ -69,7 +71,7 @@ function countingService(now: () => number, interval: string) {
         strength: ((closed / 60_000) % 997) / 997,
         generatedAt: new Date(closed),
         asOf: new Date(now()),
-        stale: staleNext > 0 ? (staleNext--, true) : false,
+        stale,
         source: 'binance',
         interval,
         rationale: 'test',
