@@ -16,7 +16,11 @@ export function declaresTooLarge(contentLength: string | null | undefined, limit
   return Number.isFinite(declared) && declared > limit;
 }
 
-/** The body as text; throws BodyTooLargeError past `limit` bytes (IncomingMessage or a Web stream). */
+/**
+ * The body as text; throws BodyTooLargeError past `limit` bytes. The rest is first read and dropped (up
+ * to DRAIN_MAX_BYTES), as Yoga's own limit does: a body stream given up on destroys its request, and the
+ * client sees the connection reset instead of the refusal.
+ */
 export async function readCappedBody(
   body: AsyncIterable<Uint8Array | string> | null | undefined,
   limit: number,
@@ -24,14 +28,38 @@ export async function readCappedBody(
   if (!body) return '';
   const chunks: Buffer[] = [];
   let size = 0;
-  for await (const chunk of body) {
+  // Not for-await: leaving that loop early would destroy the stream.
+  const iterator = body[Symbol.asyncIterator]();
+  for (let read = await iterator.next(); !read.done; read = await iterator.next()) {
+    const chunk = read.value;
     const bytes =
       typeof chunk === 'string'
         ? Buffer.from(chunk)
         : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
     size += bytes.length;
-    if (size > limit) throw new BodyTooLargeError(limit);
+    if (size > limit) {
+      await discard(iterator);
+      throw new BodyTooLargeError(limit);
+    }
     chunks.push(bytes);
   }
   return Buffer.concat(chunks).toString('utf8');
+}
+
+/** How much of an oversized body is read and dropped before its refusal; past it, the read stops. */
+const DRAIN_MAX_BYTES = 4 * 1024 * 1024;
+
+async function discard(iterator: AsyncIterator<Uint8Array | string>) {
+  try {
+    let dropped = 0;
+    for (let read = await iterator.next(); !read.done; read = await iterator.next()) {
+      dropped += read.value.length;
+      if (dropped > DRAIN_MAX_BYTES) {
+        await iterator.return?.();
+        return;
+      }
+    }
+  } catch {
+    // the client went away: nothing left to drop
+  }
 }
