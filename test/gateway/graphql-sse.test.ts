@@ -242,6 +242,18 @@ describe('graphql-sse single-connection mode: bounds', () => {
     expect([again.status, await again.text()]).toEqual([201, token]);
   });
 
+  it('a stream whose client went away is forgotten: its token is 404 and its slot is free', async () => {
+    const token = await (await reserve()).text();
+    const abort = new AbortController();
+    const stream = await fetch(url, {
+      headers: { accept: 'text/event-stream', [STREAM_TOKEN_HEADER]: token },
+      signal: abort.signal,
+    });
+    expect(stream.status).toBe(200);
+    abort.abort();
+    await expect.poll(async () => (await post(token, operation('after'))).status).toBe(404);
+  });
+
   it('reservations are bounded per client: past the bound, 503 CONNECTION_LIMIT_EXCEEDED with Retry-After', async () => {
     clock.advance(5_001); // earlier tests' unopened reservations expire (their open streams still count)
     const answers: number[] = [];
@@ -250,7 +262,8 @@ describe('graphql-sse single-connection mode: bounds', () => {
     expect(refused.status).toBe(503);
     expect(refused.headers.get('retry-after')).toBe('5');
     expect(await codes(refused)).toEqual(['CONNECTION_LIMIT_EXCEEDED']);
-    // Two streams are open from the tests above, so 30 reservations fit beside them.
+    // Two streams are open from the tests above (the one whose client went away no longer counts), so
+    // 30 reservations fit beside them.
     expect(answers.filter((s) => s === 201)).toHaveLength(30);
     expect(answers.slice(30)).toEqual([503, 503]);
     clock.advance(5_001);
