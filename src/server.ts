@@ -12,6 +12,7 @@ import { createYoga, maskError, type YogaServerInstance } from 'graphql-yoga';
 import pino, { type Logger } from 'pino';
 import { WebSocketServer } from 'ws';
 import { createAuth } from './auth/auth.js';
+import type { Identity } from './auth/identify.js';
 import { type Cache, createCache } from './cache.js';
 import { version } from './cli.js';
 import { type Config, UPSTREAMS } from './config.js';
@@ -79,6 +80,11 @@ export const GRAPHQL_PATH = '/graphql';
 
 /** Yoga's default message for a masked error. */
 const UNEXPECTED_ERROR = 'Unexpected error.';
+
+/** graphql-sse streams (reserved or open) one client may hold; its client needs one per page. */
+const SSE_STREAMS_PER_CALLER = 32;
+/** A graphql-sse reservation not opened within this is dropped (its client opens it at once). */
+const SSE_RESERVE_MS = 5_000;
 
 export interface GatewayDeps {
   logger?: Logger;
@@ -354,6 +360,14 @@ export function createGateway(config: Config, deps: GatewayDeps = {}): Gateway {
       // graphql-sse plugin, which ends the request here; it identifies the caller itself.
       useGraphqlSseSingleConnection({
         path: GRAPHQL_PATH,
+        maxBodyBytes: config.limits.maxBodyBytes,
+        maxStreamsPerCaller: SSE_STREAMS_PER_CALLER,
+        maxStreams: config.server.maxConnections,
+        reserveMs: SSE_RESERVE_MS,
+        now: clock,
+        callerOf: (request, serverContext) =>
+          (serverContext.identity as Identity | undefined)?.client?.id ??
+          auth.addressOf(serverContext.req as IncomingMessage | undefined, request),
         identify:
           config.auth.mode === 'off'
             ? undefined

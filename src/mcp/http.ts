@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
 import { isInitializeRequest } from '@modelcontextprotocol/sdk/types.js';
+import { BodyTooLargeError, declaresTooLarge, readCappedBody } from '../read-capped-body.js';
 import { markCaller } from './caller.js';
 import { createMcpSession, type McpSession, type SessionDeps } from './session.js';
 
@@ -53,14 +54,9 @@ export function createMcpHttp(deps: Omit<SessionDeps, 'headers'>, options: McpHt
   };
 
   const readBody = async (req: IncomingMessage): Promise<unknown> => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    for await (const chunk of req) {
-      size += (chunk as Buffer).length;
-      if (size > options.maxBodyBytes) throw new RangeError('body too large');
-      chunks.push(chunk as Buffer);
-    }
-    return JSON.parse(Buffer.concat(chunks).toString('utf8'));
+    if (declaresTooLarge(req.headers['content-length'], options.maxBodyBytes))
+      throw new BodyTooLargeError(options.maxBodyBytes);
+    return JSON.parse(await readCappedBody(req, options.maxBodyBytes));
   };
 
   return {
@@ -82,7 +78,7 @@ export function createMcpHttp(deps: Omit<SessionDeps, 'headers'>, options: McpHt
         try {
           body = await readBody(req);
         } catch (error) {
-          return error instanceof RangeError
+          return error instanceof BodyTooLargeError
             ? refuse(res, 413, `the request body is over ${options.maxBodyBytes} bytes`)
             : refuse(res, 400, 'the body is not JSON');
         }

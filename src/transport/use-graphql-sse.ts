@@ -1,6 +1,8 @@
 import { useGraphQLSSE } from '@graphql-yoga/plugin-graphql-sse';
 import { type ExecutionResult, GraphQLError } from 'graphql';
 import { type GraphQLParams, isAsyncIterable, type Plugin } from 'graphql-yoga';
+import { BodyTooLargeError, declaresTooLarge, readCappedBody } from '../read-capped-body.js';
+import { createSseStreams } from './sse-streams.js';
 
 // graphql-sse's "single connection mode" on the GraphQL path, through Yoga's graphql-sse plugin. In that
 // mode a client reserves a stream (PUT → a token), opens it (GET, event-stream, with the token), and
@@ -22,12 +24,29 @@ import { type GraphQLParams, isAsyncIterable, type Plugin } from 'graphql-yoga';
 //   arguments (400 "Unable to detect operation AST"); and a text that does not parse rejects the
 //   handler. So a posted operation is parsed and validated here first (answered 400 with coded
 //   errors, as graphql-sse's own handler answers it), and results of posted operations get `data: null`.
+// - the handler keeps its streams in a private table that it neither bounds nor expires, and answers
+//   its own refusals with errors that carry no code. So the streams are also tracked here
+//   (sse-streams.ts: who reserved each, whether it is open): a request naming no stream this gateway
+//   knows is answered 404 before its body is read; a reservation is bounded and dropped when it is not
+//   opened in time, and the handler drops its entry when asked to open it with an aborted request;
+//   an operation for a stream that is not open is refused (the handler would buffer its results for
+//   nobody); and the handler's JSON refusals get a code.
+// - a posted body is read here, capped at the body limit (Yoga's own limit lives in its request
+//   parser, which this path never reaches), and handed on as text.
 
 export const STREAM_TOKEN_HEADER = 'x-graphql-event-stream-token';
 const STREAM_TOKEN_PARAM = 'token';
 
 export interface GraphqlSseOptions {
   path: string;
+  /** Largest request body read (MARKETGRAPH_MAX_BODY_BYTES): over it, 413 before it is read whole. */
+  maxBodyBytes: number;
+  /** Streams (reserved or open) one caller may hold, and the gateway in all. */
+  maxStreamsPerCaller: number;
+  maxStreams: number;
+  /** A reservation (PUT) whose event stream is not opened within this is dropped. */
+  reserveMs: number;
+  now?: () => number;
   /**
    * Who is calling: `context` is added to the operation's server context (as `identity` is for
    * graphql-ws); a refusal (a refused credential) is sent as the answer instead.
@@ -39,6 +58,8 @@ export interface GraphqlSseOptions {
     | { context: Record<string, unknown> }
     | { refuse: { status: number; headers: Record<string, string>; body: string } }
   >;
+  /** The key reservations are counted under (the client's id, or its address), after `identify`. */
+  callerOf?: (request: Request, serverContext: Record<string, unknown>) => string;
   onUnexpectedError?: (error: unknown) => void;
 }
 
@@ -50,6 +71,13 @@ export function isSingleConnectionRequest(method: string, url: string, header: (
   return query >= 0 && new URLSearchParams(url.slice(query + 1)).has(STREAM_TOKEN_PARAM);
 }
 
+/** The stream token as graphql-sse's handler reads it: the header first, then `?token=`. */
+function tokenOf(request: Request, url: URL): string | undefined {
+  return request.headers.get(STREAM_TOKEN_HEADER) || url.searchParams.get(STREAM_TOKEN_PARAM) || undefined;
+}
+
+type FetchAPI = { Response: typeof Response; Request: typeof Request; ReadableStream: typeof ReadableStream };
+
 export function useGraphqlSseSingleConnection(options: GraphqlSseOptions): Plugin {
   const sse = useGraphQLSSE({ endpoint: options.path });
   const serve = sse.onRequest!;
@@ -57,11 +85,37 @@ export function useGraphqlSseSingleConnection(options: GraphqlSseOptions): Plugi
   /** The operations posted to a stream (their results are written by the plugin). */
   const posted = new WeakSet<Request>();
 
+  /**
+   * Drops the handler's entry for a reservation never opened: asked to open it with a request already
+   * aborted, the handler ends the stream at once and deletes it from its table.
+   */
+  const drop = (token: string) => {
+    if (!yoga) return;
+    const request = new yoga.fetchAPI.Request(`http://localhost${options.path}`, {
+      method: 'GET',
+      headers: { accept: 'text/event-stream', [STREAM_TOKEN_HEADER]: token },
+      signal: AbortSignal.abort(),
+    });
+    const endResponse = (response: Response) => void response.body?.cancel().catch(() => undefined);
+    Promise.resolve(
+      serve({ request, endResponse, serverContext: {} } as unknown as Parameters<typeof serve>[0]),
+    ).catch((error: unknown) => options.onUnexpectedError?.(error));
+  };
+  const streams = createSseStreams({
+    maxPerCaller: options.maxStreamsPerCaller,
+    maxTotal: options.maxStreams,
+    reserveMs: options.reserveMs,
+    now: options.now ?? Date.now,
+    onExpired: drop,
+  });
+  // Reservations also expire when no request comes to sweep them.
+  let sweeper: ReturnType<typeof setInterval> | undefined;
+
   /** A coded 400 when the posted operation does not parse or validate, else undefined. */
-  async function refuseInvalid(request: Request, serverContext: Record<string, unknown>) {
+  function refuseInvalid(text: string, request: Request, serverContext: Record<string, unknown>) {
     let params: GraphQLParams;
     try {
-      params = JSON.parse(await request.clone().text()) as GraphQLParams;
+      params = JSON.parse(text) as GraphQLParams;
     } catch {
       return undefined; // the plugin answers a body that is not JSON
     }
@@ -84,13 +138,33 @@ export function useGraphqlSseSingleConnection(options: GraphqlSseOptions): Plugi
     setResult({ data: null, ...(result as ExecutionResult) });
   };
 
+  /** Serves through the plugin and hands back its answer (to be looked at before it is sent). */
+  async function served(payload: Parameters<typeof serve>[0], request: Request, serverContext: object) {
+    let answer: Response | undefined;
+    await serve({
+      ...payload,
+      request,
+      serverContext,
+      endResponse: (response: Response) => {
+        answer = response;
+      },
+    } as Parameters<typeof serve>[0]);
+    return answer;
+  }
+
   return {
     onYogaInit(payload) {
       yoga = payload.yoga;
       sse.onYogaInit!(payload);
+      sweeper = setInterval(streams.sweep, Math.max(1_000, options.reserveMs));
+      sweeper.unref();
+    },
+    onDispose() {
+      clearInterval(sweeper);
     },
     async onRequest(payload) {
-      const { request, url, endResponse, fetchAPI } = payload;
+      const { request, url, endResponse } = payload;
+      const fetchAPI = payload.fetchAPI as unknown as FetchAPI;
       if (url.pathname !== options.path) return;
       if (!isSingleConnectionRequest(request.method, request.url, (name) => request.headers.get(name)))
         return;
@@ -103,15 +177,81 @@ export function useGraphqlSseSingleConnection(options: GraphqlSseOptions): Plugi
         }
         serverContext = { ...serverContext, ...identified.context };
       }
+      const token = tokenOf(request, url);
       try {
+        if (request.method === 'PUT') {
+          const caller = options.callerOf?.(request, serverContext) ?? '';
+          // A token the client chose that names a stream already: the handler answers 409.
+          if (token === undefined || streams.state(token) === undefined) {
+            const refusal = streams.refusal(caller);
+            if (refusal) return endResponse(reservationRefused(fetchAPI, refusal, options));
+          }
+          const answer = await served(payload, request, serverContext);
+          if (answer?.status !== 201) return endResponse(await withCodes(fetchAPI, answer));
+          const reserved = await answer.text();
+          streams.reserved(reserved, caller);
+          return endResponse(new fetchAPI.Response(reserved, { status: 201, headers: answer.headers }));
+        }
+        const state = token === undefined ? undefined : streams.state(token);
+        if (token === undefined || state === undefined)
+          return endResponse(
+            errorResponse(fetchAPI, 404, [
+              {
+                message: 'No stream for this token: reserve one with PUT (an unopened reservation expires).',
+                extensions: { code: 'NOT_FOUND' },
+              },
+            ]),
+          );
+        const opening = request.method === 'GET' && request.headers.get('accept') === 'text/event-stream';
+        if (opening) {
+          const answer = await served(payload, request, serverContext);
+          if (answer?.status !== 200 || !answer.body) return endResponse(await withCodes(fetchAPI, answer));
+          streams.opened(token);
+          return endResponse(watched(fetchAPI, answer, request, () => streams.closed(token)));
+        }
+        if (request.method === 'DELETE')
+          return endResponse(await withCodes(fetchAPI, await served(payload, request, serverContext)));
+        if (state !== 'open')
+          return endResponse(
+            errorResponse(fetchAPI, 409, [
+              {
+                message:
+                  'The stream is not open: open it (GET, Accept: text/event-stream) before sending operations.',
+                extensions: { code: 'BAD_REQUEST' },
+              },
+            ]),
+          );
+        let operation = request;
         if (request.method === 'POST') {
+          let text: string;
+          try {
+            if (declaresTooLarge(request.headers.get('content-length'), options.maxBodyBytes))
+              throw new BodyTooLargeError(options.maxBodyBytes);
+            text = await readCappedBody(
+              request.body as unknown as AsyncIterable<Uint8Array> | null,
+              options.maxBodyBytes,
+            );
+          } catch (error) {
+            if (!(error instanceof BodyTooLargeError)) throw error;
+            return endResponse(
+              errorResponse(fetchAPI, 413, [
+                { message: 'Request body too large', extensions: { code: 'REQUEST_ENTITY_TOO_LARGE' } },
+              ]),
+            );
+          }
           // graphql-sse answers an operation that does not validate with 400 and its errors (the
           // plugin would run it as execution arguments); so does this, with codes.
-          const invalid = await refuseInvalid(request, serverContext);
+          const invalid = refuseInvalid(text, request, serverContext);
           if (invalid) return endResponse(errorResponse(fetchAPI, 400, invalid));
-          posted.add(request);
+          operation = new fetchAPI.Request(request.url, {
+            method: 'POST',
+            headers: request.headers,
+            body: text,
+            signal: request.signal,
+          });
         }
-        await serve({ ...payload, serverContext } as Parameters<typeof serve>[0]);
+        posted.add(operation);
+        return endResponse(await withCodes(fetchAPI, await served(payload, operation, serverContext)));
       } catch (error) {
         options.onUnexpectedError?.(error);
         endResponse(
@@ -130,6 +270,77 @@ export function useGraphqlSseSingleConnection(options: GraphqlSseOptions): Plugi
         withData((args.contextValue as { request?: unknown }).request, result, setResult),
     }),
   };
+}
+
+/** The event stream as sent, calling `ended` once when it ends, fails, or its client goes away. */
+function watched(fetchAPI: FetchAPI, answer: Response, request: Request, ended: () => void) {
+  let done = false;
+  const end = () => {
+    if (done) return;
+    done = true;
+    ended();
+  };
+  request.signal.addEventListener('abort', end, { once: true });
+  const reader = answer.body!.getReader();
+  const body = new fetchAPI.ReadableStream<Uint8Array>({
+    async pull(controller) {
+      try {
+        const { done: finished, value } = await reader.read();
+        if (finished) {
+          end();
+          controller.close();
+        } else controller.enqueue(value);
+      } catch (error) {
+        end();
+        controller.error(error);
+      }
+    },
+    cancel(reason) {
+      end();
+      return reader.cancel(reason);
+    },
+  });
+  return new fetchAPI.Response(body, { status: answer.status, headers: answer.headers });
+}
+
+/** The handler's refusals (4xx) with a code: NOT_FOUND for a stream it does not know, else BAD_REQUEST. */
+async function withCodes(fetchAPI: FetchAPI, answer: Response | undefined): Promise<Response> {
+  if (!answer)
+    return errorResponse(fetchAPI, 500, [
+      { message: 'Unexpected error.', extensions: { code: 'INTERNAL_SERVER_ERROR' } },
+    ]);
+  if (answer.status < 400 || answer.status >= 500) return answer;
+  const code = answer.status === 404 ? 'NOT_FOUND' : 'BAD_REQUEST';
+  const text = await answer.text();
+  let errors: Array<{ message?: unknown; extensions?: Record<string, unknown> }> = [];
+  try {
+    const parsed = JSON.parse(text) as { errors?: typeof errors };
+    if (Array.isArray(parsed?.errors)) errors = parsed.errors;
+  } catch {
+    // an empty body (406, 405): the status text is the message
+  }
+  if (errors.length === 0) errors = [{ message: answer.statusText || `HTTP ${answer.status}` }];
+  const headers = new Headers(answer.headers);
+  headers.set('content-type', 'application/json; charset=utf-8');
+  headers.delete('content-length');
+  return new fetchAPI.Response(
+    JSON.stringify({
+      errors: errors.map((e) => ({ ...e, extensions: { code, ...(e.extensions ?? {}) } })),
+    }),
+    { status: answer.status, headers },
+  );
+}
+
+function reservationRefused(fetchAPI: FetchAPI, refusal: 'caller' | 'total', options: GraphqlSseOptions) {
+  const message =
+    refusal === 'caller'
+      ? `This client holds ${options.maxStreamsPerCaller} graphql-sse streams, the most it may: close one or retry later.`
+      : `The gateway holds ${options.maxStreams} graphql-sse streams, the most it may: retry later.`;
+  const response = errorResponse(fetchAPI, 503, [
+    { message, extensions: { code: 'CONNECTION_LIMIT_EXCEEDED' } },
+  ]);
+  response.headers.set('retry-after', String(Math.max(1, Math.ceil(options.reserveMs / 1000))));
+  return response;
 }
 
 /** The error as a client sees it over HTTP: its code (or `fallback`), without Yoga's `http` hint. */

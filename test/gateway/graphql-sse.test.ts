@@ -1,6 +1,8 @@
 import { type Client, createClient, type ExecutionResult, NetworkError } from 'graphql-sse';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { STREAM_TOKEN_HEADER } from '../../src/transport/use-graphql-sse.js';
 import { startTestGateway, type TestGateway } from '../helpers/gateway.js';
+import { manualClock } from '../helpers/manual-clock.js';
 
 // The graphql-sse client library against the gateway on a socket, in both of its modes: "distinct
 // connections" (Yoga's own SSE) and "single connection" (PUT a reservation, GET one event stream, POST
@@ -140,5 +142,146 @@ describe('graphql-sse client', () => {
     const prices = await take(sse, PRICES, 2);
     expect(prices.every((r) => r.errors === undefined)).toBe(true);
     expect(calls).toEqual([{ method: 'POST', status: 200 }]);
+  });
+});
+
+describe('graphql-sse single-connection mode: bounds', () => {
+  const clock = manualClock();
+  let t: TestGateway;
+  let url: string;
+  const opened: AbortController[] = [];
+  beforeAll(async () => {
+    t = await startTestGateway({ now: clock.now, env: { MARKETGRAPH_MAX_BODY_BYTES: '2048' } });
+    ({ url } = await t.gateway.start());
+  });
+  afterAll(async () => {
+    for (const stream of opened) stream.abort();
+    await t.close();
+  });
+
+  const reserve = (headers: Record<string, string> = {}) =>
+    fetch(url, { method: 'PUT', headers: { accept: '*/*', ...headers } });
+  const codes = async (response: Response) =>
+    ((await response.json()) as { errors: Array<{ extensions?: { code?: string } }> }).errors.map(
+      (e) => e.extensions?.code,
+    );
+  /** Opens the stream (the response stays open until the test's end). */
+  const open = async (token: string) => {
+    const abort = new AbortController();
+    opened.push(abort);
+    return fetch(url, {
+      headers: { accept: 'text/event-stream', [STREAM_TOKEN_HEADER]: token },
+      signal: abort.signal,
+    });
+  };
+  const post = (token: string, body: BodyInit, headers: Record<string, string> = {}) =>
+    fetch(url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', [STREAM_TOKEN_HEADER]: token, ...headers },
+      body,
+      duplex: 'half',
+    } as RequestInit);
+  const operation = (id: string) =>
+    JSON.stringify({ query: '{ asset(by: { id: "bitcoin" }) { id } }', extensions: { operationId: id } });
+
+  it('a token that names no stream is answered 404 NOT_FOUND, before its body is read', async () => {
+    const big = post('no-such-token', `{"query":"${'a'.repeat(3_000_000)}"}`);
+    expect((await big).status).toBe(404);
+    expect(await codes(await big)).toEqual(['NOT_FOUND']);
+    const streamed = await fetch(`${url}?token=no-such-token`, { headers: { accept: 'text/event-stream' } });
+    expect([streamed.status, await codes(streamed)]).toEqual([404, ['NOT_FOUND']]);
+    const stopped = await fetch(`${url}?token=no-such-token&operationId=1`, { method: 'DELETE' });
+    expect([stopped.status, await codes(stopped)]).toEqual([404, ['NOT_FOUND']]);
+  });
+
+  it('an operation for a stream reserved but not opened is refused (409), and runs once it is open', async () => {
+    const token = await (await reserve()).text();
+    const early = await post(token, operation('1'));
+    expect([early.status, await codes(early)]).toEqual([409, ['BAD_REQUEST']]);
+    expect((await open(token)).status).toBe(200);
+    expect((await post(token, operation('1'))).status).toBe(202);
+    const prices = JSON.stringify({ query: PRICES, extensions: { operationId: 'prices' } });
+    expect((await post(token, prices)).status).toBe(202);
+    // The handler's own refusals carry a code too: a second event stream for the token, an id in use.
+    const again = await fetch(url, {
+      headers: { accept: 'text/event-stream', [STREAM_TOKEN_HEADER]: token },
+    });
+    expect([again.status, await codes(again)]).toEqual([409, ['BAD_REQUEST']]);
+    const reused = await post(token, prices);
+    expect([reused.status, await codes(reused)]).toEqual([409, ['BAD_REQUEST']]);
+  });
+
+  it('a body over MARKETGRAPH_MAX_BODY_BYTES is refused 413, by its Content-Length or, chunked, once over', async () => {
+    const token = await (await reserve()).text();
+    expect((await open(token)).status).toBe(200);
+    const declared = await post(token, `{"query":"${'a'.repeat(3_000)}"}`);
+    expect([declared.status, await codes(declared)]).toEqual([413, ['REQUEST_ENTITY_TOO_LARGE']]);
+    // No Content-Length: a body that would go on for 3 MB is cut once it passes the limit.
+    let sent = 0;
+    const chunk = new TextEncoder().encode(`${' '.repeat(1023)}\n`);
+    const endless = new ReadableStream<Uint8Array>({
+      pull(controller) {
+        if (sent >= 3_000_000) return controller.close();
+        sent += chunk.length;
+        controller.enqueue(chunk);
+      },
+    });
+    const chunked = await post(token, endless);
+    expect([chunked.status, await codes(chunked)]).toEqual([413, ['REQUEST_ENTITY_TOO_LARGE']]);
+    // Under the limit, the same stream takes operations.
+    expect((await post(token, operation('small'))).status).toBe(202);
+  });
+
+  it('a reservation not opened in time expires: its token is 404 and the handler forgets it', async () => {
+    const token = await (await reserve()).text();
+    clock.advance(5_001);
+    const late = await open(token);
+    expect([late.status, await codes(late)]).toEqual([404, ['NOT_FOUND']]);
+    // The handler's table no longer holds it: reserving the same token again is not a conflict (409).
+    const again = await reserve({ [STREAM_TOKEN_HEADER]: token });
+    expect([again.status, await again.text()]).toEqual([201, token]);
+  });
+
+  it('a stream whose client went away is forgotten: its token is 404 and its slot is free', async () => {
+    const token = await (await reserve()).text();
+    const abort = new AbortController();
+    const stream = await fetch(url, {
+      headers: { accept: 'text/event-stream', [STREAM_TOKEN_HEADER]: token },
+      signal: abort.signal,
+    });
+    expect(stream.status).toBe(200);
+    abort.abort();
+    await expect.poll(async () => (await post(token, operation('after'))).status).toBe(404);
+  });
+
+  it('reservations are bounded per client: past the bound, 503 CONNECTION_LIMIT_EXCEEDED with Retry-After', async () => {
+    clock.advance(5_001); // earlier tests' unopened reservations expire (their open streams still count)
+    const answers: number[] = [];
+    for (let i = 0; i < 32; i++) answers.push((await reserve()).status);
+    const refused = await reserve();
+    expect(refused.status).toBe(503);
+    expect(refused.headers.get('retry-after')).toBe('5');
+    expect(await codes(refused)).toEqual(['CONNECTION_LIMIT_EXCEEDED']);
+    // Two streams are open from the tests above (the one whose client went away no longer counts), so
+    // 30 reservations fit beside them.
+    expect(answers.filter((s) => s === 201)).toHaveLength(30);
+    expect(answers.slice(30)).toEqual([503, 503]);
+    clock.advance(5_001);
+    expect((await reserve()).status).toBe(201);
+  });
+});
+
+describe('graphql-sse single-connection mode: the gateway-wide bound', () => {
+  let t: TestGateway;
+  afterAll(async () => {
+    await t?.close();
+  });
+
+  it('reservations beyond MARKETGRAPH_MAX_CONNECTIONS in all are refused 503 CONNECTION_LIMIT_EXCEEDED', async () => {
+    t = await startTestGateway({ env: { MARKETGRAPH_MAX_CONNECTIONS: '3', MARKETGRAPH_AUTH: 'off' } });
+    const { url } = await t.gateway.start();
+    const statuses: number[] = [];
+    for (let i = 0; i < 4; i++) statuses.push((await fetch(url, { method: 'PUT' })).status);
+    expect(statuses).toEqual([201, 201, 201, 503]);
   });
 });

@@ -106,6 +106,51 @@ describe('@graphql-yoga/plugin-graphql-sse', () => {
     expect(posted.status).toBe(400);
     expect(await posted.text()).toContain('Unable to detect operation AST');
   });
+
+  it('keeps a reservation until asked to open it with an aborted request, and refuses without a code (use-graphql-sse.ts)', async () => {
+    const sse = useGraphQLSSE({ endpoint: '/graphql' });
+    const yoga = createYoga({ schema, plugins: [sse] });
+    const token = { 'x-graphql-event-stream-token': 'chosen' };
+    const put = () =>
+      yoga.fetch('http://yoga.test/graphql', { method: 'PUT', headers: { accept: '*/*', ...token } });
+    expect(await (await put()).text()).toBe('chosen');
+    const conflict = await put();
+    expect([conflict.status, await conflict.json()]).toEqual([
+      409,
+      { errors: [{ message: 'Stream already registered' }] },
+    ]);
+    // As the wrapper drops an expired reservation: straight to the plugin (yoga.fetch refuses an aborted signal).
+    let answered: Response | undefined;
+    await sse.onRequest!({
+      request: new Request('http://localhost/graphql', {
+        headers: { accept: 'text/event-stream', ...token },
+        signal: AbortSignal.abort(),
+      }),
+      endResponse: (response: Response) => {
+        answered = response;
+      },
+      serverContext: {},
+    } as unknown as Parameters<NonNullable<typeof sse.onRequest>>[0]);
+    await answered?.body?.cancel();
+    expect(answered?.status).toBe(200);
+    expect((await put()).status).toBe(201);
+  });
+
+  it('opens a stream only for Accept exactly text/event-stream (use-graphql-sse.ts)', async () => {
+    const yoga = createYoga({ schema, plugins: [useGraphQLSSE({ endpoint: '/graphql' })] });
+    const token = await (await reserve(yoga)).text();
+    const open = (accept: string) =>
+      yoga.fetch('http://yoga.test/graphql', { headers: { accept, 'x-graphql-event-stream-token': token } });
+    const mixed = await open('text/event-stream, */*');
+    expect(String(mixed.headers.get('content-type'))).not.toMatch(/event-stream/);
+    await mixed.body?.cancel();
+    const exact = await open('text/event-stream');
+    expect([exact.status, exact.headers.get('content-type')]).toEqual([
+      200,
+      'text/event-stream; charset=utf-8',
+    ]);
+    await exact.body?.cancel();
+  });
 });
 
 describe('graphql-ws', () => {
