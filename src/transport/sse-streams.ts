@@ -67,6 +67,10 @@ export function createSseStreams(options: SseStreamsOptions) {
       const entry = entries.get(token);
       return entry ? (entry.open ? 'open' : 'reserved') : undefined;
     },
+    /** Whether `caller` reserved the stream: a token is no capability for anyone else. */
+    ownedBy(token: string, caller: string): boolean {
+      return entries.get(token)?.caller === caller;
+    },
     opened(token: string) {
       const entry = entries.get(token);
       if (entry) entry.open = true;

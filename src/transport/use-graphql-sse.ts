@@ -178,9 +178,9 @@ export function useGraphqlSseSingleConnection(options: GraphqlSseOptions): Plugi
         serverContext = { ...serverContext, ...identified.context };
       }
       const token = tokenOf(request, url);
+      const caller = options.callerOf?.(request, serverContext) ?? '';
       try {
         if (request.method === 'PUT') {
-          const caller = options.callerOf?.(request, serverContext) ?? '';
           // A token the client chose that names a stream already: the handler answers 409.
           if (token === undefined || streams.state(token) === undefined) {
             const refusal = streams.refusal(caller);
@@ -193,7 +193,8 @@ export function useGraphqlSseSingleConnection(options: GraphqlSseOptions): Plugi
           return endResponse(new fetchAPI.Response(reserved, { status: 201, headers: answer.headers }));
         }
         const state = token === undefined ? undefined : streams.state(token);
-        if (token === undefined || state === undefined)
+        // Another caller's stream is answered as no stream: its token alone proves nothing.
+        if (token === undefined || state === undefined || !streams.ownedBy(token, caller))
           return endResponse(
             errorResponse(fetchAPI, 404, [
               {

@@ -271,6 +271,52 @@ describe('graphql-sse single-connection mode: bounds', () => {
   });
 });
 
+describe("graphql-sse single-connection mode: another caller's token", () => {
+  let t: TestGateway;
+  let url: string;
+  beforeAll(async () => {
+    // Behind a trusted (loopback) proxy, X-Forwarded-For tells two anonymous callers apart.
+    t = await startTestGateway({ env: { MARKETGRAPH_TRUST_PROXY: 'loopback' } });
+    ({ url } = await t.gateway.start());
+  });
+  afterAll(async () => {
+    await t.close();
+  });
+
+  it('is answered as no stream: 404 NOT_FOUND on open, operation and stop', async () => {
+    const alice = { 'x-forwarded-for': '203.0.113.7' };
+    const mallory = { 'x-forwarded-for': '198.51.100.9' };
+    const token = await (await fetch(url, { method: 'PUT', headers: { accept: '*/*', ...alice } })).text();
+    const codeOf = async (r: Response) => [
+      r.status,
+      ((await r.json()) as { errors: Array<{ extensions?: { code?: string } }> }).errors[0]?.extensions?.code,
+    ];
+    const opened = await fetch(url, {
+      headers: { accept: 'text/event-stream', [STREAM_TOKEN_HEADER]: token, ...mallory },
+    });
+    expect(await codeOf(opened)).toEqual([404, 'NOT_FOUND']);
+    const posted = await fetch(url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', [STREAM_TOKEN_HEADER]: token, ...mallory },
+      body: JSON.stringify({ query: '{ sources { name } }', extensions: { operationId: 'x' } }),
+    });
+    expect(await codeOf(posted)).toEqual([404, 'NOT_FOUND']);
+    const stopped = await fetch(`${url}?token=${token}&operationId=x`, {
+      method: 'DELETE',
+      headers: mallory,
+    });
+    expect(await codeOf(stopped)).toEqual([404, 'NOT_FOUND']);
+    // Its owner still opens it.
+    const abort = new AbortController();
+    const own = await fetch(url, {
+      headers: { accept: 'text/event-stream', [STREAM_TOKEN_HEADER]: token, ...alice },
+      signal: abort.signal,
+    });
+    expect(own.status).toBe(200);
+    abort.abort();
+  });
+});
+
 describe('graphql-sse single-connection mode: the gateway-wide bound', () => {
   let t: TestGateway;
   afterAll(async () => {
