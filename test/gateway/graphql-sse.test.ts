@@ -149,13 +149,15 @@ describe('graphql-sse single-connection mode: bounds', () => {
   const clock = manualClock();
   let t: TestGateway;
   let url: string;
-  const opened: AbortController[] = [];
+  // The open streams' responses are held, not only their aborts: an unreferenced Response whose body
+  // is never read can be garbage-collected, and undici then cancels its body, which closes the stream.
+  const opened: Array<{ abort: AbortController; response?: Response }> = [];
   beforeAll(async () => {
     t = await startTestGateway({ now: clock.now, env: { MARKETGRAPH_MAX_BODY_BYTES: '2048' } });
     ({ url } = await t.gateway.start());
   });
   afterAll(async () => {
-    for (const stream of opened) stream.abort();
+    for (const stream of opened) stream.abort.abort();
     await t.close();
   });
 
@@ -167,12 +169,13 @@ describe('graphql-sse single-connection mode: bounds', () => {
     );
   /** Opens the stream (the response stays open until the test's end). */
   const open = async (token: string) => {
-    const abort = new AbortController();
-    opened.push(abort);
-    return fetch(url, {
+    const stream: { abort: AbortController; response?: Response } = { abort: new AbortController() };
+    opened.push(stream);
+    stream.response = await fetch(url, {
       headers: { accept: 'text/event-stream', [STREAM_TOKEN_HEADER]: token },
-      signal: abort.signal,
+      signal: stream.abort.signal,
     });
+    return stream.response;
   };
   const post = (token: string, body: BodyInit, headers: Record<string, string> = {}) =>
     fetch(url, {
