@@ -46,6 +46,9 @@ export interface WebSocketEndpoint {
   streams(): string[];
   /** Open connections. */
   connections(): number;
+  /** The most connections open at once since the last resetPeak() (or the start). */
+  peakConnections(): number;
+  resetPeak(): void;
   /** Closes every connection abruptly (fault injection: "the provider dropped us"). */
   dropAll(): void;
   close(): void;

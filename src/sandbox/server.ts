@@ -54,6 +54,9 @@ export interface Sandbox {
   /** Subscribed stream names per provider (across all of its WebSocket connections). */
   streams(provider: ProviderName): string[];
   wsConnections(provider: ProviderName): number;
+  /** The most WebSocket connections a provider had open at once since the last reset. */
+  wsConnectionsPeak(provider: ProviderName): number;
+  resetWsConnectionsPeak(provider: ProviderName): void;
   /** Drop every WebSocket connection of a provider. */
   dropWebSockets(provider: ProviderName): void;
   setQuota(provider: ProviderName, quota: Quota | null): void;
@@ -104,6 +107,8 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
     resetCounts: log.reset,
     streams,
     wsConnections: (provider) => websocket(provider)?.connections() ?? 0,
+    wsConnectionsPeak: (provider) => websocket(provider)?.peakConnections() ?? 0,
+    resetWsConnectionsPeak: (provider) => websocket(provider)?.resetPeak(),
     dropWebSockets,
     setQuota: quotas.set,
     async close() {

@@ -54,6 +54,7 @@ export function createBinanceStreamServer(options: BinanceStreamServerOptions): 
   const maxMessages = options.maxMessagesPerSecond ?? 5;
   const maxBuffered = options.maxBufferedBytes ?? 1 << 20;
   const connections = new Set<Connection>();
+  let peak = 0;
   let tickTimer: NodeJS.Timeout | undefined;
   let pingTimer: NodeJS.Timeout | undefined;
 
@@ -263,6 +264,7 @@ export function createBinanceStreamServer(options: BinanceStreamServerOptions): 
         return;
       }
       connections.add(conn);
+      peak = Math.max(peak, connections.size);
       startTimers();
       socket.on('message', (data) => handleMessage(conn, data));
       socket.on('ping', () => admit(conn));
@@ -282,6 +284,10 @@ export function createBinanceStreamServer(options: BinanceStreamServerOptions): 
       return [...all];
     },
     connections: () => connections.size,
+    peakConnections: () => peak,
+    resetPeak() {
+      peak = connections.size;
+    },
     dropAll() {
       for (const conn of connections) conn.socket.terminate();
     },
