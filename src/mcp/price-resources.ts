@@ -43,7 +43,11 @@ export function parsePriceUri(uri: string): PriceUri {
 
 export interface PriceResources {
   read(uri: string, headers: IsomorphicHeaders | undefined): Promise<ReadResourceResult>;
-  /** Resolves once the first event (the current price) arrived; rejects with the gateway's coded error. */
+  /**
+   * Resolves once the first event (the current price) arrived, or after FIRST_EVENT_WAIT_MS without one
+   * (the subscription stays, and its first price is announced with resources/updated); rejects with
+   * the gateway's coded error when that comes first.
+   */
   subscribe(uri: string, headers: IsomorphicHeaders | undefined): Promise<void>;
   unsubscribe(uri: string): void;
   subscribed(): string[];
@@ -72,7 +76,12 @@ interface Entry {
   timer?: unknown;
   /** Failed re-subscriptions since it was last live. */
   attempt: number;
+  /** The subscribe was answered before the first price: that price, or a failure, is announced. */
+  answeredEarly?: boolean;
 }
+
+/** How long a subscribe waits for the current price before it answers anyway (providers may all be out). */
+export const FIRST_EVENT_WAIT_MS = 10_000;
 
 export function createPriceResources(deps: {
   execute: GraphqlExecutor;
@@ -117,10 +126,22 @@ export function createPriceResources(deps: {
         if (started) return deps.onUpdate(entry.target.uri);
         started = true;
         first(undefined);
+        if (entry.answeredEarly) {
+          entry.answeredEarly = false;
+          deps.onUpdate(entry.target.uri);
+        }
       },
     }).then((error) => {
       abort.abort();
-      if (!started) return first(error);
+      if (!started) {
+        first(error);
+        // Nobody awaits this first event any more: the failure goes the way of a later one.
+        if (error && entry.answeredEarly && current(entry) && entry.abort === abort) {
+          entry.answeredEarly = false;
+          failed(entry, error);
+        }
+        return;
+      }
       if (error && current(entry) && entry.abort === abort) failed(entry, error);
     });
     return firstEvent;
@@ -194,7 +215,22 @@ export function createPriceResources(deps: {
         );
       const entry: Entry = { target, headers, latest: undefined, attempt: 0 };
       live.set(target.uri, entry);
-      const error = await open(entry);
+      let timer: unknown;
+      const waited = new Promise<'waited'>((resolve) => {
+        timer = timers.set(() => resolve('waited'), FIRST_EVENT_WAIT_MS);
+      });
+      const outcome = await Promise.race([open(entry), waited]);
+      timers.clear(timer);
+      if (outcome === 'waited') {
+        entry.answeredEarly = true;
+        log(
+          'warn',
+          { uri },
+          'MCP price subscription has no price yet; answered, its first price will be announced',
+        );
+        return;
+      }
+      const error = outcome;
       if (!error) return;
       // Refused at once: the client hears it as the answer to its subscribe, and holds nothing.
       if (current(entry)) live.delete(target.uri);

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { GraphqlExecutor, GraphqlFetch } from '../../src/mcp/execute.js';
-import { createPriceResources, type PriceLog } from '../../src/mcp/price-resources.js';
+import { createPriceResources, FIRST_EVENT_WAIT_MS, type PriceLog } from '../../src/mcp/price-resources.js';
 import { RESUBSCRIBE_BACKOFF } from '../../src/mcp/resubscribe.js';
 import { settle } from '../helpers/manual-clock.js';
 import { manualTimers } from '../helpers/manual-timers.js';
@@ -287,5 +287,36 @@ describe('MCP price resources when the subscription fails after it started', () 
     expect(prices.subscribed()).toEqual([]);
     expect(timers.pending()).toEqual([]);
     expect(updates).toEqual([]);
+  });
+
+  it('answers a subscribe with no first price after FIRST_EVENT_WAIT_MS, then announces the price when it comes', async () => {
+    const { gateway, timers, updates, prices, readPrice } = setup();
+    const subscribed = prices.subscribe(URI, undefined);
+    await settle();
+    expect(timers.pending()).toEqual([FIRST_EVENT_WAIT_MS]);
+    timers.fire();
+    await subscribed;
+    expect(prices.subscribed()).toEqual([URI]);
+    expect(updates).toEqual([]);
+    gateway.last().send({ data: { priceUpdated: price(101) } });
+    await settle();
+    expect(updates).toEqual([URI]);
+    expect(await readPrice()).toMatchObject({ value: 101 });
+    expect(timers.pending()).toEqual([]);
+  });
+
+  it('a stream that fails before its first price, after the subscribe was answered, is announced and retried', async () => {
+    const { gateway, timers, updates, prices, readError } = setup();
+    const subscribed = prices.subscribe(URI, undefined);
+    await settle();
+    timers.fire();
+    await subscribed;
+    gateway.last().cut();
+    await settle();
+    expect(updates).toEqual([URI]);
+    expect((await readError()).data).toMatchObject({ code: 'SUBSCRIPTION_ENDED', resubscribing: true });
+    expect(timers.pending()).toEqual([500]);
+    prices.close();
+    expect(timers.pending()).toEqual([]);
   });
 });
