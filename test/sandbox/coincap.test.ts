@@ -13,7 +13,7 @@ import {
 
 const DECIMAL = /^-?\d+(\.\d+)?$/;
 
-type Row = Record<string, any>;
+type Row = Record<string, unknown>;
 
 let sandbox: Sandbox;
 let base: string;
@@ -115,8 +115,8 @@ describe('coincap dialect: assets', () => {
       ]) {
         expect(row[key]).toMatch(DECIMAL);
       }
-      expect(row.maxSupply === null || DECIMAL.test(row.maxSupply)).toBe(true);
-      expect(row.vwap24Hr === null || DECIMAL.test(row.vwap24Hr)).toBe(true);
+      expect(row.maxSupply === null || DECIMAL.test(String(row.maxSupply))).toBe(true);
+      expect(row.vwap24Hr === null || DECIMAL.test(String(row.vwap24Hr))).toBe(true);
     }
     const eth = body.data.find((r: Row) => r.id === 'ethereum');
     expect(eth.maxSupply).toBeNull();

@@ -13,7 +13,7 @@ import {
 
 const TODAY = Date.parse('2025-06-01T00:00:00.000Z');
 
-type Row = Record<string, any>;
+type Row = Record<string, unknown>;
 
 let sandbox: Sandbox;
 let base: string;

@@ -22,7 +22,7 @@ import { fetchJson, startProviderSandbox } from '../helpers/sandbox-http.js';
 
 const TODAY = '2025-06-01';
 
-type Row = Record<string, any>;
+type Row = Record<string, unknown>;
 
 describe('tokenmetrics source over the sandbox dialect', () => {
   let sandbox: Sandbox;
@@ -108,7 +108,7 @@ describe('tokenmetrics source over the sandbox dialect', () => {
         interval: '1d',
       });
       expect(signal.generatedAt.toISOString()).toBe(`${TODAY}T00:00:00.000Z`);
-      expect(signal.strength).toBeCloseTo(strengthOf(direction, row.TM_TRADER_GRADE), 12);
+      expect(signal.strength).toBeCloseTo(strengthOf(direction, row.TM_TRADER_GRADE as number | null), 12);
       expect(signal.strength).toBeGreaterThanOrEqual(0);
       expect(signal.strength).toBeLessThanOrEqual(1);
       expect(signal.rationale).not.toContain('\n');
@@ -132,13 +132,13 @@ describe('tokenmetrics source over the sandbox dialect', () => {
     for (const s of trader) {
       const row = traderRows.find((r) => r.TOKEN_ID === (s.assetId === 'bitcoin' ? 3375 : 3306))!;
       expect(s.kind).toBe('TM_TRADER_GRADE');
-      expect(s.direction).toBe(expectDirection(row.TM_TRADER_GRADE));
+      expect(s.direction).toBe(expectDirection(row.TM_TRADER_GRADE as number));
       expect(s.rationale).toContain(`TA ${row.TA_GRADE}`);
     }
     for (const s of investor) {
       const row = investorRows.find((r) => r.TOKEN_ID === (s.assetId === 'bitcoin' ? 3375 : 3306))!;
       expect(s.kind).toBe('TM_INVESTOR_GRADE');
-      expect(s.direction).toBe(expectDirection(row.TM_INVESTOR_GRADE));
+      expect(s.direction).toBe(expectDirection(row.TM_INVESTOR_GRADE as number));
       expect(s.rationale).toContain(`fundamental ${row.FUNDAMENTAL_GRADE}`);
     }
   });
