@@ -72,11 +72,23 @@ export function useClientBudgets(budgets: ClientBudgets): Plugin {
       return {
         onSubscribeResult({ result }) {
           // No stream opened (refused by the schema, bad arguments): the slot is free again.
-          if (!isAsyncIterable(result)) release();
+          if (!isAsyncIterable(result)) return release();
+          // The client left while the subscription was being set up (a slow upstream, a Redis wait):
+          // nothing will read the stream, so nothing would end it; end it here and free the slot.
+          if (requestOf(context)?.signal.aborted) {
+            release();
+            void result[Symbol.asyncIterator]().return?.();
+          }
         },
       };
     },
   };
+}
+
+/** The fetch Request an HTTP operation runs for (none over graphql-ws); Yoga's may be a ponyfill's. */
+function requestOf(context: unknown): { signal: AbortSignal } | undefined {
+  const request = (context as { request?: { signal?: AbortSignal } }).request;
+  return request?.signal instanceof AbortSignal ? (request as { signal: AbortSignal }) : undefined;
 }
 
 /** For useSharedSubscriptionResults' onStream: what frees the stream's slot when it ends. */

@@ -84,6 +84,11 @@ export function useGraphqlSseSingleConnection(options: GraphqlSseOptions): Plugi
   let yoga: Parameters<NonNullable<Plugin['onYogaInit']>>[0]['yoga'] | undefined;
   /** The operations posted to a stream (their results are written by the plugin). */
   const posted = new WeakSet<Request>();
+  /**
+   * Per open stream, aborted when it ends: the signal its posted operations run with, so one still
+   * being set up when the stream ends is ended too (the handler would feed it to a stream nobody reads).
+   */
+  const streamEnded = new Map<string, AbortController>();
 
   /**
    * Drops the handler's entry for a reservation never opened: asked to open it with a request already
@@ -207,8 +212,22 @@ export function useGraphqlSseSingleConnection(options: GraphqlSseOptions): Plugi
         if (opening) {
           const answer = await served(payload, request, serverContext);
           if (answer?.status !== 200 || !answer.body) return endResponse(await withCodes(fetchAPI, answer));
+          // The client left while the handler answered: nothing will read (or cancel) this body.
+          if (request.signal.aborted) {
+            void answer.body.cancel();
+            streams.closed(token);
+            return endResponse(answer);
+          }
           streams.opened(token);
-          return endResponse(watched(fetchAPI, answer, request, () => streams.closed(token)));
+          const ended = new AbortController();
+          streamEnded.set(token, ended);
+          return endResponse(
+            watched(fetchAPI, answer, request, () => {
+              streams.closed(token);
+              if (streamEnded.get(token) === ended) streamEnded.delete(token);
+              ended.abort();
+            }),
+          );
         }
         if (request.method === 'DELETE')
           return endResponse(await withCodes(fetchAPI, await served(payload, request, serverContext)));
@@ -248,7 +267,7 @@ export function useGraphqlSseSingleConnection(options: GraphqlSseOptions): Plugi
             method: 'POST',
             headers: request.headers,
             body: text,
-            signal: request.signal,
+            signal: streamEnded.get(token)?.signal ?? request.signal,
           });
         }
         posted.add(operation);

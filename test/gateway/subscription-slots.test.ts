@@ -6,6 +6,7 @@ import { loadConfig } from '../../src/config.js';
 import { sandboxEndpoints } from '../../src/sandbox/dialects.js';
 import { type Sandbox, startSandbox } from '../../src/sandbox/server.js';
 import { createGateway, type GatewayDeps } from '../../src/server.js';
+import { STREAM_TOKEN_HEADER } from '../../src/transport/use-graphql-sse.js';
 import { waitFor } from '../helpers/clients.js';
 import { onlyUpstreams } from '../helpers/gateway.js';
 import { keysDir, keysFileText, newKey, type TestKey } from '../helpers/keys.js';
@@ -200,5 +201,75 @@ describe('subscription slots while Redis is down', () => {
     expectStreaming(await subscribe(a.url, key));
     expectStreaming(await subscribe(a.url, key));
     expectRefused(await subscribe(a.url, key), 2);
+  });
+});
+
+describe('a subscription whose client leaves while it is being set up', () => {
+  it('frees its slot: the next subscription of the key is admitted', async () => {
+    const key = newKey('leaver', { scopes: ['subscribe'], maxSubscriptions: 1 });
+    const { url } = await started([key], {});
+    // The first subscription's set-up waits on the catalogues: slow them so the client leaves first.
+    sandbox.faults.set('coingecko', '*', { kind: 'latency', latencyMs: 600 });
+    sandbox.faults.set('binance', '*', { kind: 'latency', latencyMs: 600 });
+    cleanups.push(async () => {
+      sandbox.faults.clear('coingecko');
+      sandbox.faults.clear('binance');
+    });
+    const controller = new AbortController();
+    const leaving = fetch(url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', accept: 'text/event-stream', 'x-api-key': key.key },
+      body: JSON.stringify({ query: PRICES }),
+      signal: controller.signal,
+    }).catch(() => undefined);
+    setTimeout(() => controller.abort(), 150);
+    await leaving;
+    sandbox.faults.clear('coingecko');
+    sandbox.faults.clear('binance');
+    // Its set-up ends after the client left; from then on its slot is free.
+    const deadline = Date.now() + 10_000;
+    let next = await subscribe(url, key);
+    while (next.body.errors && Date.now() < deadline) {
+      next.close();
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      next = await subscribe(url, key);
+    }
+    expectStreaming(next);
+  });
+
+  it('over graphql-sse single-connection: a stream ending while its posted subscription is set up frees the slot', async () => {
+    const key = newKey('single', { scopes: ['subscribe'], maxSubscriptions: 1 });
+    const { url } = await started([key], {});
+    const auth = { 'x-api-key': key.key };
+    const token = await (await fetch(url, { method: 'PUT', headers: { accept: '*/*', ...auth } })).text();
+    const stream = new AbortController();
+    const opened = await fetch(url, {
+      headers: { accept: 'text/event-stream', [STREAM_TOKEN_HEADER]: token, ...auth },
+      signal: stream.signal,
+    });
+    expect(opened.status).toBe(200);
+    sandbox.faults.set('coingecko', '*', { kind: 'latency', latencyMs: 600 });
+    sandbox.faults.set('binance', '*', { kind: 'latency', latencyMs: 600 });
+    cleanups.push(async () => {
+      sandbox.faults.clear('coingecko');
+      sandbox.faults.clear('binance');
+    });
+    const posting = fetch(url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', [STREAM_TOKEN_HEADER]: token, ...auth },
+      body: JSON.stringify({ query: PRICES, extensions: { operationId: 'p' } }),
+    }).catch(() => undefined);
+    setTimeout(() => stream.abort(), 150);
+    await posting;
+    sandbox.faults.clear('coingecko');
+    sandbox.faults.clear('binance');
+    const deadline = Date.now() + 10_000;
+    let next = await subscribe(url, key);
+    while (next.body.errors && Date.now() < deadline) {
+      next.close();
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      next = await subscribe(url, key);
+    }
+    expectStreaming(next);
   });
 });
