@@ -70,7 +70,8 @@ export function deriveIdentity(inputs: IdentityInputs): Identity {
     }
   }
   const rankOf = (id: string) => inputs.ranks?.[id] ?? coincapRank.get(id) ?? Number.POSITIVE_INFINITY;
-  const ranked = inputs.ranks !== undefined || coincapRank.size > 0;
+  // An empty ranking (a markets page with no rows) ranks nothing either.
+  const ranked = Object.keys(inputs.ranks ?? {}).length > 0 || coincapRank.size > 0;
   const assets = universe.map((a) => {
     const rank = rankOf(a.id);
     return { ...a, rank: Number.isFinite(rank) ? rank : a.rank };
