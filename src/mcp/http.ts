@@ -33,6 +33,8 @@ interface Entry {
 
 export function createMcpHttp(deps: Omit<SessionDeps, 'headers'>, options: McpHttpOptions): McpHttp {
   const sessions = new Map<string, Entry>();
+  /** Set by close(): a request still reading its body then must not open a session close() never ends. */
+  let closed = false;
   const sweep = setInterval(
     () => {
       const cutoff = Date.now() - options.idleMs;
@@ -84,6 +86,7 @@ export function createMcpHttp(deps: Omit<SessionDeps, 'headers'>, options: McpHt
         }
         if (!isInitializeRequest(body))
           return refuse(res, 400, 'no mcp-session-id: POST an initialize request first');
+        if (closed) return refuse(res, 503, 'the gateway is shutting down');
         if (sessions.size >= options.maxSessions) {
           res.setHeader('retry-after', '30');
           return refuse(
@@ -97,7 +100,9 @@ export function createMcpHttp(deps: Omit<SessionDeps, 'headers'>, options: McpHt
           sessionIdGenerator: () => randomUUID(),
           maxRequestBodySize: options.maxBodyBytes,
           onsessioninitialized: (sid) => {
-            sessions.set(sid, { transport, session, lastSeen: Date.now() });
+            const entry = { transport, session, lastSeen: Date.now() };
+            sessions.set(sid, entry);
+            if (closed) void end(sid, entry);
           },
           onsessionclosed: (sid) => {
             const entry = sessions.get(sid);
@@ -115,6 +120,7 @@ export function createMcpHttp(deps: Omit<SessionDeps, 'headers'>, options: McpHt
     },
     sessions: () => sessions.size,
     async close() {
+      closed = true;
       clearInterval(sweep);
       await Promise.all([...sessions].map(([id, entry]) => end(id, entry)));
     },
