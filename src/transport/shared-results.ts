@@ -4,7 +4,7 @@ import {
   type ExecutionArgs,
   type ExecutionResult,
   execute,
-  type GraphQLError,
+  GraphQLError,
 } from 'graphql';
 import { isAsyncIterable } from 'graphql-yoga';
 import { SourceIterator } from './source-iterator.js';
@@ -130,7 +130,21 @@ export function createSharedResults(options: SharedResultsOptions = {}): SharedR
 
   return {
     async subscribe(args, onOpen) {
-      const stream = await createSourceEventStream(args);
+      let stream: Awaited<ReturnType<typeof createSourceEventStream>>;
+      try {
+        stream = await createSourceEventStream(args);
+      } catch (error) {
+        // Thrown, not a GraphQL error (arguments graphql-js refuses, a bug): answered as a result, as
+        // Envelop skips the subscribe-result hooks of a rejection, and the client-budget hook among
+        // them frees the slot it took for this subscription only there.
+        const unexpected = maskError
+          ? maskError(error)
+          : new GraphQLError('Unexpected error.', {
+              originalError: error instanceof Error ? error : undefined,
+              extensions: { code: 'INTERNAL_SERVER_ERROR' },
+            });
+        return { errors: [unexpected] };
+      }
       if (!isAsyncIterable(stream)) return masked(stream);
       return new EventResults(
         stream[Symbol.asyncIterator](),

@@ -173,6 +173,22 @@ describe('shared subscription results', () => {
     await Promise.all(many.map((it) => it.return?.()));
   });
 
+  it('answers a subscribe that throws (arguments graphql-js refuses) with a coded result, not a rejection', async () => {
+    const s = setup({ maskError: (error) => maskError(error, 'Unexpected error.') as GraphQLError });
+    // No schema: graphql-js's argument check throws before any resolver runs.
+    const result = (await s.shared.subscribe({
+      schema: undefined as unknown as GraphQLSchema,
+      document: DOC,
+    })) as ExecutionResult;
+    expect(result.errors).toHaveLength(1);
+    expect(result.errors![0]!.message).toBe('Unexpected error.');
+    const bare = (await setup().shared.subscribe({
+      schema: undefined as unknown as GraphQLSchema,
+      document: DOC,
+    })) as ExecutionResult;
+    expect(bare.errors![0]!.extensions).toMatchObject({ code: 'INTERNAL_SERVER_ERROR' });
+  });
+
   it('answers a subscribe-time error as a result, not a stream', async () => {
     const s = setup();
     const result = await s.shared.subscribe({
