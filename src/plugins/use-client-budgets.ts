@@ -71,24 +71,13 @@ export function useClientBudgets(budgets: ClientBudgets): Plugin {
       auth.releaseSlot = release;
       return {
         onSubscribeResult({ result }) {
-          // No stream opened (refused by the schema, bad arguments): the slot is free again.
-          if (!isAsyncIterable(result)) return release();
-          // The client left while the subscription was being set up (a slow upstream, a Redis wait):
-          // nothing will read the stream, so nothing would end it; end it here and free the slot.
-          if (requestOf(context)?.signal.aborted) {
-            release();
-            void result[Symbol.asyncIterator]().return?.();
-          }
+          // No stream opened (refused by the schema, bad arguments): the slot is free again. A stream
+          // frees it when it ends, however it ends (useSharedSubscriptionResults' onStream).
+          if (!isAsyncIterable(result)) release();
         },
       };
     },
   };
-}
-
-/** The fetch Request an HTTP operation runs for (none over graphql-ws); Yoga's may be a ponyfill's. */
-function requestOf(context: unknown): { signal: AbortSignal } | undefined {
-  const request = (context as { request?: { signal?: AbortSignal } }).request;
-  return request?.signal instanceof AbortSignal ? (request as { signal: AbortSignal }) : undefined;
 }
 
 /** For useSharedSubscriptionResults' onStream: what frees the stream's slot when it ends. */

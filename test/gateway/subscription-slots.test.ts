@@ -205,28 +205,31 @@ describe('subscription slots while Redis is down', () => {
 });
 
 describe('a subscription whose client leaves while it is being set up', () => {
-  it('frees its slot: the next subscription of the key is admitted', async () => {
-    const key = newKey('leaver', { scopes: ['subscribe'], maxSubscriptions: 1 });
-    const { url } = await started([key], {});
-    // The first subscription's set-up waits on the catalogues: slow them so the client leaves first.
+  /** Slows the catalogues a subscription's set-up waits on, so its client can leave first. */
+  function slowSetUp(): () => void {
     sandbox.faults.set('coingecko', '*', { kind: 'latency', latencyMs: 600 });
     sandbox.faults.set('binance', '*', { kind: 'latency', latencyMs: 600 });
-    cleanups.push(async () => {
+    const restore = () => {
       sandbox.faults.clear('coingecko');
       sandbox.faults.clear('binance');
-    });
-    const controller = new AbortController();
-    const leaving = fetch(url, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json', accept: 'text/event-stream', 'x-api-key': key.key },
-      body: JSON.stringify({ query: PRICES }),
-      signal: controller.signal,
-    }).catch(() => undefined);
+    };
+    cleanups.push(async () => restore());
+    return restore;
+  }
+
+  /** Sends `request`, gives up on it (`leave`) 150 ms later, and waits for it to be over. */
+  async function leftDuringSetUp(
+    request: (signal: AbortSignal) => Promise<unknown>,
+    leave?: AbortController,
+  ) {
+    const controller = leave ?? new AbortController();
+    const sent = request(controller.signal).catch(() => undefined);
     setTimeout(() => controller.abort(), 150);
-    await leaving;
-    sandbox.faults.clear('coingecko');
-    sandbox.faults.clear('binance');
-    // Its set-up ends after the client left; from then on its slot is free.
+    await sent;
+  }
+
+  /** Once the left subscription's set-up is over its slot is free: the key's next one is admitted. */
+  async function expectAdmittedAgain(url: string, key: TestKey) {
     const deadline = Date.now() + 10_000;
     let next = await subscribe(url, key);
     while (next.body.errors && Date.now() < deadline) {
@@ -235,6 +238,45 @@ describe('a subscription whose client leaves while it is being set up', () => {
       next = await subscribe(url, key);
     }
     expectStreaming(next);
+  }
+
+  const ssePost = (url: string, headers: Record<string, string>) => (signal: AbortSignal) =>
+    fetch(url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', accept: 'text/event-stream', ...headers },
+      body: JSON.stringify({ query: PRICES }),
+      signal,
+    });
+
+  it('frees its slot: the next subscription of the key is admitted', async () => {
+    const key = newKey('leaver', { scopes: ['subscribe'], maxSubscriptions: 1 });
+    const { url } = await started([key], {});
+    const restore = slowSetUp();
+    await leftDuringSetUp(ssePost(url, { 'x-api-key': key.key }));
+    restore();
+    await expectAdmittedAgain(url, key);
+  });
+
+  it('is ended with auth off too: no subscription stays active', async () => {
+    const { url } = await started([], { MARKETGRAPH_AUTH: 'off' });
+    const restore = slowSetUp();
+    await leftDuringSetUp(ssePost(url, {}));
+    restore();
+    const metrics = async () => (await fetch(url.replace(/\/graphql$/, '/metrics'))).text();
+    const read = (text: string, pattern: RegExp) => Number(pattern.exec(text)?.[1] ?? 0);
+    const startedStreams =
+      /marketgraph_operation_duration_seconds_count\{[^}]*type="subscription"[^}]*\} (\d+)/;
+    const active = /marketgraph_subscriptions_active\{transport="sse"\} (\d+)/;
+    // Its set-up ends after the client left (the operation is then recorded); the stream it opened
+    // must then end at once, not stay active feeding nobody.
+    const deadline = Date.now() + 10_000;
+    let text = await metrics();
+    while ((read(text, startedStreams) < 1 || read(text, active) > 0) && Date.now() < deadline) {
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      text = await metrics();
+    }
+    expect(read(text, startedStreams)).toBe(1);
+    expect(read(text, active)).toBe(0);
   });
 
   it('over graphql-sse single-connection: a stream ending while its posted subscription is set up frees the slot', async () => {
@@ -248,28 +290,17 @@ describe('a subscription whose client leaves while it is being set up', () => {
       signal: stream.signal,
     });
     expect(opened.status).toBe(200);
-    sandbox.faults.set('coingecko', '*', { kind: 'latency', latencyMs: 600 });
-    sandbox.faults.set('binance', '*', { kind: 'latency', latencyMs: 600 });
-    cleanups.push(async () => {
-      sandbox.faults.clear('coingecko');
-      sandbox.faults.clear('binance');
-    });
-    const posting = fetch(url, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json', [STREAM_TOKEN_HEADER]: token, ...auth },
-      body: JSON.stringify({ query: PRICES, extensions: { operationId: 'p' } }),
-    }).catch(() => undefined);
-    setTimeout(() => stream.abort(), 150);
-    await posting;
-    sandbox.faults.clear('coingecko');
-    sandbox.faults.clear('binance');
-    const deadline = Date.now() + 10_000;
-    let next = await subscribe(url, key);
-    while (next.body.errors && Date.now() < deadline) {
-      next.close();
-      await new Promise((resolve) => setTimeout(resolve, 50));
-      next = await subscribe(url, key);
-    }
-    expectStreaming(next);
+    const restore = slowSetUp();
+    await leftDuringSetUp(
+      () =>
+        fetch(url, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', [STREAM_TOKEN_HEADER]: token, ...auth },
+          body: JSON.stringify({ query: PRICES, extensions: { operationId: 'p' } }),
+        }),
+      stream,
+    );
+    restore();
+    await expectAdmittedAgain(url, key);
   });
 });
