@@ -29,6 +29,13 @@ describe('on-chain metrics of a chain nobody serves', () => {
     expect(known).not.toContain('nochain');
   };
 
+  /** An outage, not NOT_FOUND: at least one error, every one an upstream code. */
+  const expectUpstreamCoded = (errors: unknown[] | undefined) => {
+    const codes = (errors ?? []).map((e) => (e as Coded).extensions?.code);
+    expect(codes.length).toBeGreaterThan(0);
+    expect(codes.every((c) => c?.startsWith('UPSTREAM_'))).toBe(true);
+  };
+
   it('Query.onChainMetrics answers NOT_FOUND naming the chain, at one chain-list call', async () => {
     t.sandbox.resetCounts();
     const res = await t.query<{ onChainMetrics: unknown }>('{ onChainMetrics(chain: "NoChain") { kind } }');
@@ -64,9 +71,7 @@ describe('on-chain metrics of a chain nobody serves', () => {
       const res = await fresh.query<{ onChainMetrics: unknown[] }>(
         '{ onChainMetrics(chain: "nochain") { kind } }',
       );
-      const codes = (res.body.errors ?? []).map((e) => (e as Coded).extensions?.code);
-      expect(codes.length).toBeGreaterThan(0);
-      expect(codes.every((c) => c?.startsWith('UPSTREAM_'))).toBe(true);
+      expectUpstreamCoded(res.body.errors);
     } finally {
       t.sandbox.faults.clear('defillama');
       await fresh.close();
@@ -81,9 +86,7 @@ describe('on-chain metrics of a chain nobody serves', () => {
         '{ asset(by: { id: "solana" }) { id onChainMetrics { kind value } } }',
       );
       expect(res.body.data?.asset?.id).toBe('solana');
-      const codes = (res.body.errors ?? []).map((e) => (e as Coded).extensions?.code);
-      expect(codes.length).toBeGreaterThan(0);
-      expect(codes.every((c) => c?.startsWith('UPSTREAM_'))).toBe(true);
+      expectUpstreamCoded(res.body.errors);
     } finally {
       t.sandbox.faults.clear('defillama');
       await fresh.close();

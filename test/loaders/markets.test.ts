@@ -1,4 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
+import type { Cache } from '../../src/cache.js';
 import { createMarketLoaders } from '../../src/loaders/markets.js';
 import { createQuoteLoader } from '../../src/loaders/prices.js';
 import { createAbsences } from '../../src/market/absences.js';
@@ -41,6 +42,22 @@ function setUp() {
     failing = n;
   };
   return { clock, markets, topMarkets, loaders, sources, failNext };
+}
+
+/** A quote loader over `cache` whose CoinGecko adapter records its calls (and answers nothing). */
+function quoteLoaderOver(cache: Cache) {
+  const fetch = recordCalls(async (_ids: string[], _currency: string) => new Map());
+  const adapters = { coingecko: { provider: 'coingecko', fetch: fetch.fn } } as unknown as Record<
+    QuoteProvider,
+    QuoteAdapter
+  >;
+  const quote = createQuoteLoader({
+    config,
+    cache,
+    quotes: () => adapters,
+    absences: createAbsences(cache, config),
+  });
+  return { quote, fetch };
 }
 
 describe('asset loader', () => {
@@ -125,17 +142,7 @@ describe('marketsPage loader', () => {
     expect(b).toBe(a);
     expect(topMarkets.calls).toEqual([['usd', 1, 250, 'market_cap_desc', undefined]]);
 
-    const fetch = recordCalls(async (_ids: string[], _currency: string) => new Map());
-    const adapters = { coingecko: { provider: 'coingecko', fetch: fetch.fn } } as unknown as Record<
-      QuoteProvider,
-      QuoteAdapter
-    >;
-    const quote = createQuoteLoader({
-      config,
-      cache: clock.cache,
-      quotes: () => adapters,
-      absences: createAbsences(clock.cache, config),
-    });
+    const { quote, fetch } = quoteLoaderOver(clock.cache);
     const q = await quote.load({ provider: 'coingecko', currency: 'usd', assetId: 'ethereum' });
     expect(q.value).toMatchObject({ assetId: 'ethereum', value: 2000, source: 'coingecko', change24h: 1.5 });
     expect(fetch.calls).toEqual([]);
@@ -153,17 +160,7 @@ describe('marketsPage loader', () => {
     );
     await loaders().marketsPage.load({ order: 'market_cap_desc', currency: 'usd', page: 1 });
 
-    const fetch = recordCalls(async (_ids: string[], _currency: string) => new Map());
-    const adapters = { coingecko: { provider: 'coingecko', fetch: fetch.fn } } as unknown as Record<
-      QuoteProvider,
-      QuoteAdapter
-    >;
-    const quote = createQuoteLoader({
-      config,
-      cache: clock.cache,
-      quotes: () => adapters,
-      absences: createAbsences(clock.cache, config),
-    });
+    const { quote, fetch } = quoteLoaderOver(clock.cache);
     const [btc, sol] = await quote.loadMany([
       { provider: 'coingecko', currency: 'usd', assetId: 'bitcoin' },
       { provider: 'coingecko', currency: 'usd', assetId: 'solana' },
