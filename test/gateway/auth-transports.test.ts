@@ -1,15 +1,10 @@
 import { createClient } from 'graphql-ws';
 import { Redis } from 'ioredis';
-import pino from 'pino';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
-import { loadConfig } from '../../src/config.js';
-import { sandboxEndpoints } from '../../src/sandbox/dialects.js';
-import { type Sandbox, startSandbox } from '../../src/sandbox/server.js';
-import { createGateway } from '../../src/server.js';
 import { subscribeWs, waitFor } from '../helpers/clients.js';
-import { onlyUpstreams } from '../helpers/gateway.js';
-import { keysDir, keysFileText, newKey, type TestKey } from '../helpers/keys.js';
+import { useKeyedGateways } from '../helpers/keyed-gateways.js';
+import { newKey, type TestKey } from '../helpers/keys.js';
 import { deleteKeys, keysUnder, redisTestUrl, testPrefix } from '../helpers/redis.js';
 import { freePort } from '../helpers/redis-server.js';
 
@@ -21,37 +16,13 @@ import { freePort } from '../helpers/redis-server.js';
 // biome-ignore lint/suspicious/noExplicitAny: GraphQL answers are probed field by field
 type Body = any;
 
-let sandbox: Sandbox;
-const cleanups: Array<() => Promise<unknown>> = [];
-
-beforeAll(async () => {
-  sandbox = await startSandbox({ quotas: false });
-});
-afterAll(async () => {
-  await sandbox.close();
-});
-afterEach(async () => {
-  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
-});
+const { cleanups, start, firstSseEvent } = useKeyedGateways();
 
 const NAMES = '{ assets(first: 3) { edges { node { id symbol name } } } }';
 const PRICES = 'subscription { priceUpdated(assetIds: ["bitcoin"]) { assetId value } }';
 
-async function started(keys: TestKey[], env: Record<string, string> = {}, anonymous = {}) {
-  const dir = await keysDir(keysFileText(keys, anonymous));
-  cleanups.push(() => dir.remove());
-  const fullEnv = {
-    MARKETGRAPH_PORT: '0',
-    MARKETGRAPH_LOG_LEVEL: 'silent',
-    MARKETGRAPH_API_KEYS_FILE: dir.path,
-    ...onlyUpstreams('coingecko', 'binance'),
-    ...env,
-  };
-  const config = loadConfig({ env: fullEnv, endpoints: sandboxEndpoints(sandbox) });
-  const gateway = createGateway(config, { logger: pino({ level: 'silent' }) });
-  const { url } = await gateway.start();
-  cleanups.push(() => gateway.close());
-  return { gateway, url };
+function started(keys: TestKey[], env: Record<string, string> = {}, anonymous = {}) {
+  return start({ keys, env, anonymous });
 }
 
 async function get(url: string, query: string, headers: Record<string, string> = {}) {
@@ -89,29 +60,11 @@ function ws(
   return { client, closes };
 }
 
+/** The first event of a price subscription over SSE; the stream is closed after it. */
 async function sseFirstEvent(url: string, headers: Record<string, string> = {}) {
-  const controller = new AbortController();
-  cleanups.push(async () => controller.abort());
-  const response = await fetch(url, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json', accept: 'text/event-stream', ...headers },
-    body: JSON.stringify({ query: PRICES }),
-    signal: controller.signal,
-  });
-  if (response.status !== 200 || !response.body) {
-    return { status: response.status, body: (await response.json()) as Body };
-  }
-  const reader = response.body.getReader();
-  const decoder = new TextDecoder();
-  let text = '';
-  while (!/data: .*\n\n/.test(text)) {
-    const { value, done } = await reader.read();
-    if (done) break;
-    text += decoder.decode(value, { stream: true });
-  }
-  controller.abort();
-  const line = text.split('\n').find((l) => l.startsWith('data: '))!;
-  return { status: response.status, body: JSON.parse(line.slice(6)) as Body };
+  const first = await firstSseEvent(url, PRICES, headers);
+  first.close();
+  return first;
 }
 
 describe('the response cache fast path', () => {

@@ -1,15 +1,11 @@
 import { Redis } from 'ioredis';
-import pino from 'pino';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { SUBSCRIPTION_LEASE_MS } from '../../src/auth/subscription-slots.js';
-import { loadConfig } from '../../src/config.js';
-import { sandboxEndpoints } from '../../src/sandbox/dialects.js';
-import { type Sandbox, startSandbox } from '../../src/sandbox/server.js';
-import { createGateway, type GatewayDeps } from '../../src/server.js';
+import type { GatewayDeps } from '../../src/server.js';
 import { STREAM_TOKEN_HEADER } from '../../src/transport/use-graphql-sse.js';
 import { waitFor } from '../helpers/clients.js';
-import { onlyUpstreams } from '../helpers/gateway.js';
-import { keysDir, keysFileText, newKey, type TestKey } from '../helpers/keys.js';
+import { useKeyedGateways } from '../helpers/keyed-gateways.js';
+import { newKey, type TestKey } from '../helpers/keys.js';
 import { shiftedClock } from '../helpers/manual-clock.js';
 import { deleteKeys, redisTestUrl, testPrefix } from '../helpers/redis.js';
 import { startPrivateRedis } from '../helpers/redis-server.js';
@@ -22,62 +18,19 @@ import { startPrivateRedis } from '../helpers/redis-server.js';
 // biome-ignore lint/suspicious/noExplicitAny: GraphQL answers are probed field by field
 type Body = any;
 
-let sandbox: Sandbox;
-const cleanups: Array<() => Promise<unknown>> = [];
-
-beforeAll(async () => {
-  sandbox = await startSandbox({ quotas: false });
-});
-afterAll(async () => {
-  await sandbox.close();
-});
-afterEach(async () => {
-  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
-});
+const { sandbox, cleanups, start, firstSseEvent } = useKeyedGateways();
 
 const PRICES = 'subscription { priceUpdated(assetIds: ["bitcoin"]) { assetId value } }';
 
-async function started(keys: TestKey[], env: Record<string, string>, deps: GatewayDeps = {}) {
-  const dir = await keysDir(keysFileText(keys));
-  cleanups.push(() => dir.remove());
-  const config = loadConfig({
-    env: {
-      MARKETGRAPH_PORT: '0',
-      MARKETGRAPH_LOG_LEVEL: 'silent',
-      MARKETGRAPH_AUTH: 'required',
-      MARKETGRAPH_API_KEYS_FILE: dir.path,
-      ...onlyUpstreams('coingecko', 'binance'),
-      ...env,
-    },
-    endpoints: sandboxEndpoints(sandbox),
-  });
-  const gateway = createGateway(config, { logger: pino({ level: 'silent' }), ...deps });
-  const { url } = await gateway.start();
-  cleanups.push(() => gateway.close());
-  return { gateway, url };
+function started(keys: TestKey[], env: Record<string, string>, deps: GatewayDeps = {}) {
+  return start({ keys, env: { MARKETGRAPH_AUTH: 'required', ...env }, deps });
 }
 
-/** Opens an SSE subscription and reads its first event; the stream stays open until close(). */
+/** Opens an SSE price subscription and reads its first event; the stream stays open until close(). */
 async function subscribe(url: string, key: TestKey) {
-  const controller = new AbortController();
-  cleanups.push(async () => controller.abort());
-  const response = await fetch(url, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json', accept: 'text/event-stream', 'x-api-key': key.key },
-    body: JSON.stringify({ query: PRICES }),
-    signal: controller.signal,
-  });
-  expect(response.status).toBe(200);
-  const reader = response.body!.getReader();
-  const decoder = new TextDecoder();
-  let text = '';
-  while (!/data: .*\n\n/.test(text)) {
-    const { value, done } = await reader.read();
-    if (done) break;
-    text += decoder.decode(value, { stream: true });
-  }
-  const line = text.split('\n').find((l) => l.startsWith('data: '))!;
-  return { body: JSON.parse(line.slice(6)) as Body, close: () => controller.abort() };
+  const first = await firstSseEvent(url, PRICES, { 'x-api-key': key.key });
+  expect(first.status).toBe(200);
+  return first;
 }
 
 function expectStreaming(sub: { body: Body }) {
@@ -207,11 +160,11 @@ describe('subscription slots while Redis is down', () => {
 describe('a subscription whose client leaves while it is being set up', () => {
   /** Slows the catalogues a subscription's set-up waits on, so its client can leave first. */
   function slowSetUp(): () => void {
-    sandbox.faults.set('coingecko', '*', { kind: 'latency', latencyMs: 600 });
-    sandbox.faults.set('binance', '*', { kind: 'latency', latencyMs: 600 });
+    sandbox().faults.set('coingecko', '*', { kind: 'latency', latencyMs: 600 });
+    sandbox().faults.set('binance', '*', { kind: 'latency', latencyMs: 600 });
     const restore = () => {
-      sandbox.faults.clear('coingecko');
-      sandbox.faults.clear('binance');
+      sandbox().faults.clear('coingecko');
+      sandbox().faults.clear('binance');
     };
     cleanups.push(async () => restore());
     return restore;

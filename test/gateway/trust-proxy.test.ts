@@ -4,16 +4,11 @@ import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/
 import { createClient as createSseClient } from 'graphql-sse';
 import { createClient } from 'graphql-ws';
 import pino from 'pino';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { CALLER_ADDRESS_HEADER } from '../../src/auth/client-address.js';
-import { loadConfig } from '../../src/config.js';
-import { sandboxEndpoints } from '../../src/sandbox/dialects.js';
-import { type Sandbox, startSandbox } from '../../src/sandbox/server.js';
-import { createGateway } from '../../src/server.js';
 import { subscribeWs, waitFor } from '../helpers/clients.js';
-import { onlyUpstreams } from '../helpers/gateway.js';
-import { keysDir, keysFileText } from '../helpers/keys.js';
+import { useKeyedGateways } from '../helpers/keyed-gateways.js';
 
 // MARKETGRAPH_TRUST_PROXY over real loopback sockets, the test being the "proxy" in front of the
 // gateway: anonymous callers get one request a minute, so whether two requests with different
@@ -28,23 +23,10 @@ const NAMES = '{ assets(first: 3) { edges { node { id symbol name } } } }';
 const A = '203.0.113.7';
 const B = '198.51.100.20';
 
-let sandbox: Sandbox;
-const cleanups: Array<() => Promise<unknown>> = [];
-
-beforeAll(async () => {
-  sandbox = await startSandbox({ quotas: false });
-});
-afterAll(async () => {
-  await sandbox.close();
-});
-afterEach(async () => {
-  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
-});
+const { cleanups, start } = useKeyedGateways();
 
 /** A gateway whose anonymous callers may send one request a minute; `lines` are its log lines. */
 async function started(env: Record<string, string> = {}) {
-  const dir = await keysDir(keysFileText([], { requestsPerMinute: 1 }));
-  cleanups.push(() => dir.remove());
   const lines: Body[] = [];
   const logger = pino(
     { level: 'info' },
@@ -55,19 +37,12 @@ async function started(env: Record<string, string> = {}) {
       },
     }),
   );
-  const config = loadConfig({
-    env: {
-      MARKETGRAPH_PORT: '0',
-      MARKETGRAPH_AUTH: 'optional',
-      MARKETGRAPH_API_KEYS_FILE: dir.path,
-      ...onlyUpstreams('coingecko'),
-      ...env,
-    },
-    endpoints: sandboxEndpoints(sandbox),
+  const { url } = await start({
+    anonymous: { requestsPerMinute: 1 },
+    env: { MARKETGRAPH_AUTH: 'optional', ...env },
+    upstreams: ['coingecko'],
+    deps: { logger },
   });
-  const gateway = createGateway(config, { logger });
-  const { url } = await gateway.start();
-  cleanups.push(() => gateway.close());
   const clients = () => lines.filter((l) => l.msg === 'graphql operation').map((l) => l.client);
   return { url, clients };
 }
