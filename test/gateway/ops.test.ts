@@ -1,10 +1,8 @@
-import { type ChildProcess, spawn } from 'node:child_process';
-import { createServer } from 'node:net';
-import { tmpdir } from 'node:os';
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { subscribeWs, waitFor, wsClient } from '../helpers/clients.js';
 import { onlyUpstreams, startTestGateway, type TestGateway } from '../helpers/gateway.js';
+import { startPrivateRedis } from '../helpers/redis-server.js';
 
 // Issue #13 parts 1 and 3, end to end through yoga.fetch (and a socket for graphql-ws): /ready against
 // the price providers' breakers and a Redis this file starts and kills itself; x-request-id on every
@@ -443,66 +441,3 @@ describe('active subscriptions by transport', () => {
     }
   });
 });
-
-/** A redis-server of this test's own on a free loopback port, nothing persisted; never the shared one. */
-async function startPrivateRedis() {
-  const port = await freePort();
-  let child: ChildProcess | undefined;
-  const start = async () => {
-    const proc = spawn(
-      'redis-server',
-      ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', tmpdir()],
-      { stdio: ['ignore', 'pipe', 'pipe'] },
-    );
-    child = proc;
-    let output = '';
-    await new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(
-        () => reject(new Error(`redis-server not ready on ${port}:\n${output}`)),
-        5_000,
-      );
-      proc.stdout!.on('data', (chunk: Buffer) => {
-        output += chunk.toString();
-        if (output.includes('Ready to accept connections')) {
-          clearTimeout(timer);
-          resolve();
-        }
-      });
-      proc.once('exit', (code) => {
-        clearTimeout(timer);
-        reject(new Error(`redis-server exited with ${code}:\n${output}`));
-      });
-    });
-  };
-  const kill = async () => {
-    const proc = child;
-    child = undefined;
-    if (!proc || proc.exitCode !== null) return;
-    const exited = new Promise((resolve) => proc.once('exit', resolve));
-    proc.kill('SIGKILL');
-    await exited;
-  };
-  const killOnExit = () => child?.kill('SIGKILL');
-  process.once('exit', killOnExit);
-  await start();
-  return {
-    url: `redis://127.0.0.1:${port}`,
-    start,
-    kill,
-    async close() {
-      process.removeListener('exit', killOnExit);
-      await kill();
-    },
-  };
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => resolve(typeof address === 'object' && address ? address.port : 0));
-    });
-  });
-}

@@ -1,4 +1,5 @@
 import { type ChildProcess, spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 
@@ -92,15 +93,38 @@ export async function startPrivateRedis(options: { running?: boolean } = {}): Pr
   };
 }
 
-/** A loopback port nothing listens on (at the moment of asking). */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
+/**
+ * A loopback port nothing listens on (at the moment of asking), picked below the kernel's ephemeral range.
+ * A port from that range can be taken between asking and binding by any outgoing connection, and a client
+ * that keeps reconnecting to a closed one (ioredis while its server is down) can connect to itself on it
+ * (TCP simultaneous open), so the server the test starts later finds it in use.
+ */
+export async function freePort(): Promise<number> {
+  const below = ephemeralRangeStart();
+  const low = Math.max(1024, below - 20_000);
+  for (let attempt = 0; attempt < 50; attempt += 1) {
+    const port = low + Math.floor(Math.random() * (below - low));
+    if (await canListen(port)) return port;
+  }
+  throw new Error(`no free loopback port in ${low}-${below - 1}`);
+}
+
+function ephemeralRangeStart(): number {
+  try {
+    const first = Number(
+      readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').trim().split(/\s+/)[0],
+    );
+    if (Number.isInteger(first) && first > 2048) return first;
+  } catch {
+    // Not Linux: the IANA dynamic range is the usual one.
+  }
+  return 49152;
+}
+
+function canListen(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
     const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      const port = typeof address === 'object' && address ? address.port : 0;
-      server.close(() => resolve(port));
-    });
+    server.once('error', () => resolve(false));
+    server.listen(port, '127.0.0.1', () => server.close(() => resolve(true)));
   });
 }
