@@ -31,7 +31,11 @@ describe('MCP sessions over HTTP', () => {
         jsonrpc: '2.0',
         id: 1,
         method: 'initialize',
-        params: { protocolVersion: '2025-03-26', capabilities: {}, clientInfo: { name: 'flood', version: '1' } },
+        params: {
+          protocolVersion: '2025-03-26',
+          capabilities: {},
+          clientInfo: { name: 'flood', version: '1' },
+        },
       }),
     });
     const text = await response.text();
