@@ -460,6 +460,12 @@ export const SETTINGS = {
       default: 600_000,
       doc: 'an MCP session unused for this long is closed (its subscriptions end)',
     }),
+    stalledStreamMs: setting({
+      env: 'MARKETGRAPH_MCP_STALLED_STREAM_MS',
+      parse: wholeNumber(500, 600_000),
+      default: 10_000,
+      doc: "a session's notification stream (GET) whose client has not taken what was written for this long is closed (the session stays; its client opens a new stream)",
+    }),
     maxSubscriptions: setting({
       env: 'MARKETGRAPH_MCP_MAX_SUBSCRIPTIONS',
       parse: wholeNumber(1, 1_000),

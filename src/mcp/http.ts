@@ -12,10 +12,15 @@ import { createMcpSession, type McpSession, type SessionDeps } from './session.j
 // before any credential is checked), and closed after they have been idle for a while. A session counts
 // from the moment its initialize is admitted, not once it has been answered, so initializes arriving
 // together cannot all pass the cap.
+// The SDK queues a session's notifications for its GET stream without a bound (its stream ignores
+// backpressure), so a client that keeps its session but stops reading would grow the process for as
+// long as it liked: a stream whose socket has not drained for `stalledStreamMs` is closed.
 
 export interface McpHttpOptions {
   maxSessions: number;
   idleMs: number;
+  /** A GET stream whose socket has not drained for this long is closed (the SDK queues without a bound). */
+  stalledStreamMs: number;
   maxBodyBytes: number;
   /** The caller's address (src/auth/client-address.ts); its GraphQL calls are charged to it. */
   addressOf?: (req: IncomingMessage) => string;
@@ -60,6 +65,32 @@ export function createMcpHttp(deps: Omit<SessionDeps, 'headers'>, options: McpHt
   );
   sweep.unref();
 
+  /** Open GET streams, each with since when its response has been waiting for a drain. */
+  const streams = new Map<ServerResponse, number | undefined>();
+  let watch: NodeJS.Timeout | undefined;
+  const checkStreams = () => {
+    const now = Date.now();
+    for (const [res, since] of streams) {
+      if (!res.writableNeedDrain) streams.set(res, undefined);
+      else if (since === undefined) streams.set(res, now);
+      else if (now - since >= options.stalledStreamMs) {
+        streams.delete(res);
+        res.destroy();
+      }
+    }
+    if (streams.size === 0) {
+      clearInterval(watch);
+      watch = undefined;
+    }
+  };
+  const watchStream = (res: ServerResponse) => {
+    streams.set(res, undefined);
+    res.once('close', () => streams.delete(res));
+    if (watch) return;
+    watch = setInterval(checkStreams, Math.max(100, Math.min(1_000, options.stalledStreamMs / 4)));
+    watch.unref();
+  };
+
   const end = async (id: string, entry: Entry) => {
     if (sessions.get(id) !== entry) return;
     sessions.delete(id);
@@ -90,6 +121,7 @@ export function createMcpHttp(deps: Omit<SessionDeps, 'headers'>, options: McpHt
           const entry = sessions.get(sessionId);
           if (!entry) return refuse(res, 404, 'unknown or expired MCP session: initialize a new one');
           entry.lastSeen = Date.now();
+          if (req.method === 'GET') watchStream(res);
           await entry.transport.handleRequest(req, res);
           return;
         }
@@ -170,6 +202,7 @@ export function createMcpHttp(deps: Omit<SessionDeps, 'headers'>, options: McpHt
     async close() {
       closed = true;
       clearInterval(sweep);
+      clearInterval(watch);
       await Promise.all([...sessions].map(([id, entry]) => end(id, entry)));
     },
   };
