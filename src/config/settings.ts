@@ -452,13 +452,19 @@ export const SETTINGS = {
       env: 'MARKETGRAPH_MCP_MAX_SESSIONS',
       parse: wholeNumber(1, 100_000),
       default: 100,
-      doc: 'open MCP sessions over HTTP; an `initialize` past it is answered 503',
+      doc: 'open MCP sessions over HTTP, one caller (address) a quarter of them; an `initialize` past either is answered 503 (`Retry-After: 30`)',
     }),
     sessionIdleMs: setting({
       env: 'MARKETGRAPH_MCP_SESSION_IDLE_MS',
       parse: wholeNumber(1_000, 86_400_000),
       default: 600_000,
       doc: 'an MCP session unused for this long is closed (its subscriptions end)',
+    }),
+    stalledStreamMs: setting({
+      env: 'MARKETGRAPH_MCP_STALLED_STREAM_MS',
+      parse: wholeNumber(500, 600_000),
+      default: 10_000,
+      doc: "a session's notification stream (GET) whose client has not taken what was written for this long is closed (the session stays; its client opens a new stream)",
     }),
     maxSubscriptions: setting({
       env: 'MARKETGRAPH_MCP_MAX_SUBSCRIPTIONS',

@@ -8,11 +8,19 @@ import { createMcpSession, type McpSession, type SessionDeps } from './session.j
 
 // MCP over Streamable HTTP at /mcp: one SDK transport and session per client session (the
 // `mcp-session-id` header), so a session can hold price subscriptions and be sent notifications on its
-// GET stream. Sessions are capped in number and closed after they have been idle for a while.
+// GET stream. Sessions are capped in number, in all and per caller (its address: a session is opened
+// before any credential is checked), and closed after they have been idle for a while. A session counts
+// from the moment its initialize is admitted, not once it has been answered, so initializes arriving
+// together cannot all pass the cap.
+// The SDK queues a session's notifications for its GET stream without a bound (its stream ignores
+// backpressure), so a client that keeps its session but stops reading would grow the process for as
+// long as it liked: a stream whose socket has not drained for `stalledStreamMs` is closed.
 
 export interface McpHttpOptions {
   maxSessions: number;
   idleMs: number;
+  /** A GET stream whose socket has not drained for this long is closed (the SDK queues without a bound). */
+  stalledStreamMs: number;
   maxBodyBytes: number;
   /** The caller's address (src/auth/client-address.ts); its GraphQL calls are charged to it. */
   addressOf?: (req: IncomingMessage) => string;
@@ -29,10 +37,23 @@ interface Entry {
   transport: StreamableHTTPServerTransport;
   session: McpSession;
   lastSeen: number;
+  caller: string;
 }
+
+/** One caller may hold this share of the sessions (at least one). */
+const CALLER_SHARE = 4;
 
 export function createMcpHttp(deps: Omit<SessionDeps, 'headers'>, options: McpHttpOptions): McpHttp {
   const sessions = new Map<string, Entry>();
+  /** Admitted sessions (initializing or open) per caller, and initializes not answered yet. */
+  const perCaller = new Map<string, number>();
+  let initializing = 0;
+  const maxPerCaller = Math.max(1, Math.floor(options.maxSessions / CALLER_SHARE));
+  const release = (caller: string) => {
+    const held = (perCaller.get(caller) ?? 1) - 1;
+    if (held > 0) perCaller.set(caller, held);
+    else perCaller.delete(caller);
+  };
   /** Set by close(): a request still reading its body then must not open a session close() never ends. */
   let closed = false;
   const sweep = setInterval(
@@ -44,8 +65,36 @@ export function createMcpHttp(deps: Omit<SessionDeps, 'headers'>, options: McpHt
   );
   sweep.unref();
 
+  /** Open GET streams, each with since when its response has been waiting for a drain. */
+  const streams = new Map<ServerResponse, number | undefined>();
+  let watch: NodeJS.Timeout | undefined;
+  const checkStreams = () => {
+    const now = Date.now();
+    for (const [res, since] of streams) {
+      if (!res.writableNeedDrain) streams.set(res, undefined);
+      else if (since === undefined) streams.set(res, now);
+      else if (now - since >= options.stalledStreamMs) {
+        streams.delete(res);
+        res.destroy();
+      }
+    }
+    if (streams.size === 0) {
+      clearInterval(watch);
+      watch = undefined;
+    }
+  };
+  const watchStream = (res: ServerResponse) => {
+    streams.set(res, undefined);
+    res.once('close', () => streams.delete(res));
+    if (watch) return;
+    watch = setInterval(checkStreams, Math.max(100, Math.min(1_000, options.stalledStreamMs / 4)));
+    watch.unref();
+  };
+
   const end = async (id: string, entry: Entry) => {
+    if (sessions.get(id) !== entry) return;
     sessions.delete(id);
+    release(entry.caller);
     await entry.session.close().catch(options.onError);
     await entry.transport.close().catch(options.onError);
   };
@@ -64,13 +113,15 @@ export function createMcpHttp(deps: Omit<SessionDeps, 'headers'>, options: McpHt
   return {
     async handle(req, res) {
       try {
-        if (options.addressOf) markCaller(req, options.addressOf(req));
+        const caller = options.addressOf?.(req) ?? '';
+        if (options.addressOf) markCaller(req, caller);
         const id = req.headers['mcp-session-id'];
         const sessionId = Array.isArray(id) ? id[0] : id;
         if (sessionId) {
           const entry = sessions.get(sessionId);
           if (!entry) return refuse(res, 404, 'unknown or expired MCP session: initialize a new one');
           entry.lastSeen = Date.now();
+          if (req.method === 'GET') watchStream(res);
           await entry.transport.handleRequest(req, res);
           return;
         }
@@ -87,20 +138,40 @@ export function createMcpHttp(deps: Omit<SessionDeps, 'headers'>, options: McpHt
         if (!isInitializeRequest(body))
           return refuse(res, 400, 'no mcp-session-id: POST an initialize request first');
         if (closed) return refuse(res, 503, 'the gateway is shutting down');
-        if (sessions.size >= options.maxSessions) {
+        const held = perCaller.get(caller) ?? 0;
+        if (held >= maxPerCaller) {
           res.setHeader('retry-after', '30');
           return refuse(
             res,
             503,
-            `${sessions.size} MCP sessions are open, the most this gateway holds: retry later`,
+            `this client holds ${held} MCP sessions, the most one client may: close one (DELETE) or retry later`,
           );
         }
+        if (sessions.size + initializing >= options.maxSessions) {
+          res.setHeader('retry-after', '30');
+          return refuse(
+            res,
+            503,
+            `${sessions.size + initializing} MCP sessions are open, the most this gateway holds: retry later`,
+          );
+        }
+        perCaller.set(caller, held + 1);
+        initializing += 1;
+        let admitted = true;
+        /** The admission becomes the session's, or is handed back: once, either way. */
+        const settle = (opened: boolean) => {
+          if (!admitted) return;
+          admitted = false;
+          initializing -= 1;
+          if (!opened) release(caller);
+        };
         const session = createMcpSession(deps);
         const transport: StreamableHTTPServerTransport = new StreamableHTTPServerTransport({
           sessionIdGenerator: () => randomUUID(),
           maxRequestBodySize: options.maxBodyBytes,
           onsessioninitialized: (sid) => {
-            const entry = { transport, session, lastSeen: Date.now() };
+            settle(true);
+            const entry = { transport, session, lastSeen: Date.now(), caller };
             sessions.set(sid, entry);
             if (closed) void end(sid, entry);
           },
@@ -110,8 +181,17 @@ export function createMcpHttp(deps: Omit<SessionDeps, 'headers'>, options: McpHt
           },
         });
         transport.onerror = (error) => options.onError?.(error);
-        await session.server.connect(transport);
-        await transport.handleRequest(req, res, body);
+        try {
+          await session.server.connect(transport);
+          await transport.handleRequest(req, res, body);
+        } finally {
+          if (admitted) {
+            // Not initialized (refused by the SDK, or failed): nothing holds this session.
+            settle(false);
+            await session.close().catch(options.onError);
+            await transport.close().catch(options.onError);
+          }
+        }
       } catch (error) {
         options.onError?.(error);
         if (!res.headersSent) refuse(res, 500, 'MCP request failed');
@@ -122,6 +202,7 @@ export function createMcpHttp(deps: Omit<SessionDeps, 'headers'>, options: McpHt
     async close() {
       closed = true;
       clearInterval(sweep);
+      clearInterval(watch);
       await Promise.all([...sessions].map(([id, entry]) => end(id, entry)));
     },
   };

@@ -70,6 +70,7 @@ export function createMcp(deps: {
       (await import('./http.js')).createMcpHttp(sessionDeps, {
         maxSessions: config.mcp.maxSessions,
         idleMs: config.mcp.sessionIdleMs,
+        stalledStreamMs: config.mcp.stalledStreamMs,
         maxBodyBytes: config.limits.maxBodyBytes,
         addressOf: deps.addressOf,
         onError: deps.onError,

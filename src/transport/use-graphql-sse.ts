@@ -2,6 +2,7 @@ import { useGraphQLSSE } from '@graphql-yoga/plugin-graphql-sse';
 import { type ExecutionResult, GraphQLError } from 'graphql';
 import { type GraphQLParams, isAsyncIterable, type Plugin } from 'graphql-yoga';
 import { BodyTooLargeError, declaresTooLarge, readCappedBody } from '../read-capped-body.js';
+import { createStreamPacing, isResultChunk, type StreamPacing } from './sse-pacing.js';
 import { createSseStreams } from './sse-streams.js';
 
 // graphql-sse's "single connection mode" on the GraphQL path, through Yoga's graphql-sse plugin. In that
@@ -33,9 +34,14 @@ import { createSseStreams } from './sse-streams.js';
 //   nobody); and the handler's JSON refusals get a code.
 // - a posted body is read here, capped at the body limit (Yoga's own limit lives in its request
 //   parser, which this path never reaches), and handed on as text.
+// - the handler queues every result for its stream without a bound and pulls the next one at once, so
+//   a stream whose client stops reading would hold a live subscription's every tick; each posted
+//   operation's results are paced by what the stream's reader took (sse-pacing.ts).
 
 export const STREAM_TOKEN_HEADER = 'x-graphql-event-stream-token';
 const STREAM_TOKEN_PARAM = 'token';
+/** Results one stream holds queued for a reader that is not taking them before its operations wait. */
+const STREAM_HIGH_WATER = 32;
 
 export interface GraphqlSseOptions {
   path: string;
@@ -82,13 +88,15 @@ export function useGraphqlSseSingleConnection(options: GraphqlSseOptions): Plugi
   const sse = useGraphQLSSE({ endpoint: options.path });
   const serve = sse.onRequest!;
   let yoga: Parameters<NonNullable<Plugin['onYogaInit']>>[0]['yoga'] | undefined;
-  /** The operations posted to a stream (their results are written by the plugin). */
-  const posted = new WeakSet<Request>();
+  /** The operations posted to a stream (their results are written by the plugin), with its pacing. */
+  const posted = new WeakMap<Request, StreamPacing>();
   /**
    * Per open stream, aborted when it ends: the signal its posted operations run with, so one still
    * being set up when the stream ends is ended too (the handler would feed it to a stream nobody reads).
    */
   const streamEnded = new Map<string, AbortController>();
+  /** Per open stream, what its reader has taken of its operations' results. */
+  const pacings = new Map<string, StreamPacing>();
 
   /**
    * Drops the handler's entry for a reservation never opened: asked to open it with a request already
@@ -136,10 +144,20 @@ export function useGraphqlSseSingleConnection(options: GraphqlSseOptions): Plugi
     return errors.length > 0 ? errors.map((e) => coded(e, 'GRAPHQL_VALIDATION_FAILED')) : undefined;
   }
 
-  /** graphql-sse takes a result without `data` for execution arguments; every result it gets has it. */
-  const withData = (request: unknown, result: unknown, setResult: (r: ExecutionResult) => void) => {
-    if (!(request instanceof Object) || !posted.has(request as Request)) return;
-    if (isAsyncIterable(result) || (result as ExecutionResult).data !== undefined) return;
+  /**
+   * graphql-sse takes a result without `data` for execution arguments; every result it gets has it.
+   * And every result it gets is counted against its stream's room (a stream of results, paced).
+   */
+  const handOver = (
+    request: unknown,
+    result: unknown,
+    setResult: (r: ExecutionResult | AsyncIterableIterator<ExecutionResult>) => void,
+  ) => {
+    const pacing = request instanceof Object ? posted.get(request as Request) : undefined;
+    if (!pacing) return;
+    if (isAsyncIterable(result)) return setResult(pacing.pace(result as AsyncIterable<ExecutionResult>));
+    pacing.sent();
+    if ((result as ExecutionResult).data !== undefined) return;
     setResult({ data: null, ...(result as ExecutionResult) });
   };
 
@@ -221,10 +239,14 @@ export function useGraphqlSseSingleConnection(options: GraphqlSseOptions): Plugi
           streams.opened(token);
           const ended = new AbortController();
           streamEnded.set(token, ended);
+          const pacing = createStreamPacing(STREAM_HIGH_WATER);
+          pacings.set(token, pacing);
           return endResponse(
-            watched(fetchAPI, answer, request, () => {
+            watched(fetchAPI, answer, request, pacing, () => {
               streams.closed(token);
               if (streamEnded.get(token) === ended) streamEnded.delete(token);
+              if (pacings.get(token) === pacing) pacings.delete(token);
+              pacing.end();
               ended.abort();
             }),
           );
@@ -270,7 +292,8 @@ export function useGraphqlSseSingleConnection(options: GraphqlSseOptions): Plugi
             signal: streamEnded.get(token)?.signal ?? request.signal,
           });
         }
-        posted.add(operation);
+        const pacing = pacings.get(token);
+        if (pacing) posted.set(operation, pacing);
         return endResponse(await withCodes(fetchAPI, await served(payload, operation, serverContext)));
       } catch (error) {
         options.onUnexpectedError?.(error);
@@ -283,17 +306,23 @@ export function useGraphqlSseSingleConnection(options: GraphqlSseOptions): Plugi
     },
     onExecute: () => ({
       onExecuteDone: ({ args, result, setResult }) =>
-        withData((args.contextValue as { request?: unknown }).request, result, setResult),
+        handOver((args.contextValue as { request?: unknown }).request, result, setResult),
     }),
     onSubscribe: () => ({
       onSubscribeResult: ({ args, result, setResult }) =>
-        withData((args.contextValue as { request?: unknown }).request, result, setResult),
+        handOver((args.contextValue as { request?: unknown }).request, result, setResult),
     }),
   };
 }
 
 /** The event stream as sent, calling `ended` once when it ends, fails, or its client goes away. */
-function watched(fetchAPI: FetchAPI, answer: Response, request: Request, ended: () => void) {
+function watched(
+  fetchAPI: FetchAPI,
+  answer: Response,
+  request: Request,
+  pacing: StreamPacing,
+  ended: () => void,
+) {
   let done = false;
   const end = () => {
     if (done) return;
@@ -309,7 +338,10 @@ function watched(fetchAPI: FetchAPI, answer: Response, request: Request, ended: 
         if (finished) {
           end();
           controller.close();
-        } else controller.enqueue(value);
+        } else {
+          if (isResultChunk(value)) pacing.delivered();
+          controller.enqueue(value);
+        }
       } catch (error) {
         end();
         controller.error(error);

@@ -1,0 +1,74 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startTestGateway, type TestGateway } from '../helpers/gateway.js';
+
+// MCP sessions over HTTP are bounded (MARKETGRAPH_MCP_MAX_SESSIONS) and one caller may hold only a
+// share of them: initializes arriving together were all admitted (the count only grew once each had
+// been answered), and one address could hold every session for the whole idle time.
+
+const MAX = 8;
+
+describe('MCP sessions over HTTP', () => {
+  let t: TestGateway;
+  let url: string;
+  beforeAll(async () => {
+    t = await startTestGateway({
+      env: { MARKETGRAPH_MCP_MAX_SESSIONS: String(MAX), MARKETGRAPH_TRUST_PROXY: 'loopback' },
+    });
+    const { port } = await t.gateway.start();
+    url = `http://127.0.0.1:${port}/mcp`;
+  });
+  afterAll(() => t?.close());
+
+  const initialize = async (address: string) => {
+    const response = await fetch(url, {
+      method: 'POST',
+      headers: {
+        'content-type': 'application/json',
+        accept: 'application/json, text/event-stream',
+        'x-forwarded-for': address,
+      },
+      body: JSON.stringify({
+        jsonrpc: '2.0',
+        id: 1,
+        method: 'initialize',
+        params: {
+          protocolVersion: '2025-03-26',
+          capabilities: {},
+          clientInfo: { name: 'flood', version: '1' },
+        },
+      }),
+    });
+    const text = await response.text();
+    return {
+      status: response.status,
+      text,
+      retryAfter: response.headers.get('retry-after'),
+      session: response.headers.get('mcp-session-id'),
+    };
+  };
+
+  it('admits a caller only its share of sessions, also when its initializes arrive together', async () => {
+    const flood = await Promise.all(Array.from({ length: 40 }, () => initialize('203.0.113.7')));
+    const admitted = flood.filter((r) => r.status === 200).length;
+    expect(admitted).toBe(MAX / 4);
+    const refused = flood.find((r) => r.status === 503)!;
+    expect(refused.retryAfter).toBe('30');
+    expect(JSON.parse(refused.text).error.message).toMatch(/this client holds 2 MCP sessions/);
+
+    // Other callers still get theirs, up to the gateway's bound, also arriving together.
+    const others = await Promise.all(
+      Array.from({ length: 40 }, (_, i) => initialize(`198.51.100.${1 + (i % 20)}`)),
+    );
+    expect(others.filter((r) => r.status === 200).length).toBe(MAX - admitted);
+
+    // A session ended by its client frees its place, for its caller too.
+    const mine = flood.find((r) => r.status === 200)!;
+    const ended = await fetch(url, {
+      method: 'DELETE',
+      headers: { 'mcp-session-id': mine.session!, 'x-forwarded-for': '203.0.113.7' },
+    });
+    expect(ended.status).toBe(200);
+    expect((await initialize('203.0.113.7')).status).toBe(200);
+    expect((await initialize('203.0.113.7')).status).toBe(503);
+  });
+});
