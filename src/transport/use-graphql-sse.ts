@@ -30,7 +30,8 @@ import { createSseStreams } from './sse-streams.js';
 //   knows is answered 404 before its body is read; a reservation is bounded and dropped when it is not
 //   opened in time, and the handler drops its entry when asked to open it with an aborted request;
 //   an operation for a stream that is not open is refused (the handler would buffer its results for
-//   nobody); and the handler's JSON refusals get a code.
+//   nobody); only GET may open a stream (the handler opens one for any method asking for an event
+//   stream); and the handler's JSON refusals get a code.
 // - a posted body is read here, capped at the body limit (Yoga's own limit lives in its request
 //   parser, which this path never reaches), and handed on as text.
 
@@ -181,6 +182,22 @@ export function useGraphqlSseSingleConnection(options: GraphqlSseOptions): Plugi
           return endResponse(new fetchAPI.Response(body, { status, headers }));
         }
         serverContext = { ...serverContext, ...identified.context };
+      }
+      // The handler opens the stream for a request of any method that asks for an event stream; one
+      // opened by PUT or DELETE would stream outside the count kept here (and a DELETE never ends).
+      if (
+        request.headers.get('accept') === 'text/event-stream' &&
+        (request.method === 'PUT' || request.method === 'DELETE')
+      ) {
+        const refusal = errorResponse(fetchAPI, 405, [
+          {
+            message:
+              'Only GET opens an event stream: reserve with PUT and stop with DELETE without Accept: text/event-stream.',
+            extensions: { code: 'BAD_REQUEST' },
+          },
+        ]);
+        refusal.headers.set('allow', 'GET');
+        return endResponse(refusal);
       }
       const token = tokenOf(request, url);
       const caller = options.callerOf?.(request, serverContext) ?? '';
