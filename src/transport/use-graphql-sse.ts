@@ -37,6 +37,8 @@ import { createSseStreams } from './sse-streams.js';
 
 export const STREAM_TOKEN_HEADER = 'x-graphql-event-stream-token';
 const STREAM_TOKEN_PARAM = 'token';
+/** Longest stream token taken (the handler's own are UUIDs). */
+const MAX_TOKEN_CHARS = 128;
 
 export interface GraphqlSseOptions {
   path: string;
@@ -200,6 +202,16 @@ export function useGraphqlSseSingleConnection(options: GraphqlSseOptions): Plugi
         return endResponse(refusal);
       }
       const token = tokenOf(request, url);
+      // A client may choose its stream's token (PUT with one), and the answer repeats it.
+      if (token !== undefined && token.length > MAX_TOKEN_CHARS)
+        return endResponse(
+          errorResponse(fetchAPI, 400, [
+            {
+              message: `The stream token is over ${MAX_TOKEN_CHARS} characters.`,
+              extensions: { code: 'BAD_REQUEST' },
+            },
+          ]),
+        );
       const caller = options.callerOf?.(request, serverContext) ?? '';
       try {
         if (request.method === 'PUT') {

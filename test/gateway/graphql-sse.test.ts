@@ -230,6 +230,20 @@ describe('graphql-sse single-connection mode: bounds', () => {
     expect([early.status, await codes(early)]).toEqual([409, ['BAD_REQUEST']]);
   });
 
+  it('a token the client chose is at most 128 characters: a longer one is refused, not echoed back', async () => {
+    const long = 'k'.repeat(8_000);
+    const refused = await reserve({ [STREAM_TOKEN_HEADER]: long });
+    const text = await refused.text();
+    expect(refused.status).toBe(400);
+    expect(text.length).toBeLessThan(300);
+    expect(
+      (JSON.parse(text) as { errors: Array<{ extensions: { code: string } }> }).errors[0]!.extensions.code,
+    ).toBe('BAD_REQUEST');
+    const chosen = 'c'.repeat(128);
+    const reserved = await reserve({ [STREAM_TOKEN_HEADER]: chosen });
+    expect([reserved.status, await reserved.text()]).toEqual([201, chosen]);
+  });
+
   it('a body over MARKETGRAPH_MAX_BODY_BYTES is refused 413, by its Content-Length or, chunked, once over', async () => {
     const token = await (await reserve()).text();
     expect((await open(token)).status).toBe(200);
