@@ -27,7 +27,7 @@ import {
 import type { ReadLog } from './cost/read-log.js';
 import { quotaView } from './cost/report.js';
 import { upstreamCostTable } from './cost/upstream-cost.js';
-import { codedUpstreamError } from './errors.js';
+import { codedUpstreamError, quote } from './errors.js';
 import { graphiqlTabs } from './examples.js';
 import type { Condition, Freshness } from './freshness.js';
 import { budgetLimits, createUpstreamBudget, type UpstreamBudget } from './http/budget.js';
@@ -611,7 +611,7 @@ function refuseOrigin(res: ServerResponse, origin: string) {
     jsonrpc: '2.0',
     error: {
       code: -32000,
-      message: `origin ${origin} may not call /mcp: it is not in MARKETGRAPH_CORS_ORIGINS`,
+      message: `origin ${quote(origin)} may not call /mcp: it is not in MARKETGRAPH_CORS_ORIGINS`,
     },
     id: null,
   });
