@@ -71,13 +71,16 @@ describe('MCP: hostile tool calls', () => {
     ],
     ['asset_prices ids', 'asset_prices', `{"ids":${'['.repeat(DEPTH)}"x"${']'.repeat(DEPTH)}}`],
     ['search_assets filter', 'search_assets', `{"filter":${'{"a":'.repeat(DEPTH)}1${'}'.repeat(DEPTH)}}`],
-  ])('%s nested 100,000 deep: a BAD_USER_INPUT tool error, not an internal error', async (_label, tool, args) => {
-    t.sandbox.resetCounts();
-    const answer = await call(tool, args);
-    expect(answer.body.error).toBeUndefined();
-    expect(answer.body.result?.isError).toBe(true);
-    expect(answer.body.result?.structuredContent?.errors?.map((e) => e.code)).toEqual(['BAD_USER_INPUT']);
-    expect(answer.text.length).toBeLessThan(1_000);
-    expect(t.sandbox.counts()).toEqual({});
-  });
+  ])(
+    '%s nested 100,000 deep: a BAD_USER_INPUT tool error, not an internal error',
+    async (_label, tool, args) => {
+      t.sandbox.resetCounts();
+      const answer = await call(tool, args);
+      expect(answer.body.error).toBeUndefined();
+      expect(answer.body.result?.isError).toBe(true);
+      expect(answer.body.result?.structuredContent?.errors?.map((e) => e.code)).toEqual(['BAD_USER_INPUT']);
+      expect(answer.text.length).toBeLessThan(1_000);
+      expect(t.sandbox.counts()).toEqual({});
+    },
+  );
 });

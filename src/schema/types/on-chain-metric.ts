@@ -55,7 +55,6 @@ interface MetricKey {
   scope: string;
 }
 
-
 function keyOf(m: MetricShape): string {
   return `${m.kind}:${m.kind === 'PROTOCOL_TVL' && m.protocol ? m.protocol : m.chain}`;
 }
