@@ -56,6 +56,23 @@ describe('MCP: hostile tool calls', () => {
     error?: { code: number; message: string };
   };
 
+  it('params the SDK refuses are Invalid params (-32602) in one short line, not an internal error', async () => {
+    const response = await fetch(url, {
+      method: 'POST',
+      headers: session,
+      body: JSON.stringify({
+        jsonrpc: '2.0',
+        id: id++,
+        method: 'tools/call',
+        params: { name: 1, arguments: 'x', task: 2 },
+      }),
+    });
+    const body = JSON.parse((await response.text()).replace(/^[^{]*/, '')) as Rpc;
+    expect(body.error?.code).toBe(-32602);
+    expect(body.error?.message).toMatch(/^Invalid params: .*params\.name: expected string, received number/);
+    expect(body.error!.message.length).toBeLessThanOrEqual(300);
+  });
+
   it('an unknown tool with a 900 KB name: NOT_FOUND, the name not echoed', async () => {
     const answer = await call('x'.repeat(900_000), '{}');
     expect(answer.body.result?.isError).toBe(true);
