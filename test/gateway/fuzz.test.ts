@@ -27,7 +27,7 @@ const CONCURRENCY = 4;
 const MB = 1024 * 1024;
 const HEAP_GROWTH_BOUND = 64 * MB;
 /** The MCP tools' manifest is in the trusted-documents format: the persisted-operation cases meet it. */
-export const FUZZ_MANIFEST = fileURLToPath(new URL('../../mcp/operations.json', import.meta.url));
+const FUZZ_MANIFEST = fileURLToPath(new URL('../../mcp/operations.json', import.meta.url));
 
 setFlagsFromString('--expose-gc');
 const gc = runInNewContext('gc') as () => void;
