@@ -3,7 +3,8 @@ import { startTestGateway, type TestGateway } from '../helpers/gateway.js';
 
 // Issue #15 over /mcp: what an agent (or anyone who can reach /mcp) sends in a tool call is bounded like
 // any client's input. A tool name or argument is never echoed back at length, and arguments nested
-// deeper than JSON can be re-serialized are a coded tool error, not a JSON-RPC internal error.
+// deeper than JSON can be re-serialized are a coded tool error, not a JSON-RPC internal error; a
+// refusal of the call itself carries a hint about the call, not "unexpected error".
 
 const DEPTH = 100_000;
 
@@ -72,6 +73,24 @@ describe('MCP: hostile tool calls', () => {
     expect(body.error?.message).toMatch(/^Invalid params: .*params\.name: expected string, received number/);
     expect(body.error!.message.length).toBeLessThanOrEqual(300);
   });
+
+  it.each([
+    ['a document over the size limit', `{ __typename ${'@x '.repeat(20_000)} }`, 'DOCUMENT_TOO_LARGE'],
+    ['too many directives', `{ __typename ${'@include(if: true) '.repeat(60)} }`, 'DIRECTIVE_LIMIT_EXCEEDED'],
+    [
+      'two operations, none named',
+      'query A { __typename } query B { __typename }',
+      'OPERATION_RESOLUTION_FAILURE',
+    ],
+  ])(
+    'run_graphql with %s: its code, and a hint about the call, not "unexpected error"',
+    async (_label, query, code) => {
+      const answer = await call('run_graphql', JSON.stringify({ query }));
+      const error = answer.body.result?.structuredContent?.errors?.[0] as { code: string; hint: string };
+      expect(error.code).toBe(code);
+      expect(error.hint).not.toMatch(/unexpected/);
+    },
+  );
 
   it('an unknown tool with a 900 KB name: NOT_FOUND, the name not echoed', async () => {
     const answer = await call('x'.repeat(900_000), '{}');
