@@ -1,9 +1,11 @@
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { loadConfig } from '../src/config.js';
 import { MAX_MESSAGE } from '../src/limits/short-error.js';
 import { startSandbox } from '../src/sandbox/server.js';
-import { createFuzzer, type FetchLike, judge, sendFuzz } from './lib/fuzz-cases.js';
+import { createFuzzer, createFuzzState, type FetchLike, judge, sendFuzz } from './lib/fuzz-cases.js';
 import { sandboxProviderEnv, spawnGateway } from './lib/gateway-process.js';
 
 // `npx tsx scripts/fuzz.ts [--count N] [--seed S] [--concurrency C] [--rss-limit-mb M]`
@@ -25,8 +27,28 @@ async function main() {
   const options = readOptions(process.argv.slice(2));
   const maxBody = loadConfig().limits.maxBodyBytes;
   const sandbox = await startSandbox({ quotas: false });
+  // No keys, and an anonymous plan no fuzz run spends: every credential sent is wrong (401), and the
+  // requests without one are not shed by a per-minute budget.
+  const keysDir = mkdtempSync(join(tmpdir(), 'marketgraph-fuzz-'));
+  const keysFile = join(keysDir, 'keys.json');
+  writeFileSync(
+    keysFile,
+    JSON.stringify({
+      keys: [],
+      anonymous: { requestsPerMinute: 10_000_000, costPerMinute: 1_000_000_000, maxSubscriptions: 1_000 },
+    }),
+  );
   const gateway = await spawnGateway({
-    env: { MARKETGRAPH_LOG_LEVEL: 'error', ...sandboxProviderEnv(sandbox) },
+    env: {
+      MARKETGRAPH_LOG_LEVEL: 'error',
+      // Credentials are checked when sent (every one sent here is wrong), and the persisted-operation
+      // cases meet a manifest (the MCP tools' one is in the trusted-documents format).
+      MARKETGRAPH_AUTH: 'optional',
+      MARKETGRAPH_API_KEYS_FILE: keysFile,
+      MARKETGRAPH_TRUSTED_DOCUMENTS: 'mcp/operations.json',
+      MARKETGRAPH_TRUSTED_DOCUMENTS_MODE: 'allow',
+      ...sandboxProviderEnv(sandbox),
+    },
   });
   const failures: string[] = [];
   const kinds = new Map<string, number>();
@@ -39,6 +61,7 @@ async function main() {
   try {
     const fuzzer = createFuzzer(options.seed);
     const fetchFn: FetchLike = (url, init) => fetch(url, init);
+    const state = createFuzzState();
     let next = 0;
     const worker = async () => {
       while (next < options.count) {
@@ -46,7 +69,8 @@ async function main() {
         const request = fuzzer.next();
         kinds.set(request.kind, (kinds.get(request.kind) ?? 0) + 1);
         try {
-          const problem = judge(await sendFuzz(fetchFn, gateway.url, request, 15_000), MAX_MESSAGE);
+          const answer = await sendFuzz(fetchFn, gateway.url, request, 15_000, state);
+          const problem = judge(answer, MAX_MESSAGE, request);
           if (problem) failures.push(`#${n} ${request.kind}: ${problem}`);
         } catch (error) {
           // The server may answer 413 and close while an oversized body is still being sent.
@@ -65,6 +89,7 @@ async function main() {
     clearInterval(sampler);
     await gateway.stop();
     await sandbox.close();
+    rmSync(keysDir, { recursive: true, force: true });
   }
   const seconds = (performance.now() - started) / 1000;
   console.log(`seed ${options.seed}: ${options.count} requests in ${seconds.toFixed(1)} s`);

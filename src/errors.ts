@@ -86,7 +86,7 @@ const MAX_ECHO = 60;
 export type UpstreamCode = Exclude<Extract<ErrorCode, `UPSTREAM_${string}`>, 'UPSTREAM_BUDGET_EXCEEDED'>;
 
 /** Which per-request limit refused an upstream call (UPSTREAM_BUDGET_EXCEEDED's `reason`). */
-export type BudgetReason = 'UPSTREAM_CALLS' | 'QUOTA_SHARE' | 'CANDLE_ROWS' | 'ABANDONED';
+export type BudgetReason = 'UPSTREAM_CALLS' | 'QUOTA_SHARE' | 'CANDLE_ROWS' | 'ABANDONED' | 'QUOTA_RESERVE';
 
 /**
  * A failed provider call, already classified, or one the gateway would not make for this request

@@ -27,10 +27,10 @@ import {
 import type { ReadLog } from './cost/read-log.js';
 import { quotaView } from './cost/report.js';
 import { upstreamCostTable } from './cost/upstream-cost.js';
-import { codedUpstreamError } from './errors.js';
+import { codedUpstreamError, quote } from './errors.js';
 import { graphiqlTabs } from './examples.js';
 import type { Condition, Freshness } from './freshness.js';
-import { budgetLimits, createUpstreamBudget, type UpstreamBudget } from './http/budget.js';
+import { budgetLimits, createLiveBudget, createUpstreamBudget, type UpstreamBudget } from './http/budget.js';
 import { createHttp } from './http/client.js';
 import { collectConfigSecrets, redactLogger } from './http/redact.js';
 import { createDrain } from './lifecycle/drain.js';
@@ -229,8 +229,20 @@ export function createGateway(config: Config, deps: GatewayDeps = {}): Gateway {
       budget,
     });
   };
+  // The live feeds' polls (a subscription's first event included) take no request's budget, but they
+  // leave a request's share of each provider's quota to requests (http/budget.ts createLiveBudget).
+  const liveBudget = createLiveBudget(limits);
+  const liveScope = createUpstreamScope({
+    config,
+    cache,
+    sources: createSources({ http: http.forRequest(liveBudget), config }),
+    registry,
+    absences,
+    quoteOrder: providerOrder,
+    budget: liveBudget,
+  });
   /** Fresh loaders for one use outside requests (the live feed). */
-  const newLoaders = () => outside.newLoaders();
+  const newLoaders = () => liveScope.newLoaders();
   const loadersOutsideRequests = newLoaders;
   const loadUsdPrices = async (assetIds: string[]) => {
     const results = await loadersOutsideRequests().price.loadMany(
@@ -611,7 +623,7 @@ function refuseOrigin(res: ServerResponse, origin: string) {
     jsonrpc: '2.0',
     error: {
       code: -32000,
-      message: `origin ${origin} may not call /mcp: it is not in MARKETGRAPH_CORS_ORIGINS`,
+      message: `origin ${quote(origin)} may not call /mcp: it is not in MARKETGRAPH_CORS_ORIGINS`,
     },
     id: null,
   });

@@ -5,12 +5,23 @@
 export interface FuzzRequest {
   /** Which generator made it, for the failure report. */
   kind: string;
-  method: 'GET' | 'POST';
+  method: 'GET' | 'POST' | 'PUT' | 'DELETE' | 'PATCH';
+  /** Where it goes: the GraphQL endpoint (default) or MCP's. */
+  path?: '/graphql' | '/mcp';
   /** Query string including the leading `?`. */
   search?: string;
   body?: string;
   contentType?: string;
   accept?: string;
+  /** More headers (credentials, stream tokens, forwarding), as sent. */
+  headers?: Record<string, string>;
+  /**
+   * graphql-sse single-connection mode: a stream is reserved first (PUT) and `{token}` in the search,
+   * headers and body stands for its token; the reservation is given up afterwards.
+   */
+  reserve?: boolean;
+  /** /mcp inside the run's MCP session (initialized once, its id sent as mcp-session-id). */
+  mcpSession?: boolean;
 }
 
 export interface FuzzAnswer {
@@ -19,13 +30,31 @@ export interface FuzzAnswer {
   text: string;
 }
 
+/** The kind of graphql-sse single-connection requests, which may open an event stream. */
+const SSE_SINGLE = 'sse single';
+
 /** What an answer to a client's mistake must look like; undefined when it does. */
-export function judge(answer: FuzzAnswer, maxMessage: number): string | undefined {
+export function judge(answer: FuzzAnswer, maxMessage: number, request?: FuzzRequest): string | undefined {
+  if (request?.path === '/mcp') return judgeMcp(answer, maxMessage);
   if (answer.status >= 500) return `HTTP ${answer.status}`;
+  // Only GET opens a graphql-sse stream: any other method that got one past the gateway's count.
+  if (
+    request?.kind === SSE_SINGLE &&
+    request.method !== 'GET' &&
+    answer.contentType.startsWith('text/event-stream')
+  )
+    return `a ${request.method} opened the reserved stream`;
   if (answer.text === '') {
-    // Yoga's HTTP-level refusals (wrong method, media type, accept) carry no body.
-    return [404, 405, 406, 415].includes(answer.status) ? undefined : `empty body with HTTP ${answer.status}`;
+    // Yoga's HTTP-level refusals (wrong method, media type, accept) carry no body; so do graphql-sse's
+    // accepted operation (202) and stop (200).
+    // Node itself answers headers over its 16 KB limit with an empty 431.
+    return [200, 202, 404, 405, 406, 415, 431].includes(answer.status)
+      ? undefined
+      : `empty body with HTTP ${answer.status}`;
   }
+  // A graphql-sse reservation answers its token as text (at most 128 characters).
+  if (answer.status === 201 && answer.contentType.startsWith('text/plain'))
+    return answer.text.length <= 128 ? undefined : `a ${answer.text.length}-character stream token`;
   for (const payload of payloadsOf(answer)) {
     let body: { errors?: unknown };
     try {
@@ -62,6 +91,58 @@ function payloadsOf(answer: FuzzAnswer): string[] {
     return answer.text.split('\r\n').filter((line) => line.startsWith('{'));
   }
   return [answer.text];
+}
+
+/**
+ * An answer from /mcp: never a 5xx; each JSON-RPC message an error with a numeric code and a bounded
+ * message, or a result; a tool error carries coded errors with bounded messages.
+ */
+function judgeMcp(answer: FuzzAnswer, maxMessage: number): string | undefined {
+  if (answer.status >= 500) return `MCP HTTP ${answer.status}`;
+  if (answer.text.length > MAX_MCP_ANSWER) return `MCP answer of ${answer.text.length} characters`;
+  if (answer.text === '')
+    return [202, 405, 406].includes(answer.status) ? undefined : `empty MCP ${answer.status}`;
+  for (const payload of payloadsOf(answer)) {
+    let messages: unknown;
+    try {
+      messages = JSON.parse(payload);
+    } catch {
+      return `MCP HTTP ${answer.status} payload is not JSON: ${payload.slice(0, 80)}`;
+    }
+    for (const message of (Array.isArray(messages) ? messages : [messages]) as McpMessage[]) {
+      if (message?.error) {
+        if (typeof message.error.code !== 'number') return 'JSON-RPC error without a numeric code';
+        if (typeof message.error.message !== 'string' || message.error.message.length > maxMessage)
+          return `JSON-RPC error message of ${String(message.error.message).length} characters`;
+        // A client's mistake is not the server's internal error; the gateway's own failures (a
+        // provider's, a budget's) carry their code in `data`.
+        if (message.error.code === -32603 && typeof message.error.data?.code !== 'string')
+          return `JSON-RPC internal error: ${message.error.message.slice(0, 120)}`;
+        continue;
+      }
+      if (message?.result === undefined)
+        return `MCP message with neither result nor error: ${payload.slice(0, 80)}`;
+      if (message.result.isError) {
+        for (const error of message.result.structuredContent?.errors ?? [{}]) {
+          if (typeof error.code !== 'string') return 'tool error without a code';
+          if (typeof error.message !== 'string' || error.message.length > maxMessage)
+            return `tool error ${error.code} message of ${String(error.message).length} characters`;
+        }
+      }
+    }
+  }
+  return undefined;
+}
+
+/** Longest /mcp answer: tools/list is ~11 KB; anything near the body limit is an echo. */
+const MAX_MCP_ANSWER = 64 * 1024;
+
+interface McpMessage {
+  error?: { code?: unknown; message?: unknown; data?: { code?: unknown } };
+  result?: {
+    isError?: boolean;
+    structuredContent?: { errors?: Array<{ code?: unknown; message?: unknown }> };
+  };
 }
 
 /** A few valid operations (README examples) that the mutations start from. */
@@ -181,6 +262,19 @@ export function createFuzzer(seed: number): Fuzzer {
       () => ({ [junkString()]: junkString(), chain: junkString(), address: 1 }),
       () => [[['nested']]],
     ])();
+
+  /** Printable ASCII, as a header value may carry. */
+  const headerJunk = () =>
+    String.fromCharCode(...Array.from({ length: 1 + size(300) }, () => 0x20 + int(0x5f))).trim() || 'x';
+  const jwtShaped = () => {
+    const part = (value: unknown) => Buffer.from(JSON.stringify(value)).toString('base64url');
+    return pick([
+      `${part({ alg: 'none' })}.${part({ scope: 'query:any', exp: 9e15 })}.`,
+      `${part({ alg: 'HS256', kid: junkString().slice(0, 200) })}.${part(junkString().slice(0, 200))}.${headerJunk().replace(/[^A-Za-z0-9]/g, '')}`,
+      `${headerJunk()}.${headerJunk()}.${headerJunk()}`,
+      'a.b.c',
+    ]);
+  };
 
   const post = (kind: string, payload: unknown, extra: Partial<FuzzRequest> = {}): FuzzRequest => ({
     kind,
@@ -346,6 +440,203 @@ export function createFuzzer(seed: number): Fuzzer {
         ])();
       },
     ],
+    [
+      4,
+      (): FuzzRequest => {
+        // graphql-sse single-connection mode: tokens that name no stream, a reserved one, garbage.
+        const method = pick(['PUT', 'DELETE', 'POST', 'GET', 'PATCH'] as const);
+        const reserve = random() < 0.5;
+        const token = reserve
+          ? '{token}'
+          : pick(['', 'x', '../../', '%00', headerJunk(), 'k'.repeat(size(8_000))]);
+        const inQuery = random() < 0.3;
+        const accept = pick(['text/event-stream', 'application/json', '*/*', 'text/plain', undefined]);
+        const body =
+          method === 'GET'
+            ? undefined
+            : pick<() => string>([
+                () =>
+                  JSON.stringify({ query: mutate(pick(VALID)), extensions: { operationId: junkString() } }),
+                () => JSON.stringify({ query: pick(VALID), extensions: { operationId: 'op' } }),
+                () => JSON.stringify({ query: pick(VALID) }),
+                () =>
+                  JSON.stringify({
+                    query: '{ __typename }',
+                    variables: junkValue(),
+                    extensions: junkValue(),
+                  }),
+                () => pick(['', '{', 'null', '[]', '{"query":1}']),
+                () => `{"query":"{ __typename }","variables":{"v":${'['.repeat(size(50_000))}`,
+              ])();
+        const params = [
+          ...(inQuery ? [`token=${encode(token)}`] : []),
+          ...(method === 'DELETE' && random() < 0.7 ? [`operationId=${encode(junkString())}`] : []),
+        ];
+        return {
+          kind: SSE_SINGLE,
+          method,
+          reserve,
+          search: params.length ? `?${params.join('&')}` : undefined,
+          body,
+          accept,
+          contentType: pick(['application/json', 'text/plain', undefined]),
+          headers: inQuery ? {} : { 'x-graphql-event-stream-token': token },
+        };
+      },
+    ],
+    [
+      4,
+      () => {
+        // Persisted operations and trusted documents: garbage hashes, ids and versions.
+        const hash = pick<() => unknown>([
+          () => 'zz',
+          () => '0'.repeat(64),
+          () => 'a'.repeat(size(100_000)),
+          () => junkValue(),
+          () => `sha256:${'f'.repeat(64)}`,
+        ])();
+        const extensions = pick<() => unknown>([
+          () => ({ persistedQuery: { version: 1, sha256Hash: hash } }),
+          () => ({ persistedQuery: { version: junkValue(), sha256Hash: hash } }),
+          () => ({ persistedQuery: junkValue() }),
+          () => junkValue(),
+        ])();
+        const documentId = pick<() => unknown>([
+          () => undefined,
+          () => hash,
+          () => `sha256:${junkString()}`,
+        ])();
+        const withQuery = random() < 0.5;
+        const payload = {
+          ...(withQuery ? { query: pick(VALID.filter((q) => !q.startsWith('subscription'))) } : {}),
+          extensions,
+          ...(documentId === undefined ? {} : { documentId }),
+        };
+        if (random() < 0.3) {
+          const parts = Object.entries(payload).map(
+            ([k, v]) => `${k}=${encode(typeof v === 'string' ? v : (JSON.stringify(v) ?? 'null'))}`,
+          );
+          return { kind: 'persisted', method: 'GET', search: `?${parts.join('&').slice(0, 12_000)}` };
+        }
+        return post('persisted', payload);
+      },
+    ],
+    [
+      4,
+      () => {
+        // Credentials and forwarding headers, garbage or oversized, on an ordinary query.
+        const name = pick([
+          'x-api-key',
+          'authorization',
+          'x-forwarded-for',
+          'x-request-id',
+          'traceparent',
+          'origin',
+        ]);
+        const value = pick<() => string>([
+          () => headerJunk(),
+          () => 'k'.repeat(size(10_000)),
+          () => `Bearer ${headerJunk()}`,
+          () => `Bearer ${'t'.repeat(size(10_000))}`,
+          () => 'Bearer',
+          () => `Bearer ${jwtShaped()}`,
+          () => `Basic ${Buffer.from(headerJunk()).toString('base64')}`,
+          () => `mg_${headerJunk()}`,
+          () => '1.2.3.4, garbage, ::ffff:1, 999.1.1.1',
+        ])();
+        const query = pick(VALID.filter((q) => !q.startsWith('subscription')));
+        return random() < 0.5
+          ? post('auth headers', { query }, { headers: { [name]: value } })
+          : {
+              kind: 'auth headers',
+              method: 'GET',
+              search: `?query=${encode(query)}`,
+              headers: { [name]: value },
+            };
+      },
+    ],
+    [
+      6,
+      (): FuzzRequest => {
+        // MCP over HTTP: garbage outside a session, hostile calls inside one.
+        const rpc = (method: unknown, params: unknown, id: unknown = 1 + int(1_000)) =>
+          JSON.stringify({ jsonrpc: '2.0', id, method, params });
+        if (random() < 0.35) {
+          const body = pick<() => string>([
+            () =>
+              pick(['', '{', 'null', '[]', '1', '"x"', '{"jsonrpc":"2.0"}', '[{"jsonrpc":"2.0","id":1}]']),
+            () => rpc('initialize', junkValue()),
+            () => rpc(junkString(), junkValue(), junkValue()),
+            () => `{"jsonrpc":"2.0","id":1,"method":"initialize","params":${'['.repeat(size(50_000))}`,
+          ])();
+          return {
+            kind: 'mcp',
+            method: pick(['POST', 'POST', 'GET', 'DELETE', 'PUT'] as const),
+            path: '/mcp',
+            body,
+            accept: pick(['application/json, text/event-stream', 'application/json', '*/*']),
+            headers: random() < 0.3 ? { 'mcp-session-id': headerJunk() } : {},
+          };
+        }
+        const tool = pick([
+          'asset_prices',
+          'asset_candles',
+          'asset_signals',
+          'on_chain_metrics',
+          'price_history',
+          'search_assets',
+          'describe_type',
+          'run_graphql',
+          'provider_status',
+          junkString(),
+          'x'.repeat(size(200_000)),
+        ]);
+        const args = pick<() => unknown>([
+          () => ({
+            ids: junkValue(),
+            assetIds: junkValue(),
+            id: junkValue(),
+            chain: junkValue(),
+            kinds: junkValue(),
+          }),
+          () => ({ query: mutate(pick(VALID)), variables: junkValue(), operationName: junkValue() }),
+          () => ({
+            name: junkString(),
+            query: junkString(),
+            filter: junkValue(),
+            from: junkValue(),
+            interval: junkValue(),
+          }),
+          () => junkValue(),
+        ])();
+        const body = pick<() => string>([
+          () => rpc('tools/call', { name: tool, arguments: args }),
+          () => rpc('tools/call', junkValue()),
+          () =>
+            rpc(pick(['resources/read', 'resources/subscribe', 'resources/unsubscribe']), {
+              uri: pick([`price://${junkString()}/usd`, `price://bitcoin/${junkString()}`, junkString()]),
+            }),
+          () =>
+            rpc(
+              pick(['tools/list', 'resources/list', 'resources/templates/list', 'ping', junkString()]),
+              junkValue(),
+            ),
+          () => {
+            const depth = size(100_000);
+            return `{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"run_graphql","arguments":{"query":"{ __typename }","variables":{"v":${'['.repeat(depth)}"x"${']'.repeat(depth)}}}}}`;
+          },
+          () => pick(['', '{', '[]', 'null', '[1,2]']),
+        ])();
+        return {
+          kind: 'mcp session',
+          method: 'POST',
+          path: '/mcp',
+          mcpSession: true,
+          body,
+          accept: 'application/json, text/event-stream',
+        };
+      },
+    ],
   ];
   const total = generators.reduce((sum, [weight]) => sum + weight, 0);
 
@@ -385,27 +676,115 @@ function mulberry32(seed: number): () => number {
 
 export type FetchLike = (url: string, init: RequestInit) => Promise<Response>;
 
-/** Sends one request; a request still unanswered after `timeoutMs` is reported as a hang. */
+/** What one run's requests share: its MCP session, opened by the first request that needs one. */
+export interface FuzzState {
+  mcpSession?: Promise<string>;
+}
+
+export function createFuzzState(): FuzzState {
+  return {};
+}
+
+const MCP_ACCEPT = 'application/json, text/event-stream';
+const STREAM_TOKEN = 'x-graphql-event-stream-token';
+
+/**
+ * Sends one request; a request still unanswered after `timeoutMs` is reported as a hang. `url` is the
+ * GraphQL endpoint; /mcp is beside it.
+ */
 export async function sendFuzz(
   fetchFn: FetchLike,
   url: string,
   request: FuzzRequest,
   timeoutMs: number,
+  state: FuzzState = createFuzzState(),
 ): Promise<FuzzAnswer> {
+  const target = request.path === '/mcp' ? url.replace(/\/graphql$/, '/mcp') : url;
+  const token = request.reserve ? await reserveStream(fetchFn, url) : undefined;
+  const fill = (text: string) =>
+    token === undefined
+      ? text
+      : text.replaceAll('{token}', token).replaceAll('%7Btoken%7D', encodeURIComponent(token));
   const headers: Record<string, string> = {
     accept: request.accept ?? 'application/graphql-response+json, application/json',
   };
-  if (request.method === 'POST') headers['content-type'] = request.contentType ?? 'application/json';
+  for (const [name, value] of Object.entries(request.headers ?? {})) headers[name] = fill(value);
+  if (request.mcpSession) {
+    state.mcpSession ??= openMcpSession(fetchFn, target);
+    headers['mcp-session-id'] = await state.mcpSession;
+    headers['mcp-protocol-version'] = MCP_VERSION;
+  }
+  const hasBody = request.method !== 'GET' && request.body !== undefined;
+  if (hasBody || request.method === 'POST')
+    headers['content-type'] = request.contentType ?? 'application/json';
   const signal = AbortSignal.timeout(timeoutMs);
-  const response = await fetchFn(`${url}${request.search ?? ''}`, {
+  const response = await fetchFn(`${target}${fill(request.search ?? '')}`, {
     method: request.method,
     headers,
     signal,
-    ...(request.method === 'POST' ? { body: request.body ?? '' } : {}),
+    ...(hasBody || request.method === 'POST' ? { body: fill(request.body ?? '') } : {}),
   });
-  return {
-    status: response.status,
-    contentType: response.headers.get('content-type') ?? '',
-    text: await response.text(),
-  };
+  const contentType = response.headers.get('content-type') ?? '';
+  let text: string;
+  if (request.kind === SSE_SINGLE && contentType.startsWith('text/event-stream')) {
+    // A stream was opened (the reserved one, or one an earlier request reserved under a token it
+    // chose): it stays open until its client leaves.
+    await response.body?.cancel();
+    text = '';
+  } else text = await response.text();
+  if (token !== undefined) await giveUpStream(fetchFn, url, token);
+  // A reservation this request made (under a token of its own) is given up too, so that the run never
+  // holds the most a client may.
+  if (request.method === 'PUT' && response.status === 201 && contentType.startsWith('text/plain'))
+    await giveUpStream(fetchFn, url, text);
+  return { status: response.status, contentType, text };
+}
+
+async function reserveStream(fetchFn: FetchLike, url: string): Promise<string> {
+  const response = await fetchFn(url, { method: 'PUT', headers: { accept: '*/*' } });
+  const text = await response.text();
+  if (response.status !== 201)
+    throw new Error(`reserving a graphql-sse stream: HTTP ${response.status} ${text.slice(0, 80)}`);
+  return text;
+}
+
+/** Opens the stream and leaves at once, which is how a reservation is given up before it expires. */
+async function giveUpStream(fetchFn: FetchLike, url: string, token: string) {
+  const leave = new AbortController();
+  try {
+    const response = await fetchFn(url, {
+      headers: { accept: 'text/event-stream', [STREAM_TOKEN]: token },
+      signal: leave.signal,
+    });
+    leave.abort();
+    await response.body?.cancel().catch(() => undefined);
+  } catch {
+    // aborted: the stream is gone either way
+  }
+}
+
+const MCP_VERSION = '2025-06-18';
+
+async function openMcpSession(fetchFn: FetchLike, mcpUrl: string): Promise<string> {
+  const headers = { 'content-type': 'application/json', accept: MCP_ACCEPT };
+  const response = await fetchFn(mcpUrl, {
+    method: 'POST',
+    headers,
+    body: JSON.stringify({
+      jsonrpc: '2.0',
+      id: 0,
+      method: 'initialize',
+      params: { protocolVersion: MCP_VERSION, capabilities: {}, clientInfo: { name: 'fuzz', version: '1' } },
+    }),
+  });
+  await response.text();
+  const id = response.headers.get('mcp-session-id');
+  if (!id) throw new Error(`initializing an MCP session: HTTP ${response.status}`);
+  const initialized = await fetchFn(mcpUrl, {
+    method: 'POST',
+    headers: { ...headers, 'mcp-session-id': id, 'mcp-protocol-version': MCP_VERSION },
+    body: JSON.stringify({ jsonrpc: '2.0', method: 'notifications/initialized' }),
+  });
+  await initialized.text();
+  return id;
 }

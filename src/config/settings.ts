@@ -375,7 +375,7 @@ export const SETTINGS = {
       env: 'MARKETGRAPH_MAX_QUOTA_SHARE_PER_REQUEST',
       parse: wholeNumber(1, 100),
       default: 25,
-      doc: "percent of each provider's per-minute quota one request may spend (`100`: no reservation)",
+      doc: "percent of each provider's per-minute quota one request may spend, and that the live feeds leave to requests (`100`: no reservation)",
     }),
   },
   responseCache: {

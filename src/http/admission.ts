@@ -97,8 +97,9 @@ export function createAdmission(deps: {
     const spend = budget?.reserve(provider, endpoint, call.cost ?? 1);
     if (spend instanceof UpstreamError) throw refuseOverBudget(spend);
     try {
+      const floor = budget?.quotaFloor(provider) ?? 0;
       const grant = await quota
-        .acquire(provider, call.cost ?? 1, deadlineAt - minAttemptMs)
+        .acquire(provider, call.cost ?? 1, deadlineAt - minAttemptMs, floor)
         .catch((error: unknown) => {
           logger.warn(
             { provider, reason: redactText(String(error)) },
@@ -106,6 +107,8 @@ export function createAdmission(deps: {
           );
           return { ok: true as const };
         });
+      if (!grant.ok && grant.reserved && budget)
+        throw refuseOverBudget(budget.refuseBelowFloor(provider, endpoint));
       if (!grant.ok) {
         const seconds = Math.ceil(grant.retryAfterMs / 1000);
         throw refuse(

@@ -12,8 +12,9 @@ import { type BudgetReason, UpstreamError } from '../errors.js';
 //   CANDLE_ROWS     candle rows asked of providers, counted per window fetched (after merging).
 // Attribution: a call counts for the request whose loaders started it. A fetch shared through the
 // cache's singleflight counts once, for the request that started it; requests that join it wait for
-// free. A background refresh counts for the request that triggered it. Work outside requests (the live
-// feeds, the process-wide asset registry) has no budget; a subscription's budget is exempt (counts only).
+// free. A background refresh counts for the request that triggered it. A subscription's budget is
+// exempt (counts only). The live feeds' work has the live budget (createLiveBudget): no limits, but a
+// request's share of each bucket is left to requests; the process-wide asset registry has none.
 
 export interface Spend {
   /** Gives the reservation back: the attempt did not leave the process. */
@@ -63,6 +64,10 @@ export interface UpstreamBudget {
   exempt(): void;
   /** The request gave up (its execution timed out): every later call is refused, exempt or not. */
   abandon(): void;
+  /** Quota tokens a call for this budget must leave in the provider's bucket (0: none). */
+  quotaFloor(provider: UpstreamName): number;
+  /** The refusal of a call that would have taken the bucket below quotaFloor. */
+  refuseBelowFloor(provider: UpstreamName, endpoint: string): UpstreamError;
 }
 
 export interface BudgetLimits {
@@ -87,6 +92,22 @@ export function createUpstreamBudget(limits: BudgetLimits): UpstreamBudget {
   return new RequestBudget(limits);
 }
 
+/** A request's share of a provider's bucket, in tokens (at least one). */
+function shareOf(limits: BudgetLimits, provider: UpstreamName): number {
+  return Math.max(1, Math.floor((limits.rpm(provider) * limits.quotaSharePercent) / 100));
+}
+
+/**
+ * The budget of work outside requests (the live feeds' polls, a subscription's first event): no
+ * per-request limits, but every call leaves a request's share of the provider's bucket to requests, so
+ * a subscription over many assets never empties a quota for everyone else. Off at a 100 % share.
+ */
+export function createLiveBudget(limits: BudgetLimits): UpstreamBudget {
+  const budget = new RequestBudget(limits, limits.quotaSharePercent < 100);
+  budget.exempt();
+  return budget;
+}
+
 /** A class, not a closure factory: one is built per request, and its methods live on the prototype. */
 class RequestBudget implements UpstreamBudget {
   /** Per provider; made on the first call (a request served from the cache makes none). */
@@ -100,7 +121,26 @@ class RequestBudget implements UpstreamBudget {
   private enforce = true;
   private abandoned = false;
 
-  constructor(private readonly limits: BudgetLimits) {}
+  constructor(
+    private readonly limits: BudgetLimits,
+    /** Leaves a request's share of each bucket to requests (the live budget). */
+    private readonly floor = false,
+  ) {}
+
+  quotaFloor(provider: UpstreamName): number {
+    return this.floor ? shareOf(this.limits, provider) : 0;
+  }
+
+  refuseBelowFloor(provider: UpstreamName, endpoint: string): UpstreamError {
+    const floor = this.quotaFloor(provider);
+    return this.refuse(
+      provider,
+      endpoint,
+      'QUOTA_RESERVE',
+      floor,
+      `work outside requests leaves the last ${floor} of ${provider}'s ${this.limits.rpm(provider)} quota tokens per minute to requests (MARKETGRAPH_MAX_QUOTA_SHARE_PER_REQUEST=${this.limits.quotaSharePercent}%)`,
+    );
+  }
 
   reserve(provider: UpstreamName, endpoint: string, cost: number): Spend | UpstreamError {
     const { limits } = this;
@@ -126,7 +166,7 @@ class RequestBudget implements UpstreamBudget {
     // As the quota bucket does: a call heavier than the whole bucket takes the whole bucket.
     const rpm = limits.rpm(provider);
     const tokens = Math.max(1, Math.min(cost, rpm));
-    const share = Math.max(1, Math.floor((rpm * limits.quotaSharePercent) / 100));
+    const share = shareOf(limits, provider);
     if (this.enforce && limits.quotaSharePercent < 100 && s.tokens > 0 && s.tokens + tokens > share) {
       return this.refuse(
         provider,

@@ -28,10 +28,16 @@ export interface QuotaStore {
   onLate?: () => void;
 }
 
-export type QuotaGrant = { ok: true } | { ok: false; retryAfterMs: number };
+/** `reserved`: refused because the call would have taken the bucket below its `floor`. */
+export type QuotaGrant = { ok: true } | { ok: false; retryAfterMs: number; reserved?: boolean };
 
 export interface Quota {
-  acquire(provider: UpstreamName, cost: number, deadlineAt: number): Promise<QuotaGrant>;
+  /**
+   * Takes `cost` tokens, waiting for them within `deadlineAt`. With a `floor`, the call takes them only
+   * while at least `floor` tokens stay in the window for other callers, and is refused at once
+   * (`reserved`) otherwise: what work outside requests gets, so that it never empties a bucket.
+   */
+  acquire(provider: UpstreamName, cost: number, deadlineAt: number, floor?: number): Promise<QuotaGrant>;
   /** Tokens left in this process's view of the current window. */
   left(provider: UpstreamName): number;
 }
@@ -82,12 +88,24 @@ export function createQuota(deps: {
   }
 
   /** A store that is up but does not answer in time must not hold the caller: use the memory bucket. */
-  async function consume(bucket: Bucket, provider: UpstreamName, tokens: number, deadlineAt: number) {
-    if (bucket.limiter === bucket.fallback || !store) return bucket.limiter.consume(provider, tokens);
+  /** The bucket's answer, and the limiter that gave it (a floor gives the tokens back to it). */
+  async function consume(
+    bucket: Bucket,
+    provider: UpstreamName,
+    tokens: number,
+    deadlineAt: number,
+    /** Told which limiter is asked, before it answers (a refusal rejects: see acquire). */
+    asking: (limiter: RateLimiterAbstract) => void = () => undefined,
+  ): Promise<[RateLimiterRes, RateLimiterAbstract]> {
+    const from = async (limiter: RateLimiterAbstract) => {
+      asking(limiter);
+      return [await limiter.consume(provider, tokens), limiter] as [RateLimiterRes, RateLimiterAbstract];
+    };
+    if (bucket.limiter === bucket.fallback || !store) return from(bucket.limiter);
     // A ready client that the connection counts as down is a hung server: skip it. A client that is
     // not ready is handled below (first connection) and by rejectIfRedisNotReady.
     if (store.available && !store.available() && store.redis.status === 'ready') {
-      return bucket.fallback.consume(provider, tokens);
+      return from(bucket.fallback);
     }
     await waitWhileConnecting(store.redis, Math.min(storeTimeoutMs, deadlineAt - now()));
     // The store's budget starts when the command is sent. Measured from before the await above, it
@@ -95,10 +113,11 @@ export function createQuota(deps: {
     // for a store that answers in 1 ms), and the per-process fallback then granted a token the shared
     // bucket had refused. withinBudget also lets an answer already on the socket win after a stall.
     const budget = Math.max(0, Math.min(storeTimeoutMs, deadlineAt - now()));
+    asking(bucket.limiter);
     const result = await withinBudget(bucket.limiter.consume(provider, tokens), budget);
-    if (result !== LATE) return result;
+    if (result !== LATE) return [result, bucket.limiter];
     store.onLate?.();
-    return bucket.fallback.consume(provider, tokens);
+    return from(bucket.fallback);
   }
 
   function remember(provider: UpstreamName, res: RateLimiterRes): void {
@@ -108,16 +127,29 @@ export function createQuota(deps: {
   }
 
   return {
-    async acquire(provider, cost, deadlineAt) {
+    async acquire(provider, cost, deadlineAt, floor = 0) {
       const bucket = bucketFor(provider);
       // A call heavier than the whole bucket could never pass; let it take the whole bucket instead.
       const tokens = Math.max(1, Math.min(cost, bucket.limiter.points));
+      // Under a floor the tokens are taken, then given back when too few stay (the bucket counts a
+      // refused take too): check and take are one step of the bucket, so concurrent calls cannot all
+      // pass a check made before any of them took its tokens.
+      const giveBack = async (limiter: RateLimiterAbstract, res: RateLimiterRes): Promise<QuotaGrant> => {
+        remember(provider, await limiter.reward(provider, tokens).catch(() => res));
+        return { ok: false, retryAfterMs: Math.max(1, res.msBeforeNext), reserved: true };
+      };
       for (;;) {
+        let limiter: RateLimiterAbstract | undefined;
         try {
-          remember(provider, await consume(bucket, provider, tokens, deadlineAt));
+          const [res, from] = await consume(bucket, provider, tokens, deadlineAt, (l) => {
+            limiter = l;
+          });
+          if (floor > 0 && res.remainingPoints < floor) return giveBack(from, res);
+          remember(provider, res);
           return { ok: true };
         } catch (error) {
           if (!(error instanceof RateLimiterRes)) throw error;
+          if (floor > 0 && limiter) return giveBack(limiter, error);
           remember(provider, error);
           const wait = Math.max(1, error.msBeforeNext);
           if (now() + wait > deadlineAt) return { ok: false, retryAfterMs: wait };

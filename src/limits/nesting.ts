@@ -31,3 +31,19 @@ export function nestingDepth(source: string, maxTokens: number): number {
   }
   return deepest;
 }
+
+/**
+ * Whether a parsed JSON value (variables, tool arguments) nests arrays and objects more than `max`
+ * deep. Iterative: the values it is for were parsed iteratively (JSON.parse) at any depth, while
+ * JSON.stringify and recursive walkers overflow the stack on them.
+ */
+export function jsonNestsDeeper(value: unknown, max: number): boolean {
+  const pending: Array<[unknown, number]> = [[value, 0]];
+  while (pending.length > 0) {
+    const [item, depth] = pending.pop()!;
+    if (item === null || typeof item !== 'object') continue;
+    if (depth + 1 > max) return true;
+    for (const child of Array.isArray(item) ? item : Object.values(item)) pending.push([child, depth + 1]);
+  }
+  return false;
+}

@@ -75,11 +75,13 @@ export function createSignalFeed(deps: {
               `signal:${assetId}:${interval}`,
               createPoller<SignalTick>({
                 pollMs: deps.pollMs,
-                fetch: (report) => fetchTicks(assetId, interval, report),
+                fetch: quietRepeats((report) => fetchTicks(assetId, interval, report)),
                 nextPollIn: nextPollIn(interval),
                 keyOf: (s) => s.kind,
                 same: sameSignal,
-                onError: deps.onError,
+                onError: (error) => {
+                  if (error !== QUIET) deps.onError?.(error);
+                },
                 timers,
               }),
               offer as (event: object) => void,
@@ -89,14 +91,11 @@ export function createSignalFeed(deps: {
             for (const off of offs) off();
           };
         },
+        // Its failures are not reported: the asset's poller, polling at once as it starts (or already
+        // polling), reports the same ones.
         initial: async () => {
           const lists = await Promise.all(
-            assetIds.map((id) =>
-              fetchTicks(id, interval, (error) => deps.onError?.(error)).catch((error) => {
-                deps.onError?.(error);
-                return [];
-              }),
-            ),
+            assetIds.map((id) => fetchTicks(id, interval, () => undefined).catch(() => [])),
           );
           return lists.flat();
         },
@@ -108,6 +107,37 @@ export function createSignalFeed(deps: {
     },
   };
 }
+
+type PollFetch = (report: (error: unknown) => void) => Promise<SignalTick[]>;
+
+/**
+ * A poll's fetch that reports a failure only when the previous poll did not report the same one: a
+ * source that keeps failing (a provider down, an interval the asset does not have, the live feeds'
+ * share of a quota spent) retries every pollMs, and would say so every time. The poll still counts as
+ * failed (the poller's report is called either way, so it retries soon); the error is dropped.
+ */
+function quietRepeats(fetch: PollFetch): PollFetch {
+  let previous = new Set<string>();
+  return async (report) => {
+    const current = new Set<string>();
+    const quiet = (error: unknown) => {
+      const key = error instanceof Error ? error.message : String(error);
+      current.add(key);
+      report(previous.has(key) ? QUIET : error);
+    };
+    try {
+      return await fetch(quiet);
+    } catch (error) {
+      quiet(error);
+      return [];
+    } finally {
+      previous = current;
+    }
+  };
+}
+
+/** What a repeated failure is reported as: it marks the poll failed, and onError drops it. */
+const QUIET = Symbol('repeated failure');
 
 /**
  * How long after a close the recomputation waits, so the provider has the closed candle (Binance

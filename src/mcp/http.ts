@@ -4,6 +4,7 @@ import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/
 import { isInitializeRequest } from '@modelcontextprotocol/sdk/types.js';
 import { BodyTooLargeError, declaresTooLarge, readCappedBody } from '../read-capped-body.js';
 import { markCaller } from './caller.js';
+import { withClientErrors } from './rpc-errors.js';
 import { createMcpSession, type McpSession, type SessionDeps } from './session.js';
 
 // MCP over Streamable HTTP at /mcp: one SDK transport and session per client session (the
@@ -182,7 +183,7 @@ export function createMcpHttp(deps: Omit<SessionDeps, 'headers'>, options: McpHt
         });
         transport.onerror = (error) => options.onError?.(error);
         try {
-          await session.server.connect(transport);
+          await session.server.connect(withClientErrors(transport));
           await transport.handleRequest(req, res, body);
         } finally {
           if (admitted) {

@@ -88,7 +88,8 @@ export function createMcp(deps: {
         headers: config.mcp.apiKey ? { authorization: `Bearer ${config.mcp.apiKey}` } : undefined,
       });
       connected.add(session);
-      await session.server.connect(transport);
+      const { withClientErrors } = await import('./rpc-errors.js');
+      await session.server.connect(withClientErrors(transport));
       return session;
     },
     async close() {

@@ -1,5 +1,7 @@
 import type { CallToolResult, IsomorphicHeaders, Tool } from '@modelcontextprotocol/sdk/types.js';
 import type { GraphQLSchema } from 'graphql';
+import { quote } from '../errors.js';
+import { jsonNestsDeeper, MAX_NESTING } from '../limits/nesting.js';
 import { type AgentError, agentError, describeAgentError } from './errors.js';
 import type { GraphqlAnswer, GraphqlExecutor } from './execute.js';
 import { inputSchema, type JsonSchema } from './input-schema.js';
@@ -93,6 +95,13 @@ export function createToolSet(deps: {
   return {
     list: () => tools,
     async call(name, args, headers) {
+      // Sent on as JSON to /graphql: JSON.stringify would overflow the stack on a deeper value.
+      if (jsonNestsDeeper(args, MAX_NESTING))
+        return refusal({
+          code: 'BAD_USER_INPUT',
+          message: `the arguments nest more than ${MAX_NESTING} levels deep`,
+          hint: 'fix the argument the message names and call again',
+        });
       const op = operations.get(name);
       if (op) {
         return toolResult(
@@ -128,7 +137,7 @@ export function createToolSet(deps: {
       }
       return refusal({
         code: 'NOT_FOUND',
-        message: `no tool named ${JSON.stringify(name)}`,
+        message: `no tool named ${quote(name)}`,
         hint: 'call tools/list for the tools there are',
       });
     },

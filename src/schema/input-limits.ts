@@ -68,10 +68,14 @@ export const METRIC_KIND: InputLimit = {
   expected: 'a metric kind such as "FEE_FASTEST" (letters, digits, "_"; at most 64)',
 };
 
+/**
+ * Starts with a letter or digit: a slug of dots alone is a path segment URLs resolve ("/protocol/.."
+ * is the provider's "/").
+ */
 export const PROTOCOL_SLUG: InputLimit = {
   maxLength: 80,
-  pattern: /^[a-z0-9.-]+$/,
-  expected: "a DefiLlama protocol slug (a-z, 0-9, '.', '-'; at most 80)",
+  pattern: /^[a-z0-9][a-z0-9.-]*$/,
+  expected: "a DefiLlama protocol slug (a-z, 0-9, '.', '-', starting with a letter or digit; at most 80)",
 };
 
 /** Cursors this API issues are short base64 strings. */

@@ -31,7 +31,8 @@ import { createSseStreams } from './sse-streams.js';
 //   knows is answered 404 before its body is read; a reservation is bounded and dropped when it is not
 //   opened in time, and the handler drops its entry when asked to open it with an aborted request;
 //   an operation for a stream that is not open is refused (the handler would buffer its results for
-//   nobody); and the handler's JSON refusals get a code.
+//   nobody); only GET may open a stream (the handler opens one for any method asking for an event
+//   stream); and the handler's JSON refusals get a code.
 // - a posted body is read here, capped at the body limit (Yoga's own limit lives in its request
 //   parser, which this path never reaches), and handed on as text.
 // - the handler queues every result for its stream without a bound and pulls the next one at once, so
@@ -42,6 +43,8 @@ export const STREAM_TOKEN_HEADER = 'x-graphql-event-stream-token';
 const STREAM_TOKEN_PARAM = 'token';
 /** Results one stream holds queued for a reader that is not taking them before its operations wait. */
 const STREAM_HIGH_WATER = 32;
+/** Longest stream token taken (the handler's own are UUIDs). */
+const MAX_TOKEN_CHARS = 128;
 
 export interface GraphqlSseOptions {
   path: string;
@@ -200,7 +203,33 @@ export function useGraphqlSseSingleConnection(options: GraphqlSseOptions): Plugi
         }
         serverContext = { ...serverContext, ...identified.context };
       }
+      // The handler opens the stream for a request of any method that asks for an event stream; one
+      // opened by PUT or DELETE would stream outside the count kept here (and a DELETE never ends).
+      if (
+        request.headers.get('accept') === 'text/event-stream' &&
+        (request.method === 'PUT' || request.method === 'DELETE')
+      ) {
+        const refusal = errorResponse(fetchAPI, 405, [
+          {
+            message:
+              'Only GET opens an event stream: reserve with PUT and stop with DELETE without Accept: text/event-stream.',
+            extensions: { code: 'BAD_REQUEST' },
+          },
+        ]);
+        refusal.headers.set('allow', 'GET');
+        return endResponse(refusal);
+      }
       const token = tokenOf(request, url);
+      // A client may choose its stream's token (PUT with one), and the answer repeats it.
+      if (token !== undefined && token.length > MAX_TOKEN_CHARS)
+        return endResponse(
+          errorResponse(fetchAPI, 400, [
+            {
+              message: `The stream token is over ${MAX_TOKEN_CHARS} characters.`,
+              extensions: { code: 'BAD_REQUEST' },
+            },
+          ]),
+        );
       const caller = options.callerOf?.(request, serverContext) ?? '';
       try {
         if (request.method === 'PUT') {

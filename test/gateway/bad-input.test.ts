@@ -367,6 +367,19 @@ describe('argument limits: lists and strings checked before they reach a cost es
     expect(t.sandbox.counts()).toEqual({});
   });
 
+  // A slug of dots only is a path segment the URL parser resolves: "/protocol/.." is DefiLlama's "/".
+  it.each(['.', '..', '...'])('protocol slug %j never reaches a URL', async (slug) => {
+    t.sandbox.resetCounts();
+    const literal = await post(`{ protocolTvl(slug: ${JSON.stringify(slug)}) { value } }`);
+    expect(codes(literal.body)).toEqual(['BAD_USER_INPUT']);
+    expect(literal.body.errors![0]!.message.startsWith('protocolTvl(slug:) takes ')).toBe(true);
+    const node = await post('query($id: ID!) { node(id: $id) { id } }', {
+      id: `OnChainMetric:PROTOCOL_TVL:${slug}`,
+    });
+    expect(codes(node.body)).toEqual(['BAD_USER_INPUT']);
+    expect(t.sandbox.counts()).toEqual({});
+  });
+
   it('a variable inside an input object is checked like a literal', async () => {
     const res = await post(
       'query($a: String!) { asset(contract: { chain: "ethereum", address: $a }) { id } }',

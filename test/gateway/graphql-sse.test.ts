@@ -214,6 +214,36 @@ describe('graphql-sse single-connection mode: bounds', () => {
     expect([reused.status, await codes(reused)]).toEqual([409, ['BAD_REQUEST']]);
   });
 
+  it('only GET opens a stream: PUT or DELETE asking for an event stream is refused 405, the stream stays reserved', async () => {
+    const token = await (await reserve()).text();
+    for (const method of ['DELETE', 'PUT']) {
+      // The handler would open the stream for them, outside the gateway's count of open streams.
+      const answer = await fetch(`${url}?operationId=1`, {
+        method,
+        headers: { accept: 'text/event-stream', [STREAM_TOKEN_HEADER]: token },
+        signal: AbortSignal.timeout(5_000),
+      });
+      expect([method, answer.status, answer.headers.get('allow')]).toEqual([method, 405, 'GET']);
+      expect(await codes(answer)).toEqual(['BAD_REQUEST']);
+    }
+    const early = await post(token, operation('1'));
+    expect([early.status, await codes(early)]).toEqual([409, ['BAD_REQUEST']]);
+  });
+
+  it('a token the client chose is at most 128 characters: a longer one is refused, not echoed back', async () => {
+    const long = 'k'.repeat(8_000);
+    const refused = await reserve({ [STREAM_TOKEN_HEADER]: long });
+    const text = await refused.text();
+    expect(refused.status).toBe(400);
+    expect(text.length).toBeLessThan(300);
+    expect(
+      (JSON.parse(text) as { errors: Array<{ extensions: { code: string } }> }).errors[0]!.extensions.code,
+    ).toBe('BAD_REQUEST');
+    const chosen = 'c'.repeat(128);
+    const reserved = await reserve({ [STREAM_TOKEN_HEADER]: chosen });
+    expect([reserved.status, await reserved.text()]).toEqual([201, chosen]);
+  });
+
   it('a body over MARKETGRAPH_MAX_BODY_BYTES is refused 413, by its Content-Length or, chunked, once over', async () => {
     const token = await (await reserve()).text();
     expect((await open(token)).status).toBe(200);

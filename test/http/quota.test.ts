@@ -141,6 +141,21 @@ describe('createQuota', () => {
     expect((await grants).every((g) => g.ok)).toBe(true);
   });
 
+  it('with a floor: concurrent callers leave that many tokens, are refused at once, and give back what they took', async () => {
+    vi.useFakeTimers({ toFake: ['Date', 'setTimeout', 'clearTimeout'] });
+    const big = buildConfig({ MARKETGRAPH_COINGECKO_RPM: '10' }, {});
+    const quota = createQuota({ config: big, now: Date.now, windowSeconds: 1 });
+    const grants = await Promise.all(
+      Array.from({ length: 20 }, () => quota.acquire('coingecko', 1, Date.now() + 5_000, 4)),
+    );
+    expect(grants.filter((g) => g.ok)).toHaveLength(6);
+    expect(grants.filter((g) => !g.ok).every((g) => !g.ok && g.reserved)).toBe(true);
+    expect(quota.left('coingecko')).toBe(4);
+    // A caller without a floor still gets those four, and only those.
+    for (let i = 0; i < 4; i++) expect(await quota.acquire('coingecko', 1, Date.now())).toEqual({ ok: true });
+    expect((await quota.acquire('coingecko', 1, Date.now())).ok).toBe(false);
+  });
+
   it('sheds at once, with the wait, when the next token frees after the deadline', async () => {
     vi.useFakeTimers({ toFake: ['Date', 'setTimeout', 'clearTimeout'] });
     const quota = createQuota({ config, now: Date.now, windowSeconds: 1 });

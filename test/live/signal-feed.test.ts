@@ -52,12 +52,13 @@ function manualTimers(start: number) {
 function countingService(now: () => number, interval: string) {
   const calls: number[] = [];
   let failNext = 0;
+  let failing = false;
   let staleNext = 0;
   const service: SignalService = {
     async forAsset(_loaders, assetId) {
       calls.push(now());
-      if (failNext > 0) {
-        failNext -= 1;
+      if (failNext > 0 || failing) {
+        failNext = Math.max(0, failNext - 1);
         return [new Error('binance klines: HTTP 503')];
       }
       const closed = alignDown(now(), interval);
@@ -84,6 +85,9 @@ function countingService(now: () => number, interval: string) {
     calls,
     failOnce: () => {
       failNext = 1;
+    },
+    failFromNowOn: (on: boolean) => {
+      failing = on;
     },
     staleOnce: () => {
       staleNext = 1;
@@ -179,6 +183,21 @@ describe('signalChanged cadence', () => {
 
     await clock.advanceTo(Date.parse('2025-06-02T12:00:30.000Z'));
     expect(calls.length).toBe(atStart + 3);
+  });
+
+  it('a failure repeated on every poll is reported once, and again only after a poll that succeeded', async () => {
+    const { clock, calls, errors, failFromNowOn } = await subscribe('1h');
+    failFromNowOn(true);
+    const before = calls.length;
+    // Closes at 11:00, then a retry every pollMs: a dozen failing polls.
+    await clock.advanceTo(Date.parse('2025-06-02T12:00:00.000Z'));
+    expect(calls.length - before).toBeGreaterThanOrEqual(10);
+    expect(errors).toHaveLength(1);
+    failFromNowOn(false);
+    await clock.advanceTo(Date.parse('2025-06-02T13:00:03.000Z'));
+    failFromNowOn(true);
+    await clock.advanceTo(Date.parse('2025-06-02T15:00:00.000Z'));
+    expect(errors).toHaveLength(2);
   });
 
   it('a daily signal served stale is asked again after pollMs, not a day later, and is no error', async () => {

@@ -38,7 +38,17 @@ describe('/mcp and the Origin header', () => {
     const res = await initialize({ origin: 'http://rebound.example' });
     expect(res.status).toBe(403);
     const body = (await res.json()) as { error: { message: string } };
-    expect(body.error.message).toMatch(/origin http:\/\/rebound\.example may not call \/mcp/);
+    expect(body.error.message).toMatch(/origin "http:\/\/rebound\.example" may not call \/mcp/);
+  });
+
+  it('does not echo a long origin back', async () => {
+    const res = await initialize({ origin: `http://${'o'.repeat(10_000)}.example` });
+    expect(res.status).toBe(403);
+    const text = await res.text();
+    expect(text.length).toBeLessThan(300);
+    expect((JSON.parse(text) as { error: { message: string } }).error.message).toMatch(
+      /^origin \(a 10\d{3}-character string\) may not call \/mcp/,
+    );
   });
 
   it('serves a listed origin and a client that sends none', async () => {

@@ -55,8 +55,6 @@ interface MetricKey {
   scope: string;
 }
 
-const PROTOCOL_SLUG_PATTERN = /^[a-z0-9.-]{1,80}$/;
-
 function keyOf(m: MetricShape): string {
   return `${m.kind}:${m.kind === 'PROTOCOL_TVL' && m.protocol ? m.protocol : m.chain}`;
 }
@@ -70,7 +68,7 @@ function parseMetricKey(id: string): MetricKey {
     !(kind in ON_CHAIN_METRIC_KINDS) ||
     scope.trim() === '' ||
     scope.length > 80 ||
-    (kind === 'PROTOCOL_TVL' && !PROTOCOL_SLUG_PATTERN.test(scope))
+    (kind === 'PROTOCOL_TVL' && !PROTOCOL_SLUG.pattern!.test(scope))
   ) {
     throw malformedNodeId(
       'OnChainMetric',
