@@ -6,6 +6,9 @@ import type { Socket } from 'node:net';
 // then closed; one that sends nothing is dropped after `graceMs`. Refusing takes a socket too, so the
 // refused are bounded as well: beyond `max` plus a margin, Node drops new connections unanswered
 // (server.maxConnections), and the process never holds more sockets than that.
+// One address may hold `perAddress` of the admitted connections, so one client that opens connections
+// and sends nothing (or a slowloris) cannot take every place from everyone else while the headers
+// timeout runs; addresses that speak for many clients (proxies) are exempted by the caller.
 
 export const CONNECTION_LIMIT_EXCEEDED = 'CONNECTION_LIMIT_EXCEEDED';
 
@@ -15,6 +18,12 @@ export interface ConnectionCapOptions {
   graceMs?: number;
   /** Called when the cap is reached; again only after the open count has fallen below 90 % of it. */
   onFull?: (open: number) => void;
+  /** Admitted connections one address may hold (default: `max`, no share). */
+  perAddress?: number;
+  /** Addresses the share does not apply to. */
+  exempt?: (address: string) => boolean;
+  /** Called when an address reaches its share; again only after it has fallen below 90 % of it. */
+  onAddressFull?: (address: string, open: number) => void;
 }
 
 export interface ConnectionCap {
@@ -33,34 +42,76 @@ export function refusalMargin(max: number): number {
 
 export function capConnections(server: Server, options: ConnectionCapOptions): ConnectionCap {
   const graceMs = options.graceMs ?? 1_000;
-  const refused = new WeakSet<Socket>();
+  const perAddress = Math.min(options.max, options.perAddress ?? options.max);
+  /** Why each refused connection was refused: the answer it gets names the limit. */
+  const refused = new WeakMap<Socket, string>();
+  /** Admitted connections per address under the share, and the addresses told of as full. */
+  const byAddress = new Map<string, number>();
+  const fullAddresses = new Set<string>();
   let open = 0;
   let full = false;
   server.maxConnections = options.max + refusalMargin(options.max);
+
+  const refuseSocket = (socket: Socket, message: string) => {
+    refused.set(socket, message);
+    socket.setTimeout(graceMs, () => socket.destroy());
+  };
+
   server.on('connection', (socket: Socket) => {
     if (open >= options.max) {
-      refused.add(socket);
-      socket.setTimeout(graceMs, () => socket.destroy());
+      refuseSocket(socket, `the server has its limit of ${options.max} open connections; retry later`);
       if (!full) {
         full = true;
         options.onFull?.(open);
       }
       return;
     }
+    const address = shared(socket.remoteAddress, perAddress < options.max, options.exempt);
+    if (address !== undefined) {
+      const held = byAddress.get(address) ?? 0;
+      if (held >= perAddress) {
+        refuseSocket(
+          socket,
+          `this address holds ${held} open connections, the most one address may; close one or retry later`,
+        );
+        if (!fullAddresses.has(address)) {
+          fullAddresses.add(address);
+          options.onAddressFull?.(address, held);
+        }
+        return;
+      }
+      byAddress.set(address, held + 1);
+    }
     open += 1;
     socket.once('close', () => {
       open -= 1;
       if (open < options.max * 0.9) full = false;
+      if (address === undefined) return;
+      const held = (byAddress.get(address) ?? 1) - 1;
+      if (held > 0) byAddress.set(address, held);
+      else byAddress.delete(address);
+      if (held < perAddress * 0.9) fullAddresses.delete(address);
     });
   });
   return {
     admits: (socket) => !refused.has(socket),
     requests: (handler) => (req, res) => {
-      if (refused.has(req.socket)) refuse(res, options.max);
+      const refusal = refused.get(req.socket);
+      if (refusal !== undefined) refuse(res, refusal);
       else handler(req, res);
     },
     open: () => open,
   };
+}
+
+/** The address a connection counts under for the per-address share, or undefined when it is exempt. */
+function shared(
+  address: string | undefined,
+  sharing: boolean,
+  exempt: ((address: string) => boolean) | undefined,
+): string | undefined {
+  if (!sharing || address === undefined || exempt?.(address)) return undefined;
+  return address;
 }
 
 /** The status line, headers and message a refused WebSocket upgrade is answered with. */
@@ -70,11 +121,11 @@ export const UPGRADE_REFUSAL = {
   headers: { 'Retry-After': '1' },
 } as const;
 
-function refuse(res: ServerResponse, max: number): void {
+function refuse(res: ServerResponse, message: string): void {
   const body = JSON.stringify({
     errors: [
       {
-        message: `the server has its limit of ${max} open connections; retry later`,
+        message,
         extensions: { code: CONNECTION_LIMIT_EXCEEDED },
       },
     ],

@@ -12,6 +12,7 @@ import { createYoga, maskError, type YogaServerInstance } from 'graphql-yoga';
 import pino, { type Logger } from 'pino';
 import { WebSocketServer } from 'ws';
 import { createAuth } from './auth/auth.js';
+import { isLoopback } from './auth/client-address.js';
 import type { Identity } from './auth/identify.js';
 import { type Cache, createCache } from './cache.js';
 import { version } from './cli.js';
@@ -511,6 +512,14 @@ export function createGateway(config: Config, deps: GatewayDeps = {}): Gateway {
         max: limits.maxConnections,
         graceMs: Math.min(1_000, limits.headersTimeoutMs),
         onFull: (open) => logger.warn({ open }, 'connection cap reached: refusing new connections with 503'),
+        perAddress: limits.maxConnectionsPerAddress || Math.max(1, Math.floor(limits.maxConnections / 4)),
+        // Loopback: a proxy on this machine, and its own load tools; a trusted proxy speaks for many.
+        exempt: (address) => isLoopback(address) || auth.isTrustedProxy(address),
+        onAddressFull: (address, open) =>
+          logger.warn(
+            { address, open },
+            'an address reached its share of connections: refusing its new ones with 503',
+          ),
       });
       server.on('request', drain.requests(cap.requests(routed)));
       wss = new WebSocketServer({

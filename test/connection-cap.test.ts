@@ -79,4 +79,54 @@ describe('capConnections', () => {
     await waitFor(() => next.received().endsWith('served'), 3_000, 'the new connection to be served');
     expect(cap.open()).toBe(2);
   });
+
+  it('lets one address hold its share; past it that address is refused 503 and others are still admitted', async () => {
+    server = createServer();
+    const told: Array<[string, number]> = [];
+    let exempting = false;
+    const cap = capConnections(server, {
+      max: 4,
+      graceMs: 30_000,
+      perAddress: 2,
+      exempt: () => exempting,
+      onAddressFull: (address, open) => told.push([address, open]),
+    });
+    server.on(
+      'request',
+      cap.requests((_req, res) => res.end('served')),
+    );
+    await new Promise<void>((resolve) => server!.listen(0, '127.0.0.1', resolve));
+    const port = (server.address() as AddressInfo).port;
+    const open = () => {
+      const raw = openRaw(port);
+      sockets.push(raw);
+      return raw;
+    };
+
+    const held = [open(), open()];
+    await waitFor(() => cap.open() === 2, 3_000, 'two admitted');
+    const over = open();
+    over.socket.write(REQUEST);
+    await waitFor(() => over.closed(), 3_000, 'the refusal');
+    expect(over.received()).toMatch(/^HTTP\/1\.1 503 /);
+    expect(over.received()).toContain(CONNECTION_LIMIT_EXCEEDED);
+    expect(over.received()).toContain('the most one address may');
+    expect(told).toEqual([['127.0.0.1', 2]]);
+    expect(cap.open()).toBe(2);
+
+    // An exempt address (a proxy speaking for many clients) is not held to the share, up to the cap.
+    exempting = true;
+    const proxied = [open(), open()];
+    for (const raw of proxied) raw.socket.write(REQUEST);
+    await waitFor(() => proxied.every((raw) => raw.received().endsWith('served')), 3_000, 'exempt answers');
+    exempting = false;
+
+    // A freed place of the share admits that address again.
+    held[0]!.socket.destroy();
+    await waitFor(() => cap.open() === 3, 3_000, 'the server to see the close');
+    const again = open();
+    again.socket.write(REQUEST);
+    await waitFor(() => again.received().endsWith('served'), 3_000, 'the address served again');
+    expect(held[1]!.closed()).toBe(false);
+  });
 });

@@ -36,6 +36,8 @@ export interface Auth {
   gate: RequestGate;
   /** Before parsing (Yoga's onRequestParse): identifies the caller. */
   identityPlugin: Plugin;
+  /** Whether a peer address is a trusted proxy (MARKETGRAPH_TRUST_PROXY): it speaks for many clients. */
+  isTrustedProxy(address: string): boolean;
   /** The budget left of the caller the gate admitted (for a stored answer's extensions.cost). */
   budgetFor(req: IncomingMessage): BudgetSnapshot | undefined;
   /** At execution start, after the cost plugins: charges the request and its cost. */
@@ -156,6 +158,7 @@ export function createAuth(deps: {
     addressOf,
     gate,
     identityPlugin: identity.plugin,
+    isTrustedProxy: (address) => trust?.(address, 0) ?? false,
     budgetFor: (req) => identity.gated.get(req)?.remaining(),
     budgetsPlugin: useClientBudgets(budgets),
     contextFor(initial) {

@@ -83,3 +83,8 @@ function headerOf(headers: Headers | IncomingHttpHeaders | undefined, name: stri
   const value = (headers as IncomingHttpHeaders)[name];
   return Array.isArray(value) ? value[0] : value;
 }
+
+/** Whether a peer address is this machine's own (IPv4 127/8, IPv6 ::1, or 127/8 mapped into IPv6). */
+export function isLoopback(address: string): boolean {
+  return address === '::1' || address.startsWith('127.') || address.startsWith('::ffff:127.');
+}

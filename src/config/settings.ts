@@ -162,6 +162,12 @@ export const SETTINGS = {
       default: 10_000,
       doc: 'open client connections (HTTP, SSE, WebSocket); more are answered 503',
     }),
+    maxConnectionsPerAddress: setting({
+      env: 'MARKETGRAPH_MAX_CONNECTIONS_PER_ADDRESS',
+      parse: wholeNumber(0, 1_000_000),
+      default: 0,
+      doc: 'open client connections one address may hold, loopback and trusted proxies exempt (`0`: a quarter of `MARKETGRAPH_MAX_CONNECTIONS`); more are answered 503',
+    }),
   },
   ws: {
     initTimeoutMs: setting({

@@ -45,6 +45,7 @@ describe('socket settings', () => {
       requestTimeoutMs: 30_000,
       keepAliveTimeoutMs: 5_000,
       maxConnections: 10_000,
+      maxConnectionsPerAddress: 0,
     });
     expect(config.ws).toEqual({ initTimeoutMs: 3_000, maxSubscriptions: 100, maxMessageBytes: 1_048_576 });
   });
