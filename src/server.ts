@@ -396,13 +396,18 @@ export function createGateway(config: Config, deps: GatewayDeps = {}): Gateway {
       useRequestParams(),
       // The client's traceparent, then spans for parse, validate and execute (src/telemetry/).
       ...(tracing?.plugins ?? []),
-      // After identity (ctx.client decides who may send documents outside the manifest).
-      ...(trustedDocuments
-        ? useTrustedDocuments({ documents: trustedDocuments, mode: config.trustedDocuments.mode })
-        : []),
       useIntrospectionSwitch({ enabled: config.frontDoor.introspection }),
       useDocumentLimits(config.limits),
       useDocumentCache({ maxBytes: config.limits.documentCacheBytes }),
+      // After identity (the caller decides who may send documents outside the manifest) and after the
+      // document cache: its refusal replaces whatever they would parse, so nothing untrusted is parsed.
+      ...(trustedDocuments
+        ? useTrustedDocuments({
+            documents: trustedDocuments,
+            mode: config.trustedDocuments.mode,
+            callerOf: (initial) => auth.clientOf(initial),
+          })
+        : []),
       useOperationLimits(config.limits),
       useLimits({
         maxCost: config.limits.maxCost,

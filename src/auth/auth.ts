@@ -59,6 +59,12 @@ export interface Auth {
   ): Promise<{ identity: Identity } | { refuse: string }>;
   /** For useSharedSubscriptionResults' onStream: frees the stream's subscription slot when it ends. */
   streamOpened(contextValue: unknown): () => void;
+  /**
+   * The caller of an operation from its initial context, before its context is built (HTTP and SSE
+   * requests were identified before parsing; graphql-ws and graphql-sse single-connection operations
+   * carry `identity`); undefined with auth off.
+   */
+  clientOf(initial: { request?: unknown; identity?: unknown }): Client | undefined;
   /** The caller's scope set as a key ('' for none or with auth off). */
   scopeKeyOf(contextValue: unknown): string;
   /** Re-reads the keys file (SIGHUP). */
@@ -192,6 +198,7 @@ export function createAuth(deps: {
         ? { refuse: `${outcome.refuse.code}: ${outcome.refuse.message}` }
         : { identity: outcome };
     },
+    clientOf: (initial) => identity.clientOf(initial),
     streamOpened,
     scopeKeyOf(contextValue) {
       const auth = (contextValue as { clientBudget?: unknown } | undefined)?.clientBudget;

@@ -1,5 +1,6 @@
 import type { IncomingMessage } from 'node:http';
 import type { Plugin } from 'graphql-yoga';
+import type { Client } from '../auth/client.js';
 import { httpRefusal, refusalError } from '../auth/errors.js';
 import type { Identifier, IdentifyOutcome, Identity } from '../auth/identify.js';
 import { RequestAuth } from '../auth/request-auth.js';
@@ -14,6 +15,11 @@ export interface ClientIdentity {
   plugin: Plugin;
   /** The request's auth state, for the context factory; undefined when auth is off. */
   of(initial: { request?: Request; identity?: unknown }): RequestAuth | undefined;
+  /**
+   * The caller of an operation from its initial context, before the context factory ran (trusted
+   * documents refuse before parsing): undefined with auth off, and for a request never identified.
+   */
+  clientOf(initial: { request?: unknown; identity?: unknown }): Client | undefined;
   /** The fast path's record of a request it identified and charged. */
   gated: WeakMap<IncomingMessage, RequestAuth>;
 }
@@ -66,6 +72,11 @@ export function useClientIdentity(
       // Every GraphQL request passes onRequestParse first; one that did not must not run unidentified.
       if (!found) throw new Error('a request reached execution without being identified');
       return found;
+    },
+    clientOf(initial) {
+      if (identifier.mode === 'off') return undefined;
+      if (isIdentity(initial.identity)) return initial.identity.client;
+      return byRequest.get(initial.request as Request)?.identity.client;
     },
   };
 }

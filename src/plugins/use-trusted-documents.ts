@@ -1,55 +1,52 @@
 import { usePersistedOperations } from '@graphql-yoga/plugin-persisted-operations';
-import { type DocumentNode, GraphQLError, print } from 'graphql';
+import { type DocumentNode, GraphQLError, type Source } from 'graphql';
 import type { GraphQLParams, Plugin } from 'graphql-yoga';
-import { type CallerContext, hasScope, type Identify, QUERY_ANY } from '../trust/caller.js';
+import { type CallerContext, hasScope, QUERY_ANY } from '../trust/caller.js';
 import { documentKey, type TrustedDocuments } from '../trust/manifest.js';
 
 // Trusted documents (README "Trusted documents"): operations sent by id — GraphQL over HTTP's
 // `documentId`, or APQ's `extensions.persistedQuery.sha256Hash` — are looked up in the manifest
-// (@graphql-yoga/plugin-persisted-operations does the lookup). In `enforce` mode any other document is
-// refused unless the caller has scope query:any; a document sent as text whose hash is in the manifest
-// counts as trusted. The check runs at onParams when the caller is known by then, and again before
-// execution for the rest (graphql-ws does not pass onParams; auth may establish the caller later), so
-// nothing untrusted executes for a caller without the scope. The response cache never serves an
+// (@graphql-yoga/plugin-persisted-operations puts the manifest's text in the params). In `enforce` mode
+// any document whose text is not a manifest document is refused unless the caller has scope query:any.
+// The refusal comes at parse, before the text is parsed, on every transport (Yoga's HTTP and SSE,
+// graphql-sse's single connection and graphql-ws all parse through Envelop): a document that does not
+// parse or validate must not get its syntax or validation errors back, which name the schema's fields
+// ("Did you mean ...?") even with introspection off. The caller is known by then: Yoga requests were
+// identified before parsing, and the other transports carry the identity in the initial context
+// (`callerOf`). Execution checks again, from the built context, so nothing untrusted runs for a caller
+// without the scope even on a path that did not parse here. The response cache never serves an
 // untrusted document to such a caller: an answer is only stored after an execution that passed here,
-// and the fast path keys answers for query:any callers apart (trustedDocumentsGate, src/server.ts).
+// and the fast path keys answers by the caller's scope set (auth's gate, src/server.ts).
 
 export interface TrustedDocumentOptions {
   documents: TrustedDocuments;
   mode: 'enforce' | 'allow';
-  /** Test seam until src/auth/ (see src/trust/caller.ts). */
-  identify?: Identify;
+  /** The caller's scopes from an operation's initial context; undefined when there is no caller. */
+  callerOf: (initial: Record<string, unknown>) => { scopes: ReadonlySet<string> } | undefined;
 }
 
 const REQUIRED_MESSAGE =
   'this gateway runs only trusted documents: send a documentId from its manifest (or a key with scope query:any)';
 
-export function useTrustedDocuments({ documents, mode, identify }: TrustedDocumentOptions): Plugin[] {
-  const trusted = new WeakSet<object>();
-  const trustedDocument = new WeakMap<DocumentNode, boolean>();
+export function useTrustedDocuments({ documents, mode, callerOf }: TrustedDocumentOptions): Plugin[] {
+  /** Documents parsed from a manifest text (a cached one is the same object each time). */
+  const fromManifest = new WeakSet<DocumentNode>();
   const keyOf = (id: string) => (id.startsWith('sha256:') ? id : `sha256:${id}`);
 
-  /** True or false when the caller is known at this point; undefined when not yet. */
-  const mayAnything = (context: CallerContext, request?: Request): boolean | undefined => {
-    if (context.client) return hasScope(context, QUERY_ANY);
-    if (identify && request) return identify(request)?.scopes.has(QUERY_ANY) ?? false;
-    return undefined;
-  };
-
   const enforcement: Plugin<CallerContext> = {
-    onParams({ params, request, context }) {
+    onParse({ context, params, setParsedDocument }) {
       if (mode !== 'enforce') return;
-      if (idOf(params, request) !== undefined && !params.query) {
-        trusted.add(context);
-        return;
+      if (documents.has(documentKey(textOf(params.source)))) {
+        return ({ result }) => {
+          if (result && !(result instanceof Error)) fromManifest.add(result as DocumentNode);
+        };
       }
-      if (typeof params.query === 'string' && documents.has(documentKey(params.query))) {
-        trusted.add(context);
-        return;
-      }
-      const may = mayAnything(context, request);
-      if (may === false) throw refusal();
-      if (may) trusted.add(context);
+      if (callerOf(context as Record<string, unknown>)?.scopes.has(QUERY_ANY)) return;
+      // Nothing is parsed: the parse result is the refusal. It is set again afterwards in case a plugin
+      // after this one (the document cache) sets its own document.
+      const refused = refusal();
+      setParsedDocument(refused as unknown as DocumentNode);
+      return ({ replaceParseResult }) => replaceParseResult(refused);
     },
     onExecute({ args, setResultAndStopExecution }) {
       if (mode === 'enforce' && !allowed(args.contextValue, args.document))
@@ -61,17 +58,8 @@ export function useTrustedDocuments({ documents, mode, identify }: TrustedDocume
     },
   };
 
-  function allowed(context: CallerContext & { request?: Request }, document: DocumentNode): boolean {
-    if (trusted.has(context) || hasScope(context, QUERY_ANY)) return true;
-    if (identify && context.request && identify(context.request)?.scopes.has(QUERY_ANY)) return true;
-    // graphql-ws: the text never passed onParams; codegen's manifest holds printed documents.
-    let known = trustedDocument.get(document);
-    if (known === undefined) {
-      known = documents.has(documentKey(print(document)));
-      trustedDocument.set(document, known);
-    }
-    return known;
-  }
+  const allowed = (context: CallerContext, document: DocumentNode) =>
+    fromManifest.has(document) || hasScope(context, QUERY_ANY);
 
   return [
     enforcement as Plugin,
@@ -98,6 +86,10 @@ function refusal(): GraphQLError {
   return new GraphQLError(REQUIRED_MESSAGE, {
     extensions: { code: 'TRUSTED_DOCUMENT_REQUIRED', http: { status: 403 } },
   });
+}
+
+function textOf(source: string | Source): string {
+  return typeof source === 'string' ? source : source.body;
 }
 
 /** `documentId` (body, or the query string of a GET: Yoga's GET parser drops it), else the APQ hash. */

@@ -24,7 +24,7 @@ import { createSseStreams } from './sse-streams.js';
 //   subscription's NOT_FOUND), as results without `data`, which graphql-sse takes for execution
 //   arguments (400 "Unable to detect operation AST"); and a text that does not parse rejects the
 //   handler. So a posted operation is parsed and validated here first (answered 400 with coded
-//   errors, as graphql-sse's own handler answers it), and results of posted operations get `data: null`.
+//   errors, as graphql-sse's own handler answers it; a trusted-documents refusal 403), and results of posted operations get `data: null`.
 // - the handler keeps its streams in a private table that it neither bounds nor expires, and answers
 //   its own refusals with errors that carry no code. So the streams are also tracked here
 //   (sse-streams.ts: who reserved each, whether it is open): a request naming no stream this gateway
@@ -127,8 +127,15 @@ export function useGraphqlSseSingleConnection(options: GraphqlSseOptions): Plugi
   // Reservations also expire when no request comes to sweep them.
   let sweeper: ReturnType<typeof setInterval> | undefined;
 
-  /** A coded 400 when the posted operation does not parse or validate, else undefined. */
-  function refuseInvalid(text: string, request: Request, serverContext: Record<string, unknown>) {
+  /**
+   * The coded errors (and status: 400, or a refusal's own, trusted documents' 403) when the posted
+   * operation does not parse or validate, else undefined.
+   */
+  function refuseInvalid(
+    text: string,
+    request: Request,
+    serverContext: Record<string, unknown>,
+  ): { status: number; errors: unknown[] } | undefined {
     let params: GraphQLParams;
     try {
       params = JSON.parse(text) as GraphQLParams;
@@ -142,9 +149,15 @@ export function useGraphqlSseSingleConnection(options: GraphqlSseOptions): Plugi
       errors = enveloped.validate(enveloped.schema, enveloped.parse(params.query));
     } catch (error) {
       if (!(error instanceof GraphQLError)) throw error;
-      return [coded(error, 'GRAPHQL_PARSE_FAILED')];
+      const status = (error.extensions.http as { status?: unknown } | undefined)?.status;
+      return {
+        status: typeof status === 'number' ? status : 400,
+        errors: [coded(error, 'GRAPHQL_PARSE_FAILED')],
+      };
     }
-    return errors.length > 0 ? errors.map((e) => coded(e, 'GRAPHQL_VALIDATION_FAILED')) : undefined;
+    return errors.length > 0
+      ? { status: 400, errors: errors.map((e) => coded(e, 'GRAPHQL_VALIDATION_FAILED')) }
+      : undefined;
   }
 
   /**
@@ -313,7 +326,7 @@ export function useGraphqlSseSingleConnection(options: GraphqlSseOptions): Plugi
           // graphql-sse answers an operation that does not validate with 400 and its errors (the
           // plugin would run it as execution arguments); so does this, with codes.
           const invalid = refuseInvalid(text, request, serverContext);
-          if (invalid) return endResponse(errorResponse(fetchAPI, 400, invalid));
+          if (invalid) return endResponse(errorResponse(fetchAPI, invalid.status, invalid.errors));
           operation = new fetchAPI.Request(request.url, {
             method: 'POST',
             headers: request.headers,

@@ -5,6 +5,7 @@ import { isAsyncIterable, maskError, type YogaServerInstance } from 'graphql-yog
 import type { WebSocket, WebSocketServer } from 'ws';
 import { SHUTTING_DOWN } from '../lifecycle/subscriptions.js';
 import { SourceIterator } from './source-iterator.js';
+import { malformedSubscribeAnswer } from './ws-malformed-subscribe.js';
 
 // graphql-ws (graphql-transport-ws protocol) on a `ws` server, executed through Yoga's Envelop so both
 // transports share one plugin pipeline. It does what graphql-ws's own `useServer` does (keep-alive
@@ -15,6 +16,9 @@ import { SourceIterator } from './source-iterator.js';
 //   arguments) all run in `onSubscribe`, and whatever they refuse is answered to that operation's id
 //   with an `error` message of coded GraphQL errors (unexpected ones masked); the socket and its other
 //   subscriptions carry on. graphql-ws itself would close the socket (4500) on anything thrown there;
+//   and a `subscribe` whose payload graphql-ws would not take (no string query, ...) is answered on its
+//   id (BAD_REQUEST) before graphql-ws sees it, which would close the socket (4400): see
+//   ws-malformed-subscribe.ts;
 // - at most `maxSubscriptions` operations in flight per socket; one more is answered with an `error`
 //   message (SUBSCRIPTION_LIMIT_EXCEEDED) and the socket stays open;
 // - a subscription's shared results (see shared-results.ts) are written to the socket here, as
@@ -235,8 +239,12 @@ export function serveGraphqlWs(deps: WsTransportDeps): WsTransport {
         },
         onMessage(cb) {
           socket.on('message', async (message) => {
+            const text = String(message);
+            // One operation's malformed subscribe: answered on its id, the socket carries on.
+            const answer = malformedSubscribeAnswer(text, contexts.get(socket));
+            if (answer !== undefined) return void sendFrame(socket, answer, highWaterBytes);
             try {
-              await cb(String(message));
+              await cb(text);
             } catch (error) {
               deps.onError?.(error);
               socket.close(CloseCode.InternalServerError, 'Internal server error');

@@ -18,11 +18,3 @@ export function callerScopes(ctx: CallerContext | undefined): ReadonlySet<string
 export function hasScope(ctx: CallerContext | undefined, scope: string): boolean {
   return callerScopes(ctx)?.has(scope) ?? false;
 }
-
-/**
- * Test seam until src/auth/ lands (GatewayDeps.identify): who a request is, from its headers alone.
- * The integrator replaces it with the keys and JWTs of src/auth/.
- */
-export type Identify = (request: {
-  headers: { get(name: string): string | null };
-}) => { scopes: ReadonlySet<string> } | undefined;

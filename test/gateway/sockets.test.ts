@@ -221,6 +221,106 @@ describe('HTTP and graphql-ws sockets under small limits', () => {
     await client.dispose();
   });
 
+  it("answers a subscribe with a malformed payload on its id (BAD_REQUEST); the socket's other subscription streams on", async () => {
+    const socket = await protocolSocket(url);
+    socket.send({
+      id: 'good',
+      type: 'subscribe',
+      payload: { query: PRICES, variables: { ids: ['bitcoin'] } },
+    });
+    await waitFor(() => socket.of('good').length > 0, 5_000, 'the first event');
+    const query = 'subscription { priceUpdated(assetIds: ["bitcoin"]) { value } }';
+    const malformed: Record<string, unknown> = {
+      noPayload: undefined,
+      payloadString: 'subscription { x }',
+      payloadArray: [query],
+      payloadNull: null,
+      noQuery: { variables: {} },
+      queryNumber: { query: 42 },
+      queryObject: { query: { kind: 'Document' } },
+      variablesString: { query, variables: 'secret-looking-variables' },
+      variablesArray: { query, variables: ['a'] },
+      operationNameNumber: { query, operationName: 7 },
+      extensionsString: { query, extensions: 'x' },
+    };
+    for (const [id, payload] of Object.entries(malformed)) socket.send({ id, type: 'subscribe', payload });
+    await waitFor(
+      () => Object.keys(malformed).every((id) => socket.of(id).length > 0),
+      5_000,
+      'an answer for each malformed subscribe',
+    );
+    for (const id of Object.keys(malformed)) {
+      const answers = socket.of(id);
+      expect(answers, id).toHaveLength(1);
+      expect(answers[0]!.type, id).toBe('error');
+      const errors = answers[0]!.payload as Array<{ message: string; extensions: { code: string } }>;
+      expect(
+        errors.map((e) => e.extensions.code),
+        id,
+      ).toEqual(['BAD_REQUEST']);
+      // Short, and nothing of the payload is echoed.
+      expect(errors[0]!.message.length, id).toBeLessThan(200);
+      expect(errors[0]!.message, id).not.toMatch(/secret-looking|subscription \{/);
+    }
+    // An id answered so is free: a good subscribe with it streams.
+    socket.send({
+      id: 'noQuery',
+      type: 'subscribe',
+      payload: { query: PRICES, variables: { ids: ['ethereum'] } },
+    });
+    await waitFor(
+      () => socket.of('noQuery').some((m) => m.type === 'next'),
+      5_000,
+      'the reused id to stream',
+    );
+    const seen = socket.of('good').length;
+    await waitFor(() => socket.of('good').length > seen, 5_000, 'the good subscription to stream on');
+    expect(socket.of('good').every((m) => m.type === 'next')).toBe(true);
+    expect(socket.closed()).toBeUndefined();
+    socket.close();
+  });
+
+  it('still closes the socket on a message that breaks the protocol itself', async () => {
+    const bad = { query: 42 };
+    const cases: Array<{ what: string; messages: (s: ProtocolSocket) => void; code: number }> = [
+      { what: 'not JSON', messages: (s) => s.raw.send('{"id":"1","type":"subscribe"'), code: 4400 },
+      {
+        what: 'an id that is not a string',
+        messages: (s) => s.send({ id: 1, type: 'subscribe', payload: bad }),
+        code: 4400,
+      },
+      {
+        what: 'an empty id',
+        messages: (s) => s.send({ id: '', type: 'subscribe', payload: bad }),
+        code: 4400,
+      },
+      {
+        what: 'the id of a running subscription',
+        messages: (s) => {
+          s.send({ id: 'a', type: 'subscribe', payload: { query: PRICES, variables: { ids: ['bitcoin'] } } });
+          s.send({ id: 'a', type: 'subscribe', payload: bad });
+        },
+        // graphql-ws checks the message before the id, so its code is 4400 here, not 4409.
+        code: 4400,
+      },
+    ];
+    for (const { what, messages, code } of cases) {
+      const socket = await protocolSocket(url);
+      messages(socket);
+      await waitFor(() => socket.closed() !== undefined, 5_000, `the socket to close on ${what}`);
+      expect(socket.closed(), what).toBe(code);
+    }
+    // Before connection_ack (here: before connection_init), the library's own answer.
+    const early = new WebSocket(url.replace(/^http/, 'ws'), 'graphql-transport-ws');
+    let code: number | undefined;
+    early.on('open', () => early.send(JSON.stringify({ id: '1', type: 'subscribe', payload: bad })));
+    early.on('close', (c) => {
+      code = c;
+    });
+    await waitFor(() => code !== undefined, 5_000, 'the early socket to close');
+    expect(code).toBe(4400);
+  });
+
   it('refuses a subscription over the per-socket cap with SUBSCRIPTION_LIMIT_EXCEEDED; the others stream on', async () => {
     const client = wsClient(url);
     const subs = ['bitcoin', 'ethereum', 'solana'].map((id) => subscribeWs(client, PRICES, { ids: [id] }));
@@ -300,3 +400,39 @@ describe('the connection cap', () => {
     for (const raw of held) raw.socket.destroy();
   });
 });
+
+interface ProtocolMessage {
+  id?: string;
+  type: string;
+  payload?: unknown;
+}
+
+interface ProtocolSocket {
+  raw: WebSocket;
+  send(message: Record<string, unknown>): void;
+  /** The messages received for one operation id. */
+  of(id: string): ProtocolMessage[];
+  /** The close code, once closed. */
+  closed(): number | undefined;
+  close(): void;
+}
+
+/** A graphql-transport-ws socket spoken by hand (the client library never sends a malformed message), acknowledged. */
+async function protocolSocket(url: string): Promise<ProtocolSocket> {
+  const raw = new WebSocket(url.replace(/^http/, 'ws'), 'graphql-transport-ws');
+  const received: ProtocolMessage[] = [];
+  let code: number | undefined;
+  raw.on('message', (data) => received.push(JSON.parse(String(data)) as ProtocolMessage));
+  raw.on('close', (c) => {
+    code = c;
+  });
+  raw.on('open', () => raw.send(JSON.stringify({ type: 'connection_init' })));
+  await waitFor(() => received.some((m) => m.type === 'connection_ack'), 5_000, 'connection_ack');
+  return {
+    raw,
+    send: (message) => raw.send(JSON.stringify(message)),
+    of: (id) => received.filter((m) => m.id === id),
+    closed: () => code,
+    close: () => raw.close(),
+  };
+}
