@@ -5,7 +5,8 @@ import { startTestGateway, type TestGateway } from '../helpers/gateway.js';
 // The MCP SDK queues a session's notifications for its GET stream without a bound: an agent that kept
 // its session and stopped reading grew the gateway by megabytes a minute (with a fast feed and no
 // throttle) for as long as it liked. A stream whose socket does not drain within
-// MARKETGRAPH_MCP_STALLED_STREAM_MS is closed; the session stays.
+// MARKETGRAPH_MCP_STALLED_STREAM_MS is closed; the session stays. A hundred resources with a fast feed
+// fill the loopback socket's buffers in seconds, so the stall is reached soon.
 
 const PROTOCOL = '2025-03-26';
 
@@ -15,7 +16,11 @@ describe('an MCP notification stream whose client stops reading', () => {
   beforeAll(async () => {
     t = await startTestGateway({
       sandbox: { tickMs: 5 },
-      env: { MARKETGRAPH_MCP_NOTIFY_THROTTLE_MS: '0', MARKETGRAPH_MCP_STALLED_STREAM_MS: '1000' },
+      env: {
+        MARKETGRAPH_MCP_NOTIFY_THROTTLE_MS: '0',
+        MARKETGRAPH_MCP_STALLED_STREAM_MS: '1000',
+        MARKETGRAPH_MCP_MAX_SUBSCRIPTIONS: '200',
+      },
     });
     ({ port } = await t.gateway.start());
   });
@@ -48,17 +53,13 @@ describe('an MCP notification stream whose client stops reading', () => {
     socket.write(
       `GET /mcp HTTP/1.1\r\nHost: x\r\nAccept: text/event-stream\r\nmcp-session-id: ${session}\r\nmcp-protocol-version: ${PROTOCOL}\r\n\r\n`,
     );
-    const ids = t.sandbox.market.assets.slice(0, 20).map((asset) => asset.id);
-    for (const [i, id] of ids.entries())
-      expect(
-        (
-          await rpc(session!, {
-            id: 10 + i,
-            method: 'resources/subscribe',
-            params: { uri: `price://${id}/USD` },
-          })
-        ).status,
-      ).toBe(200);
+    const ids = t.sandbox.market.assets.slice(0, 100).map((asset) => asset.id);
+    const subscribed = await Promise.all(
+      ids.map((id, i) =>
+        rpc(session!, { id: 10 + i, method: 'resources/subscribe', params: { uri: `price://${id}/USD` } }),
+      ),
+    );
+    expect(subscribed.map((answer) => answer.status)).toEqual(ids.map(() => 200));
 
     // The session allows one notification stream: a second one is refused while the first is open.
     const second = () =>
@@ -83,5 +84,5 @@ describe('an MCP notification stream whose client stops reading', () => {
     socket.destroy();
     expect((await rpc(session!, { id: 99, method: 'ping' })).status).toBe(200);
     await reopened.body?.cancel();
-  }, 20_000);
+  }, 60_000);
 });
