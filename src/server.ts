@@ -63,6 +63,7 @@ import { createResponseCache } from './response-cache.js';
 import { buildSchema } from './schema/index.js';
 import { createSignalService } from './signals/service.js';
 import { createSources } from './sources/index.js';
+import { createQuietRepeats, kindOf } from './telemetry/quiet-repeats.js';
 import type { Tracing } from './telemetry/tracing.js';
 import { compressResponses } from './transport/content-coding.js';
 import { corsPolicy, originAllowed } from './transport/cors.js';
@@ -162,10 +163,14 @@ export function createGateway(config: Config, deps: GatewayDeps = {}): Gateway {
     void redis?.close();
     throw error;
   }
+  // Work outside requests (provider calls, polls, refreshes, stream reconnects) fails again and again
+  // while its cause lasts: one warning per kind of failure, summaries further and further apart, a line on recovery.
+  const quiet = createQuietRepeats({ logger, now: deps.now });
   const http = createHttp({
     config,
     metrics,
     logger,
+    quiet,
     now: deps.now,
     quotaStore: redis && {
       redis: redis.commands,
@@ -183,7 +188,12 @@ export function createGateway(config: Config, deps: GatewayDeps = {}): Gateway {
     events: metrics,
     now: deps.now,
     onBackgroundError: (error, namespace) =>
-      logger.warn({ namespace, err: describe(error) }, 'background refresh failed'),
+      quiet.failed(
+        `refresh ${namespace}`,
+        kindOf(error),
+        { namespace, err: describe(error) },
+        'background refresh failed',
+      ),
   });
   // Every consumer reads the watched cache, so the response cache learns of every rewrite.
   const cache = responseCache ? responseCache.watch(processCache) : processCache;
@@ -253,7 +263,14 @@ export function createGateway(config: Config, deps: GatewayDeps = {}): Gateway {
     const failed = results.find(
       (r): r is Error => r instanceof Error && (r as GraphQLError).extensions?.code !== 'NOT_FOUND',
     );
-    if (failed) logger.warn({ err: describe(failed) }, 'live price lookup failed');
+    if (failed)
+      quiet.failed(
+        'live price lookup',
+        kindOf(failed),
+        { err: describe(failed) },
+        'live price lookup failed',
+      );
+    else quiet.recovered('live price lookup', {}, 'live price lookup recovered');
     // A price the cache served past its TTL says so on the event too, as it does in a query.
     return results.flatMap((r) =>
       r instanceof Error ? [] : [priceTick({ ...r.value, stale: r.value.stale || r.stale })],
@@ -267,6 +284,7 @@ export function createGateway(config: Config, deps: GatewayDeps = {}): Gateway {
     config,
     redis,
     logger,
+    quiet,
     registry,
     onchain,
     signals,

@@ -1,6 +1,7 @@
 import type { Logger } from 'pino';
 import { type UpstreamCode, UpstreamError } from '../errors.js';
 import type { Metrics } from '../metrics.js';
+import type { QuietRepeats } from '../telemetry/quiet-repeats.js';
 import { waitFor } from './backoff.js';
 import type { Breaker, BreakerTicket } from './breaker.js';
 import type { UpstreamBudget } from './budget.js';
@@ -17,7 +18,9 @@ import type { HttpCall } from './types.js';
 // the previous attempt's error, which says more. An attempt refused after its budget reservation gives
 // the reservation back: the budget counts attempts that left.
 // A refused call made for a request logs at debug and is counted in the request's budget, which the
-// request reports in one line (plugins/use-upstream-budget.ts); one made outside requests logs a warning.
+// request reports in one line (plugins/use-upstream-budget.ts); one made outside requests (the asset
+// registry, the on-chain poller) warns once per endpoint and kind of refusal until a call to that
+// endpoint succeeds, with summaries further and further apart while it lasts (telemetry/quiet-repeats.ts).
 
 /** Per-provider state shared by every call in this process. */
 export interface ProviderState {
@@ -41,14 +44,14 @@ export function createAdmission(deps: {
   quota: Quota;
   metrics: Metrics;
   logger: Logger;
+  quiet: QuietRepeats;
   now: () => number;
   minAttemptMs: number;
 }): Admit {
-  const { quota, metrics, logger, now, minAttemptMs } = deps;
+  const { quota, metrics, logger, quiet, now, minAttemptMs } = deps;
 
   return async function admit(call, state, deadlineAt, last, budget) {
     const { provider, endpoint } = call;
-    const log = budget ? logger.debug.bind(logger) : logger.warn.bind(logger);
     const refuse = (
       outcome: 'shed' | 'breaker_open',
       code: UpstreamCode,
@@ -60,7 +63,10 @@ export function createAdmission(deps: {
       const details = { endpoint, ...(retryAfter !== undefined ? { retryAfter } : {}) };
       const error = new UpstreamError(code, provider, `${provider} ${endpoint}: ${reason}`, details);
       metrics.recordUpstream({ provider, endpoint, outcome });
-      log({ provider, endpoint, outcome, code }, 'upstream call refused');
+      const line = { provider, endpoint, outcome, code };
+      if (budget) logger.debug(line, 'upstream call refused');
+      else
+        quiet.failed(`${provider} ${endpoint}`, `refused ${outcome} ${code}`, line, 'upstream call refused');
       state.lastFailure = { error, at: now() };
       return error;
     };
@@ -98,15 +104,22 @@ export function createAdmission(deps: {
     if (spend instanceof UpstreamError) throw refuseOverBudget(spend);
     try {
       const floor = budget?.quotaFloor(provider) ?? 0;
-      const grant = await quota
-        .acquire(provider, call.cost ?? 1, deadlineAt - minAttemptMs, floor)
-        .catch((error: unknown) => {
-          logger.warn(
-            { provider, reason: redactText(String(error)) },
+      const grant = await quota.acquire(provider, call.cost ?? 1, deadlineAt - minAttemptMs, floor).then(
+        (grant) => {
+          quiet.recovered(`quota store ${provider}`, { provider }, 'quota store answers again');
+          return grant;
+        },
+        (error: unknown) => {
+          const reason = redactText(String(error));
+          quiet.failed(
+            `quota store ${provider}`,
+            reason,
+            { provider, reason },
             'quota store failed; calling unmetered',
           );
           return { ok: true as const };
-        });
+        },
+      );
       if (!grant.ok && grant.reserved && budget)
         throw refuseOverBudget(budget.refuseBelowFloor(provider, endpoint));
       if (!grant.ok) {

@@ -4,6 +4,7 @@ import { Agent, type Dispatcher } from 'undici';
 import type { Config, UpstreamName } from '../config.js';
 import { UpstreamError } from '../errors.js';
 import type { Metrics } from '../metrics.js';
+import { createQuietRepeats, type QuietRepeats } from '../telemetry/quiet-repeats.js';
 import type { RequestTrace, UpstreamSpan } from '../telemetry/tracing.js';
 import { createAdmission, type ProviderState } from './admission.js';
 import { sendAttempt } from './attempt.js';
@@ -55,6 +56,8 @@ export interface HttpDeps {
   backoff?: BackoffPolicy;
   /** Replaces the pooled Agent (which is then not closed by close()). */
   dispatcher?: Dispatcher;
+  /** Keeps a failing provider to one warning per kind of failure and summaries further and further apart (its own by default). */
+  quiet?: QuietRepeats;
 }
 
 const MAX_BODY_BYTES = 32 * 1024 * 1024;
@@ -66,6 +69,10 @@ export function createHttp(deps: HttpDeps): HttpClient {
   const now = deps.now ?? Date.now;
   const random = deps.random ?? Math.random;
   const backoff = deps.backoff ?? DEFAULT_BACKOFF;
+  // A provider's failures are the provider's news, not any one request's: one warning per kind of
+  // failure of each endpoint until it answers again, summaries further and further apart while it lasts, one info
+  // line when it recovers. The breaker and Retry-After lines likewise, per provider.
+  const quiet = deps.quiet ?? createQuietRepeats({ logger, now });
   const agent = deps.dispatcher
     ? undefined
     : new Agent({
@@ -83,7 +90,7 @@ export function createHttp(deps: HttpDeps): HttpClient {
     now,
     onLeft: (provider, tokens) => metrics.setQuotaLeft(provider, tokens),
   });
-  const admit = createAdmission({ quota, metrics, logger, now, minAttemptMs: MIN_ATTEMPT_MS });
+  const admit = createAdmission({ quota, metrics, logger, quiet, now, minAttemptMs: MIN_ATTEMPT_MS });
   const states = new Map<UpstreamName, ProviderState>();
 
   function stateOf(provider: UpstreamName): ProviderState {
@@ -95,7 +102,13 @@ export function createHttp(deps: HttpDeps): HttpClient {
         now,
         onChange(next) {
           metrics.setBreakerState(provider, next);
-          logger.warn({ provider, breaker: next }, 'circuit breaker changed state');
+          // Open, then half-open and open again every halfOpenAfterMs while the provider stays down:
+          // the first open is news, the probes that fail are repeats, closing is the recovery.
+          const key = `breaker ${provider}`;
+          const line = { provider, breaker: next };
+          if (next === 'open') quiet.failed(key, next, line, 'circuit breaker changed state');
+          else if (next === 'closed') quiet.recovered(key, line, 'circuit breaker changed state');
+          else logger.debug(line, 'circuit breaker changed state');
         },
       });
       state = { breaker, blockedUntil: 0, lastLatencyMs: null, lastFailure: null };
@@ -168,13 +181,21 @@ export function createHttp(deps: HttpDeps): HttpClient {
     state.lastLatencyMs = latencyMs;
     metrics.recordUpstream({ provider, endpoint, outcome: verdict.outcome, seconds: latencyMs / 1000 });
     const line = { provider, endpoint, status, latencyMs, attempt, outcome: verdict.outcome };
+    const key = `${provider} ${endpoint}`;
     if (verdict.ok) {
       logger.debug(line, 'upstream call');
+      quiet.recovered(key, { provider, endpoint }, 'upstream calls recovered');
+      quiet.recovered(`retry-after ${provider}`, { provider }, 'provider answers again after Retry-After');
       return verdict;
     }
     state.lastFailure = { error: verdict.error, at: now() };
     const { code, message: reason } = verdict.error;
-    logger.warn({ ...line, code, reason, detail: verdict.detail }, 'upstream call failed');
+    quiet.failed(
+      key,
+      `${verdict.outcome} ${status ?? ''} ${code}`,
+      { ...line, code, reason, detail: verdict.detail },
+      'upstream call failed',
+    );
     return verdict;
   }
 
@@ -182,7 +203,9 @@ export function createHttp(deps: HttpDeps): HttpClient {
     const until = now() + seconds * 1000;
     if (until <= state.blockedUntil) return;
     state.blockedUntil = until;
-    logger.warn(
+    quiet.failed(
+      `retry-after ${provider}`,
+      'retry-after',
       { provider, retryAfter: seconds },
       'provider asked us to wait; holding every call until then',
     );

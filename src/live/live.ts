@@ -9,6 +9,7 @@ import type { RedisConnection } from '../redis.js';
 import type { SignalLoaders, SignalService } from '../signals/service.js';
 import { parseTickerEvent } from '../sources/binance.js';
 import { type BinanceStreams, createBinanceStreams } from '../sources/binance-streams.js';
+import { createQuietRepeats, kindOf, type QuietRepeats } from '../telemetry/quiet-repeats.js';
 import {
   createSharedResults,
   type SharedResults,
@@ -51,6 +52,8 @@ export interface LiveDeps {
   sharePartition?: (args: ExecutionArgs) => string;
   /** Masks errors in subscription results (the gateway's error mask). */
   maskError?: (error: unknown) => GraphQLError;
+  /** Keeps failures that repeat to one line per kind and summaries further and further apart (its own by default). */
+  quiet?: QuietRepeats;
 }
 
 export interface LiveStats {
@@ -80,20 +83,30 @@ const LEASE_RENEW_MS = 1_000;
 
 export function createLive(deps: LiveDeps): Live {
   const { config, logger } = deps;
-  const warn = (msg: string) => (error: unknown) => logger.warn({ err: describe(error) }, msg);
+  const quiet = deps.quiet ?? createQuietRepeats({ logger });
+  // Pollers, streams and the bus fail again on every poll or call while their cause lasts: each
+  // failing topic warns once per kind of failure, sums up now and then, and says when it recovers.
+  // A failure with no topic of its own (a listener that threw) is keyed by its message.
+  const warn =
+    (msg: string) =>
+    (error: unknown, topic = msg) =>
+      quiet.failed(topic, kindOf(error), { topic, err: describe(error) }, msg);
+  const recovered = (msg: string) => (topic: string) => quiet.recovered(topic, { topic }, msg);
 
   const transport = deps.redis
-    ? createRedisTransport(deps.redis, config, logger)
+    ? createRedisTransport(deps.redis, config, warn)
     : { bus: createLocalBus({ onError: warn('live listener threw') }), leases: createLocalLeases() };
   const channels = createChannels({
     bus: transport.bus,
     leases: transport.leases,
-    onError: (error, topic) => logger.warn({ topic, err: describe(error) }, 'live producer failed'),
+    onError: (error, topic) => warn('live producer failed')(error, `producer ${topic}`),
   });
 
   const binance = config.providers.binance;
   const streams: BinanceStreams | undefined =
-    binance.enabled && binance.wsUrl ? createBinanceStreams({ wsUrl: binance.wsUrl, logger }) : undefined;
+    binance.enabled && binance.wsUrl
+      ? createBinanceStreams({ wsUrl: binance.wsUrl, logger, quiet })
+      : undefined;
   const hub = createPriceHub({
     registry: deps.registry,
     streams,
@@ -102,6 +115,7 @@ export function createLive(deps: LiveDeps): Live {
     pollMs: Math.max(1_000, config.cache.ttl.price),
     channels,
     onError: warn('price poll failed'),
+    onSuccess: recovered('price poll recovered'),
   });
   const prices = createPriceFeed({
     hub,
@@ -114,6 +128,7 @@ export function createLive(deps: LiveDeps): Live {
     onchain: deps.onchain,
     pollMs: Math.max(250, config.cache.ttl.onchain),
     onError: warn('on-chain poll failed'),
+    onSuccess: recovered('on-chain poll recovered'),
   });
   const signals = createSignalFeed({
     channels,
@@ -122,6 +137,7 @@ export function createLive(deps: LiveDeps): Live {
     newLoaders: deps.newLoaders,
     pollMs: Math.max(1_000, config.cache.ttl.candles),
     onError: warn('signal poll failed'),
+    onSuccess: recovered('signal poll recovered'),
   });
   const shared = createSharedResults({
     enabled: deps.shareResults ?? true,
@@ -167,7 +183,11 @@ interface Transport {
   close?: () => Promise<void>;
 }
 
-function createRedisTransport(redis: RedisConnection, config: Config, logger: Logger): Transport {
+function createRedisTransport(
+  redis: RedisConnection,
+  config: Config,
+  warn: (msg: string) => (error: unknown) => void,
+): Transport {
   // Redis channels are server-wide, keys are per database: both get the database in their prefix so
   // gateways on different databases of one server never hear each other.
   const url = config.redisUrl ?? '';
@@ -178,7 +198,7 @@ function createRedisTransport(redis: RedisConnection, config: Config, logger: Lo
     subscriber: redis.subscriber,
     prefix,
     up: redis.up,
-    onError: (error) => logger.warn({ err: describe(error) }, 'live bus error'),
+    onError: warn('live bus error'),
   });
   const leases = createRedisLeases({
     redis: redis.commands,
@@ -190,7 +210,7 @@ function createRedisTransport(redis: RedisConnection, config: Config, logger: Lo
     prefix: `${prefix}lease:`,
     ttlMs: LEASE_TTL_MS,
     renewMs: LEASE_RENEW_MS,
-    onError: (error) => logger.warn({ err: describe(error) }, 'live lease renewal failed'),
+    onError: warn('live lease renewal failed'),
   });
   return { bus, leases };
 }

@@ -28,7 +28,10 @@ export function createMetricFeed(deps: {
   channels: Channels;
   onchain: OnChainService;
   pollMs: number;
-  onError?: (error: unknown) => void;
+  /** A poll's failure (`topic`: the chain and kinds polled) or a subscription's. */
+  onError?: (error: unknown, topic?: string) => void;
+  /** A poll of `topic` that answered. */
+  onSuccess?: (topic: string) => void;
 }): MetricFeed {
   const toMetric = perTick(tickMetric);
 
@@ -54,7 +57,8 @@ export function createMetricFeed(deps: {
         fetch: async () => (await fetchTicks(chain, kinds)).ticks,
         keyOf: (m) => m.kind,
         same: sameMetric,
-        onError: deps.onError,
+        onError: (error) => deps.onError?.(error, topic),
+        onSuccess: () => deps.onSuccess?.(topic),
       });
       return conflate<MetricTick, OnChainMetric>({
         listen: (offer) => deps.channels.join(topic, produce, offer as (event: object) => void),

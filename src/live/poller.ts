@@ -30,6 +30,8 @@ export interface PollerOptions<T extends object> {
   /** Delay before the next poll, from `now` (the end of the last), given what it fetched; default `pollMs`. */
   nextPollIn?(now: number, failed: boolean, items: readonly T[]): number;
   onError?: (error: unknown) => void;
+  /** After a poll in which nothing failed (ends a failure episode: see telemetry/quiet-repeats.ts). */
+  onSuccess?: () => void;
   timers?: PollTimers;
 }
 
@@ -61,6 +63,7 @@ export function createPoller<T extends object>(options: PollerOptions<T>): Produ
       } catch (error) {
         report(error);
       } finally {
+        if (!stopped && !failed) options.onSuccess?.();
         if (!stopped) timer = timers.setTimeout(() => void poll(), nextPollIn(timers.now(), failed, items));
       }
     }

@@ -33,7 +33,10 @@ export interface PriceHubDeps {
   /** A stream silent (or disconnected) for this long fails over to polling (default 3 s). */
   staleAfterMs?: number;
   now?: () => number;
-  onError?: (error: unknown) => void;
+  /** `topic` names what failed when it can fail again and again: `price poll`, `binance symbol <asset>`. */
+  onError?: (error: unknown, topic?: string) => void;
+  /** What `topic` names answered again (see onError). */
+  onSuccess?: (topic: string) => void;
 }
 
 export interface PriceHubStats {
@@ -97,6 +100,8 @@ interface FanOut {
 const FAN_OUT_SLICE = 64;
 
 const TOPIC = 'price:';
+const POLL_TOPIC = 'price poll';
+const SYMBOL_TOPIC = 'binance symbols';
 
 export function createPriceHub(deps: PriceHubDeps): PriceHub {
   const now = deps.now ?? Date.now;
@@ -137,9 +142,10 @@ export function createPriceHub(deps: PriceHubDeps): PriceHub {
     let symbol: string | undefined;
     try {
       symbol = streams ? await deps.registry.binanceSymbol(upstream.assetId) : undefined;
+      deps.onSuccess?.(SYMBOL_TOPIC);
     } catch (error) {
       // Binance's pairs are unknown for now (its catalogue is out): poll through REST, and say so.
-      deps.onError?.(error);
+      deps.onError?.(error, SYMBOL_TOPIC);
     }
     if (upstream.stopped) return; // everyone left while we looked the symbol up
     if (!symbol || !streams) {
@@ -201,8 +207,9 @@ export function createPriceHub(deps: PriceHubDeps): PriceHub {
         if (last && tick.value === last.value) continue;
         publish(u, tick);
       }
+      deps.onSuccess?.(POLL_TOPIC);
     } catch (error) {
-      deps.onError?.(error);
+      deps.onError?.(error, POLL_TOPIC);
     } finally {
       polling = false;
     }

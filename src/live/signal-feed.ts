@@ -34,7 +34,10 @@ export function createSignalFeed(deps: {
   newLoaders(): SignalLoaders;
   /** How soon a poll in which a source failed is retried (never later than the next close). */
   pollMs: number;
-  onError?: (error: unknown) => void;
+  /** A poll's failure (`topic`: the asset and interval polled) or a subscription's. */
+  onError?: (error: unknown, topic?: string) => void;
+  /** A poll of `topic` in which nothing failed. */
+  onSuccess?: (topic: string) => void;
   /** The poller's clock and timers (tests pass a manual clock). */
   timers?: PollTimers;
 }): SignalFeed {
@@ -70,23 +73,26 @@ export function createSignalFeed(deps: {
       await deps.check(assetIds);
       return conflate<SignalTick, Signal>({
         listen: (offer) => {
-          const offs = assetIds.map((assetId) =>
-            deps.channels.join(
-              `signal:${assetId}:${interval}`,
+          const offs = assetIds.map((assetId) => {
+            const topic = `signal:${assetId}:${interval}`;
+            return deps.channels.join(
+              topic,
               createPoller<SignalTick>({
                 pollMs: deps.pollMs,
-                fetch: quietRepeats((report) => fetchTicks(assetId, interval, report)),
+                fetch: (report) => fetchTicks(assetId, interval, report),
                 nextPollIn: nextPollIn(interval),
                 keyOf: (s) => s.kind,
                 same: sameSignal,
-                onError: (error) => {
-                  if (error !== QUIET) deps.onError?.(error);
-                },
+                // A source that keeps failing (a provider down, an interval the asset does not have,
+                // the live feeds' share of a quota spent) fails every pollMs: the logger keeps it to one
+                // line per kind of failure until a poll succeeds (telemetry/quiet-repeats.ts).
+                onError: (error) => deps.onError?.(error, topic),
+                onSuccess: () => deps.onSuccess?.(topic),
                 timers,
               }),
               offer as (event: object) => void,
-            ),
-          );
+            );
+          });
           return () => {
             for (const off of offs) off();
           };
@@ -107,37 +113,6 @@ export function createSignalFeed(deps: {
     },
   };
 }
-
-type PollFetch = (report: (error: unknown) => void) => Promise<SignalTick[]>;
-
-/**
- * A poll's fetch that reports a failure only when the previous poll did not report the same one: a
- * source that keeps failing (a provider down, an interval the asset does not have, the live feeds'
- * share of a quota spent) retries every pollMs, and would say so every time. The poll still counts as
- * failed (the poller's report is called either way, so it retries soon); the error is dropped.
- */
-function quietRepeats(fetch: PollFetch): PollFetch {
-  let previous = new Set<string>();
-  return async (report) => {
-    const current = new Set<string>();
-    const quiet = (error: unknown) => {
-      const key = error instanceof Error ? error.message : String(error);
-      current.add(key);
-      report(previous.has(key) ? QUIET : error);
-    };
-    try {
-      return await fetch(quiet);
-    } catch (error) {
-      quiet(error);
-      return [];
-    } finally {
-      previous = current;
-    }
-  };
-}
-
-/** What a repeated failure is reported as: it marks the poll failed, and onError drops it. */
-const QUIET = Symbol('repeated failure');
 
 /**
  * How long after a close the recomputation waits, so the provider has the closed candle (Binance

@@ -1,4 +1,5 @@
 import WebSocket, { type RawData } from 'ws';
+import type { QuietRepeats } from '../telemetry/quiet-repeats.js';
 
 // The gateway's client for Binance's combined-stream WebSocket (`<wsUrl>/stream`). Contract:
 // - Streams are ref-counted: the first subscriber of a stream makes it SUBSCRIBEd upstream, the last
@@ -30,6 +31,11 @@ export interface BinanceStreamsDeps {
   /** Stream server origin, e.g. wss://data-stream.binance.vision; '/stream' is appended. */
   wsUrl: string;
   logger?: BinanceStreamsLogger;
+  /**
+   * Keeps a connection that fails to reconnect (every backoff, up to 5 s apart) to one warning per
+   * kind of failure, summaries further and further apart and one line when it is open again; without it each is logged.
+   */
+  quiet?: QuietRepeats;
   /** Clock for the liveness check (default Date.now). */
   now?: () => number;
   maxStreamsPerConnection?: number;
@@ -93,6 +99,10 @@ export function createBinanceStreams(deps: BinanceStreamsDeps): BinanceStreams {
   const now = deps.now ?? Date.now;
   const random = deps.random ?? Math.random;
   const logger = deps.logger;
+  const failed = (link: Link, kind: string, fields: object, msg: string) => {
+    if (deps.quiet) deps.quiet.failed(`binance stream ${link.id}`, kind, fields, msg);
+    else logger?.warn(fields, msg);
+  };
   const maxStreams = deps.maxStreamsPerConnection ?? 1024;
   const initialMs = deps.reconnect?.initialMs ?? 250;
   const maxMs = deps.reconnect?.maxMs ?? 5_000;
@@ -246,7 +256,9 @@ export function createBinanceStreams(deps: BinanceStreamsDeps): BinanceStreams {
     try {
       socket = new WebSocket(url, { handshakeTimeout: 10_000, perMessageDeflate: false });
     } catch (error) {
-      logger?.warn(
+      failed(
+        link,
+        String(error),
         { provider: 'binance', connection: link.id, err: String(error) },
         'binance stream connect failed',
       );
@@ -256,10 +268,10 @@ export function createBinanceStreams(deps: BinanceStreamsDeps): BinanceStreams {
     link.socket = socket;
     socket.on('open', () => {
       link.lastSeen = now();
-      logger?.info(
-        { provider: 'binance', connection: link.id, streams: link.wanted.size },
-        'binance stream connection open',
-      );
+      const line = { provider: 'binance', connection: link.id, streams: link.wanted.size };
+      const key = `binance stream ${link.id}`;
+      if (!deps.quiet?.recovered(key, line, 'binance stream connection open'))
+        logger?.info(line, 'binance stream connection open');
       link.rotateTimer = setTimeout(() => rotate(link), rotateAfterMs).unref();
       flush(link);
     });
@@ -268,7 +280,9 @@ export function createBinanceStreams(deps: BinanceStreamsDeps): BinanceStreams {
     socket.on('pong', () => touch(link, socket));
     socket.on('error', (error) => {
       if (link.socket === socket && !link.closed) {
-        logger?.warn(
+        failed(
+          link,
+          `error ${error.message}`,
           { provider: 'binance', connection: link.id, err: error.message },
           'binance stream connection error',
         );
@@ -332,7 +346,9 @@ export function createBinanceStreams(deps: BinanceStreamsDeps): BinanceStreams {
     if (link.successor) return handOver(link.successor); // died while being rotated out: no reconnect
     if (link.wanted.size === 0) return void closeLink(link);
     const delay = backoffMs(link);
-    logger?.warn(
+    failed(
+      link,
+      `closed ${code}`,
       {
         provider: 'binance',
         connection: link.id,

@@ -7,7 +7,9 @@ import { createSignalFeed } from '../../src/live/signal-feed.js';
 import { alignDown } from '../../src/market/intervals.js';
 import type { Signal } from '../../src/market/model.js';
 import type { SignalLoaders, SignalService } from '../../src/signals/service.js';
+import { createQuietRepeats, kindOf } from '../../src/telemetry/quiet-repeats.js';
 import { HOUR, MINUTE } from '../helpers/clock.js';
+import { captureLogger, INFO, linesOf, WARN } from '../helpers/log-lines.js';
 import { settle } from '../helpers/manual-clock.js';
 
 // Subscription.signalChanged recomputes when a candle of its interval closes, not on a fixed period:
@@ -109,6 +111,9 @@ describe('signalChanged cadence', () => {
     const clock = manualTimers(START);
     const counting = countingService(clock.now, interval);
     const errors: unknown[] = [];
+    // As live.ts logs them: through the shared quiet-repeats logger, on the test's clock.
+    const { logger, lines } = captureLogger();
+    const quiet = createQuietRepeats({ logger, now: clock.now });
     const channels = createChannels({ bus: createLocalBus(), leases: createLocalLeases() });
     const feed = createSignalFeed({
       channels,
@@ -116,7 +121,11 @@ describe('signalChanged cadence', () => {
       check: async () => {},
       newLoaders: () => ({}) as SignalLoaders,
       pollMs: POLL_MS,
-      onError: (error) => errors.push(error),
+      onError: (error, topic) => {
+        errors.push(error);
+        if (topic) quiet.failed(topic, kindOf(error), { topic }, 'signal poll failed');
+      },
+      onSuccess: (topic) => quiet.recovered(topic, { topic }, 'signal poll recovered'),
       timers: clock.timers,
     });
     const stream = await feed.subscribe({ assetIds: ['bitcoin'], interval });
@@ -129,7 +138,7 @@ describe('signalChanged cadence', () => {
       await channels.close();
     };
     await clock.advanceTo(START);
-    return { clock, ...counting, errors, events };
+    return { clock, ...counting, errors, events, lines };
   }
 
   it('1h: recomputes once per closed hourly candle, just after it closes', async () => {
@@ -185,19 +194,34 @@ describe('signalChanged cadence', () => {
     expect(calls.length).toBe(atStart + 3);
   });
 
-  it('a failure repeated on every poll is reported once, and again only after a poll that succeeded', async () => {
-    const { clock, calls, errors, failFromNowOn } = await subscribe('1h');
+  it('a failure repeated on every poll is logged once, its recovery once, and a new episode again', async () => {
+    const { clock, calls, errors, failFromNowOn, lines } = await subscribe('1h');
+    const warns = () => linesOf(lines, WARN, 'signal poll failed');
     failFromNowOn(true);
     const before = calls.length;
-    // Closes at 11:00, then a retry every pollMs: a dozen failing polls.
+    // Closes at 11:00, then a retry every pollMs: a dozen failing polls, each reported to onError.
     await clock.advanceTo(Date.parse('2025-06-02T12:00:00.000Z'));
-    expect(calls.length - before).toBeGreaterThanOrEqual(10);
-    expect(errors).toHaveLength(1);
+    const failed = calls.length - before;
+    expect(failed).toBeGreaterThanOrEqual(10);
+    expect(errors).toHaveLength(failed);
+    // The first failure, then summaries further and further apart with the repeats counted.
+    expect(warns()[0]).toMatchObject({ topic: 'signal:bitcoin:1h' });
+    expect(warns()[0]).not.toHaveProperty('repeats');
+    const summaries = warns().slice(1);
+    expect(summaries.length).toBeLessThan(failed / 2);
+    expect(summaries.reduce((n, l) => n + (l.repeats as number), 0)).toBeLessThanOrEqual(failed - 1);
+    expect(linesOf(lines, INFO, 'signal poll recovered')).toHaveLength(0);
+
     failFromNowOn(false);
     await clock.advanceTo(Date.parse('2025-06-02T13:00:03.000Z'));
+    expect(linesOf(lines, INFO, 'signal poll recovered')).toEqual([
+      expect.objectContaining({ topic: 'signal:bitcoin:1h', failures: failed }),
+    ]);
+    const beforeSecond = warns().length;
     failFromNowOn(true);
-    await clock.advanceTo(Date.parse('2025-06-02T15:00:00.000Z'));
-    expect(errors).toHaveLength(2);
+    await clock.advanceTo(Date.parse('2025-06-02T14:00:03.000Z'));
+    // A new episode: its first failure is news again.
+    expect(warns()[beforeSecond]).not.toHaveProperty('repeats');
   });
 
   it('a daily signal served stale is asked again after pollMs, not a day later, and is no error', async () => {
