@@ -3,8 +3,10 @@ import { classifyNetworkError, classifyResponse, type Verdict } from './classify
 import type { HttpCall } from './types.js';
 
 // One GET, bounded by what is left of the call's deadline: the AbortSignal destroys the socket when
-// the deadline passes (so a hung provider costs us nothing afterwards), and undici's own header and
-// body timers are capped by the same budget. Always resolves with a verdict; never throws.
+// the deadline passes (so a hung provider costs us nothing afterwards). undici's own header and body
+// timers are off: the deadline timer bounds both, and undici's count its ~500 ms ticks from the tick
+// before they started, so with the same budget they could fire up to a tick before the deadline, as a
+// retryable timeout that was then tried again. Always resolves with a verdict; never throws.
 
 export interface AttemptResult<T> {
   verdict: Verdict<T>;
@@ -39,8 +41,8 @@ export async function sendAttempt<T>(options: {
       method: 'GET',
       headers: { accept, 'user-agent': 'marketgraph', ...call.headers },
       signal: controller.signal,
-      headersTimeout: remaining,
-      bodyTimeout: remaining,
+      headersTimeout: 0,
+      bodyTimeout: 0,
     });
     status = response.statusCode;
     const text = await response.body.text();

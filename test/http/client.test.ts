@@ -2,6 +2,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { UpstreamError } from '../../src/errors.js';
 import type { Http, HttpCall } from '../../src/http/client.js';
+import { waitFor } from '../helpers/clients.js';
 import {
   buildConfig,
   makeHttp,
@@ -251,14 +252,30 @@ describe('createHttp: deadline', () => {
   });
 
   it("ends at the deadline, not at undici's coarser header timer, for deadlines above a second", async () => {
-    // http/attempt.ts gives undici's header timer the same budget as its own deadline timer and relies
-    // on its own firing first (above 1 s undici ticks its timers every ~500 ms, so they fire late, never
-    // early). If an upgrade made undici's fire first, the call would end as a retryable header timeout
-    // and be tried again with what is left of the deadline.
+    // http/attempt.ts turns undici's own header timer off and ends the attempt with its deadline timer;
+    // were undici's on (an upgrade changing what 0 means), it would end the call as a retryable header
+    // timeout and try it again with what is left of the deadline.
     const { server, http } = await setup(() => {}, { MARKETGRAPH_UPSTREAM_DEADLINE_MS: '1600' });
     const error = await rejection(http.get(call()));
     expect(error.message).toBe('coingecko coins/markets: no complete response within the 1600 ms deadline');
     expect(server.requests).toHaveLength(1);
+  });
+
+  it("ends every call at its own deadline, whenever in undici's timer tick it started", async () => {
+    // undici's header timer counts its ~500 ms ticks from the tick before it started, so one started
+    // just after a tick could fire up to a tick early: before our deadline, as a retryable header
+    // timeout, and the call was tried again. Calls started 60 ms apart cover a whole tick.
+    const { server, http } = await setup(() => {}, { MARKETGRAPH_UPSTREAM_DEADLINE_MS: '1600' });
+    const calls: Array<Promise<UpstreamError>> = [];
+    for (let i = 0; i < 9; i += 1) {
+      calls.push(rejection(http.get(call({ query: { n: i } }))));
+      await new Promise((resolve) => setTimeout(resolve, 60));
+    }
+    const errors = await Promise.all(calls);
+    expect(errors.map((error) => error.message)).toEqual(
+      errors.map(() => 'coingecko coins/markets: no complete response within the 1600 ms deadline'),
+    );
+    expect(server.requests).toHaveLength(9);
   });
 
   it('times out a body that stalls after the headers', async () => {
