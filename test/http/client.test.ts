@@ -2,7 +2,6 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { UpstreamError } from '../../src/errors.js';
 import type { Http, HttpCall } from '../../src/http/client.js';
-import { waitFor } from '../helpers/clients.js';
 import {
   buildConfig,
   makeHttp,
