@@ -113,8 +113,11 @@ class RequestBudget implements UpstreamBudget {
   /** Per provider; made on the first call (a request served from the cache makes none). */
   private spent: Map<UpstreamName, ProviderSpend> | undefined;
   private readonly overBudget: Partial<Record<BudgetReason, number>> = {};
-  /** The errors this budget refused with; made on the first refusal (most requests have none). */
-  private mine: Set<unknown> | undefined;
+  /**
+   * The errors this budget refused with; made on the first refusal (most requests have none). Weak:
+   * the live budget lives as long as the process and refuses again and again under quota pressure.
+   */
+  private mine: WeakSet<object> | undefined;
   private callCount = 0;
   private candleRows = 0;
   private refusalCount = 0;
@@ -214,7 +217,7 @@ class RequestBudget implements UpstreamBudget {
   }
 
   refused(error: unknown): boolean {
-    return this.mine?.has(error) ?? false;
+    return typeof error === 'object' && error !== null && (this.mine?.has(error) ?? false);
   }
 
   calls(): Partial<Record<UpstreamName, number>> {
@@ -267,7 +270,7 @@ class RequestBudget implements UpstreamBudget {
       `${provider} ${endpoint}: not called, ${what}`,
       { endpoint, reason, limit },
     );
-    this.mine ??= new Set();
+    this.mine ??= new WeakSet();
     this.mine.add(error);
     this.of(provider).overBudget++;
     this.overBudget[reason] = (this.overBudget[reason] ?? 0) + 1;

@@ -1,8 +1,15 @@
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { afterEach, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import type { UpstreamName } from '../../src/config.js';
 import { UpstreamError } from '../../src/errors.js';
-import { type BudgetLimits, createUpstreamBudget, type Spend } from '../../src/http/budget.js';
+import {
+  type BudgetLimits,
+  createLiveBudget,
+  createUpstreamBudget,
+  type Spend,
+} from '../../src/http/budget.js';
 import type { HttpClient } from '../../src/http/client.js';
 import { buildConfig, makeHttp, sendJson, startScriptedServer } from './helpers.js';
 
@@ -203,5 +210,30 @@ describe('http.forRequest', () => {
     expect(await metrics.registry.getSingleMetricAsString('marketgraph_upstream_requests_total')).toMatch(
       /outcome="over_budget"\} 1/,
     );
+  });
+});
+
+describe('createLiveBudget', () => {
+  it('knows its refusals while they are held, and holds none itself (it lives as long as the process)', async () => {
+    setFlagsFromString('--expose-gc');
+    const gc = runInNewContext('gc') as () => void;
+    const budget = createLiveBudget(limits());
+    expect(budget.quotaFloor('coingecko')).toBe(7);
+    const kept = budget.refuseBelowFloor('coingecko', 'coins/markets');
+    expect(budget.refused(kept)).toBe(true);
+    expect(budget.refused(new Error('another'))).toBe(false);
+
+    let collected = 0;
+    const registry = new FinalizationRegistry(() => {
+      collected += 1;
+    });
+    for (let i = 0; i < 1_000; i += 1)
+      registry.register(budget.refuseBelowFloor('coingecko', 'simple/price'), i);
+    for (let round = 0; round < 20 && collected < 1_000; round += 1) {
+      gc();
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+    expect(collected).toBe(1_000);
+    expect(budget.refused(kept)).toBe(true);
   });
 });
