@@ -1,7 +1,12 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
-import { CONNECTION_LIMIT_EXCEEDED, capConnections, refusalMargin } from '../src/connection-cap.js';
+import {
+  CONNECTION_LIMIT_EXCEEDED,
+  capConnections,
+  countedAddress,
+  refusalMargin,
+} from '../src/connection-cap.js';
 import { waitFor } from './helpers/clients.js';
 import { openRaw, type Raw } from './helpers/raw-socket.js';
 
@@ -23,8 +28,9 @@ let server: Server | undefined;
 const sockets: Raw[] = [];
 afterEach(async () => {
   for (const raw of sockets.splice(0)) raw.socket.destroy();
-  server?.closeAllConnections();
-  await new Promise((resolve) => server?.close(resolve));
+  if (!server) return;
+  server.closeAllConnections();
+  await new Promise((resolve) => server!.close(resolve));
   server = undefined;
 });
 
@@ -32,7 +38,13 @@ describe('capConnections', () => {
   it('serves up to max, refuses the next with 503, and lets Node drop what exceeds the margin', async () => {
     server = createServer();
     let fulls = 0;
-    const cap = capConnections(server, { max: 2, graceMs: 30_000, onFull: () => (fulls += 1) });
+    // Exempt (as a proxy is): the margin is for many clients' refusals, not one address's.
+    const cap = capConnections(server, {
+      max: 2,
+      graceMs: 30_000,
+      onFull: () => (fulls += 1),
+      exempt: () => true,
+    });
     server.on(
       'request',
       cap.requests((_req, res) => res.end('served')),
@@ -128,5 +140,59 @@ describe('capConnections', () => {
     again.socket.write(REQUEST);
     await waitFor(() => again.received().endsWith('served'), 3_000, 'the address served again');
     expect(held[1]!.closed()).toBe(false);
+  });
+
+  it('gives one address a few refusals at a time, each with a grace that trickled bytes do not extend', async () => {
+    server = createServer();
+    const cap = capConnections(server, { max: 1, graceMs: 400, exempt: () => false });
+    server.on(
+      'request',
+      cap.requests((_req, res) => res.end('served')),
+    );
+    await new Promise<void>((resolve) => server!.listen(0, '127.0.0.1', resolve));
+    const port = (server.address() as AddressInfo).port;
+    const open = () => {
+      const raw = openRaw(port);
+      sockets.push(raw);
+      return raw;
+    };
+    const admitted = open();
+    await waitFor(() => cap.open() === 1, 3_000, 'one admitted');
+
+    // Four refusals wait for their request; the fifth and sixth are dropped at once, unanswered.
+    const waiting = Array.from({ length: 4 }, open);
+    const dropped = [open(), open()];
+    await waitFor(() => dropped.every((raw) => raw.closed()), 3_000, 'the extra refusals dropped');
+    expect(dropped.map((raw) => raw.received())).toEqual(['', '']);
+    expect(waiting.some((raw) => raw.closed())).toBe(false);
+
+    // A refusal that trickles its request is still closed at its grace deadline, not kept alive.
+    const trickle = setInterval(() => {
+      for (const raw of waiting) if (!raw.closed()) raw.socket.write('G');
+    }, 50);
+    try {
+      await waitFor(() => waiting.every((raw) => raw.closed()), 3_000, 'the grace deadline');
+    } finally {
+      clearInterval(trickle);
+    }
+    // Their places are free again: the next refusal from the address is answered.
+    const next = open();
+    next.socket.write(REQUEST);
+    await waitFor(() => next.closed(), 3_000, 'the answer');
+    expect(next.received()).toMatch(/^HTTP\/1\.1 503 /);
+    expect(admitted.closed()).toBe(false);
+  });
+});
+
+describe('countedAddress', () => {
+  it('counts IPv4 (mapped or not) by address, IPv6 by its /64, and exempt addresses not at all', () => {
+    expect(countedAddress('203.0.113.7', undefined)).toBe('203.0.113.7');
+    expect(countedAddress('::ffff:203.0.113.7', undefined)).toBe('::ffff:203.0.113.7');
+    expect(countedAddress('2001:db8:0:1:a:b:c:d', undefined)).toBe('2001:db8:0:1::/64');
+    expect(countedAddress('2001:0db8:0000:0001::9', undefined)).toBe('2001:db8:0:1::/64');
+    expect(countedAddress('2001:db8::1', undefined)).toBe('2001:db8:0:0::/64');
+    expect(countedAddress('fe80::1%eth0', undefined)).toBe('fe80:0:0:0::/64');
+    expect(countedAddress('203.0.113.7', (a) => a === '203.0.113.7')).toBeUndefined();
+    expect(countedAddress(undefined, undefined)).toBeUndefined();
   });
 });
