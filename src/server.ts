@@ -224,7 +224,7 @@ export function createGateway(config: Config, deps: GatewayDeps = {}): Gateway {
     absences,
     quoteOrder: providerOrder,
   });
-  const { fx, onchain } = outside;
+  const { onchain } = outside;
   const limits = budgetLimits(config);
   const { tracing } = deps;
   const forRequest = (budget: UpstreamBudget, view: RequestView = {}) => {
@@ -286,10 +286,11 @@ export function createGateway(config: Config, deps: GatewayDeps = {}): Gateway {
     logger,
     quiet,
     registry,
-    onchain,
+    // The live scope's, as the loaders: its polls and lookups leave requests their share of a quota.
+    onchain: liveScope.onchain,
     signals,
     loadUsdPrices,
-    fxPerUsd: (currency) => fx.perUsd(currency),
+    fxPerUsd: (currency) => liveScope.fx.perUsd(currency),
     newLoaders,
     shareResults: deps.shareLiveResults,
     // Subscribers with different scopes may be answered differently (src/auth/): never shared.

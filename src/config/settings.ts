@@ -458,7 +458,7 @@ export const SETTINGS = {
       env: 'MARKETGRAPH_MCP_MAX_SESSIONS',
       parse: wholeNumber(1, 100_000),
       default: 100,
-      doc: 'open MCP sessions over HTTP, one caller (address) a quarter of them; an `initialize` past either is answered 503 (`Retry-After: 30`)',
+      doc: 'open MCP sessions over HTTP, one caller (address; loopback exempt) a quarter of them; an `initialize` past either is answered 503 (`Retry-After: 30`)',
     }),
     sessionIdleMs: setting({
       env: 'MARKETGRAPH_MCP_SESSION_IDLE_MS',

@@ -3,6 +3,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
 import { isInitializeRequest } from '@modelcontextprotocol/sdk/types.js';
 import { BodyTooLargeError, declaresTooLarge, readCappedBody } from '../read-capped-body.js';
+import { isLoopback } from '../auth/client-address.js';
 import { markCaller } from './caller.js';
 import { withClientErrors } from './rpc-errors.js';
 import { createMcpSession, type McpSession, type SessionDeps } from './session.js';
@@ -140,7 +141,8 @@ export function createMcpHttp(deps: Omit<SessionDeps, 'headers'>, options: McpHt
           return refuse(res, 400, 'no mcp-session-id: POST an initialize request first');
         if (closed) return refuse(res, 503, 'the gateway is shutting down');
         const held = perCaller.get(caller) ?? 0;
-        if (held >= maxPerCaller) {
+        // Loopback speaks for many clients (a proxy on this machine), as for the connection cap.
+        if (held >= maxPerCaller && !isLoopback(caller)) {
           res.setHeader('retry-after', '30');
           return refuse(
             res,

@@ -19,33 +19,7 @@ describe('MCP sessions over HTTP', () => {
   });
   afterAll(() => t?.close());
 
-  const initialize = async (address: string) => {
-    const response = await fetch(url, {
-      method: 'POST',
-      headers: {
-        'content-type': 'application/json',
-        accept: 'application/json, text/event-stream',
-        'x-forwarded-for': address,
-      },
-      body: JSON.stringify({
-        jsonrpc: '2.0',
-        id: 1,
-        method: 'initialize',
-        params: {
-          protocolVersion: '2025-03-26',
-          capabilities: {},
-          clientInfo: { name: 'flood', version: '1' },
-        },
-      }),
-    });
-    const text = await response.text();
-    return {
-      status: response.status,
-      text,
-      retryAfter: response.headers.get('retry-after'),
-      session: response.headers.get('mcp-session-id'),
-    };
-  };
+  const initialize = (address: string) => initializeAt(url, { 'x-forwarded-for': address });
 
   it('admits a caller only its share of sessions, also when its initializes arrive together', async () => {
     const flood = await Promise.all(Array.from({ length: 40 }, () => initialize('203.0.113.7')));
@@ -70,5 +44,54 @@ describe('MCP sessions over HTTP', () => {
     expect(ended.status).toBe(200);
     expect((await initialize('203.0.113.7')).status).toBe(200);
     expect((await initialize('203.0.113.7')).status).toBe(503);
+  });
+});
+
+async function initializeAt(url: string, headers: Record<string, string>) {
+  const response = await fetch(url, {
+    method: 'POST',
+    headers: {
+      'content-type': 'application/json',
+      accept: 'application/json, text/event-stream',
+      ...headers,
+    },
+    body: JSON.stringify({
+      jsonrpc: '2.0',
+      id: 1,
+      method: 'initialize',
+      params: {
+        protocolVersion: '2025-03-26',
+        capabilities: {},
+        clientInfo: { name: 'flood', version: '1' },
+      },
+    }),
+  });
+  const text = await response.text();
+  return {
+    status: response.status,
+    text,
+    retryAfter: response.headers.get('retry-after'),
+    session: response.headers.get('mcp-session-id'),
+  };
+}
+
+describe('MCP sessions over HTTP from loopback, without a trusted proxy', () => {
+  // Behind a proxy on the same machine every caller is 127.0.0.1: the share would hold them all to a
+  // quarter of the sessions together, so loopback is held only to the gateway's bound.
+  let t: TestGateway;
+  let url: string;
+  beforeAll(async () => {
+    t = await startTestGateway({ env: { MARKETGRAPH_MCP_MAX_SESSIONS: String(MAX) } });
+    const { port } = await t.gateway.start();
+    url = `http://127.0.0.1:${port}/mcp`;
+  });
+  afterAll(() => t?.close());
+
+  it('admits loopback callers up to the gateway bound', async () => {
+    const answers = await Promise.all(Array.from({ length: MAX + 2 }, () => initializeAt(url, {})));
+    expect(answers.filter((r) => r.status === 200).length).toBe(MAX);
+    expect(JSON.parse(answers.find((r) => r.status === 503)!.text).error.message).toMatch(
+      /the most this gateway holds/,
+    );
   });
 });
