@@ -4,22 +4,35 @@
 // conflation defeated) into a queue that only grew. Each posted operation's results are wrapped here:
 // while `highWater` of the stream's results are queued and not yet taken by its reader, the wrapper
 // does not pull the next one, so the source conflates and memory stays bounded by the mark.
+// A result is counted when the handler writes it to the queue (its `onNext`), not when an operation
+// produces it: the handler drops one produced for an operation stopped meanwhile, and such a result,
+// never taken by the reader, would stay counted for good (enough of them and every operation waits).
 
 const DONE: IteratorReturnResult<undefined> = Object.freeze({ value: undefined, done: true });
 
 export interface StreamPacing {
   /** Wraps an operation's results so they are pulled only while the stream has room. */
   pace<T>(source: AsyncIterable<T>): AsyncGenerator<T, undefined, undefined>;
-  /** A result given to the stream other than through `pace` (a query's, a refusal's). */
-  sent(): void;
+  /** The handler wrote one result to the stream's queue. */
+  written(): void;
+  /**
+   * Whether the stream holds `highWater` results its reader has not taken, and the reader has taken
+   * none for `stalledMs`: a reader that is slow but reading is not stalled (a busy subscription keeps
+   * its stream at the mark).
+   */
+  stalled(): boolean;
   /** The stream's reader took one result off the queue. */
   delivered(): void;
   /** The stream ended: nothing waits for room any more. */
   end(): void;
 }
 
-export function createStreamPacing(highWater: number): StreamPacing {
+export function createStreamPacing(
+  highWater: number,
+  stall: { stalledMs: number; now: () => number },
+): StreamPacing {
   let queued = 0;
+  let lastTaken = stall.now();
   let ended = false;
   let waiters: Array<() => void> = [];
   const wake = () => {
@@ -38,9 +51,7 @@ export function createStreamPacing(highWater: number): StreamPacing {
           while (full() && !finished) await new Promise<void>((resolve) => waiters.push(resolve));
           if (finished) return DONE;
           const step = await iterator.next();
-          if (step.done) return DONE;
-          if (!finished) queued += 1;
-          return step;
+          return step.done ? DONE : step;
         },
         async return() {
           finished = true;
@@ -65,10 +76,12 @@ export function createStreamPacing(highWater: number): StreamPacing {
       } as AsyncGenerator<T, undefined, undefined>;
       return paced;
     },
-    sent() {
+    written() {
       queued += 1;
     },
+    stalled: () => full() && stall.now() - lastTaken >= stall.stalledMs,
     delivered() {
+      lastTaken = stall.now();
       if (queued > 0) queued -= 1;
       if (queued < highWater) wake();
     },

@@ -37,12 +37,17 @@ import { createSseStreams } from './sse-streams.js';
 //   parser, which this path never reaches), and handed on as text.
 // - the handler queues every result for its stream without a bound and pulls the next one at once, so
 //   a stream whose client stops reading would hold a live subscription's every tick; each posted
-//   operation's results are paced by what the stream's reader took (sse-pacing.ts).
+//   operation's results are paced by what the stream's reader took (sse-pacing.ts), counted as the
+//   handler writes them (its `onNext`, given the request handed to it as `raw`); and while the stream
+//   holds as many as it may and its reader has taken none for a while, an operation posted to it is
+//   refused (429 `RATE_LIMITED`): a query's result would be queued regardless.
 
 export const STREAM_TOKEN_HEADER = 'x-graphql-event-stream-token';
 const STREAM_TOKEN_PARAM = 'token';
 /** Results one stream holds queued for a reader that is not taking them before its operations wait. */
 const STREAM_HIGH_WATER = 32;
+/** A stream at its mark whose reader has taken nothing for this long takes no new operations. */
+const STREAM_STALLED_MS = 1_000;
 /** Longest stream token taken (the handler's own are UUIDs). */
 const MAX_TOKEN_CHARS = 128;
 
@@ -88,11 +93,19 @@ function tokenOf(request: Request, url: URL): string | undefined {
 type FetchAPI = { Response: typeof Response; Request: typeof Request; ReadableStream: typeof ReadableStream };
 
 export function useGraphqlSseSingleConnection(options: GraphqlSseOptions): Plugin {
-  const sse = useGraphQLSSE({ endpoint: options.path });
-  const serve = sse.onRequest!;
-  let yoga: Parameters<NonNullable<Plugin['onYogaInit']>>[0]['yoga'] | undefined;
   /** The operations posted to a stream (their results are written by the plugin), with its pacing. */
   const posted = new WeakMap<Request, StreamPacing>();
+  const sse = useGraphQLSSE({
+    endpoint: options.path,
+    // Called just before the handler writes a result to the stream (and only then): `raw` is the
+    // request this plugin handed it, the operation's.
+    onNext: (_ctx, req) => {
+      const raw = (req as { raw?: unknown }).raw;
+      if (raw instanceof Object) posted.get(raw as Request)?.written();
+    },
+  });
+  const serve = sse.onRequest!;
+  let yoga: Parameters<NonNullable<Plugin['onYogaInit']>>[0]['yoga'] | undefined;
   /**
    * Per open stream, aborted when it ends: the signal its posted operations run with, so one still
    * being set up when the stream ends is ended too (the handler would feed it to a stream nobody reads).
@@ -162,7 +175,7 @@ export function useGraphqlSseSingleConnection(options: GraphqlSseOptions): Plugi
 
   /**
    * graphql-sse takes a result without `data` for execution arguments; every result it gets has it.
-   * And every result it gets is counted against its stream's room (a stream of results, paced).
+   * And a stream of results is pulled only while its stream has room.
    */
   const handOver = (
     request: unknown,
@@ -172,7 +185,6 @@ export function useGraphqlSseSingleConnection(options: GraphqlSseOptions): Plugi
     const pacing = request instanceof Object ? posted.get(request as Request) : undefined;
     if (!pacing) return;
     if (isAsyncIterable(result)) return setResult(pacing.pace(result as AsyncIterable<ExecutionResult>));
-    pacing.sent();
     if ((result as ExecutionResult).data !== undefined) return;
     setResult({ data: null, ...(result as ExecutionResult) });
   };
@@ -281,7 +293,10 @@ export function useGraphqlSseSingleConnection(options: GraphqlSseOptions): Plugi
           streams.opened(token);
           const ended = new AbortController();
           streamEnded.set(token, ended);
-          const pacing = createStreamPacing(STREAM_HIGH_WATER);
+          const pacing = createStreamPacing(STREAM_HIGH_WATER, {
+            stalledMs: STREAM_STALLED_MS,
+            now: options.now ?? Date.now,
+          });
           pacings.set(token, pacing);
           return endResponse(
             watched(fetchAPI, answer, request, pacing, () => {
@@ -305,6 +320,10 @@ export function useGraphqlSseSingleConnection(options: GraphqlSseOptions): Plugi
               },
             ]),
           );
+        const pacing = pacings.get(token);
+        // Its results would wait behind those the reader has not taken, for as long as it does not
+        // (a query's result is queued whatever the pacing: only a subscription's waits).
+        if (pacing?.stalled()) return endResponse(backlogged(fetchAPI));
         let operation = request;
         if (request.method === 'POST') {
           let text: string;
@@ -334,7 +353,6 @@ export function useGraphqlSseSingleConnection(options: GraphqlSseOptions): Plugi
             signal: streamEnded.get(token)?.signal ?? request.signal,
           });
         }
-        const pacing = pacings.get(token);
         if (pacing) posted.set(operation, pacing);
         return endResponse(await withCodes(fetchAPI, await served(payload, operation, serverContext)));
       } catch (error) {
@@ -434,6 +452,18 @@ function reservationRefused(fetchAPI: FetchAPI, refusal: 'caller' | 'total', opt
     { message, extensions: { code: 'CONNECTION_LIMIT_EXCEEDED' } },
   ]);
   response.headers.set('retry-after', String(Math.max(1, Math.ceil(options.reserveMs / 1000))));
+  return response;
+}
+
+/** A stream whose reader stopped taking the results it holds takes no operations until it reads. */
+function backlogged(fetchAPI: FetchAPI) {
+  const response = errorResponse(fetchAPI, 429, [
+    {
+      message: `This stream holds ${STREAM_HIGH_WATER} results its client has stopped reading: read the stream, then retry.`,
+      extensions: { code: 'RATE_LIMITED', limit: 'STREAM_BACKLOG', retryAfter: 1 },
+    },
+  ]);
+  response.headers.set('retry-after', '1');
   return response;
 }
 
