@@ -107,7 +107,9 @@ export function createHttp(deps: HttpDeps): HttpClient {
           const key = `breaker ${provider}`;
           const line = { provider, breaker: next };
           if (next === 'open') quiet.failed(key, next, line, 'circuit breaker changed state');
-          else if (next === 'closed') quiet.recovered(key, line, 'circuit breaker changed state');
+          // Closing is always told: its episode may have been forgotten among many failing keys.
+          else if (next === 'closed' && !quiet.recovered(key, line, 'circuit breaker changed state'))
+            logger.info(line, 'circuit breaker changed state');
           else logger.debug(line, 'circuit breaker changed state');
         },
       });
