@@ -66,6 +66,9 @@ export const ERROR_CODES = [
   'GRAPHQL_VALIDATION_FAILED',
   'BAD_REQUEST',
   'REQUEST_ENTITY_TOO_LARGE',
+  // Node's HTTP parser refused the request before any handler saw it (src/client-errors.ts)
+  'REQUEST_HEADERS_TOO_LARGE',
+  'REQUEST_TIMEOUT',
   'OPERATION_RESOLUTION_FAILURE',
   'INTERNAL_SERVER_ERROR',
 ] as const satisfies readonly string[];

@@ -16,6 +16,7 @@ import { isLoopback } from './auth/client-address.js';
 import type { Identity } from './auth/identify.js';
 import { type Cache, createCache } from './cache.js';
 import { version } from './cli.js';
+import { answerClientErrors } from './client-errors.js';
 import { type Config, UPSTREAMS } from './config.js';
 import { capConnections, UPGRADE_REFUSAL } from './connection-cap.js';
 import {
@@ -532,6 +533,7 @@ export function createGateway(config: Config, deps: GatewayDeps = {}): Gateway {
         connectionsCheckingInterval: Math.min(30_000, Math.max(10, Math.floor(limits.headersTimeoutMs / 4))),
         keepAliveTimeout: limits.keepAliveTimeoutMs,
       });
+      answerClientErrors(server);
       const cap = capConnections(server, {
         max: limits.maxConnections,
         graceMs: Math.min(1_000, limits.headersTimeoutMs),

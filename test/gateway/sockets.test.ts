@@ -98,7 +98,10 @@ describe('HTTP and graphql-ws sockets under small limits', () => {
     const slow = openRaw(port);
     const sent = trickle(slow, 'GET /graphql HTTP/1.1\r\nHost: gateway\r\nX-Slow: ');
     await waitFor(() => silent.every((raw) => raw.closed()) && slow.closed(), 5_000, 'the sockets to close');
-    for (const raw of [...silent, slow]) expect(statusLine(raw)).toBe('HTTP/1.1 408 Request Timeout');
+    for (const raw of [...silent, slow]) {
+      expect(statusLine(raw)).toBe('HTTP/1.1 408 Request Timeout');
+      expect(raw.received()).toContain('"code":"REQUEST_TIMEOUT"');
+    }
     // The slowloris kept sending until it was cut off.
     expect(sent()).toBeGreaterThan(3);
   });
@@ -112,6 +115,30 @@ describe('HTTP and graphql-ws sockets under small limits', () => {
     );
     await waitFor(() => slow.closed(), 5_000, 'the slow request to be cut off');
     expect(statusLine(slow)).toBe('HTTP/1.1 408 Request Timeout');
+  });
+
+  it("answers what Node's parser refuses with a coded error: headers too large (431), not HTTP (400)", async () => {
+    const big = openRaw(port);
+    big.socket.write(`GET /graphql HTTP/1.1\r\nHost: gateway\r\nX-Big: ${'a'.repeat(20_000)}\r\n\r\n`);
+    const garbage = openRaw(port);
+    garbage.socket.write('NOT HTTP AT ALL\r\n\r\n');
+    await waitFor(() => big.closed() && garbage.closed(), 3_000, 'the refusals');
+    expect(statusLine(big)).toBe('HTTP/1.1 431 Request Header Fields Too Large');
+    expect(JSON.parse(big.received().split('\r\n\r\n')[1]!).errors[0].extensions.code).toBe(
+      'REQUEST_HEADERS_TOO_LARGE',
+    );
+    expect(statusLine(garbage)).toBe('HTTP/1.1 400 Bad Request');
+    expect(garbage.received()).toContain('"code":"BAD_REQUEST"');
+
+    // After an answer on a kept-alive connection, garbage is not answered (it could be read as part of
+    // that answer): the connection is closed.
+    const kept = openRaw(port);
+    kept.socket.write('GET /health/live HTTP/1.1\r\nHost: gateway\r\n\r\n');
+    await waitFor(() => kept.received().length > 0, 3_000, 'the first answer');
+    const first = kept.received();
+    kept.socket.write('NOT HTTP AT ALL\r\n\r\n');
+    await waitFor(() => kept.closed(), 3_000, 'the connection to close');
+    expect(kept.received()).toBe(first);
   });
 
   it('answers a request and then closes the idle keep-alive connection', async () => {
