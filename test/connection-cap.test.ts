@@ -3,6 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import {
   CONNECTION_LIMIT_EXCEEDED,
+  type ConnectionCapOptions,
   capConnections,
   countedAddress,
   refusalMargin,
@@ -34,28 +35,34 @@ afterEach(async () => {
   server = undefined;
 });
 
+/** A node:http server under the cap, answering 'served'; `open` connects a raw client to it. */
+async function serve(options: ConnectionCapOptions) {
+  server = createServer();
+  const cap = capConnections(server, options);
+  server.on(
+    'request',
+    cap.requests((_req, res) => res.end('served')),
+  );
+  await new Promise<void>((resolve) => server!.listen(0, '127.0.0.1', resolve));
+  const port = (server.address() as AddressInfo).port;
+  const open = () => {
+    const raw = openRaw(port);
+    sockets.push(raw);
+    return raw;
+  };
+  return { cap, open };
+}
+
 describe('capConnections', () => {
   it('serves up to max, refuses the next with 503, and lets Node drop what exceeds the margin', async () => {
-    server = createServer();
     let fulls = 0;
     // Exempt (as a proxy is): the margin is for many clients' refusals, not one address's.
-    const cap = capConnections(server, {
+    const { cap, open } = await serve({
       max: 2,
       graceMs: 30_000,
       onFull: () => (fulls += 1),
       exempt: () => true,
     });
-    server.on(
-      'request',
-      cap.requests((_req, res) => res.end('served')),
-    );
-    await new Promise<void>((resolve) => server!.listen(0, '127.0.0.1', resolve));
-    const port = (server.address() as AddressInfo).port;
-    const open = () => {
-      const raw = openRaw(port);
-      sockets.push(raw);
-      return raw;
-    };
 
     const admitted = [open(), open()];
     for (const raw of admitted) raw.socket.write(REQUEST);
@@ -70,7 +77,7 @@ describe('capConnections', () => {
     expect(refused[0]!.received()).toMatch(/\r\nretry-after: 1\r\n/i);
     expect(refused[0]!.received()).toContain(CONNECTION_LIMIT_EXCEEDED);
     expect(fulls).toBe(1);
-    await untilConnections(server, 2 + refusalMargin(2) - 1);
+    await untilConnections(server!, 2 + refusalMargin(2) - 1);
 
     // The place it freed is taken again, and one more than that is dropped without an answer.
     const again = open();
@@ -93,27 +100,15 @@ describe('capConnections', () => {
   });
 
   it('lets one address hold its share; past it that address is refused 503 and others are still admitted', async () => {
-    server = createServer();
     const told: Array<[string, number]> = [];
     let exempting = false;
-    const cap = capConnections(server, {
+    const { cap, open } = await serve({
       max: 4,
       graceMs: 30_000,
       perAddress: 2,
       exempt: () => exempting,
       onAddressFull: (address, open) => told.push([address, open]),
     });
-    server.on(
-      'request',
-      cap.requests((_req, res) => res.end('served')),
-    );
-    await new Promise<void>((resolve) => server!.listen(0, '127.0.0.1', resolve));
-    const port = (server.address() as AddressInfo).port;
-    const open = () => {
-      const raw = openRaw(port);
-      sockets.push(raw);
-      return raw;
-    };
 
     const held = [open(), open()];
     await waitFor(() => cap.open() === 2, 3_000, 'two admitted');
@@ -143,19 +138,7 @@ describe('capConnections', () => {
   });
 
   it('gives one address a few refusals at a time, each with a grace that trickled bytes do not extend', async () => {
-    server = createServer();
-    const cap = capConnections(server, { max: 1, graceMs: 400, exempt: () => false });
-    server.on(
-      'request',
-      cap.requests((_req, res) => res.end('served')),
-    );
-    await new Promise<void>((resolve) => server!.listen(0, '127.0.0.1', resolve));
-    const port = (server.address() as AddressInfo).port;
-    const open = () => {
-      const raw = openRaw(port);
-      sockets.push(raw);
-      return raw;
-    };
+    const { cap, open } = await serve({ max: 1, graceMs: 400, exempt: () => false });
     const admitted = open();
     await waitFor(() => cap.open() === 1, 3_000, 'one admitted');
 
