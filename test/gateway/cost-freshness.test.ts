@@ -1,7 +1,7 @@
 import { type OperationDefinitionNode, parse } from 'graphql';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EXAMPLES } from '../../src/examples.js';
-import { startTestGateway, type TestGateway } from '../helpers/gateway.js';
+import { startTestGateway, type TestGateway, useListeningGateway } from '../helpers/gateway.js';
 import { multipartPayloads } from '../helpers/yoga-stream.js';
 
 // extensions.cost and extensions.freshness (README "Cost and freshness"): the calls an answer reports
@@ -119,29 +119,21 @@ describe('extensions.cost on a miss', () => {
 });
 
 describe('extensions.cost on a response-cache hit', () => {
-  let t: TestGateway;
-  let url: string;
-  beforeAll(async () => {
-    t = await startTestGateway();
-    ({ url } = await t.gateway.start());
-  });
-  afterAll(async () => {
-    await t.close();
-  });
+  const gateway = useListeningGateway();
 
   const QUERY = '{ assets(first: 50) { edges { node { id symbol price { value asOf source stale } } } } }';
 
   it('reports 0 upstream calls, the same estimate and freshness, in identity and in gzip', async () => {
     const get = (encoding?: string) =>
-      fetch(`${url}?query=${encodeURIComponent(QUERY)}`, {
+      fetch(`${gateway.url}?query=${encodeURIComponent(QUERY)}`, {
         headers: { accept: 'application/json', 'accept-encoding': encoding ?? 'identity' },
       });
-    t.sandbox.resetCounts();
+    gateway.t.sandbox.resetCounts();
     const miss = await get();
     expect(miss.headers.get('x-response-cache')).toBe('miss');
     const missBody = (await miss.json()) as { data: unknown; extensions: Extensions };
-    expect(missBody.extensions.cost.upstreamCalls.byProvider).toEqual(received(t));
-    t.sandbox.resetCounts();
+    expect(missBody.extensions.cost.upstreamCalls.byProvider).toEqual(received(gateway.t));
+    gateway.t.sandbox.resetCounts();
     for (const encoding of ['identity', 'gzip', 'br, gzip']) {
       const hit = await get(encoding);
       expect(hit.headers.get('x-response-cache')).toBe('hit');
@@ -153,6 +145,6 @@ describe('extensions.cost on a response-cache hit', () => {
       expect(body.extensions.cost.upstreamCalls).toEqual({ total: 0, byProvider: {} });
       expect(Object.keys(body.extensions.cost.quota)).toEqual(Object.keys(missBody.extensions.cost.quota));
     }
-    expect(received(t)).toEqual({});
+    expect(received(gateway.t)).toEqual({});
   });
 });

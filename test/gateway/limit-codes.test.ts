@@ -1,6 +1,6 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { subscribeSse, subscribeWs, waitFor, wsClient } from '../helpers/clients.js';
-import { startTestGateway, type TestGateway } from '../helpers/gateway.js';
+import { useListeningGateway } from '../helpers/gateway.js';
 
 // The depth and node-count limits answer with their code on every transport the gateway serves
 // (HTTP POST and GET on a socket, SSE, graphql-ws), whichever way the document is deep or wide:
@@ -27,20 +27,12 @@ const CASES: Array<[string, string, string]> = [
 type Coded = { extensions?: { code?: string } };
 
 describe('depth and node-count limits on every transport', () => {
-  let t: TestGateway;
-  let url: string;
-  beforeAll(async () => {
-    t = await startTestGateway();
-    ({ url } = await t.gateway.start());
-  });
-  afterAll(async () => {
-    await t.close();
-  });
+  const gateway = useListeningGateway();
 
   it.each(CASES)('%s: coded over POST, GET, SSE and graphql-ws', async (_name, query, code) => {
     const codes = (errors: Coded[] | undefined) => (errors ?? []).map((e) => e.extensions?.code);
 
-    const post = await fetch(url, {
+    const post = await fetch(gateway.url, {
       method: 'POST',
       headers: { 'content-type': 'application/json', accept: 'application/graphql-response+json' },
       body: JSON.stringify({ query }),
@@ -48,14 +40,14 @@ describe('depth and node-count limits on every transport', () => {
     expect(post.status).toBe(400);
     expect(codes(((await post.json()) as { errors?: Coded[] }).errors)).toEqual([code]);
 
-    const get = await fetch(`${url}?query=${encodeURIComponent(query)}`);
+    const get = await fetch(`${gateway.url}?query=${encodeURIComponent(query)}`);
     expect(codes(((await get.json()) as { errors?: Coded[] }).errors)).toEqual([code]);
 
-    const sse = subscribeSse(url, query);
+    const sse = subscribeSse(gateway.url, query);
     await sse.done;
     expect(sse.events.map((e) => codes(e.errors as Coded[]))).toEqual([[code]]);
 
-    const client = wsClient(url);
+    const client = wsClient(gateway.url);
     const ws = subscribeWs(client, query);
     await waitFor(() => ws.events.length > 0 || ws.failure() !== undefined, 5_000, 'a graphql-ws answer');
     expect(codes((ws.events[0]?.errors ?? ws.failure()) as Coded[])).toEqual([code]);

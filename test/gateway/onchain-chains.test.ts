@@ -1,6 +1,6 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { subscribeSse, subscribeWs, waitFor, wsClient } from '../helpers/clients.js';
-import { startTestGateway, type TestGateway } from '../helpers/gateway.js';
+import { startTestGateway, useListeningGateway } from '../helpers/gateway.js';
 
 // A chain no provider serves is NOT_FOUND, naming it and the chains that are known, in the query and
 // in the subscription alike (the query answered []). An outage of the chain list is not NOT_FOUND.
@@ -8,15 +8,7 @@ import { startTestGateway, type TestGateway } from '../helpers/gateway.js';
 type Coded = { message: string; extensions?: { code?: string; chain?: string; knownChains?: string[] } };
 
 describe('on-chain metrics of a chain nobody serves', () => {
-  let t: TestGateway;
-  let url: string;
-  beforeAll(async () => {
-    t = await startTestGateway();
-    ({ url } = await t.gateway.start());
-  });
-  afterAll(async () => {
-    await t.close();
-  });
+  const gateway = useListeningGateway();
 
   const expectUnknownChain = (error: Coded | undefined) => {
     expect(error?.message).toBe('chain "nochain" was not found');
@@ -37,14 +29,16 @@ describe('on-chain metrics of a chain nobody serves', () => {
   };
 
   it('Query.onChainMetrics answers NOT_FOUND naming the chain, at one chain-list call', async () => {
-    t.sandbox.resetCounts();
-    const res = await t.query<{ onChainMetrics: unknown }>('{ onChainMetrics(chain: "NoChain") { kind } }');
+    gateway.t.sandbox.resetCounts();
+    const res = await gateway.t.query<{ onChainMetrics: unknown }>(
+      '{ onChainMetrics(chain: "NoChain") { kind } }',
+    );
     expect(res.body.errors).toHaveLength(1);
     expectUnknownChain(res.body.errors![0] as Coded);
     expect((res.body.errors![0] as { path?: unknown }).path).toEqual(['onChainMetrics']);
-    expect(t.sandbox.counts()).toEqual({ defillama: { 'v2/chains': 1 } });
+    expect(gateway.t.sandbox.counts()).toEqual({ defillama: { 'v2/chains': 1 } });
     // A chain DefiLlama lists still answers its TVL.
-    const solana = await t.query<{ onChainMetrics: Array<{ kind: string }> }>(
+    const solana = await gateway.t.query<{ onChainMetrics: Array<{ kind: string }> }>(
       '{ onChainMetrics(chain: "solana") { kind } }',
     );
     expect(solana.body.errors).toBeUndefined();
@@ -53,9 +47,9 @@ describe('on-chain metrics of a chain nobody serves', () => {
 
   it('Subscription.onChainMetricUpdated answers the same NOT_FOUND over graphql-ws and SSE', async () => {
     const query = 'subscription { onChainMetricUpdated(chain: "nochain") { kind value } }';
-    const client = wsClient(url);
+    const client = wsClient(gateway.url);
     const ws = subscribeWs(client, query);
-    const sse = subscribeSse(url, query);
+    const sse = subscribeSse(gateway.url, query);
     await waitFor(() => ws.events.length > 0 || ws.failure() !== undefined, 5_000, 'a graphql-ws answer');
     await sse.done;
     expectUnknownChain(((ws.events[0]?.errors ?? ws.failure()) as Coded[])[0]);
@@ -65,22 +59,22 @@ describe('on-chain metrics of a chain nobody serves', () => {
   });
 
   it('with DefiLlama down the chain is not called unknown: its TVL fails with an upstream code', async () => {
-    const fresh = await startTestGateway({ sandboxInstance: t.sandbox });
-    t.sandbox.faults.set('defillama', '*', { kind: 'server-error', status: 503 });
+    const fresh = await startTestGateway({ sandboxInstance: gateway.t.sandbox });
+    gateway.t.sandbox.faults.set('defillama', '*', { kind: 'server-error', status: 503 });
     try {
       const res = await fresh.query<{ onChainMetrics: unknown[] }>(
         '{ onChainMetrics(chain: "nochain") { kind } }',
       );
       expectUpstreamCoded(res.body.errors);
     } finally {
-      t.sandbox.faults.clear('defillama');
+      gateway.t.sandbox.faults.clear('defillama');
       await fresh.close();
     }
   });
 
   it("with DefiLlama's chain list down an asset's metrics are a coded error, not an empty list", async () => {
-    const fresh = await startTestGateway({ sandboxInstance: t.sandbox });
-    t.sandbox.faults.set('defillama', 'v2/chains', { kind: 'server-error', status: 503 });
+    const fresh = await startTestGateway({ sandboxInstance: gateway.t.sandbox });
+    gateway.t.sandbox.faults.set('defillama', 'v2/chains', { kind: 'server-error', status: 503 });
     try {
       const res = await fresh.query<{ asset: { id: string; onChainMetrics: unknown[] | null } | null }>(
         '{ asset(by: { id: "solana" }) { id onChainMetrics { kind value } } }',
@@ -88,7 +82,7 @@ describe('on-chain metrics of a chain nobody serves', () => {
       expect(res.body.data?.asset?.id).toBe('solana');
       expectUpstreamCoded(res.body.errors);
     } finally {
-      t.sandbox.faults.clear('defillama');
+      gateway.t.sandbox.faults.clear('defillama');
       await fresh.close();
     }
   });

@@ -1,6 +1,6 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { type Received, subscribeSse, subscribeWs, waitFor, wsClient } from '../helpers/clients.js';
-import { startTestGateway, type TestGateway } from '../helpers/gateway.js';
+import { startTestGateway, useListeningGateway } from '../helpers/gateway.js';
 
 // Issue #2 acceptance: graphql-ws and SSE subscribers to 3 assets each get an update for every asset at
 // least every 2 s, fed by the sandbox's Binance stream; when both leave, the upstream stream closes.
@@ -23,22 +23,14 @@ function ticksByAsset(events: Received[]) {
 }
 
 describe('Subscription.priceUpdated', () => {
-  let t: TestGateway;
-  let url: string;
-  beforeAll(async () => {
-    t = await startTestGateway();
-    ({ url } = await t.gateway.start());
-  });
-  afterAll(async () => {
-    await t.close();
-  });
+  const gateway = useListeningGateway();
 
   it('delivers every asset at least every 2 s over graphql-ws and SSE, then closes the upstream stream', async () => {
     const wsIds = ['bitcoin', 'ethereum', 'solana'];
     const sseIds = ['bitcoin', 'ripple', 'dogecoin'];
-    const client = wsClient(url);
+    const client = wsClient(gateway.url);
     const ws = subscribeWs(client, SUBSCRIPTION, { ids: wsIds });
-    const sse = subscribeSse(url, SUBSCRIPTION, { ids: sseIds });
+    const sse = subscribeSse(gateway.url, SUBSCRIPTION, { ids: sseIds });
     // The current price, then at least three live ticks, of every asset on both transports.
     const enough = (events: Received[], ids: readonly string[]) => {
       const byAsset = ticksByAsset(events);
@@ -51,7 +43,7 @@ describe('Subscription.priceUpdated', () => {
     );
 
     // One upstream stream per asset, shared: bitcoin is wanted by both clients but streamed once.
-    const streams = t.sandbox.streams('binance').sort();
+    const streams = gateway.t.sandbox.streams('binance').sort();
     expect(streams).toEqual([
       'btcusdt@ticker',
       'dogeusdt@ticker',
@@ -86,16 +78,24 @@ describe('Subscription.priceUpdated', () => {
     ws.stop();
     sse.stop();
     await client.dispose();
-    await waitFor(() => t.sandbox.streams('binance').length === 0, 3_000, 'the upstream streams to close');
-    await waitFor(() => t.sandbox.wsConnections('binance') === 0, 3_000, 'the upstream connection to close');
-    expect(t.gateway.services.priceFeed).toBeDefined();
+    await waitFor(
+      () => gateway.t.sandbox.streams('binance').length === 0,
+      3_000,
+      'the upstream streams to close',
+    );
+    await waitFor(
+      () => gateway.t.sandbox.wsConnections('binance') === 0,
+      3_000,
+      'the upstream connection to close',
+    );
+    expect(gateway.t.gateway.services.priceFeed).toBeDefined();
   });
 
   it('rejects unknown ids among known ones up front, over graphql-ws and SSE, with one NOT_FOUND naming all', async () => {
     const ids = ['bitcoin', 'no-such-coin', 'ethereum', 'nope-coin'];
-    const client = wsClient(url);
+    const client = wsClient(gateway.url);
     const ws = subscribeWs(client, SUBSCRIPTION, { ids });
-    const sse = subscribeSse(url, SUBSCRIPTION, { ids });
+    const sse = subscribeSse(gateway.url, SUBSCRIPTION, { ids });
     await waitFor(() => ws.events.length > 0 || ws.failure() !== undefined, 5_000, 'a graphql-ws answer');
     await sse.done; // the SSE answer ends after the error
     type Coded = { message: string; extensions?: { code?: string; ids?: string[] } };
@@ -111,7 +111,7 @@ describe('Subscription.priceUpdated', () => {
     expect(sse.events).toHaveLength(1);
     expect(sse.events[0]!.data).toBeNull();
     await client.dispose();
-    expect(t.sandbox.streams('binance')).toEqual([]);
+    expect(gateway.t.sandbox.streams('binance')).toEqual([]);
   });
 
   it('sends the current price first, without waiting for an upstream tick', async () => {

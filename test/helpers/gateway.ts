@@ -1,6 +1,7 @@
 import type { TypedDocumentNode } from '@graphql-typed-document-node/core';
 import { print } from 'graphql';
 import pino, { type Logger } from 'pino';
+import { afterAll, beforeAll } from 'vitest';
 import type { GraphQLResponse } from '../../scripts/lib/gateway-process.js';
 import { type Config, loadConfig, UPSTREAMS, type UpstreamName } from '../../src/config.js';
 import { sandboxEndpoints } from '../../src/sandbox/dialects.js';
@@ -24,6 +25,8 @@ export interface TestGateway {
   ): Promise<GraphQLResponse<T>>;
   close(): Promise<void>;
 }
+
+export type TestGatewayOptions = NonNullable<Parameters<typeof startTestGateway>[0]>;
 
 export async function startTestGateway(
   options: {
@@ -70,6 +73,22 @@ export async function startTestGateway(
       if (!options.sandboxInstance) await sandbox.close();
     },
   };
+}
+
+/**
+ * A gateway listening on a loopback port for the enclosing describe block (started before its tests,
+ * closed after them): `listening.t` and `listening.url` once they run.
+ */
+export function useListeningGateway(options: TestGatewayOptions = {}): { t: TestGateway; url: string } {
+  const listening = {} as { t: TestGateway; url: string };
+  beforeAll(async () => {
+    listening.t = await startTestGateway(options);
+    ({ url: listening.url } = await listening.t.gateway.start());
+  });
+  afterAll(async () => {
+    await listening.t?.close();
+  });
+  return listening;
 }
 
 /** Env that turns off every upstream except the ones named (tests that count one provider's calls). */
