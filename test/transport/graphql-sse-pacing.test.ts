@@ -142,18 +142,7 @@ const settle = async (turns: number) => {
 describe('graphql-sse single-connection streams', () => {
   it("take no more of an operation's results than their reader keeps up with", async () => {
     const { schema, pulls } = countingSchema();
-    const yoga = createYoga({
-      schema,
-      plugins: [
-        useGraphqlSseSingleConnection({
-          path: '/graphql',
-          maxBodyBytes: 100_000,
-          maxStreamsPerCaller: 4,
-          maxStreams: 10,
-          reserveMs: 60_000,
-        }),
-      ],
-    });
+    const yoga = gatewayYoga(schema);
     const { body, post } = await openStream(yoga);
     expect((await post('a')).status).toBe(202);
     expect((await post('b')).status).toBe(202);
