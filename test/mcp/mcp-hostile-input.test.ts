@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestGateway, type TestGateway } from '../helpers/gateway.js';
+import { initializeMcp, MCP_ACCEPT, MCP_PROTOCOL } from '../helpers/mcp-http.js';
 
 // Issue #15 over /mcp: what an agent (or anyone who can reach /mcp) sends in a tool call is bounded like
 // any client's input. A tool name or argument is never echoed back at length, and arguments nested
@@ -16,26 +17,12 @@ describe('MCP: hostile tool calls', () => {
   beforeAll(async () => {
     t = await startTestGateway();
     url = `${(await t.gateway.start()).url.replace(/\/graphql$/, '')}/mcp`;
-    const headers = { 'content-type': 'application/json', accept: 'application/json, text/event-stream' };
-    const init = await fetch(url, {
-      method: 'POST',
-      headers,
-      body: JSON.stringify({
-        jsonrpc: '2.0',
-        id: 0,
-        method: 'initialize',
-        params: {
-          protocolVersion: '2025-06-18',
-          capabilities: {},
-          clientInfo: { name: 'test', version: '1' },
-        },
-      }),
-    });
-    await init.text();
+    const { session: id } = await initializeMcp(url);
     session = {
-      ...headers,
-      'mcp-session-id': init.headers.get('mcp-session-id')!,
-      'mcp-protocol-version': '2025-06-18',
+      'content-type': 'application/json',
+      accept: MCP_ACCEPT,
+      'mcp-session-id': id!,
+      'mcp-protocol-version': MCP_PROTOCOL,
     };
   });
   afterAll(async () => {

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestGateway, type TestGateway } from '../helpers/gateway.js';
+import { initializeMcp } from '../helpers/mcp-http.js';
 
 // MCP sessions over HTTP are bounded (MARKETGRAPH_MCP_MAX_SESSIONS) and one caller may hold only a
 // share of them: initializes arriving together were all admitted (the count only grew once each had
@@ -19,7 +20,7 @@ describe('MCP sessions over HTTP', () => {
   });
   afterAll(() => t?.close());
 
-  const initialize = (address: string) => initializeAt(url, { 'x-forwarded-for': address });
+  const initialize = (address: string) => initializeMcp(url, { 'x-forwarded-for': address });
 
   it('admits a caller only its share of sessions, also when its initializes arrive together', async () => {
     const flood = await Promise.all(Array.from({ length: 40 }, () => initialize('203.0.113.7')));
@@ -47,34 +48,6 @@ describe('MCP sessions over HTTP', () => {
   });
 });
 
-async function initializeAt(url: string, headers: Record<string, string>) {
-  const response = await fetch(url, {
-    method: 'POST',
-    headers: {
-      'content-type': 'application/json',
-      accept: 'application/json, text/event-stream',
-      ...headers,
-    },
-    body: JSON.stringify({
-      jsonrpc: '2.0',
-      id: 1,
-      method: 'initialize',
-      params: {
-        protocolVersion: '2025-03-26',
-        capabilities: {},
-        clientInfo: { name: 'flood', version: '1' },
-      },
-    }),
-  });
-  const text = await response.text();
-  return {
-    status: response.status,
-    text,
-    retryAfter: response.headers.get('retry-after'),
-    session: response.headers.get('mcp-session-id'),
-  };
-}
-
 describe('MCP sessions over HTTP from loopback, without a trusted proxy', () => {
   // Behind a proxy on the same machine every caller is 127.0.0.1: the share would hold them all to a
   // quarter of the sessions together, so loopback is held only to the gateway's bound.
@@ -88,7 +61,7 @@ describe('MCP sessions over HTTP from loopback, without a trusted proxy', () => 
   afterAll(() => t?.close());
 
   it('admits loopback callers up to the gateway bound', async () => {
-    const answers = await Promise.all(Array.from({ length: MAX + 2 }, () => initializeAt(url, {})));
+    const answers = await Promise.all(Array.from({ length: MAX + 2 }, () => initializeMcp(url, {})));
     expect(answers.filter((r) => r.status === 200).length).toBe(MAX);
     expect(JSON.parse(answers.find((r) => r.status === 503)!.text).error.message).toMatch(
       /the most this gateway holds/,
