@@ -107,12 +107,11 @@ export function useGraphqlSseSingleConnection(options: GraphqlSseOptions): Plugi
   const serve = sse.onRequest!;
   let yoga: Parameters<NonNullable<Plugin['onYogaInit']>>[0]['yoga'] | undefined;
   /**
-   * Per open stream, aborted when it ends: the signal its posted operations run with, so one still
-   * being set up when the stream ends is ended too (the handler would feed it to a stream nobody reads).
+   * Per open stream: `ended`, aborted when it ends, the signal its posted operations run with (so one
+   * still being set up when the stream ends is ended too: the handler would feed it to a stream nobody
+   * reads); and `pacing`, what its reader has taken of its operations' results.
    */
-  const streamEnded = new Map<string, AbortController>();
-  /** Per open stream, what its reader has taken of its operations' results. */
-  const pacings = new Map<string, StreamPacing>();
+  const open = new Map<string, { ended: AbortController; pacing: StreamPacing }>();
 
   /**
    * Drops the handler's entry for a reservation never opened: asked to open it with a request already
@@ -291,20 +290,20 @@ export function useGraphqlSseSingleConnection(options: GraphqlSseOptions): Plugi
             return endResponse(answer);
           }
           streams.opened(token);
-          const ended = new AbortController();
-          streamEnded.set(token, ended);
-          const pacing = createStreamPacing(STREAM_HIGH_WATER, {
-            stalledMs: STREAM_STALLED_MS,
-            now: options.now ?? Date.now,
-          });
-          pacings.set(token, pacing);
+          const stream = {
+            ended: new AbortController(),
+            pacing: createStreamPacing(STREAM_HIGH_WATER, {
+              stalledMs: STREAM_STALLED_MS,
+              now: options.now ?? Date.now,
+            }),
+          };
+          open.set(token, stream);
           return endResponse(
-            watched(fetchAPI, answer, request, pacing, () => {
+            watched(fetchAPI, answer, request, stream.pacing, () => {
               streams.closed(token);
-              if (streamEnded.get(token) === ended) streamEnded.delete(token);
-              if (pacings.get(token) === pacing) pacings.delete(token);
-              pacing.end();
-              ended.abort();
+              if (open.get(token) === stream) open.delete(token);
+              stream.pacing.end();
+              stream.ended.abort();
             }),
           );
         }
@@ -320,7 +319,7 @@ export function useGraphqlSseSingleConnection(options: GraphqlSseOptions): Plugi
               },
             ]),
           );
-        const pacing = pacings.get(token);
+        const pacing = open.get(token)?.pacing;
         // Its results would wait behind those the reader has not taken, for as long as it does not
         // (a query's result is queued whatever the pacing: only a subscription's waits).
         if (pacing?.stalled()) return endResponse(backlogged(fetchAPI));
@@ -350,7 +349,7 @@ export function useGraphqlSseSingleConnection(options: GraphqlSseOptions): Plugi
             method: 'POST',
             headers: request.headers,
             body: text,
-            signal: streamEnded.get(token)?.signal ?? request.signal,
+            signal: open.get(token)?.ended.signal ?? request.signal,
           });
         }
         if (pacing) posted.set(operation, pacing);
